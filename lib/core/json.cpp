@@ -1,0 +1,212 @@
+// Json parse and dump, on RapidJSON's SAX reader and writer.
+//
+// Parsing uses the iterative reader and builds the tree with an explicit
+// stack, so hostile nesting costs memory proportional to the input (capped
+// by max_depth), never stack depth.
+#include "realtime/json.h"
+
+#include <cmath>
+#include <limits>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/writer.h>
+
+namespace realtime {
+namespace {
+
+class TreeBuilder {
+ public:
+  explicit TreeBuilder(int max_depth) : max_depth_(max_depth) {}
+
+  bool Null() { return put(Json()); }
+  bool Bool(bool b) { return put(Json(b)); }
+  bool Int(int i) { return put(Json(i)); }
+  bool Uint(unsigned u) { return put(Json(u)); }
+  bool Int64(std::int64_t i) { return put(Json(static_cast<long long>(i))); }
+  bool Uint64(std::uint64_t u) {
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      return put(Json(static_cast<double>(u)));
+    return put(Json(static_cast<long long>(u)));
+  }
+  bool Double(double d) { return put(Json(d)); }
+  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+  bool String(const char* s, rapidjson::SizeType n, bool) { return put(Json(std::string(s, n))); }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    key_.assign(s, n);
+    return true;
+  }
+  bool StartObject() { return open(Json(Json::Object{})); }
+  bool EndObject(rapidjson::SizeType) { return close(); }
+  bool StartArray() { return open(Json(Json::Array{})); }
+  bool EndArray(rapidjson::SizeType) { return close(); }
+
+  bool too_deep() const { return too_deep_; }
+  Json take() { return std::move(root_); }
+
+ private:
+  // Adds a value to the innermost container (or makes it the root) and
+  // returns where it now lives.
+  Json* place(Json v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json& top = *stack_.back();
+    if (top.is_array()) {
+      top.as_array().push_back(std::move(v));
+      return &top.as_array().back();
+    }
+    auto& obj = top.as_object();
+    obj.emplace_back(std::move(key_), std::move(v));
+    key_.clear();
+    return &obj.back().second;
+  }
+  bool put(Json v) {
+    place(std::move(v));
+    return true;
+  }
+  bool open(Json container) {
+    if (static_cast<int>(stack_.size()) >= max_depth_) {
+      too_deep_ = true;
+      return false;
+    }
+    // Pointers into vectors stay valid: a container's parent is never
+    // appended to while the container is open.
+    stack_.push_back(place(std::move(container)));
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  int max_depth_;
+  bool too_deep_ = false;
+  Json root_;
+  std::string key_;
+  std::vector<Json*> stack_;
+};
+
+// Lets RapidJSON's Writer append straight into a std::string.
+struct StringSink {
+  using Ch = char;
+  std::string* out;
+  void Put(char c) { out->push_back(c); }
+  void Flush() {}
+};
+
+void write(const Json& v, rapidjson::Writer<StringSink>& w) {
+  switch (v.kind()) {
+    case Json::Kind::null:
+    case Json::Kind::binary: w.Null(); break;
+    case Json::Kind::boolean: w.Bool(v.as_bool()); break;
+    case Json::Kind::integer: w.Int64(v.as_int()); break;
+    case Json::Kind::number:
+      if (std::isfinite(v.as_double())) {
+        w.Double(v.as_double());
+      } else {
+        w.Null();
+      }
+      break;
+    case Json::Kind::string:
+      w.String(v.as_string().data(), static_cast<rapidjson::SizeType>(v.as_string().size()));
+      break;
+    case Json::Kind::array:
+      w.StartArray();
+      for (const auto& item : v.as_array()) write(item, w);
+      w.EndArray();
+      break;
+    case Json::Kind::object:
+      w.StartObject();
+      for (const auto& [k, item] : v.as_object()) {
+        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+        write(item, w);
+      }
+      w.EndObject();
+      break;
+  }
+}
+
+}  // namespace
+
+Result<Json> Json::parse(std::string_view text, int max_depth) {
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
+                              rapidjson::kParseStopWhenDoneFlag;
+  if (text.size() > std::numeric_limits<rapidjson::SizeType>::max())
+    return Status::payload_too_large("JSON text too large");
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  TreeBuilder builder(max_depth);
+  rapidjson::Reader reader;
+  rapidjson::ParseResult r = reader.Parse<kFlags>(ms, builder);
+  if (!r) {
+    if (builder.too_deep()) return Status::bad_request("JSON nested too deeply");
+    return Status::bad_request(std::string("invalid JSON: ") + rapidjson::GetParseError_En(r.Code()) +
+                               " at offset " + std::to_string(r.Offset()));
+  }
+  // kParseStopWhenDoneFlag stops after one value; only whitespace may follow.
+  for (std::size_t i = ms.Tell(); i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+      return Status::bad_request("invalid JSON: trailing characters at offset " + std::to_string(i));
+  }
+  return builder.take();
+}
+
+void Json::dump_to(std::string& out) const {
+  StringSink sink{&out};
+  rapidjson::Writer<StringSink> w(sink);
+  write(*this, w);
+}
+
+std::string Json::dump() const {
+  std::string out;
+  dump_to(out);
+  return out;
+}
+
+double Json::as_double() const {
+  if (is_int()) return static_cast<double>(as_int());
+  return std::get<double>(v_);
+}
+
+const Json* Json::find(std::string_view key) const {
+  if (!is_object()) return nullptr;
+  for (const auto& [k, v] : as_object())
+    if (k == key) return &v;
+  return nullptr;
+}
+
+Json* Json::find(std::string_view key) {
+  return const_cast<Json*>(static_cast<const Json*>(this)->find(key));
+}
+
+const Json& Json::operator[](std::string_view key) const {
+  static const Json kNull;
+  const Json* v = find(key);
+  return v ? *v : kNull;
+}
+
+Json& Json::set(std::string key, Json value) {
+  if (is_null()) v_ = Object{};
+  if (Json* existing = find(key)) {
+    *existing = std::move(value);
+    return *this;
+  }
+  as_object().emplace_back(std::move(key), std::move(value));
+  return *this;
+}
+
+Json& Json::push(Json value) {
+  if (is_null()) v_ = Array{};
+  as_array().push_back(std::move(value));
+  return *this;
+}
+
+std::size_t Json::size() const {
+  if (is_array()) return as_array().size();
+  if (is_object()) return as_object().size();
+  return 0;
+}
+
+}  // namespace realtime
