@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what librealtime and chatd need on Debian 12, and only what is
+# missing, so running it twice costs nothing. Needs root (or sudo) for apt.
+# Node packages for the interop and browser tests come from the project's
+# own package-lock.json files (npm ci).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libwebsockets-dev   # HTTP + WebSocket transport
+  rapidjson-dev       # JSON codec (header-only)
+  libsqlite3-dev sqlite3  # message store
+  libfmt-dev libcxxopts-dev
+  libssl-dev          # JWT HMAC, random join tokens
+  googletest libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev  # sanitizer build and libFuzzer
+)
+# Node.js: use the one on the machine if any; Debian's otherwise.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+if [ -f scripts/extra-packages.txt ]; then
+  while read -r p _; do [ -n "$p" ] && [ "${p#\#}" = "$p" ] && packages+=("$p"); done < scripts/extra-packages.txt
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm ci wherever the project keeps a lock file, unless node_modules is
+# already newer than the lock.
+while IFS= read -r lock; do
+  dir=$(dirname "$lock")
+  if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules" ]; then
+    echo "install-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+  fi
+done < <(git ls-files '*package-lock.json' 2>/dev/null || find . -name package-lock.json -not -path '*/node_modules/*')

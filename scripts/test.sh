@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test, twice:
+#   1. build/release: RelWithDebInfo with warnings as errors, all tests
+#      (unit, integration, interop, crash, package).
+#   2. build/sanitize: clang with AddressSanitizer + UndefinedBehaviorSanitizer
+#      and the libFuzzer targets; all tests again except the packaging one,
+#      plus each fuzzer for a bounded time.
+# Set REALTIME_SKIP_SANITIZE=1 to run only the first pass while developing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+jobs=$(nproc)
+start=$(date +%s)
+
+echo "== release build"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREALTIME_WERROR=ON
+cmake --build build/release -j "$jobs"
+ctest --test-dir build/release --output-on-failure --timeout 600
+
+if [ "${REALTIME_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== sanitizer build (clang, ASan + UBSan, fuzzers)"
+  CC=clang CXX=clang++ cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DREALTIME_WERROR=ON -DREALTIME_SANITIZE=ON -DREALTIME_FUZZ=ON
+  cmake --build build/sanitize -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/sanitize --output-on-failure --timeout 900 -LE package
+fi
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"

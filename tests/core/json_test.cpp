@@ -1,0 +1,93 @@
+#include "realtime/json.h"
+
+#include <gtest/gtest.h>
+
+namespace realtime {
+namespace {
+
+TEST(Json, ParsesAndDumpsRoundTrip) {
+  const std::string text = R"({"a":1,"b":[true,null,"x",2.5],"c":{"d":-9007199254740993}})";
+  auto v = Json::parse(text);
+  ASSERT_TRUE(v.ok()) << v.status().to_string();
+  EXPECT_EQ(v->dump(), text);
+  EXPECT_EQ((*v)["a"].as_int(), 1);
+  EXPECT_TRUE((*v)["b"].as_array()[1].is_null());
+  EXPECT_EQ((*v)["c"]["d"].as_int(), -9007199254740993LL);
+}
+
+TEST(Json, KeepsObjectMemberOrder) {
+  Json o = Json::object({{"z", 1}, {"a", 2}});
+  o.set("m", 3);
+  EXPECT_EQ(o.dump(), R"({"z":1,"a":2,"m":3})");
+  o.set("z", "replaced");
+  EXPECT_EQ(o.dump(), R"({"z":"replaced","a":2,"m":3})");
+}
+
+TEST(Json, MissingMemberReadsAsNull) {
+  Json o = Json::object({{"a", 1}});
+  EXPECT_TRUE(o["nope"].is_null());
+  EXPECT_EQ(o.find("nope"), nullptr);
+  EXPECT_TRUE(Json(5)["a"].is_null());  // not an object
+}
+
+TEST(Json, EscapesStringsAndKeepsUtf8) {
+  Json s = std::string("quote\" backslash\\ newline\n tab\t \x01 é 😀");
+  auto back = Json::parse(s.dump());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, s);
+}
+
+TEST(Json, RejectsInvalidInputWithBadRequest) {
+  for (std::string_view bad : {"", "{", "[1,]", "{\"a\"}", "nul", "[1] x", "\"\xff\"", "\"\\ud800\"", "01"}) {
+    auto r = Json::parse(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::bad_request) << bad;
+    }
+  }
+}
+
+TEST(Json, AcceptsTrailingWhitespace) {
+  auto r = Json::parse("[1] \n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size(), 1u);
+}
+
+// Regression guard for stack exhaustion: hostile nesting is refused by
+// depth, and even a very deep input never recurses.
+TEST(Json, RefusesDeepNestingWithoutRecursing) {
+  std::string deep(100000, '[');
+  auto r = Json::parse(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("deep"), std::string::npos);
+
+  std::string ok = std::string(10, '[') + std::string(10, ']');
+  EXPECT_TRUE(Json::parse(ok, 10).ok());
+  EXPECT_FALSE(Json::parse("[" + ok + "]", 10).ok());
+}
+
+TEST(Json, LargeUnsignedBecomesDouble) {
+  auto r = Json::parse("18446744073709551615");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kind(), Json::Kind::number);
+}
+
+TEST(Json, BinaryDumpsAsNullAndCompares) {
+  Json b = Json::Binary{1, 2, 3};
+  EXPECT_TRUE(b.is_binary());
+  EXPECT_EQ(b.dump(), "null");
+  EXPECT_EQ(b, Json(Json::Binary{1, 2, 3}));
+  EXPECT_NE(b, Json(Json::Binary{1, 2}));
+}
+
+TEST(Json, PushAndSetBuildContainersFromNull) {
+  Json a;
+  a.push(1).push("two");
+  EXPECT_EQ(a.dump(), R"([1,"two"])");
+  Json o;
+  o.set("k", Json::array({1, 2}));
+  EXPECT_EQ(o.dump(), R"({"k":[1,2]})");
+}
+
+}  // namespace
+}  // namespace realtime

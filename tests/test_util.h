@@ -1,0 +1,48 @@
+// Shared test helpers: a recording Connection for layer tests that need no
+// transport, and a way to wait on asynchronous completions.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "realtime/connection.h"
+
+namespace realtime::testing {
+
+// Records every frame sent to it; can be told to refuse sends.
+class RecordingConnection final : public Connection {
+ public:
+  explicit RecordingConnection(std::string id) : id_(std::move(id)) {}
+  const std::string& id() const override { return id_; }
+  SendStatus send(const Frame& frame) override {
+    if (!open_) return SendStatus::dropped;
+    frames.push_back(frame);
+    return SendStatus::sent;
+  }
+  void close(CloseReason reason) override {
+    open_ = false;
+    closed_with = reason;
+  }
+  bool is_open() const override { return open_; }
+  std::size_t queued_bytes() const override { return 0; }
+
+  std::vector<std::string> texts() const {
+    std::vector<std::string> out;
+    for (const auto& f : frames) out.emplace_back(f.view());
+    return out;
+  }
+
+  std::vector<Frame> frames;
+  CloseReason closed_with = CloseReason::server_close;
+
+ private:
+  std::string id_;
+  bool open_ = true;
+};
+
+inline std::shared_ptr<RecordingConnection> recording(std::string id) {
+  return std::make_shared<RecordingConnection>(std::move(id));
+}
+
+}  // namespace realtime::testing
