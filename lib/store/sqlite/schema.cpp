@@ -137,6 +137,11 @@ Result<Db> open_writer(const SqliteStoreOptions& o) {
   if (o.path.empty()) return Status::bad_request("SqliteStoreOptions.path is empty");
   auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();
+  // SQLite falls back to read-only on a write-protected file; a store
+  // that cannot write must say so now, not on the first message.
+  if (sqlite3_db_readonly(db->handle(), "main") == 1) {
+    return Status::internal(fmt::format("cannot open {}: the file is read-only", o.path));
+  }
   // The first statements read the header: garbage, truncation or an
   // unreadable file are reported here rather than on the first message.
   if (Status s = configure(*db, o, true); !s.ok()) return with_path(s, o.path);
