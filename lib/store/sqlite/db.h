@@ -79,6 +79,8 @@ class Db {
   bool autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
+  // Rows changed by this connection since it opened.
+  std::int64_t total_changes() const { return sqlite3_total_changes64(db_); }
   // "<what>: <sqlite message> (code N)" as an internal Status.
   Status error(std::string_view what) const;
 

@@ -86,6 +86,8 @@ Status configure(Db& db, const SqliteStoreOptions& o, bool writer) {
     // Checkpoints run in the writer between batches; a bigger WAL means
     // fewer of them during bursts (pages, default 1000).
     sql += "PRAGMA wal_autocheckpoint=4000;";
+    // Savepoint journals (the writer's slow path) stay off the disk.
+    sql += "PRAGMA temp_store=MEMORY;";
     if (o.max_page_count > 0) sql += fmt::format("PRAGMA max_page_count={};", o.max_page_count);
   } else {
     sql += "PRAGMA query_only=1;";

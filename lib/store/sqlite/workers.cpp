@@ -55,6 +55,27 @@ void Worker::loop() {
 }
 
 void Writer::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
+  if (!run_fast(batch)) run_with_savepoints(batch);
+}
+
+bool Writer::run_fast(std::vector<std::unique_ptr<Op>>& batch) {
+  if (!db_.prepare("BEGIN IMMEDIATE").run().ok()) return false;
+  auto abandon = [&] {
+    if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
+    return false;
+  };
+  for (auto& op : batch) {
+    const std::int64_t before = db_.total_changes();
+    const Status r = op->run(db_);
+    if (r.ok()) continue;
+    const bool wrote = db_.total_changes() != before;
+    if (r.code() == StatusCode::internal || wrote || db_.autocommit()) return abandon();
+  }
+  if (!db_.prepare("COMMIT").run().ok()) return abandon();
+  return true;
+}
+
+void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
   std::vector<bool> applied(batch.size(), false);
   std::size_t txn_start = 0;  // first Op of the current transaction
   auto lose_transaction = [&](std::size_t end, const Status& why) {

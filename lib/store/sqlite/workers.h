@@ -50,16 +50,27 @@ class Worker {
   std::thread thread_;
 };
 
-// Group commit: one transaction per batch, a savepoint per Op so a failed
-// Op undoes only itself. Completions are posted only after COMMIT; if the
-// transaction is lost (COMMIT fails, or SQLite rolls it back after an I/O
-// error) every Op that had succeeded in it gets `internal` instead.
+// Group commit: one transaction per batch. Completions are posted only
+// after COMMIT; if the transaction is lost (COMMIT fails, or SQLite rolls
+// it back after an I/O error) every Op that had succeeded in it gets
+// `internal` instead.
+//
+// A failed Op must undo only itself. Ops refuse (not_found, conflict...)
+// before they write, so the fast path runs a batch without savepoints; if
+// an Op fails after writing, or with an SQLite error, that transaction is
+// rolled back and the whole batch re-run with a savepoint around each Op.
+// Savepoints cost a copy of every page an Op touches (docs/store.md has
+// the measurement), which is why they are not the default path.
 class Writer final : public Worker {
  public:
   using Worker::Worker;
 
  private:
   void run_batch(std::vector<std::unique_ptr<Op>>& batch) override;
+  // False when the batch must be re-run with savepoints (nothing of it
+  // was committed then).
+  bool run_fast(std::vector<std::unique_ptr<Op>>& batch);
+  void run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch);
 };
 
 // Each read runs in its own read transaction: one consistent snapshot,
