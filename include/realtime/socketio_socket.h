@@ -70,6 +70,9 @@ class REALTIME_EXPORT Socket : public std::enable_shared_from_this<Socket> {
 
   const std::string& id() const { return sid_; }  // Socket.IO sid (client's socket.id)
   const std::string& connection_id() const;      // the Engine.IO session underneath
+  // The Engine.IO connection itself (Node's socket.conn): closing it drops
+  // every namespace of this client at once, with no DISCONNECT packet.
+  Connection& connection() const { return *conn_; }
   Namespace& nsp() const { return *nsp_; }
   const Handshake& handshake() const { return *handshake_; }
   const Json& auth() const { return auth_; }  // CONNECT payload, {} when none
