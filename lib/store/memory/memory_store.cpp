@@ -248,7 +248,8 @@ class MemoryStore final : public Store {
     ReadState st;
     st.last_seq = last_seq(*r);
     st.unread = unread(*r, user_id);
-    for (const auto& [u, s] : r->reads) st.reads.push_back({u, s});
+    for (const auto& [u, s] : r->reads)
+      if (r->room.member(u)) st.reads.push_back({u, s});  // one per member, as store.h says
     for (const auto& [u, at] : r->last_seen) st.last_seen.push_back({u, at});
     finish(done, std::move(st));
   }

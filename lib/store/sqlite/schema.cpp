@@ -1,0 +1,180 @@
+// Schema, migrations and connection setup of the SQLite store (see
+// schema.h). Runs on the thread calling open_sqlite_store().
+#include "store/sqlite/schema.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <string_view>
+
+namespace realtime::sqlite {
+namespace {
+
+// migrations[i] takes a database from user_version i to i + 1. Append,
+// never edit: files in the field are at every earlier version.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE rooms(
+  rid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  kind INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  ended_at INTEGER,
+  join_secret TEXT NOT NULL
+);
+CREATE TABLE members(
+  rid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  PRIMARY KEY(rid, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_user ON members(user_id, rid);
+CREATE TABLE reads(
+  rid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(rid, user_id)
+) WITHOUT ROWID;
+CREATE TABLE last_seen(
+  rid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY(rid, user_id)
+) WITHOUT ROWID;
+CREATE TABLE messages(
+  mid INTEGER PRIMARY KEY,
+  rid INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  sender_id TEXT NOT NULL,
+  sender_name TEXT NOT NULL,
+  sender_role TEXT NOT NULL,
+  type INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  reply_to INTEGER,
+  att_url TEXT,
+  att_name TEXT,
+  att_size INTEGER,
+  att_mime TEXT,
+  client_msg_id TEXT,
+  created_at INTEGER NOT NULL,
+  edited_at INTEGER,
+  deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX messages_by_seq ON messages(rid, seq);
+CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_msg_id)
+  WHERE client_msg_id IS NOT NULL;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+  text, content='messages', content_rowid='mid',
+  tokenize='unicode61 remove_diacritics 0');
+)sql",
+};
+
+Status with_path(const Status& s, const std::string& path) {
+  return Status::internal(fmt::format("cannot open {}: {}", path, s.message()));
+}
+
+Status configure(Db& db, const SqliteStoreOptions& o, bool writer) {
+  std::string sql = fmt::format("PRAGMA busy_timeout={}; PRAGMA cache_size=-{};",
+                                o.busy_timeout.count(), o.cache_kib);
+  if (writer) {
+    sql += fmt::format("PRAGMA synchronous={};", o.synchronous == SqliteSync::full ? "FULL" : "NORMAL");
+    // Checkpoints run in the writer between batches; a bigger WAL means
+    // fewer of them during bursts (pages, default 1000).
+    sql += "PRAGMA wal_autocheckpoint=4000;";
+    if (o.max_page_count > 0) sql += fmt::format("PRAGMA max_page_count={};", o.max_page_count);
+  } else {
+    sql += "PRAGMA query_only=1;";
+  }
+  return db.exec(sql);
+}
+
+Status migrate(Db& db, const std::string& path) {
+  if (Status s = db.exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  auto fail = [&](Status s) {
+    (void)db.exec("ROLLBACK");
+    return s;
+  };
+  auto version = db.query_int("PRAGMA user_version");
+  auto app = db.query_int("PRAGMA application_id");
+  auto objects = db.query_int("SELECT count(*) FROM sqlite_schema");
+  if (!version.ok()) return fail(version.status());
+  if (!app.ok()) return fail(app.status());
+  if (!objects.ok()) return fail(objects.status());
+  if (*version > kSchemaVersion) {
+    return fail(Status::internal(fmt::format(
+        "cannot open {}: its schema version {} is newer than this build supports ({}); "
+        "use a newer chatd or restore a backup",
+        path, *version, kSchemaVersion)));
+  }
+  const bool fresh = *version == 0 && *objects == 0;
+  if (!fresh && *app != kApplicationId) {
+    return fail(Status::internal(
+        fmt::format("cannot open {}: an SQLite database of another application (application_id {})",
+                    path, *app)));
+  }
+  for (auto v = *version; v < kSchemaVersion; ++v) {
+    if (Status s = db.exec(kMigrations[static_cast<std::size_t>(v)]); !s.ok()) {
+      return fail(Status::internal(fmt::format("cannot migrate {} to schema {}: {}", path, v + 1,
+                                               s.message())));
+    }
+  }
+  if (*version != kSchemaVersion) {
+    Status s = db.exec(fmt::format("PRAGMA user_version={}; PRAGMA application_id={};",
+                                   kSchemaVersion, kApplicationId));
+    if (!s.ok()) return fail(s);
+  }
+  return db.exec("COMMIT");
+}
+
+}  // namespace
+
+Result<Db> open_writer(const SqliteStoreOptions& o) {
+  if (o.path.empty()) return Status::bad_request("SqliteStoreOptions.path is empty");
+  auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  // SQLite falls back to read-only on a write-protected file; a store
+  // that cannot write must say so now, not on the first message.
+  if (sqlite3_db_readonly(db->handle(), "main") == 1) {
+    return Status::internal(fmt::format("cannot open {}: the file is read-only", o.path));
+  }
+  // The first statements read the header: garbage, truncation or an
+  // unreadable file are reported here rather than on the first message.
+  if (Status s = configure(*db, o, true); !s.ok()) return with_path(s, o.path);
+  {
+    auto mode = db->prepare("PRAGMA journal_mode=WAL");
+    if (!mode.step()) {
+      return with_path(mode.status().ok() ? Status::internal("journal_mode gave no row") : mode.status(),
+                       o.path);
+    }
+    if (mode.text(0) != "wal") {
+      return Status::internal(fmt::format("cannot open {}: WAL mode refused (journal_mode is {})",
+                                          o.path, mode.text(0)));
+    }
+  }
+  if (Status s = migrate(*db, o.path); !s.ok()) {
+    return s.message().starts_with("cannot") ? s : with_path(s, o.path);
+  }
+  if (o.quick_check_on_open) {
+    auto check = db->prepare("PRAGMA quick_check");
+    if (!check.step()) return with_path(check.status(), o.path);
+    const std::string verdict = check.text(0);
+    if (verdict != "ok") {
+      return Status::internal(fmt::format("cannot open {}: quick_check failed: {}", o.path, verdict));
+    }
+  }
+  return db;
+}
+
+Result<Db> open_reader(const SqliteStoreOptions& o) {
+  auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  if (Status s = configure(*db, o, false); !s.ok()) return with_path(s, o.path);
+  return db;
+}
+
+}  // namespace realtime::sqlite

@@ -1,0 +1,180 @@
+// SqliteStore: the Store interface on top of the writer and reader threads
+// (see realtime/sqlite_store.h and docs/store.md). Store calls arrive on
+// the loop thread; this file only packages them as Ops and queues them, so
+// the loop never touches SQLite. close() may be called from any thread.
+#include "realtime/sqlite_store.h"
+
+#include <atomic>
+#include <mutex>
+
+#include "store/sqlite/op.h"
+#include "store/sqlite/reads.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/workers.h"
+#include "store/sqlite/writes.h"
+
+namespace realtime {
+namespace {
+
+using sqlite::Db;
+using sqlite::Done;
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const SqliteStoreOptions& options, Executor& completions, Db writer, Db reader)
+      : options_(options),
+        exec_(completions),
+        pending_(std::make_shared<std::atomic<std::size_t>>(0)),
+        writer_(std::move(writer), completions, options.max_batch),
+        reader_(std::move(reader), completions, 1) {
+    writer_.start();
+    reader_.start();
+  }
+  ~SqliteStore() override { close(); }
+
+  void create_room(Room room, Completion<Room> done) override {
+    write<Room>([room = std::move(room)](Db& db) { return sqlite::write_create_room(db, room); },
+                std::move(done));
+  }
+  void get_room(std::string id, Completion<Room> done) override {
+    read<Room>([id = std::move(id)](Db& db) { return sqlite::read_room(db, id); }, std::move(done));
+  }
+  void find_direct_room(std::string a, std::string b, Completion<Room> done) override {
+    read<Room>([a = std::move(a), b = std::move(b)](Db& db) { return sqlite::read_direct_room(db, a, b); },
+               std::move(done));
+  }
+  void add_member(std::string room, Member member, Completion<Room> done) override {
+    write<Room>([room = std::move(room), member = std::move(member)](
+                    Db& db) { return sqlite::write_add_member(db, room, member); },
+                std::move(done));
+  }
+  void remove_member(std::string room, std::string user_id, Completion<Room> done) override {
+    write<Room>([room = std::move(room), user_id = std::move(user_id)](
+                    Db& db) { return sqlite::write_remove_member(db, room, user_id); },
+                std::move(done));
+  }
+  void update_session(std::string room, RoomStatus status, std::optional<Timestamp> started_at,
+                      std::optional<Timestamp> ended_at, Completion<Room> done) override {
+    write<Room>([=, room = std::move(room)](Db& db) {
+      return sqlite::write_update_session(db, room, status, started_at, ended_at);
+    }, std::move(done));
+  }
+  void list_rooms(std::string user_id, Completion<std::vector<RoomSummary>> done) override {
+    read<std::vector<RoomSummary>>(
+        [user_id = std::move(user_id)](Db& db) { return sqlite::read_room_list(db, user_id); },
+        std::move(done));
+  }
+
+  void append(NewMessage msg, Completion<Appended> done) override {
+    write<Appended>([msg = std::move(msg)](Db& db) { return sqlite::write_append(db, msg); },
+                    std::move(done));
+  }
+  void get_message(std::string id, Completion<Message> done) override {
+    read<Message>([id = std::move(id)](Db& db) { return sqlite::read_message_by_id(db, id); },
+                  std::move(done));
+  }
+  void edit_message(std::string id, std::string text, Timestamp edited_at, Completion<Message> done) override {
+    write<Message>([id = std::move(id), text = std::move(text), edited_at](
+                       Db& db) { return sqlite::write_edit(db, id, text, edited_at); },
+                   std::move(done));
+  }
+  void delete_message(std::string id, Completion<Message> done) override {
+    write<Message>([id = std::move(id)](Db& db) { return sqlite::write_delete(db, id); }, std::move(done));
+  }
+  void history(std::string room, HistoryQuery query, Completion<HistoryPage> done) override {
+    read<HistoryPage>([room = std::move(room), query](Db& db) { return sqlite::read_history(db, room, query); },
+                      std::move(done));
+  }
+  void search(std::string room, std::string query, int limit, Completion<std::vector<Message>> done) override {
+    read<std::vector<Message>>([room = std::move(room), query = std::move(query), limit](
+                                   Db& db) { return sqlite::read_search(db, room, query, limit); },
+                               std::move(done));
+  }
+
+  void mark_read(std::string room, std::string user_id, std::int64_t seq, Completion<ReadMark> done) override {
+    write<ReadMark>([room = std::move(room), user_id = std::move(user_id), seq](
+                        Db& db) { return sqlite::write_mark_read(db, room, user_id, seq); },
+                    std::move(done));
+  }
+  void read_state(std::string room, std::string user_id, Completion<ReadState> done) override {
+    read<ReadState>([room = std::move(room), user_id = std::move(user_id)](
+                        Db& db) { return sqlite::read_read_state(db, room, user_id); },
+                    std::move(done));
+  }
+  void set_last_seen(std::string room, std::string user_id, Timestamp at, StatusCompletion done) override {
+    write<Done>([room = std::move(room), user_id = std::move(user_id), at](
+                    Db& db) { return sqlite::write_set_last_seen(db, room, user_id, at); },
+                [done = std::move(done)](Result<Done> r) { done(r.status()); });
+  }
+
+  void flush(StatusCompletion done) override {
+    // An empty write: it completes after the COMMIT of its batch, which
+    // holds or follows every earlier write.
+    write<Done>([](Db&) { return Result<Done>(Done{}); },
+                [done = std::move(done)](Result<Done> r) { done(r.status()); });
+  }
+
+  void close() override {
+    std::lock_guard lock(close_mu_);
+    if (closed_.exchange(true)) return;
+    writer_.stop();
+    reader_.stop();
+  }
+
+  std::size_t pending() const override { return pending_->load(); }
+
+ private:
+  template <class T>
+  void write(typename sqlite::TypedOp<T>::Fn fn, std::function<void(Result<T>)> done) {
+    submit<T>(writer_, std::move(fn), std::move(done));
+  }
+  template <class T>
+  void read(typename sqlite::TypedOp<T>::Fn fn, std::function<void(Result<T>)> done) {
+    submit<T>(reader_, std::move(fn), std::move(done));
+  }
+
+  template <class T>
+  void submit(sqlite::Worker& worker, typename sqlite::TypedOp<T>::Fn fn, std::function<void(Result<T>)> done) {
+    const std::size_t before = pending_->fetch_add(1);
+    auto counted = [pending = pending_, done = std::move(done)](Result<T> r) {
+      pending->fetch_sub(1);
+      done(std::move(r));
+    };
+    std::unique_ptr<sqlite::Op> op = sqlite::make_op<T>(std::move(fn), std::move(counted));
+    Status refused;
+    if (closed_.load()) {
+      refused = Status::unavailable("store is closed");
+    } else if (before >= options_.max_pending) {
+      refused = Status::unavailable("store is overloaded: too many calls pending");
+    } else if (!worker.enqueue(op)) {
+      refused = Status::unavailable("store is closed");
+    }
+    if (refused.ok()) return;
+    op->fail(std::move(refused));
+    std::shared_ptr<sqlite::Op> shared = std::move(op);
+    exec_.post([shared] { shared->complete(); });
+  }
+
+  SqliteStoreOptions options_;
+  Executor& exec_;
+  std::shared_ptr<std::atomic<std::size_t>> pending_;
+  std::atomic<bool> closed_{false};
+  std::mutex close_mu_;
+  sqlite::Writer writer_;
+  sqlite::Reader reader_;
+};
+
+}  // namespace
+
+int sqlite_store_schema_version() { return sqlite::kSchemaVersion; }
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& options, Executor& completions) {
+  auto writer = sqlite::open_writer(options);
+  if (!writer.ok()) return writer.status();
+  auto reader = sqlite::open_reader(options);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(options, completions, std::move(*writer), std::move(*reader)));
+}
+
+}  // namespace realtime

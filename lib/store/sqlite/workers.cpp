@@ -1,0 +1,121 @@
+// The writer (group commit) and reader threads of the SQLite store (see
+// workers.h). Everything here runs on those threads, except enqueue() and
+// stop(), which the loop (or the closing thread) calls.
+#include "store/sqlite/workers.h"
+
+#include <utility>
+
+namespace realtime::sqlite {
+
+Worker::Worker(Db db, Executor& completions, std::size_t max_batch)
+    : db_(std::move(db)), completions_(completions), max_batch_(max_batch == 0 ? 1 : max_batch) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() { thread_ = std::thread([this] { loop(); }); }
+
+bool Worker::enqueue(std::unique_ptr<Op>& op) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    queue_.push_back(std::move(op));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void Worker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::loop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Op>> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued has run
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    run_batch(batch);
+    // One post per batch: the loop runs the completions in call order.
+    auto done = std::make_shared<std::vector<std::unique_ptr<Op>>>(std::move(batch));
+    completions_.post([done] {
+      for (auto& op : *done) op->complete();
+    });
+  }
+}
+
+void Writer::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
+  std::vector<bool> applied(batch.size(), false);
+  std::size_t txn_start = 0;  // first Op of the current transaction
+  auto lose_transaction = [&](std::size_t end, const Status& why) {
+    for (std::size_t j = txn_start; j < end; ++j) {
+      if (!applied[j]) continue;
+      applied[j] = false;
+      batch[j]->fail(Status::internal("not stored: its batch was rolled back: " + why.message()));
+    }
+  };
+  auto begin = [&](std::size_t from) {
+    txn_start = from;
+    Status s = db_.prepare("BEGIN IMMEDIATE").run();
+    if (s.ok()) return true;
+    for (std::size_t j = from; j < batch.size(); ++j) {
+      batch[j]->fail(Status::internal("cannot begin a write transaction: " + s.message()));
+    }
+    return false;
+  };
+  if (!begin(0)) return;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (Status s = db_.prepare("SAVEPOINT op").run(); !s.ok()) {
+      batch[i]->fail(s);
+    } else if (Status r = batch[i]->run(db_); r.ok()) {
+      if (Status rel = db_.prepare("RELEASE op").run(); rel.ok()) {
+        applied[i] = true;
+      } else {
+        batch[i]->fail(rel);
+      }
+    } else if (!db_.autocommit()) {
+      // A refused call (not_found, conflict...) or a failed statement:
+      // undo only this Op's changes.
+      Status undo = db_.prepare("ROLLBACK TO op").run();
+      if (undo.ok()) undo = db_.prepare("RELEASE op").run();
+      if (!undo.ok()) batch[i]->fail(undo);
+    }
+    if (db_.autocommit()) {
+      // SQLite ended the transaction itself (I/O error, disk full): what
+      // this batch did so far is gone. Start over for the rest.
+      lose_transaction(i, Status::internal(db_.error("transaction aborted").message()));
+      if (i + 1 < batch.size() && !begin(i + 1)) return;
+      if (i + 1 == batch.size()) return;
+    }
+  }
+  if (Status c = db_.prepare("COMMIT").run(); !c.ok()) {
+    if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
+    lose_transaction(batch.size(), c);
+  }
+}
+
+void Reader::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
+  for (auto& op : batch) {
+    if (Status s = db_.prepare("BEGIN").run(); !s.ok()) {
+      op->fail(s);
+      continue;
+    }
+    (void)op->run(db_);
+    // A read transaction has nothing to commit; ending it lets the writer
+    // checkpoint past our snapshot.
+    (void)db_.prepare("COMMIT").run();
+    if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
+  }
+}
+
+}  // namespace realtime::sqlite

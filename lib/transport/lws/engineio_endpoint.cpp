@@ -1,0 +1,483 @@
+// Engine.IO v4 endpoint of the lws transport: handshakes, long-polling GET
+// and POST, WebSocket sessions and probes, and the glue that applies the
+// pure engineio::Session's decisions (send, deliver, flush, upgrade, close)
+// to real sockets. Loop thread only.
+#include <sys/random.h>
+
+#include <cstring>
+
+#include "protocol/engineio_handshake.h"
+#include "protocol/engineio_packet.h"
+#include "transport/lws/impl.h"
+
+namespace realtime {
+namespace eio = engineio;
+using lws_detail::Role;
+
+namespace {
+
+std::string make_sid() {
+  unsigned char raw[15];
+  std::size_t got = 0;
+  // Bounded retry: getrandom only returns short for huge requests or signals.
+  for (int i = 0; i < 8 && got < sizeof raw; ++i) {
+    ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
+  std::string sid = eio::base64_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  for (char& ch : sid) {
+    if (ch == '+') ch = '-';
+    if (ch == '/') ch = '_';
+  }
+  return sid;
+}
+
+std::string_view query_value(const HttpRequest& req, std::string_view key) {
+  auto it = req.query.find(key);
+  return it == req.query.end() ? std::string_view() : std::string_view(it->second);
+}
+
+HttpResponse eio_error(eio::ErrorCode code) {
+  HttpResponse r;
+  r.status = code == eio::ErrorCode::forbidden ? 403 : 400;
+  r.body = eio::encode_error(code);
+  return r;
+}
+
+HttpResponse polling_body(std::string body) {
+  HttpResponse r;
+  r.content_type = "text/plain; charset=UTF-8";
+  r.body = std::move(body);
+  return r;
+}
+
+Handshake handshake_of(const HttpRequest& req) {
+  Handshake h;
+  for (const auto& [k, v] : req.query) h.query.emplace(k, v);
+  for (const auto& [k, v] : req.headers) h.headers.emplace(k, v);
+  h.remote_address = req.remote_address;
+  return h;
+}
+
+void kill_wsi(lws* wsi) {
+  if (wsi != nullptr) lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+}  // namespace
+
+namespace lws_detail {
+
+SendStatus EioConnection::send(const Frame& frame) {
+  if (!open_ || impl_ == nullptr) return SendStatus::dropped;
+  std::size_t size = frame.view().size() + 1;
+  if (queued_ + size > impl_->opt_.max_queued_bytes) {
+    impl_->close_session(*this, CloseReason::too_slow);
+    return SendStatus::dropped;
+  }
+  impl_->enqueue(*this, eio::PacketType::message,
+                 frame.bytes ? frame.bytes : std::make_shared<const std::string>(), frame.binary);
+  return queued_ > impl_->opt_.max_queued_bytes / 2 ? SendStatus::backpressure : SendStatus::sent;
+}
+
+void EioConnection::close(CloseReason reason) {
+  if (open_ && impl_ != nullptr) impl_->close_session(*this, reason);
+}
+
+}  // namespace lws_detail
+
+bool LwsTransport::Impl::is_eio_path(std::string_view path) const {
+  std::string_view p(opt_.path);
+  return path == p || (p.size() > 1 && p.back() == '/' && path == p.substr(0, p.size() - 1));
+}
+
+std::shared_ptr<lws_detail::EioConnection> LwsTransport::Impl::new_session(const WsiState& st, bool websocket) {
+  (void)st;
+  eio::SessionConfig cfg{opt_.ping_interval, opt_.ping_timeout, opt_.upgrade_timeout};
+  std::string sid = make_sid();
+  // A collision of 120 random bits is not a practical concern, but an
+  // existing session must never be replaced.
+  for (int i = 0; i < 4 && sessions_.count(sid) != 0; ++i) sid = make_sid();
+  auto c = std::make_shared<EioConnection>(this, sid, eio::Session(cfg, std::chrono::steady_clock::now()));
+  sessions_[sid] = c;
+  (void)websocket;
+  return c;
+}
+
+void LwsTransport::Impl::eio_http(WsiState& st) {
+  add_cors(st);
+  const HttpRequest& req = st.request;
+  if (req.method == "OPTIONS") {
+    if (!st.cors.empty()) {
+      st.cors["access-control-allow-methods"] = "GET, POST, OPTIONS";
+      auto h = req.headers.find("access-control-request-headers");
+      st.cors["access-control-allow-headers"] = h != req.headers.end() ? h->second : "content-type";
+      st.cors["access-control-max-age"] = "86400";
+    }
+    HttpResponse r;
+    r.status = 204;
+    r.content_type = "text/plain";
+    respond(st, std::move(r));
+    return;
+  }
+  if (query_value(req, "transport") != "polling" || !opt_.allow_polling) {
+    respond(st, eio_error(eio::ErrorCode::unknown_transport));
+    return;
+  }
+  std::string_view sid = query_value(req, "sid");
+  if (!sid.empty() || req.query.count("sid") != 0) {
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end()) {
+      respond(st, eio_error(eio::ErrorCode::unknown_sid));
+      return;
+    }
+    std::shared_ptr<EioConnection> c = it->second;
+    if (c->ws_ != nullptr || c->machine_.upgraded()) {
+      // The session lives on a WebSocket now; polling it is a client bug.
+      respond(st, eio_error(eio::ErrorCode::bad_request));
+      return;
+    }
+    if (req.method == "GET") {
+      if (c->poll_ != nullptr) {
+        // engine.io: "overlap from client" is a transport error.
+        respond(st, eio_error(eio::ErrorCode::bad_request));
+        close_session(*c, CloseReason::transport_error);
+        return;
+      }
+      st.role = Role::poll_get;
+      st.session = c;
+      c->poll_ = st.wsi;
+      lws_set_timeout(st.wsi, NO_PENDING_TIMEOUT, 0);
+      if (!c->queue_.empty()) {
+        kick(*c);
+      } else if (c->machine_.upgrading()) {
+        flush_poll_now(*c, false);
+      }
+      return;
+    }
+    if (req.method == "POST") {
+      auto packets = eio::decode_payload(req.body, opt_.max_packets_per_payload);
+      if (!packets.ok()) {
+        respond(st, eio_error(eio::ErrorCode::bad_request));
+        close_session(*c, CloseReason::parse_error);
+        return;
+      }
+      HttpResponse ok;
+      ok.content_type = "text/html";
+      ok.body = "ok";
+      respond(st, std::move(ok));
+      for (const auto& p : *packets) {
+        if (!c->open_) break;
+        feed(*c, p, eio::Channel::primary);
+      }
+      return;
+    }
+    respond(st, eio_error(eio::ErrorCode::bad_request));
+    return;
+  }
+  if (req.method != "GET") {
+    respond(st, eio_error(eio::ErrorCode::bad_handshake_method));
+    return;
+  }
+  if (query_value(req, "EIO") != "4") {
+    respond(st, eio_error(eio::ErrorCode::unsupported_protocol_version));
+    return;
+  }
+  auto c = new_session(st, false);
+  eio::OpenInfo info{c->sid_, {}, opt_.ping_interval.count(), opt_.ping_timeout.count(),
+                     static_cast<std::int64_t>(opt_.max_payload)};
+  if (opt_.allow_upgrades && opt_.allow_websocket) info.upgrades.emplace_back("websocket");
+  respond(st, polling_body("0" + eio::encode_open(info)));
+  arm(*c);
+  if (handler_ != nullptr) handler_->on_open(c, handshake_of(req));
+}
+
+bool LwsTransport::Impl::eio_ws_filter(lws* wsi) {
+  WsiState& st = state(wsi);
+  st.request = HttpRequest{};
+  st.request.method = "GET";
+  int n = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI);
+  if (n <= 0) return false;
+  std::string path(static_cast<std::size_t>(n) + 1, '\0');
+  path.resize(static_cast<std::size_t>(std::max(0, lws_hdr_copy(wsi, path.data(), n + 1, WSI_TOKEN_GET_URI))));
+  st.request.path = path;
+  if (!is_eio_path(path) || !opt_.allow_websocket) return false;
+  // Reuse the HTTP reader for query and headers.
+  char buf[2048];
+  for (int i = 0; i < 256; ++i) {
+    int len = lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (len < 0) break;
+    std::string_view frag(buf, static_cast<std::size_t>(len));
+    auto eq = frag.find('=');
+    st.request.query.emplace(std::string(frag.substr(0, eq)),
+                             eq == std::string_view::npos ? std::string() : std::string(frag.substr(eq + 1)));
+  }
+  for (int t = 0; t < WSI_TOKEN_COUNT; ++t) {
+    auto tok = static_cast<lws_token_indexes>(t);
+    const char* name = reinterpret_cast<const char*>(lws_token_to_string(tok));
+    if (name == nullptr) continue;
+    std::string_view nm(name);
+    if (nm.size() < 2 || nm.back() != ':' || nm.front() == ':') continue;
+    int len = lws_hdr_total_length(wsi, tok);
+    if (len <= 0) continue;
+    std::string v(static_cast<std::size_t>(len) + 1, '\0');
+    v.resize(static_cast<std::size_t>(std::max(0, lws_hdr_copy(wsi, v.data(), len + 1, tok))));
+    st.request.headers.emplace(std::string(nm.substr(0, nm.size() - 1)), std::move(v));
+  }
+  char peer[128];
+  if (lws_get_peer_simple(wsi, peer, sizeof peer) != nullptr) st.request.remote_address = peer;
+
+  if (query_value(st.request, "transport") != "websocket") return false;
+  if (query_value(st.request, "EIO") != "4") return false;
+  if (st.request.query.count("sid") == 0) return true;
+  auto it = sessions_.find(query_value(st.request, "sid"));
+  if (it == sessions_.end() || !opt_.allow_upgrades) return false;
+  const EioConnection& c = *it->second;
+  // Only a polling session that is not already upgrading may be probed.
+  return c.ws_ == nullptr && c.probe_ == nullptr && !c.machine_.upgraded() && c.open_;
+}
+
+void LwsTransport::Impl::eio_ws_established(WsiState& st) {
+  if (st.request.query.count("sid") != 0) {
+    auto it = sessions_.find(query_value(st.request, "sid"));
+    if (it == sessions_.end() || it->second->probe_ != nullptr) {
+      kill_wsi(st.wsi);
+      return;
+    }
+    st.role = Role::ws_probe;
+    st.session = it->second;
+    it->second->probe_ = st.wsi;
+    return;
+  }
+  auto c = new_session(st, true);
+  st.role = Role::ws_primary;
+  st.session = c;
+  c->ws_ = st.wsi;
+  eio::OpenInfo info{c->sid_, {}, opt_.ping_interval.count(), opt_.ping_timeout.count(),
+                     static_cast<std::int64_t>(opt_.max_payload)};
+  enqueue(*c, eio::PacketType::open, std::make_shared<const std::string>(eio::encode_open(info)), false);
+  arm(*c);
+  if (handler_ != nullptr) handler_->on_open(c, handshake_of(st.request));
+}
+
+void LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size_t len) {
+  if (!st.session || st.close_when_drained) return;
+  std::shared_ptr<EioConnection> c = st.session;
+  bool probe = st.role == Role::ws_probe;
+  if (lws_is_first_fragment(st.wsi)) {
+    st.rx.clear();
+    st.rx_binary = lws_frame_is_binary(st.wsi) != 0;
+    st.rx_overflow = false;
+  }
+  if (st.rx_overflow) return;
+  if (st.rx.size() + len > opt_.max_payload) {
+    // Over maxPayload: like the ws library under engine.io, close (1009).
+    st.rx_overflow = true;
+    st.rx.clear();
+    lws_close_reason(st.wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
+    if (probe) {
+      c->probe_ = nullptr;
+      c->machine_.on_probe_closed();
+      kill_wsi(st.wsi);
+    } else {
+      close_session(*c, CloseReason::transport_error);
+    }
+    return;
+  }
+  st.rx.append(data, len);
+  if (!lws_is_final_fragment(st.wsi) || lws_remaining_packet_payload(st.wsi) != 0) return;
+  auto packet = eio::decode_ws(st.rx, st.rx_binary);
+  st.rx.clear();
+  if (!packet.ok()) {
+    if (probe) {
+      c->probe_ = nullptr;
+      c->machine_.on_probe_closed();
+      kill_wsi(st.wsi);
+    } else {
+      close_session(*c, CloseReason::parse_error);
+    }
+    return;
+  }
+  if (c->open_) feed(*c, *packet, probe ? eio::Channel::probe : eio::Channel::primary);
+}
+
+int LwsTransport::Impl::eio_ws_writeable(WsiState& st) {
+  auto write = [&](std::string_view type_digit, std::string_view data, bool binary) {
+    std::vector<unsigned char> buf(LWS_PRE + type_digit.size() + data.size());
+    std::memcpy(buf.data() + LWS_PRE, type_digit.data(), type_digit.size());
+    if (!data.empty()) std::memcpy(buf.data() + LWS_PRE + type_digit.size(), data.data(), data.size());
+    return lws_write(st.wsi, buf.data() + LWS_PRE, buf.size() - LWS_PRE, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+  };
+  if (st.role == Role::ws_probe) {
+    if (!st.probe_out.empty()) {
+      std::string s = std::move(st.probe_out.front());
+      st.probe_out.pop_front();
+      if (write({}, s, false) < 0) return -1;
+      if (!st.probe_out.empty()) lws_callback_on_writable(st.wsi);
+    }
+    return 0;
+  }
+  if (!st.session) return -1;
+  EioConnection& c = *st.session;
+  if (!c.queue_.empty()) {
+    EioConnection::Out out = std::move(c.queue_.front());
+    c.queue_.pop_front();
+    std::string_view data = out.data ? std::string_view(*out.data) : std::string_view();
+    c.queued_ -= std::min(c.queued_, data.size() + 1);
+    char digit = static_cast<char>('0' + static_cast<int>(out.type));
+    int n = out.binary ? write({}, data, true) : write(std::string_view(&digit, 1), data, false);
+    if (n < 0) return -1;
+    if (!c.queue_.empty()) lws_callback_on_writable(st.wsi);
+    return 0;
+  }
+  if (st.close_when_drained) {
+    lws_close_reason(st.wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
+    return -1;
+  }
+  return 0;
+}
+
+void LwsTransport::Impl::eio_wsi_gone(WsiState& st) {
+  if (!st.session) return;
+  std::shared_ptr<EioConnection> c = st.session;
+  st.session.reset();
+  if (c->probe_ == st.wsi) {
+    c->probe_ = nullptr;
+    c->machine_.on_probe_closed();
+  }
+  if (c->poll_ == st.wsi) {
+    // engine.io treats a long-poll dropped by the client as a transport error.
+    c->poll_ = nullptr;
+    close_session(*c, CloseReason::transport_error);
+  }
+  if (c->ws_ == st.wsi) {
+    c->ws_ = nullptr;
+    close_session(*c, CloseReason::client_close);
+  }
+}
+
+void LwsTransport::Impl::feed(EioConnection& c, const eio::Packet& p, eio::Channel ch) {
+  apply(c, c.machine_.on_packet(p, ch, std::chrono::steady_clock::now()));
+}
+
+void LwsTransport::Impl::apply(EioConnection& conn, eio::Output out) {
+  auto it = sessions_.find(conn.sid_);
+  if (it == sessions_.end()) return;
+  std::shared_ptr<EioConnection> keep = it->second;  // handlers may close it
+  EioConnection& c = *keep;
+  if (c.probe_ != nullptr && !out.to_probe.empty()) {
+    WsiState& ps = state(c.probe_);
+    for (const auto& p : out.to_probe) ps.probe_out.push_back(eio::encode_ws(p));
+    lws_callback_on_writable(c.probe_);
+  }
+  for (const auto& p : out.to_primary) enqueue(c, p.type, std::make_shared<const std::string>(p.data), false);
+  if (out.upgraded && c.probe_ != nullptr) {
+    c.ws_ = c.probe_;
+    c.probe_ = nullptr;
+    state(c.ws_).role = Role::ws_primary;
+    flush_poll_now(c, false);
+    kick(c);
+  } else if (out.flush_poll && c.poll_ != nullptr) {
+    if (c.queue_.empty()) {
+      flush_poll_now(c, false);
+    } else {
+      kick(c);
+    }
+  }
+  if (out.drop_probe && c.probe_ != nullptr) {
+    kill_wsi(c.probe_);
+    c.probe_ = nullptr;
+  }
+  for (const auto& p : out.deliver) {
+    if (!c.open_ || handler_ == nullptr) break;
+    handler_->on_message(c, p.data, p.binary);
+  }
+  if (out.close) close_session(c, *out.close);
+  arm(c);
+}
+
+void LwsTransport::Impl::arm(EioConnection& c) {
+  if (!c.open_) return;
+  if (c.timer_ != 0) cancel_timer(c.timer_);
+  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(c.machine_.next_deadline() -
+                                                                     std::chrono::steady_clock::now());
+  std::weak_ptr<EioConnection> weak = sessions_.count(c.sid_) ? sessions_[c.sid_] : nullptr;
+  c.timer_ = set_timer(std::max(delay, std::chrono::milliseconds(0)), [this, weak] {
+    auto s = weak.lock();
+    if (!s || !s->open_) return;
+    s->timer_ = 0;
+    apply(*s, s->machine_.on_timer(std::chrono::steady_clock::now()));
+  });
+}
+
+void LwsTransport::Impl::enqueue(EioConnection& c, eio::PacketType type, std::shared_ptr<const std::string> data,
+                                 bool binary) {
+  c.queued_ += (data ? data->size() : 0) + 1;
+  c.queue_.push_back({type, std::move(data), binary});
+  kick(c);
+}
+
+void LwsTransport::Impl::kick(EioConnection& c) {
+  if (c.ws_ != nullptr) {
+    lws_callback_on_writable(c.ws_);
+  } else if (c.poll_ != nullptr) {
+    lws_callback_on_writable(c.poll_);
+  }
+}
+
+std::string LwsTransport::Impl::take_poll_body(EioConnection& c, bool add_close) {
+  std::string body;
+  for (const auto& out : c.queue_) {
+    if (!body.empty()) body.push_back(eio::kRecordSeparator);
+    eio::append_polling(body, eio::Packet{out.type, out.data ? *out.data : std::string(), out.binary});
+  }
+  c.queue_.clear();
+  c.queued_ = 0;
+  if (add_close) {
+    if (!body.empty()) body.push_back(eio::kRecordSeparator);
+    body.push_back('1');
+  }
+  return body;
+}
+
+void LwsTransport::Impl::flush_poll_now(EioConnection& c, bool add_close) {
+  if (c.poll_ == nullptr) return;
+  WsiState* st = find_state(c.poll_);
+  c.poll_ = nullptr;
+  if (st == nullptr) return;
+  std::string body = add_close ? take_poll_body(c, true) : (c.ws_ ? std::string() : take_poll_body(c, false));
+  if (body.empty()) body = "6";
+  respond(*st, polling_body(std::move(body)));
+}
+
+void LwsTransport::Impl::close_session(EioConnection& c, CloseReason reason) {
+  if (!c.open_) return;
+  c.open_ = false;
+  auto it = sessions_.find(c.sid_);
+  std::shared_ptr<EioConnection> keep = it != sessions_.end() ? it->second : nullptr;
+  if (it != sessions_.end()) sessions_.erase(it);
+  if (c.timer_ != 0) cancel_timer(c.timer_);
+  c.timer_ = 0;
+  if (c.probe_ != nullptr) kill_wsi(c.probe_);
+  c.probe_ = nullptr;
+  if (c.poll_ != nullptr) flush_poll_now(c, reason != CloseReason::client_close);
+  if (c.ws_ != nullptr) {
+    WsiState* st = find_state(c.ws_);
+    if (reason == CloseReason::server_close && st != nullptr) {
+      // Let queued packets (a final disconnect) out; give up after a while.
+      st->close_when_drained = true;
+      lws_callback_on_writable(c.ws_);
+      lws_set_timeout(c.ws_, PENDING_TIMEOUT_USER_OK, 5);
+    } else {
+      if (reason == CloseReason::ping_timeout || reason == CloseReason::too_slow) c.queue_.clear();
+      kill_wsi(c.ws_);
+    }
+  }
+  if (c.ws_ == nullptr || c.queue_.empty()) {
+    c.queue_.clear();
+    c.queued_ = 0;
+  }
+  c.impl_ = nullptr;
+  if (handler_ != nullptr) handler_->on_close(c, reason);
+}
+
+}  // namespace realtime

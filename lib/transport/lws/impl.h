@@ -1,0 +1,164 @@
+// LwsTransport::Impl: the state behind the public LwsTransport, shared by
+// the files of this directory (loop and timers, HTTP exchange, Engine.IO
+// endpoint). Everything here runs on the loop thread except post(),
+// stop() and the fields they touch (posted_, stop_requested_).
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/engineio_session.h"
+#include "realtime/lws_transport.h"
+#include "transport/lws/router.h"
+
+namespace realtime::lws_detail {
+
+class EioConnection;
+
+// What a libwebsockets connection is doing right now.
+enum class Role : std::uint8_t { none, http, poll_get, poll_post, ws_primary, ws_probe };
+
+// Lets a route handler answer later: cleared when its connection goes away.
+struct ResponseSlot {
+  LwsTransport::Impl* impl = nullptr;
+  lws* wsi = nullptr;
+};
+
+struct WsiState {
+  lws* wsi = nullptr;
+  Role role = Role::none;
+  HttpRequest request;
+  std::map<std::string, std::string, std::less<>> cors;  // headers to add
+  bool waiting_body = false;
+  bool body_too_large = false;
+  std::size_t body_limit = 0;
+  std::optional<HttpResponse> response;  // being written
+  bool headers_sent = false;
+  std::size_t body_offset = 0;
+  std::shared_ptr<ResponseSlot> slot;
+  std::shared_ptr<EioConnection> session;
+  // WebSocket
+  std::string rx;
+  bool rx_binary = false;
+  bool rx_overflow = false;
+  std::deque<std::string> probe_out;  // a probe's own replies ("3probe")
+  bool close_when_drained = false;
+};
+
+// One Engine.IO session as the layers above see it.
+class EioConnection final : public Connection {
+ public:
+  EioConnection(LwsTransport::Impl* impl, std::string sid, engineio::Session machine)
+      : impl_(impl), sid_(std::move(sid)), machine_(machine) {}
+  const std::string& id() const override { return sid_; }
+  SendStatus send(const Frame& frame) override;
+  void close(CloseReason reason) override;
+  bool is_open() const override { return open_; }
+  std::size_t queued_bytes() const override { return queued_; }
+
+  struct Out {
+    engineio::PacketType type;
+    std::shared_ptr<const std::string> data;
+    bool binary;
+  };
+
+  LwsTransport::Impl* impl_;  // null once closed
+  std::string sid_;
+  engineio::Session machine_;
+  std::deque<Out> queue_;
+  std::size_t queued_ = 0;
+  lws* ws_ = nullptr;     // the WebSocket, once it is the transport
+  lws* poll_ = nullptr;   // a held long-poll GET
+  lws* probe_ = nullptr;  // a WebSocket probing to upgrade
+  bool open_ = true;
+  EventLoop::TimerId timer_ = 0;
+};
+
+}  // namespace realtime::lws_detail
+
+namespace realtime {
+
+class LwsTransport::Impl {
+ public:
+  using WsiState = lws_detail::WsiState;
+  using EioConnection = lws_detail::EioConnection;
+
+  explicit Impl(LwsOptions options) : opt_(std::move(options)) {}
+  ~Impl();
+  Status start();
+
+  // lws_transport.cpp: loop, posting, timers, callback dispatch.
+  int callback(lws* wsi, int reason, void* in, std::size_t len);
+  void run_posted();
+  void run_due_timers();
+  void arm_sul();
+  TimerId set_timer(std::chrono::milliseconds delay, std::function<void()> fn);
+  void cancel_timer(TimerId id);
+  WsiState& state(lws* wsi);
+  WsiState* find_state(lws* wsi);
+  void drop_wsi(lws* wsi);
+  void shutdown();
+
+  // http_exchange.cpp: requests in, responses out.
+  int on_http(lws* wsi);
+  int on_http_body(WsiState& st, const char* data, std::size_t len);
+  int on_http_body_done(WsiState& st);
+  int on_http_writeable(WsiState& st);
+  void dispatch(WsiState& st);
+  void respond(WsiState& st, HttpResponse response);
+  void add_cors(WsiState& st);
+
+  // engineio_endpoint.cpp: sessions over polling and WebSocket.
+  bool is_eio_path(std::string_view path) const;
+  void eio_http(WsiState& st);
+  bool eio_ws_filter(lws* wsi);
+  void eio_ws_established(WsiState& st);
+  void eio_ws_receive(WsiState& st, const char* data, std::size_t len);
+  int eio_ws_writeable(WsiState& st);
+  void eio_wsi_gone(WsiState& st);
+  std::string take_poll_body(EioConnection& c, bool add_close);
+  void apply(EioConnection& c, engineio::Output out);
+  void feed(EioConnection& c, const engineio::Packet& p, engineio::Channel ch);
+  void arm(EioConnection& c);
+  void kick(EioConnection& c);
+  void enqueue(EioConnection& c, engineio::PacketType type, std::shared_ptr<const std::string> data, bool binary);
+  void close_session(EioConnection& c, CloseReason reason);
+  std::shared_ptr<EioConnection> new_session(const WsiState& st, bool websocket);
+  void flush_poll_now(EioConnection& c, bool add_close);
+
+  LwsOptions opt_;
+  LwsTransport* owner_ = nullptr;
+  TransportHandler* handler_ = nullptr;
+  lws_context* ctx_ = nullptr;
+  lws_vhost* vhost_ = nullptr;
+  int port_ = 0;
+  std::vector<lws_protocols> protocols_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> running_{false};
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
+
+  struct TimerSul {
+    lws_sorted_usec_list_t sul;  // first member: the callback casts back
+    Impl* self;
+  };
+  TimerSul sul_{};
+  std::map<std::pair<TimePoint, TimerId>, std::function<void()>> timers_;
+  std::unordered_map<TimerId, TimePoint> timer_index_;
+  TimerId next_timer_id_ = 1;
+
+  std::unordered_map<lws*, std::unique_ptr<WsiState>> wsis_;
+  std::map<std::string, std::shared_ptr<EioConnection>, std::less<>> sessions_;
+  lws_detail::Router router_;
+};
+
+}  // namespace realtime

@@ -1,0 +1,243 @@
+// LwsTransport: the libwebsockets context, its service loop, post(), timers
+// and the one protocol callback that routes every lws event to the HTTP
+// exchange or the Engine.IO endpoint. run() makes the calling thread the
+// loop thread; post() and stop() are the only cross-thread entry points.
+#include <csignal>
+#include <cstring>
+
+#include "transport/lws/impl.h"
+
+namespace realtime {
+namespace {
+
+int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
+  (void)user;
+  lws_context* ctx = lws_get_context(wsi);
+  auto* impl = ctx ? static_cast<LwsTransport::Impl*>(lws_context_user(ctx)) : nullptr;
+  if (impl == nullptr) return lws_callback_http_dummy(wsi, reason, user, in, len);
+  return impl->callback(wsi, static_cast<int>(reason), in, len);
+}
+
+void on_sul(lws_sorted_usec_list_t* sul) {
+  // TimerSul is standard layout with the sul first, so this cast is exact.
+  auto* ts = reinterpret_cast<LwsTransport::Impl::TimerSul*>(sul);
+  ts->self->run_due_timers();
+}
+
+}  // namespace
+
+LwsTransport::Impl::~Impl() {
+  if (ctx_ != nullptr) {
+    shutdown();
+    lws_context_destroy(ctx_);
+  }
+}
+
+Status LwsTransport::Impl::start() {
+  lws_set_log_level(LLL_ERR, nullptr);
+  // A client that disconnects mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  protocols_.push_back({"realtime", lws_callback, 0, 4096, 0, nullptr, 0});
+  protocols_.push_back({nullptr, nullptr, 0, 0, 0, nullptr, 0});
+
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.port = opt_.port;
+  info.iface = opt_.host.empty() ? nullptr : opt_.host.c_str();
+  info.protocols = protocols_.data();
+  info.user = this;
+  info.max_http_header_data = 8192;
+  info.pt_serv_buf_size = 64 * 1024;
+  info.count_threads = 1;
+  info.timeout_secs = 30;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  ctx_ = lws_create_context(&info);
+  if (ctx_ == nullptr) return Status::unavailable("cannot create the libwebsockets context");
+  vhost_ = lws_get_vhost_by_name(ctx_, "default");
+  port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : opt_.port;
+  if (port_ <= 0) {
+    lws_context_destroy(ctx_);
+    ctx_ = nullptr;
+    return Status::unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
+  }
+  sul_.self = this;
+  return {};
+}
+
+int LwsTransport::Impl::callback(lws* wsi, int reason, void* in, std::size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      run_posted();
+      return 0;
+    case LWS_CALLBACK_HTTP:
+      return on_http(wsi);
+    case LWS_CALLBACK_HTTP_BODY: {
+      auto* st = find_state(wsi);
+      return st ? on_http_body(*st, static_cast<const char*>(in), len) : -1;
+    }
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+      auto* st = find_state(wsi);
+      return st ? on_http_body_done(*st) : -1;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+      auto* st = find_state(wsi);
+      return st ? on_http_writeable(*st) : 0;
+    }
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      return eio_ws_filter(wsi) ? 0 : 1;
+    case LWS_CALLBACK_ESTABLISHED:
+      eio_ws_established(state(wsi));
+      return 0;
+    case LWS_CALLBACK_RECEIVE: {
+      auto* st = find_state(wsi);
+      if (st == nullptr) return -1;
+      eio_ws_receive(*st, static_cast<const char*>(in), len);
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+      auto* st = find_state(wsi);
+      return st ? eio_ws_writeable(*st) : -1;
+    }
+    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_WSI_DESTROY:
+      drop_wsi(wsi);
+      return 0;
+    default:
+      break;
+  }
+  return lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
+}
+
+lws_detail::WsiState& LwsTransport::Impl::state(lws* wsi) {
+  auto& slot = wsis_[wsi];
+  if (!slot) {
+    slot = std::make_unique<WsiState>();
+    slot->wsi = wsi;
+  }
+  return *slot;
+}
+
+lws_detail::WsiState* LwsTransport::Impl::find_state(lws* wsi) {
+  auto it = wsis_.find(wsi);
+  return it == wsis_.end() ? nullptr : it->second.get();
+}
+
+void LwsTransport::Impl::drop_wsi(lws* wsi) {
+  auto it = wsis_.find(wsi);
+  if (it == wsis_.end()) return;
+  std::unique_ptr<WsiState> st = std::move(it->second);
+  wsis_.erase(it);
+  if (st->slot) st->slot->wsi = nullptr;
+  eio_wsi_gone(*st);
+}
+
+void LwsTransport::Impl::run_posted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    tasks.swap(posted_);
+  }
+  for (auto& t : tasks) t();
+}
+
+LwsTransport::TimerId LwsTransport::Impl::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+  TimerId id = next_timer_id_++;
+  TimePoint when = std::chrono::steady_clock::now() + delay;
+  timers_.emplace(std::make_pair(when, id), std::move(fn));
+  timer_index_.emplace(id, when);
+  arm_sul();
+  return id;
+}
+
+void LwsTransport::Impl::cancel_timer(TimerId id) {
+  auto it = timer_index_.find(id);
+  if (it == timer_index_.end()) return;
+  timers_.erase(std::make_pair(it->second, id));
+  timer_index_.erase(it);
+}
+
+void LwsTransport::Impl::arm_sul() {
+  if (timers_.empty() || ctx_ == nullptr) return;
+  auto delay = timers_.begin()->first.first - std::chrono::steady_clock::now();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(delay).count();
+  lws_sul_schedule(ctx_, 0, &sul_.sul, on_sul, us < 1 ? 1 : us);
+}
+
+void LwsTransport::Impl::run_due_timers() {
+  // Bounded: timers set by a running timer for "now" wait for the next turn.
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::function<void()>> due;
+  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    auto node = timers_.extract(timers_.begin());
+    timer_index_.erase(node.key().second);
+    due.push_back(std::move(node.mapped()));
+  }
+  for (auto& fn : due) fn();
+  arm_sul();
+}
+
+void LwsTransport::Impl::shutdown() {
+  std::vector<std::shared_ptr<EioConnection>> all;
+  for (auto& [sid, c] : sessions_) all.push_back(c);
+  for (auto& c : all) close_session(*c, CloseReason::server_shutdown);
+}
+
+// ---- public facade ----
+
+Result<std::unique_ptr<LwsTransport>> LwsTransport::create(LwsOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (auto s = impl->start(); !s.ok()) return s;
+  std::unique_ptr<LwsTransport> t(new LwsTransport(std::move(impl)));
+  return t;
+}
+
+LwsTransport::LwsTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner_ = this; }
+LwsTransport::~LwsTransport() = default;
+
+int LwsTransport::port() const { return impl_->port_; }
+
+void LwsTransport::add_route(std::string method, std::string pattern, HttpHandler handler) {
+  impl_->router_.add_route(std::move(method), pattern, std::move(handler));
+}
+
+Status LwsTransport::serve_static(std::string url_prefix, std::string dir) {
+  return impl_->router_.add_static(std::move(url_prefix), dir);
+}
+
+void LwsTransport::run() {
+  impl_->running_ = true;
+  impl_->arm_sul();
+  // Tasks posted before run() are already waiting behind a cancel wakeup.
+  while (!impl_->stop_requested_.load()) {
+    if (lws_service(impl_->ctx_, 0) < 0) break;
+  }
+  impl_->run_posted();
+  impl_->shutdown();
+  impl_->running_ = false;
+}
+
+void LwsTransport::stop() {
+  impl_->stop_requested_.store(true);
+  if (impl_->ctx_ != nullptr) lws_cancel_service(impl_->ctx_);
+}
+
+void LwsTransport::set_handler(TransportHandler& handler) { impl_->handler_ = &handler; }
+
+void LwsTransport::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->post_mu_);
+    impl_->posted_.push_back(std::move(task));
+  }
+  lws_cancel_service(impl_->ctx_);
+}
+
+LwsTransport::TimerId LwsTransport::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+  return impl_->set_timer(delay, std::move(fn));
+}
+
+void LwsTransport::cancel_timer(TimerId id) { impl_->cancel_timer(id); }
+
+LwsTransport::TimePoint LwsTransport::now() const { return std::chrono::steady_clock::now(); }
+
+}  // namespace realtime

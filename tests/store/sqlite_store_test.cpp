@@ -1,0 +1,295 @@
+// SQLite-only store tests: what survives a reopen, and the files and
+// failures open_sqlite_store() must refuse or report clearly (newer schema,
+// garbage, truncation, another application's database, unwritable
+// directories, a full database). Test thread only, plus one forked child.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "realtime/sqlite_store.h"
+#include "store_test_util.h"
+
+namespace realtime::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Runs SQL on the file directly, as another program would.
+std::string raw_exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    out = "open failed";
+  } else {
+    char* err = nullptr;
+    auto collect = [](void* acc, int n, char** vals, char**) {
+      for (int i = 0; i < n; ++i) *static_cast<std::string*>(acc) += vals[i] ? vals[i] : "NULL";
+      return 0;
+    };
+    if (sqlite3_exec(db, sql.c_str(), collect, &out, &err) != SQLITE_OK) out = std::string("error: ") + err;
+    sqlite3_free(err);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  SqliteStoreOptions options() const {
+    SqliteStoreOptions o;
+    o.path = dir_.file("chat.db");
+    o.synchronous = SqliteSync::normal;
+    return o;
+  }
+  Result<std::unique_ptr<Store>> open(const SqliteStoreOptions& o) { return open_sqlite_store(o, loop_); }
+  std::unique_ptr<Store> open_ok(const SqliteStoreOptions& o) {
+    auto s = open(o);
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  // A closed database file with one room and `n` messages.
+  void make_file(int n) {
+    auto store = open_ok(options());
+    ASSERT_NE(store, nullptr);
+    SyncStore s(loop_, *store);
+    ASSERT_TRUE(s.create_room(make_room("r1", {"ann"})).ok());
+    int done = 0;
+    for (int i = 0; i < n; ++i)
+      store->append(make_msg("r1", "ann", std::string(200, 'a' + i % 26)), [&](Result<Appended>) { ++done; });
+    ASSERT_TRUE(loop_.run_until([&] { return done == n; }, kWaitLimit));
+    store->close();
+  }
+  std::string open_error(const SqliteStoreOptions& o) {
+    auto s = open(o);
+    EXPECT_FALSE(s.ok()) << "opened a file that should be refused";
+    if (s.ok()) (*s)->close();
+    return s.ok() ? std::string() : s.status().to_string();
+  }
+
+  TempDir dir_;
+  InProcessTransport loop_;
+};
+
+TEST_F(SqliteStoreTest, ReopenKeepsEverything) {
+  std::vector<Message> before_close;
+  Room room;
+  {
+    auto store = open_ok(options());
+    ASSERT_NE(store, nullptr);
+    SyncStore s(loop_, *store);
+    ASSERT_TRUE(s.create_room(make_room("r1", {"ann", "bob"}, RoomKind::session)).ok());
+    ASSERT_TRUE(s.add_member("r1", {"cy", "tutor"}).ok());
+    auto up = s.update_session("r1", RoomStatus::ended, at_ms(1), at_ms(2));
+    ASSERT_TRUE(up.ok());
+    room = *up;
+    NewMessage n = make_msg("r1", "ann", "first words");
+    n.client_msg_id = "c1";
+    n.attachment = Attachment{"https://x/a", "a", 3, "text/plain"};
+    auto first = s.append(n);
+    ASSERT_TRUE(first.ok());
+    NewMessage reply = make_msg("r1", "bob", "a reply");
+    reply.reply_to = first->message.id;
+    auto second = s.append(reply);
+    ASSERT_TRUE(second.ok());
+    ASSERT_TRUE(s.edit_message(second->message.id, "an edited reply", at_ms(3)).ok());
+    ASSERT_TRUE(s.delete_message(s.append(make_msg("r1", "cy", "oops"))->message.id).ok());
+    ASSERT_TRUE(s.mark_read("r1", "bob", 2).ok());
+    ASSERT_TRUE(s.set_last_seen("r1", "cy", at_ms(4)).ok());
+    before_close = s.history("r1", {})->messages;
+    store->close();
+  }
+  auto store = open_ok(options());
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  EXPECT_EQ(*s.get_room("r1"), room);
+  auto h = s.history("r1", {});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->messages, before_close);
+  auto st = s.read_state("r1", "bob");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->reads, (std::vector<ReadPointer>{{"ann", 0}, {"bob", 2}, {"cy", 0}}));
+  EXPECT_EQ(st->last_seen, (std::vector<LastSeen>{{"cy", at_ms(4)}}));
+  EXPECT_EQ(s.search("r1", "edit", 10)->size(), 1u);
+  EXPECT_TRUE(s.search("r1", "oops", 10)->empty());
+  NewMessage retry = make_msg("r1", "ann", "first words");
+  retry.client_msg_id = "c1";
+  auto dup = s.append(retry);
+  ASSERT_TRUE(dup.ok());
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ(dup->message, before_close.front());
+  EXPECT_EQ(s.append(make_msg("r1", "ann", "next"))->message.seq, 4);
+  store->close();
+  EXPECT_EQ(raw_exec(options().path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
+  make_file(1);
+  ASSERT_EQ(raw_exec(options().path, "PRAGMA user_version = 99"), "");
+  const std::string err = open_error(options());
+  EXPECT_THAT(err, HasSubstr("schema version 99 is newer"));
+  EXPECT_THAT(err, HasSubstr(options().path));
+  // Refusing must not touch the file.
+  EXPECT_EQ(raw_exec(options().path, "PRAGMA user_version"), "99");
+}
+
+TEST_F(SqliteStoreTest, GarbageFileIsRefused) {
+  {
+    std::ofstream f(options().path, std::ios::binary);
+    for (int i = 0; i < 8192; ++i) f.put(static_cast<char>((i * 7919 + 13) & 0xff));
+  }
+  const std::string err = open_error(options());
+  EXPECT_THAT(err, HasSubstr("not a database"));
+  EXPECT_THAT(err, HasSubstr(options().path));
+}
+
+TEST_F(SqliteStoreTest, TruncatedFileIsRefused) {
+  make_file(2000);
+  const auto size = std::filesystem::file_size(options().path);
+  ASSERT_GT(size, 100'000u);
+  std::filesystem::resize_file(options().path, size / 2);
+  EXPECT_THAT(open_error(options()), HasSubstr("malformed"));
+  std::filesystem::resize_file(options().path, 50);  // not even a header
+  EXPECT_THAT(open_error(options()), HasSubstr(options().path));
+}
+
+TEST_F(SqliteStoreTest, AnotherApplicationsDatabaseIsRefused) {
+  ASSERT_EQ(raw_exec(options().path, "CREATE TABLE accounts(id INTEGER)"), "");
+  EXPECT_THAT(open_error(options()), HasSubstr("another application"));
+}
+
+TEST_F(SqliteStoreTest, MissingDirectoryIsAClearError) {
+  SqliteStoreOptions o = options();
+  o.path = dir_.file("no/such/dir/chat.db");
+  EXPECT_THAT(open_error(o), HasSubstr("cannot open " + o.path));
+  o.path = "";
+  EXPECT_EQ(open(o).status().code(), StatusCode::bad_request);
+}
+
+// Opens in a read-only directory, and a read-only file, as an unprivileged
+// user (root ignores permissions, so a root test run drops to "nobody" in
+// a child). Exit code 0 when both opens failed with the path named.
+int read_only_probe(const std::string& dir) {
+  if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) return 10;
+  InProcessTransport loop;
+  SqliteStoreOptions o;
+  o.path = dir + "/ro/chat.db";
+  auto fresh = open_sqlite_store(o, loop);
+  if (fresh.ok()) return 1;
+  if (fresh.status().message().find(o.path) == std::string::npos) return 2;
+  o.path = dir + "/rw/chat.db";
+  auto existing = open_sqlite_store(o, loop);
+  if (existing.ok()) return 3;
+  if (existing.status().message().find(o.path) == std::string::npos) return 4;
+  return 0;
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyDirectoryOrFileIsAClearError) {
+  namespace fs = std::filesystem;
+  fs::create_directory(dir_.file("ro"));
+  fs::create_directory(dir_.file("rw"));
+  {
+    SqliteStoreOptions o = options();
+    o.path = dir_.file("rw/chat.db");
+    auto store = open_ok(o);
+    ASSERT_NE(store, nullptr);
+    store->close();
+  }
+  fs::permissions(dir_.path(), fs::perms::all);  // the child must reach both
+  fs::permissions(dir_.file("ro"), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                       fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(dir_.file("rw"), fs::perms::all);
+  fs::permissions(dir_.file("rw/chat.db"), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  const pid_t pid = fork();
+  ASSERT_NE(pid, -1);
+  if (pid == 0) _exit(read_only_probe(dir_.path()));
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1/3: opened; 2/4: message lacks the path; 10: setuid failed";
+  fs::permissions(dir_.file("ro"), fs::perms::all);
+}
+
+TEST_F(SqliteStoreTest, FullDatabaseFailsTheSenderAndLosesNothingAcked) {
+  SqliteStoreOptions o = options();
+  o.max_page_count = 80;  // 80 pages of 4 KiB: full after a few dozen messages
+  o.max_batch = 16;
+  auto store = open_ok(o);
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  ASSERT_TRUE(s.create_room(make_room("r1", {"ann"})).ok());
+  constexpr int kCount = 400;
+  std::vector<std::string> acked;
+  int internal = 0, other = 0, done = 0;
+  for (int i = 0; i < kCount; ++i) {
+    store->append(make_msg("r1", "ann", std::string(3000, 'a' + i % 26) + " n" + std::to_string(i)),
+                  [&](Result<Appended> r) {
+                    ++done;
+                    if (r.ok()) acked.push_back(r->message.id);
+                    else if (r.status().code() == StatusCode::internal) ++internal;
+                    else ++other;
+                  });
+  }
+  ASSERT_TRUE(loop_.run_until([&] { return done == kCount; }, kWaitLimit));
+  EXPECT_GT(acked.size(), 0u);
+  EXPECT_GT(internal, 0);
+  EXPECT_EQ(other, 0);
+  // Reads still work, and what was acked is there with gapless seq.
+  auto h = s.history("r1", HistoryQuery{std::nullopt, 0, 200});
+  ASSERT_TRUE(h.ok()) << h.status().to_string();
+  ASSERT_EQ(h->messages.size(), acked.size());
+  for (std::size_t i = 0; i < acked.size(); ++i) {
+    EXPECT_EQ(h->messages[i].id, acked[i]);
+    EXPECT_EQ(h->messages[i].seq, static_cast<std::int64_t>(i + 1));
+  }
+  store->close();
+  auto again = open_ok(options());  // without the cap
+  ASSERT_NE(again, nullptr);
+  SyncStore s2(loop_, *again);
+  EXPECT_EQ(s2.read_state("r1", "ann")->last_seq, static_cast<std::int64_t>(acked.size()));
+  EXPECT_EQ(s2.append(make_msg("r1", "ann", "room again"))->message.seq,
+            static_cast<std::int64_t>(acked.size() + 1));
+  again->close();
+  EXPECT_EQ(raw_exec(options().path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(SqliteStoreTest, CloseFinishesQueuedWrites) {
+  auto store = open_ok(options());
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  ASSERT_TRUE(s.create_room(make_room("r1", {"ann"})).ok());
+  int ok = 0;
+  for (int i = 0; i < 500; ++i) store->append(make_msg("r1", "ann", "x"), [&](Result<Appended> r) { ok += r.ok(); });
+  store->close();
+  ASSERT_TRUE(loop_.run_until([&] { return ok == 500; }, kWaitLimit));
+  EXPECT_EQ(store->pending(), 0u);
+  auto again = open_ok(options());
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(SyncStore(loop_, *again).read_state("r1", "ann")->last_seq, 500);
+}
+
+TEST_F(SqliteStoreTest, CompletionsRunOnTheLoopThreadOnly) {
+  auto store = open_ok(options());
+  ASSERT_NE(store, nullptr);
+  const auto loop_thread = std::this_thread::get_id();
+  int on_loop = 0, calls = 0;
+  auto check = [&](auto) {
+    ++calls;
+    on_loop += std::this_thread::get_id() == loop_thread;
+  };
+  store->create_room(make_room("r1", {"ann"}), check);
+  store->append(make_msg("r1", "ann", "x"), check);
+  store->history("r1", {}, check);
+  store->flush(check);
+  ASSERT_TRUE(loop_.run_until([&] { return calls == 4; }, kWaitLimit));
+  EXPECT_EQ(on_loop, 4);
+}
+
+}  // namespace
+}  // namespace realtime::testing
