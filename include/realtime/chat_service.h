@@ -1,0 +1,94 @@
+// ChatService: the chat and call-signalling protocol on a Socket.IO namespace.
+//
+// Attach it to a namespace and a Store, and every socket of that namespace
+// speaks the chat protocol (docs/protocol.md): rooms, members, messages,
+// receipts, typing, presence, sessions and the rtc:* relay. The same
+// operations are callable without a socket through call(), which is how
+// chatd's REST API and embedders' own code use them. Loop thread only.
+//
+//   realtime::ChatService chat(io.of("/"), *store, transport.loop(), clock, {});
+//   chat.set_message_filter([](const Identity&, NewMessage& m) {
+//     return m.text.find("spam") == std::string::npos ? Status{} : Status::forbidden("no spam");
+//   });
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "realtime/authenticator.h"
+#include "realtime/clock.h"
+#include "realtime/event_loop.h"
+#include "realtime/export.h"
+#include "realtime/json.h"
+#include "realtime/message.h"
+#include "realtime/socketio_server.h"
+#include "realtime/status.h"
+#include "realtime/store.h"
+
+namespace realtime {
+
+struct RateLimit {
+  double per_second;
+  double burst;
+};
+
+struct ChatOptions {
+  // Longest message text, in Unicode code points.
+  std::size_t max_text_chars = 4000;
+  // Messages replayed by room:join with afterSeq before replayTruncated.
+  int replay_limit = 1000;
+  // A typist who sends no refresh for this long is reported as stopped.
+  std::chrono::milliseconds typing_timeout{6000};
+  // Room roles allowed to end a session; empty means every member.
+  std::vector<std::string> session_end_roles;
+  // Sessions end by themselves this long after they start; 0 = never.
+  std::chrono::minutes session_max{0};
+  // Per-socket token buckets.
+  RateLimit message_rate{20, 40};  // every event but typing and rtc:*
+  RateLimit typing_rate{5, 5};
+  RateLimit rtc_rate{100, 100};
+  // Rooms one socket may have joined at once.
+  std::size_t max_rooms_per_socket = 100;
+};
+
+// Who performs an operation called through call().
+struct Actor {
+  Identity identity;     // for a service call: the user acted for, if any
+  bool service = false;  // an API-key caller: may act for any user
+};
+
+class REALTIME_EXPORT ChatService {
+ public:
+  using Reply = std::function<void(Result<Json>)>;
+  // Runs before a user's message is stored; may rewrite it, or refuse it
+  // with a Status that the sender receives.
+  using MessageFilter = std::function<Status(const Identity& sender, NewMessage& message)>;
+  // An embedder's own event: payload in, Reply out, with the chat
+  // service's rate limiting and error shapes.
+  using EventHandler = std::function<void(const Actor& actor, const Json& payload, Reply reply)>;
+
+  // All references must outlive the service.
+  ChatService(socketio::Namespace& nsp, Store& store, EventLoop& loop, const Clock& clock, ChatOptions options = {});
+  ~ChatService();
+  ChatService(const ChatService&) = delete;
+  ChatService& operator=(const ChatService&) = delete;
+
+  void set_message_filter(MessageFilter filter);
+  // Adds an event to the protocol (a name the chat service does not use).
+  void add_event(std::string name, EventHandler handler);
+
+  // Runs one operation by its event name ("room:create", "message:send",
+  // ...) for an actor without a socket. Socket-only events (room:join,
+  // room:leave, typing, rtc:*) answer bad_request here.
+  void call(const Actor& actor, std::string_view event, const Json& payload, Reply reply);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace realtime

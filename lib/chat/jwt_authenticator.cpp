@@ -1,0 +1,113 @@
+// JWT HS256 verification and signing for the stock authenticator.
+//
+// Only HS256 is accepted: the header's alg is checked, so "none" or an
+// asymmetric alg can never be used to skip the HMAC.
+#include "realtime/jwt_authenticator.h"
+
+#include <cctype>
+#include <cmath>
+
+#include "chat/base64url.h"
+#include "chat/crypto.h"
+
+namespace realtime {
+namespace {
+
+Status refuse(std::string why) { return Status::unauthorized(std::move(why)); }
+
+// A NumericDate claim as whole seconds, or nullopt if absent/not a number.
+std::optional<std::int64_t> seconds_claim(const Json& claims, std::string_view name) {
+  const Json* v = claims.find(name);
+  if (!v || !v->is_number()) return std::nullopt;
+  if (v->is_int()) return v->as_int();
+  const double d = v->as_double();
+  if (!std::isfinite(d) || std::abs(d) > 1e15) return std::nullopt;
+  return static_cast<std::int64_t>(std::floor(d));
+}
+
+std::string_view bearer(std::string_view header) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (header.size() <= kPrefix.size()) return {};
+  for (std::size_t i = 0; i < kPrefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != std::tolower(static_cast<unsigned char>(kPrefix[i])))
+      return {};
+  return header.substr(kPrefix.size());
+}
+
+}  // namespace
+
+JwtAuthenticator::JwtAuthenticator(JwtOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+Result<Identity> JwtAuthenticator::authenticate(const Handshake& handshake, const Json& auth) const {
+  if (const Json* t = auth.find("token"); t && !t->is_null()) {
+    if (!t->is_string()) return refuse("auth.token must be a string");
+    return verify(t->as_string());
+  }
+  if (auto q = handshake.query.find(options_.query_name); q != handshake.query.end()) return verify(q->second);
+  if (auto h = handshake.headers.find("authorization"); h != handshake.headers.end()) {
+    std::string_view token = bearer(h->second);
+    if (token.empty()) return refuse("Authorization header is not a Bearer token");
+    return verify(token);
+  }
+  if (std::string c = handshake.cookie(options_.cookie_name); !c.empty()) return verify(c);
+  return refuse("no token");
+}
+
+Result<Identity> JwtAuthenticator::verify(std::string_view token) const {
+  if (options_.secret.empty()) return refuse("no JWT secret configured");
+  if (token.size() > 8192) return refuse("token too long");
+  const auto dot1 = token.find('.');
+  const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+    return refuse("malformed token");
+  const std::string_view signing_input = token.substr(0, dot2);
+  const auto header = chat::base64url_decode(token.substr(0, dot1));
+  const auto payload = chat::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  const auto signature = chat::base64url_decode(token.substr(dot2 + 1));
+  if (!header || !payload || !signature) return refuse("malformed token");
+
+  auto header_json = Json::parse(*header, 8);
+  if (!header_json.ok() || (*header_json)["alg"] != Json("HS256")) return refuse("token alg must be HS256");
+  if (!chat::constant_time_equal(*signature, chat::hmac_sha256(options_.secret, signing_input)))
+    return refuse("bad signature");
+
+  auto claims = Json::parse(*payload, 16);
+  if (!claims.ok() || !claims->is_object()) return refuse("token claims are not a JSON object");
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  const std::int64_t leeway = options_.leeway.count();
+  const auto exp = seconds_claim(*claims, "exp");
+  if (!exp) return refuse("token has no exp");
+  if (now > *exp + leeway) return refuse("token expired");
+  if (claims->find("nbf")) {
+    const auto nbf = seconds_claim(*claims, "nbf");
+    if (!nbf) return refuse("nbf is not a number");
+    if (now + leeway < *nbf) return refuse("token not valid yet");
+  }
+
+  const Json& sub = (*claims)["sub"];
+  if (!sub.is_string() || sub.as_string().empty() || sub.as_string().size() > 128)
+    return refuse("sub must be a string of 1 to 128 bytes");
+  Identity id;
+  id.user_id = sub.as_string();
+  const Json& name = (*claims)["name"];
+  id.name = name.is_string() && !name.as_string().empty() ? name.as_string() : id.user_id;
+  const Json& role = (*claims)["role"];
+  id.role = role.is_string() && !role.as_string().empty() ? role.as_string() : "user";
+  return id;
+}
+
+std::string JwtAuthenticator::sign(const Identity& identity, std::chrono::seconds ttl) const {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  Json claims = Json::object({{"sub", identity.user_id},
+                              {"name", identity.name.empty() ? identity.user_id : identity.name},
+                              {"role", identity.role.empty() ? "user" : identity.role},
+                              {"iat", now},
+                              {"exp", now + ttl.count()}});
+  std::string input = chat::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                      chat::base64url_encode(claims.dump());
+  std::string sig = chat::base64url_encode(chat::hmac_sha256(options_.secret, input));
+  return input + "." + sig;
+}
+
+}  // namespace realtime

@@ -1,0 +1,105 @@
+// Live-only operations: typing indicators with server-side expiry,
+// presence lists, and the rtc:* signalling relay between peer sockets.
+#include "chat/service_impl.h"
+
+namespace realtime {
+
+void ChatService::Impl::typing(const ChatCall& call, const Json& p) {
+  auto room_id = chat::required_room_id(p);
+  if (!room_id.ok()) return call.fail(room_id.status());
+  auto on = chat::optional_bool(p, "typing");
+  if (!on.ok()) return call.fail(on.status());
+  if (!*on) return call.fail(Status::bad_request("typing is required"));
+  with_room(*room_id, [this, call, on = **on](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+    SocketState* st = state(call.socket->id());
+    if (!st || !st->rooms.contains(r->id)) return call.fail(Status::forbidden("join the room first"));
+    set_typing(call.socket->id(), call.actor.identity, r->id, on);
+    call.ok(Json::object());
+  });
+}
+
+void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on) {
+  SocketState* st = state(sid);
+  if (!st) return;
+  auto it = st->typing_in.find(room);
+  const bool was = it != st->typing_in.end();
+  if (was) loop.cancel_timer(it->second);
+  if (on) {
+    // A refresh only restarts the expiry; the others hear of changes only.
+    st->typing_in[room] = loop.set_timer(options.typing_timeout, guard([this, sid, who, room] {
+      if (SocketState* s = state(sid)) s->typing_in.erase(room);
+      nsp.to(hub_room(room)).except(sid).emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
+                                                                        {"name", who.name}, {"typing", false}}));
+    }));
+    if (was) return;
+  } else {
+    if (!was) return;
+    st->typing_in.erase(it);
+  }
+  nsp.to(hub_room(room)).except(sid).emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
+                                                                    {"name", who.name}, {"typing", on}}));
+}
+
+Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
+  const std::string hub = hub_room(room.id);
+  auto last_seen = [&](const std::string& user) -> Json {
+    for (const auto& l : state.last_seen)
+      if (l.user_id == user) return format_iso8601(l.at);
+    return Json();
+  };
+  Json presence = Json::array();
+  for (const auto& m : room.members)
+    presence.push(Json::object({{"userId", m.user_id}, {"name", name_of(m.user_id)}, {"role", m.role},
+                                {"online", nsp.hub().user_in_room(m.user_id, hub)}, {"lastSeen", last_seen(m.user_id)}}));
+  // Admins present without being members are listed too.
+  std::set<std::string> listed;
+  for (const auto& sid : nsp.hub().connections_in(hub)) {
+    socketio::Socket* s = nsp.socket(sid);
+    if (!s || room.member(s->identity().user_id) || !listed.insert(s->identity().user_id).second) continue;
+    const Identity& who = s->identity();
+    presence.push(Json::object({{"userId", who.user_id}, {"name", who.name}, {"role", who.role},
+                                {"online", true}, {"lastSeen", last_seen(who.user_id)}}));
+  }
+  return presence;
+}
+
+void ChatService::Impl::presence_list(const ChatCall& call, const Json& p) {
+  auto room_id = chat::required_room_id(p);
+  if (!room_id.ok()) return call.fail(room_id.status());
+  with_room(*room_id, [this, call](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
+    const Room room = *r;
+    store.read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
+      if (!rs.ok()) return call.fail(rs.status());
+      call.ok(Json::object({{"presence", presence_of(room, *rs)}}));
+    }));
+  });
+}
+
+void ChatService::Impl::rtc_relay(const ChatCall& call, const Json& p, std::string_view event, std::string_view key) {
+  auto room_id = chat::required_room_id(p);
+  if (!room_id.ok()) return call.fail(room_id.status());
+  auto to = chat::required_string(p, "to");
+  if (!to.ok()) return call.fail(to.status());
+  const Json* body = p.find(key);
+  // `candidate: null` ends the candidates and is relayed; an sdp must be there.
+  if (!body || (key == "sdp" && body->is_null())) return call.fail(Status::bad_request(std::string(key) + " is required"));
+  Json relayed = Json::object({{"room", *room_id}, {"from", call.socket->id()}, {std::string(key), *body}});
+  with_room(*room_id, [this, call, to = *to, event = std::string(event), relayed = std::move(relayed)](Result<Room> r) mutable {
+    if (!r.ok()) return call.fail(r.status());
+    if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+    SocketState* st = state(call.socket->id());
+    if (!st || !st->rooms.contains(r->id)) return call.fail(Status::forbidden("join the room first"));
+    SocketState* peer = state(to);
+    socketio::Socket* target = nsp.socket(to);
+    if (!peer || !target || !peer->rooms.contains(r->id))
+      return call.fail(Status::peer_not_found("no peer " + to + " in " + r->id));
+    target->emit(event, std::move(relayed));
+    call.ok(Json::object());
+  });
+}
+
+}  // namespace realtime

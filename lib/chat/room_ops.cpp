@@ -1,0 +1,358 @@
+// Room operations: create, join (with replay), leave, list, members, and
+// ending a session. Error precedence follows the protocol: validation,
+// then existence, then permission, then state.
+#include <algorithm>
+
+#include "chat/base64url.h"
+#include "chat/crypto.h"
+#include "chat/service_impl.h"
+
+namespace realtime {
+namespace {
+
+constexpr std::size_t kMaxTitleBytes = 200;
+constexpr std::size_t kMaxUserIdBytes = 128;
+constexpr std::size_t kMaxRoleBytes = 64;
+
+std::string join_token_digest(std::string_view token) { return chat::base64url_encode(chat::sha256(token)); }
+
+bool valid_user_id(const std::string& id) { return !id.empty() && id.size() <= kMaxUserIdBytes; }
+
+// members: ["id", ...] or [{"userId","role"}, ...]; duplicates keep the first.
+Result<std::vector<Member>> parse_members(const Json& value, std::vector<Member> members) {
+  if (value.is_null()) return members;
+  if (!value.is_array()) return Status::bad_request("members must be an array");
+  if (value.size() > 1000) return Status::bad_request("too many members");
+  for (const Json& item : value.as_array()) {
+    Member m;
+    if (item.is_string()) {
+      m.user_id = item.as_string();
+    } else if (item.is_object() && item["userId"].is_string()) {
+      m.user_id = item["userId"].as_string();
+      if (!item["role"].is_null()) {
+        if (!item["role"].is_string()) return Status::bad_request("member role must be a string");
+        m.role = item["role"].as_string();
+      }
+    } else {
+      return Status::bad_request("members entries are user ids or {userId, role}");
+    }
+    if (!valid_user_id(m.user_id)) return Status::bad_request("member user ids are 1 to 128 bytes");
+    if (m.role.size() > kMaxRoleBytes) return Status::bad_request("member role too long");
+    if (m.role.empty()) m.role = "member";
+    const bool seen = std::any_of(members.begin(), members.end(), [&](const Member& x) { return x.user_id == m.user_id; });
+    if (!seen) members.push_back(std::move(m));
+  }
+  return members;
+}
+
+std::string new_room_id() { return "r_" + chat::base64url_encode(chat::random_bytes(12)); }
+
+}  // namespace
+
+void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
+  auto kind_name = chat::required_string(p, "kind");
+  if (!kind_name.ok()) return call.fail(kind_name.status());
+  auto kind = parse_room_kind(*kind_name);
+  if (!kind) return call.fail(Status::bad_request("kind must be direct, group or session"));
+  auto title = chat::optional_string(p, "title");
+  if (!title.ok()) return call.fail(title.status());
+  if (title->value_or("").size() > kMaxTitleBytes) return call.fail(Status::bad_request("title too long"));
+  auto id = chat::optional_string(p, "id");
+  if (!id.ok()) return call.fail(id.status());
+  if (*id && !is_valid_room_id(**id)) return call.fail(Status::bad_request("id is not a valid room id"));
+
+  std::string creator;
+  if (call.actor.service) {
+    auto by = chat::optional_string(p, "createdBy");
+    if (!by.ok()) return call.fail(by.status());
+    creator = by->value_or("");
+    if (!creator.empty() && !valid_user_id(creator)) return call.fail(Status::bad_request("createdBy is invalid"));
+  } else {
+    creator = call.actor.identity.user_id;
+  }
+  std::vector<Member> initial;
+  if (!creator.empty()) initial.push_back({creator, "owner"});
+  auto members = parse_members(p["members"], std::move(initial));
+  if (!members.ok()) return call.fail(members.status());
+
+  Room room;
+  room.kind = *kind;
+  room.title = title->value_or("");
+  room.created_by = creator;
+  room.created_at = clock.now();
+  room.members = std::move(members).value();
+  room.id = id->value_or(new_room_id());
+  std::string join_token;
+  if (room.kind == RoomKind::session) {
+    room.status = RoomStatus::scheduled;
+    join_token = chat::base64url_encode(chat::random_bytes(32));
+    room.join_secret = join_token_digest(join_token);
+  } else {
+    room.status = RoomStatus::active;
+    room.started_at = room.created_at;
+  }
+  const std::string by = call.actor.service ? "system" : call.actor.identity.user_id;
+
+  auto create = [this, call, by, join_token](Room r) {
+    store.create_room(std::move(r), guard([this, call, by, join_token](Result<Room> created) {
+      if (!created.ok()) return call.fail(created.status());
+      remember(*created);
+      Json room_json = chat::to_json(*created);
+      notify(*created, Json::object({{"type", "room-created"}, {"room", room_json}, {"by", by}}), {});
+      Json out = Json::object({{"room", std::move(room_json)}});
+      if (!join_token.empty()) out.set("joinToken", join_token);
+      call.ok(std::move(out));
+    }));
+  };
+
+  if (room.kind != RoomKind::direct) return create(std::move(room));
+  if (room.members.size() != 2) return call.fail(Status::bad_request("a direct room has exactly two members"));
+  if (*id) return create(std::move(room));
+  // Without an id, a direct room between the same two users is reused.
+  const std::string a = room.members[0].user_id, b = room.members[1].user_id;
+  store.find_direct_room(a, b, guard([this, call, create, room = std::move(room)](Result<Room> existing) mutable {
+    if (existing.ok()) {
+      remember(*existing);
+      return call.ok(Json::object({{"room", chat::to_json(*existing)}, {"existing", true}}));
+    }
+    if (existing.status().code() != StatusCode::not_found) return call.fail(existing.status());
+    create(std::move(room));
+  }));
+}
+
+void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
+  auto id = chat::required_room_id(p);
+  if (!id.ok()) return call.fail(id.status());
+  auto token = chat::optional_string(p, "joinToken");
+  if (!token.ok()) return call.fail(token.status());
+  auto after = chat::optional_int(p, "afterSeq");
+  if (!after.ok()) return call.fail(after.status());
+  if (*after && **after < 0) return call.fail(Status::bad_request("afterSeq must not be negative"));
+  SocketState* st = state(call.socket->id());
+  if (!st) return call.fail(Status::unavailable("socket is disconnected"));
+  if (!st->rooms.contains(*id) && st->rooms.size() >= options.max_rooms_per_socket)
+    return call.fail(Status::bad_request("this socket has joined too many rooms"));
+
+  with_room(*id, [this, call, token = *token, after_seq = *after](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    Room room = std::move(r).value();
+    const Identity& who = call.actor.identity;
+    bool by_token = false;
+    if (!room.member(who.user_id) && !is_admin(call.actor)) {
+      by_token = token && room.kind == RoomKind::session && !room.join_secret.empty() &&
+                 chat::constant_time_equal(join_token_digest(*token), room.join_secret);
+      if (!by_token) return call.fail(Status::forbidden("not a member of " + room.id));
+    }
+    if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+
+    auto activate = [this, call, after_seq](Room rm) {
+      if (rm.kind != RoomKind::session || rm.status != RoomStatus::scheduled) return finish_join(call, std::move(rm), after_seq);
+      const Timestamp now = clock.now();
+      store.update_session(rm.id, RoomStatus::active, now, std::nullopt,
+                           guard([this, call, after_seq](Result<Room> active) {
+                             if (!active.ok()) return call.fail(active.status());
+                             remember(*active);
+                             if (options.session_max.count() > 0) {
+                               const std::string rid = active->id;
+                               session_timers[rid] = loop.set_timer(options.session_max, guard([this, rid] {
+                                 session_timers.erase(rid);
+                                 with_room(rid, [this](Result<Room> cur) {
+                                   if (cur.ok() && cur->status != RoomStatus::ended) end_session(*cur, [](Result<Room>) {});
+                                 });
+                               }));
+                             }
+                             finish_join(call, std::move(active).value(), after_seq);
+                           }));
+    };
+    if (!by_token) return activate(std::move(room));
+    store.add_member(room.id, Member{who.user_id, "member"}, guard([this, call, activate](Result<Room> added) {
+      if (!added.ok()) return call.fail(added.status());
+      remember(*added);
+      Room rm = *added;
+      system_message(rm, call.actor, call.actor.identity.name + " joined", [activate, rm] { activate(rm); });
+    }));
+  });
+}
+
+void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::optional<std::int64_t> after_seq) {
+  const std::string sid = call.socket->id();
+  SocketState* st = state(sid);
+  if (!st || !call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
+  const std::string hub = hub_room(room.id);
+  const bool already = st->rooms.contains(room.id);
+
+  auto enter = [this, call, room, sid, hub, already](bool truncated) {
+    SocketState* s = state(sid);
+    if (!s || !call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
+    const Identity& who = call.actor.identity;
+    s->rooms.insert(room.id);
+    call.socket->join(hub);
+    if (!already) {
+      const auto online = static_cast<long long>(nsp.hub().online_users(hub));
+      nsp.to(hub).except(sid).emit(
+          "presence:join",
+          Json::object({{"room", room.id},
+                        {"peer", Json::object({{"sid", sid}, {"userId", who.user_id}, {"name", who.name},
+                                               {"role", role_in(room, who)}})},
+                        {"online", online}}));
+      broadcast_session_state(room);
+    }
+    store.read_state(room.id, who.user_id, guard([this, call, room, truncated](Result<ReadState> rs) {
+      if (!rs.ok()) return call.fail(rs.status());
+      Json reads = Json::array();
+      for (const auto& r : rs->reads) reads.push(Json::object({{"userId", r.user_id}, {"seq", static_cast<long long>(r.seq)}}));
+      call.ok(Json::object({{"room", chat::to_json(room)},
+                            {"peers", peers_of(room.id)},
+                            {"presence", presence_of(room, *rs)},
+                            {"reads", std::move(reads)},
+                            {"lastSeq", static_cast<long long>(rs->last_seq)},
+                            {"unread", static_cast<long long>(rs->unread)},
+                            {"replayTruncated", truncated}}));
+    }));
+  };
+
+  if (!after_seq || already) return enter(false);
+  // Hold live messages of the room for this socket while the replay is read.
+  auto joiner = std::make_shared<Joiner>(Joiner{sid, {}});
+  joiners[room.id].push_back(joiner);
+  HistoryQuery q;
+  q.after = *after_seq;
+  q.limit = options.replay_limit;
+  store.history(room.id, q, guard([this, call, room, joiner, after_seq, enter](Result<HistoryPage> page) {
+    auto& list = joiners[room.id];
+    std::erase(list, joiner);
+    if (list.empty()) joiners.erase(room.id);
+    if (!page.ok()) return call.fail(page.status());
+    std::int64_t last = *after_seq;
+    for (const auto& m : page->messages) {
+      call.socket->emit("message:new", Json::object({{"message", chat::to_json(m)}}));
+      last = m.seq;
+    }
+    for (const auto& m : joiner->held)
+      if (m.seq > last) {
+        call.socket->emit("message:new", Json::object({{"message", chat::to_json(m)}}));
+        last = m.seq;
+      }
+    enter(page->has_more);
+  }));
+}
+
+void ChatService::Impl::room_leave(const ChatCall& call, const Json& p) {
+  auto id = chat::required_room_id(p);
+  if (!id.ok()) return call.fail(id.status());
+  leave_room(call.socket->id(), call.actor.identity, *id, true);
+  call.ok(Json::object());
+}
+
+void ChatService::Impl::rooms_list(const ChatCall& call, const Json&) {
+  if (call.actor.identity.user_id.empty()) return call.fail(Status::bad_request("userId is required"));
+  store.list_rooms(call.actor.identity.user_id, guard([call](Result<std::vector<RoomSummary>> r) {
+    if (!r.ok()) return call.fail(r.status());
+    Json rooms = Json::array();
+    for (const auto& s : *r) rooms.push(chat::to_json(s));
+    call.ok(Json::object({{"rooms", std::move(rooms)}}));
+  }));
+}
+
+void ChatService::Impl::member_add(const ChatCall& call, const Json& p) {
+  auto id = chat::required_room_id(p);
+  if (!id.ok()) return call.fail(id.status());
+  auto user = chat::required_string(p, "userId");
+  if (!user.ok()) return call.fail(user.status());
+  if (!valid_user_id(*user)) return call.fail(Status::bad_request("userId must be 1 to 128 bytes"));
+  auto role = chat::optional_string(p, "role");
+  if (!role.ok()) return call.fail(role.status());
+  if (role->value_or("").size() > kMaxRoleBytes) return call.fail(Status::bad_request("role too long"));
+  Member added{*user, role->value_or("member").empty() ? "member" : role->value_or("member")};
+
+  with_room(*id, [this, call, added](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    const Room& room = *r;
+    if (room.kind == RoomKind::direct) return call.fail(Status::bad_request("members of a direct room are fixed"));
+    const Member* me = room.member(call.actor.identity.user_id);
+    if (!call.actor.service && !is_admin(call.actor) && !(me && me->role == "owner"))
+      return call.fail(Status::forbidden("only the room owner may add members"));
+    if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+    if (room.member(added.user_id)) return call.fail(Status::conflict(added.user_id + " is already a member"));
+    store.add_member(room.id, added, guard([this, call, added](Result<Room> updated) {
+      if (!updated.ok()) return call.fail(updated.status());
+      remember(*updated);
+      const Room rm = *updated;
+      const std::string text = call.actor.service ? name_of(added.user_id) + " was added"
+                                                  : call.actor.identity.name + " added " + name_of(added.user_id);
+      system_message(rm, call.actor, text, [this, call, rm, added] {
+        const std::string by = call.actor.service ? "system" : call.actor.identity.user_id;
+        Json room_json = chat::to_json(rm);
+        notify(rm, Json::object({{"type", "member-added"}, {"room", room_json}, {"userId", added.user_id},
+                                 {"role", added.role}, {"by", by}}), {});
+        call.ok(Json::object({{"room", std::move(room_json)}}));
+      });
+    }));
+  });
+}
+
+void ChatService::Impl::member_remove(const ChatCall& call, const Json& p) {
+  auto id = chat::required_room_id(p);
+  if (!id.ok()) return call.fail(id.status());
+  auto user = chat::required_string(p, "userId");
+  if (!user.ok()) return call.fail(user.status());
+  if (!valid_user_id(*user)) return call.fail(Status::bad_request("userId must be 1 to 128 bytes"));
+
+  with_room(*id, [this, call, target = *user](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    const Room& room = *r;
+    const Member* removed = room.member(target);
+    if (!removed) return call.fail(Status::not_found(target + " is not a member of " + room.id));
+    const bool self = !call.actor.service && call.actor.identity.user_id == target;
+    const Member* me = room.member(call.actor.identity.user_id);
+    const bool privileged = call.actor.service || is_admin(call.actor);
+    if (!self && !privileged) {
+      if (room.kind == RoomKind::direct) return call.fail(Status::forbidden("in a direct room you may only leave"));
+      if (!(me && me->role == "owner")) return call.fail(Status::forbidden("only the room owner may remove members"));
+    }
+    const std::string old_role = removed->role;
+    store.remove_member(room.id, target, guard([this, call, target, self, old_role](Result<Room> updated) {
+      if (!updated.ok()) return call.fail(updated.status());
+      remember(*updated);
+      const Room rm = *updated;
+      const std::string text = self ? name_of(target) + " left"
+                               : call.actor.service ? name_of(target) + " was removed"
+                                                    : call.actor.identity.name + " removed " + name_of(target);
+      system_message(rm, call.actor, text, [this, call, rm, target, old_role] {
+        const std::string by = call.actor.service ? "system" : call.actor.identity.user_id;
+        Json room_json = chat::to_json(rm);
+        notify(rm, Json::object({{"type", "member-removed"}, {"room", room_json}, {"userId", target},
+                                 {"role", old_role}, {"by", by}}), {target});
+        // Non-admin sockets of the removed user leave the room.
+        for (const auto& sid : nsp.hub().connections_in(hub_room(rm.id))) {
+          socketio::Socket* s = nsp.socket(sid);
+          if (s && s->identity().user_id == target && s->identity().role != "admin")
+            leave_room(sid, s->identity(), rm.id, true);
+        }
+        call.ok(Json::object({{"room", std::move(room_json)}}));
+      });
+    }));
+  });
+}
+
+void ChatService::Impl::session_end(const ChatCall& call, const Json& p) {
+  auto id = chat::required_room_id(p);
+  if (!id.ok()) return call.fail(id.status());
+  with_room(*id, [this, call](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    const Room& room = *r;
+    if (!may_read(call.actor, room)) return call.fail(Status::forbidden("not a member of " + room.id));
+    if (room.kind != RoomKind::session) return call.fail(Status::bad_request(room.id + " is not a session room"));
+    const auto& roles = options.session_end_roles;
+    if (!roles.empty() && !call.actor.service && !is_admin(call.actor) &&
+        std::find(roles.begin(), roles.end(), role_in(room, call.actor.identity)) == roles.end())
+      return call.fail(Status::forbidden("your role may not end this session"));
+    if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has already ended"));
+    end_session(room, [call](Result<Room> ended) {
+      if (!ended.ok()) return call.fail(ended.status());
+      call.ok(Json::object({{"room", chat::to_json(*ended)}}));
+    });
+  });
+}
+
+}  // namespace realtime

@@ -1,0 +1,256 @@
+// ChatService: socket lifecycle, event dispatch, and the helpers every
+// operation shares (room cache, broadcasts, system messages, leaving).
+//
+// Every event goes through run(): rate limit first, then the operation,
+// whose answer becomes an ack ({"ok":...}) or, without an ack, an `error`
+// event. Operations are asynchronous; their continuations are guarded so
+// that a completion arriving after the service is destroyed is dropped.
+#include "chat/service_impl.h"
+
+#include <algorithm>
+
+namespace realtime {
+const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService::Impl::ops() {
+  using I = ChatService::Impl;
+  using B = OpInfo::Bucket;
+  static const std::map<std::string, OpInfo, std::less<>> table{
+      {"room:create", {&I::room_create, false, B::message}},
+      {"room:join", {&I::room_join, true, B::message}},
+      {"room:leave", {&I::room_leave, true, B::message}},
+      {"rooms:list", {&I::rooms_list, false, B::message}},
+      {"member:add", {&I::member_add, false, B::message}},
+      {"member:remove", {&I::member_remove, false, B::message}},
+      {"message:send", {&I::message_send, false, B::message}},
+      {"message:edit", {&I::message_edit, false, B::message}},
+      {"message:delete", {&I::message_delete, false, B::message}},
+      {"message:history", {&I::message_history, false, B::message}},
+      {"message:read", {&I::message_read, false, B::message}},
+      {"message:search", {&I::message_search, false, B::message}},
+      {"typing", {&I::typing, true, B::typing}},
+      {"presence:list", {&I::presence_list, false, B::message}},
+      {"session:end", {&I::session_end, false, B::message}},
+      {"rtc:offer", {&I::rtc_offer, true, B::rtc}},
+      {"rtc:answer", {&I::rtc_answer, true, B::rtc}},
+      {"rtc:ice", {&I::rtc_ice, true, B::rtc}},
+  };
+  return table;
+}
+
+ChatService::Impl::Impl(socketio::Namespace& n, Store& s, EventLoop& l, const Clock& c, ChatOptions o)
+    : nsp(n), store(s), loop(l), clock(c), options(std::move(o)) {}
+
+ChatService::Impl::~Impl() {
+  for (auto& [sid, st] : sockets)
+    for (auto& [room, timer] : st.typing_in) loop.cancel_timer(timer);
+  for (auto& [room, timer] : session_timers) loop.cancel_timer(timer);
+}
+
+ChatService::ChatService(socketio::Namespace& nsp, Store& store, EventLoop& loop, const Clock& clock,
+                         ChatOptions options)
+    : impl_(std::make_unique<Impl>(nsp, store, loop, clock, std::move(options))) {
+  nsp.on_connection(impl_->guard([impl = impl_.get()](socketio::Socket& s) { impl->on_connection(s); }));
+}
+
+ChatService::~ChatService() = default;
+
+void ChatService::set_message_filter(MessageFilter filter) { impl_->filter = std::move(filter); }
+
+void ChatService::add_event(std::string name, EventHandler handler) {
+  impl_->extra_events[std::move(name)] = std::move(handler);
+}
+
+void ChatService::call(const Actor& actor, std::string_view event, const Json& payload, Reply reply) {
+  impl_->run(ChatCall{actor, nullptr, std::move(reply)}, event, payload);
+}
+
+void ChatService::Impl::on_connection(socketio::Socket& socket) {
+  const Identity& who = socket.identity();
+  names[who.user_id] = who.name;
+  const auto now = loop.now();
+  const auto& o = options;
+  sockets.emplace(socket.id(), SocketState{socket.weak_from_this(),
+                                           chat::TokenBucket(o.message_rate.per_second, o.message_rate.burst, now),
+                                           chat::TokenBucket(o.typing_rate.per_second, o.typing_rate.burst, now),
+                                           chat::TokenBucket(o.rtc_rate.per_second, o.rtc_rate.burst, now),
+                                           {},
+                                           {}});
+  std::weak_ptr<socketio::Socket> weak = socket.weak_from_this();
+  socket.on_any(guard([this, weak](std::string_view event, const Json::Array& args, const socketio::Ack& ack) {
+    if (auto s = weak.lock()) dispatch(s, event, args, ack);
+  }));
+  socket.on_disconnect(guard([this, sid = socket.id(), who](std::string_view) { on_disconnect(sid, who); }));
+}
+
+void ChatService::Impl::on_disconnect(const std::string& sid, const Identity& who) {
+  auto it = sockets.find(sid);
+  if (it == sockets.end()) return;
+  const std::set<std::string> rooms = it->second.rooms;
+  for (const auto& room : rooms) leave_room(sid, who, room, true);
+  sockets.erase(sid);
+}
+
+void ChatService::Impl::dispatch(const std::shared_ptr<socketio::Socket>& socket, std::string_view event,
+                                 const Json::Array& args, const socketio::Ack& ack) {
+  std::weak_ptr<socketio::Socket> weak = socket;
+  Reply reply = [weak, event = std::string(event), ack](Result<Json> r) {
+    if (ack) {
+      ack.send(r.ok() ? chat::ok_ack(std::move(r).value()) : chat::failed_ack(r.status()));
+      return;
+    }
+    if (r.ok()) return;
+    if (auto s = weak.lock()) {
+      Json e = chat::error_json(r.status());
+      e.set("event", event);
+      s->emit("error", std::move(e));
+    }
+  };
+  ChatCall call{Actor{socket->identity(), false}, socket, std::move(reply)};
+  const Json payload = args.empty() ? Json::object() : args.front();
+  run(call, event, payload);
+}
+
+void ChatService::Impl::run(const ChatCall& call, std::string_view event, const Json& payload) {
+  auto op = ops().find(event);
+  auto extra = op == ops().end() ? extra_events.find(event) : extra_events.end();
+  if (call.socket) {
+    SocketState* st = state(call.socket->id());
+    if (!st) return call.fail(Status::unavailable("socket is disconnected"));
+    const auto now = loop.now();
+    using Bucket = OpInfo::Bucket;
+    const Bucket bucket = op == ops().end() ? Bucket::message : op->second.bucket;
+    chat::TokenBucket& b = bucket == Bucket::typing ? st->typing : bucket == Bucket::rtc ? st->rtc : st->message;
+    if (!b.take(now)) return call.fail(Status::rate_limited("too many events; slow down"));
+  }
+  if (op == ops().end() && extra == extra_events.end())
+    return call.fail(Status::bad_request("unknown event " + std::string(event)));
+  if (!payload.is_object()) return call.fail(Status::bad_request("the payload must be an object"));
+  if (extra != extra_events.end()) return extra->second(call.actor, payload, call.reply);
+  if (op->second.socket_only && !call.socket)
+    return call.fail(Status::bad_request(std::string(event) + " needs a socket"));
+  (this->*(op->second.op))(call, payload);
+}
+
+ChatService::Impl::SocketState* ChatService::Impl::state(const std::string& sid) {
+  auto it = sockets.find(sid);
+  return it == sockets.end() ? nullptr : &it->second;
+}
+
+void ChatService::Impl::with_room(const std::string& id, std::function<void(Result<Room>)> then) {
+  if (auto it = rooms_cache.find(id); it != rooms_cache.end()) return then(it->second);
+  store.get_room(id, guard([this, then = std::move(then)](Result<Room> r) {
+    if (r.ok()) remember(*r);
+    then(std::move(r));
+  }));
+}
+
+std::string ChatService::Impl::name_of(const std::string& user_id) const {
+  auto it = names.find(user_id);
+  return it == names.end() ? user_id : it->second;
+}
+
+std::string ChatService::Impl::role_in(const Room& room, const Identity& who) const {
+  const Member* m = room.member(who.user_id);
+  return m ? m->role : who.role;
+}
+
+Json ChatService::Impl::peers_of(const std::string& room) {
+  Json peers = Json::array();
+  auto cached = rooms_cache.find(room);
+  auto sids = nsp.hub().connections_in(hub_room(room));
+  std::sort(sids.begin(), sids.end());
+  for (const auto& sid : sids) {
+    socketio::Socket* s = nsp.socket(sid);
+    if (!s) continue;
+    const Identity& who = s->identity();
+    std::string role = cached == rooms_cache.end() ? who.role : role_in(cached->second, who);
+    peers.push(Json::object({{"sid", sid}, {"userId", who.user_id}, {"name", who.name}, {"role", role}}));
+  }
+  return peers;
+}
+
+void ChatService::Impl::broadcast_session_state(const Room& room) {
+  if (room.kind != RoomKind::session) return;
+  nsp.to(hub_room(room.id))
+      .emit("session:state", Json::object({{"room", room.id},
+                                           {"status", std::string(to_string(room.status))},
+                                           {"startedAt", chat::time_json(room.started_at)},
+                                           {"participants", peers_of(room.id)}}));
+}
+
+void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, const std::string& room,
+                                   bool announce, std::optional<Timestamp> last_seen) {
+  SocketState* st = state(sid);
+  if (!st || !st->rooms.erase(room)) return;
+  if (st->typing_in.contains(room)) set_typing(sid, who, room, false);
+  if (auto s = st->socket.lock(); s && s->connected()) s->leave(hub_room(room));
+  const std::string hub = hub_room(room);
+  if (announce) {
+    const auto online = static_cast<long long>(nsp.hub().online_users(hub));
+    nsp.to(hub).emit("presence:leave",
+                     Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}, {"online", online}}));
+    nsp.to(hub).emit("rtc:peer-left", Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}}));
+  }
+  if (!nsp.hub().user_in_room(who.user_id, hub))
+    store.set_last_seen(room, who.user_id, last_seen.value_or(clock.now()), [](Status) {});
+  if (announce)
+    if (auto it = rooms_cache.find(room); it != rooms_cache.end()) broadcast_session_state(it->second);
+}
+
+void ChatService::Impl::publish(const Message& m) {
+  nsp.to(hub_room(m.room)).emit("message:new", Json::object({{"message", chat::to_json(m)}}));
+  if (auto it = joiners.find(m.room); it != joiners.end())
+    for (auto& j : it->second) j->held.push_back(m);
+}
+
+void ChatService::Impl::notify(const Room& room, Json payload, const std::vector<std::string>& extra_users) {
+  std::set<std::string> users(extra_users.begin(), extra_users.end());
+  for (const auto& m : room.members) users.insert(m.user_id);
+  if (users.empty()) return;
+  auto it = users.begin();
+  auto op = nsp.to_user(*it);
+  for (++it; it != users.end(); ++it) op.to_user(*it);
+  op.emit("notification", std::move(payload));
+}
+
+void ChatService::Impl::system_message(const Room& room, const Actor& by, std::string text,
+                                       std::function<void()> then) {
+  NewMessage m;
+  m.room = room.id;
+  m.sender_id = by.service ? "system" : by.identity.user_id;
+  m.sender_name = by.service ? "system" : by.identity.name;
+  m.sender_role = by.service ? "system" : role_in(room, by.identity);
+  m.type = MessageType::system;
+  m.text = std::move(text);
+  m.created_at = clock.now();
+  store.append(std::move(m), guard([this, then = std::move(then)](Result<Appended> r) {
+    if (r.ok()) publish(r->message);
+    then();
+  }));
+}
+
+void ChatService::Impl::end_session(const Room& room, std::function<void(Result<Room>)> then) {
+  const Timestamp ended = clock.now();
+  store.update_session(room.id, RoomStatus::ended, room.started_at, ended,
+                       guard([this, ended, then = std::move(then)](Result<Room> r) {
+                         if (!r.ok()) return then(std::move(r));
+                         remember(*r);
+                         if (auto t = session_timers.find(r->id); t != session_timers.end()) {
+                           loop.cancel_timer(t->second);
+                           session_timers.erase(t);
+                         }
+                         const auto duration =
+                             r->started_at ? std::chrono::duration_cast<std::chrono::seconds>(ended - *r->started_at).count()
+                                           : 0;
+                         const std::string hub = hub_room(r->id);
+                         nsp.to(hub).emit("session:ended", Json::object({{"room", r->id},
+                                                                         {"endedAt", format_iso8601(ended)},
+                                                                         {"durationSec", static_cast<long long>(duration)}}));
+                         for (const auto& sid : nsp.hub().connections_in(hub)) {
+                           socketio::Socket* s = nsp.socket(sid);
+                           if (s) leave_room(sid, s->identity(), r->id, false, ended);
+                         }
+                         then(std::move(r));
+                       }));
+}
+
+}  // namespace realtime

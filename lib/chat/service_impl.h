@@ -1,0 +1,137 @@
+// ChatService::Impl: the state the chat operations share, split over
+// service.cpp (sockets, dispatch), room_ops.cpp, message_ops.cpp and
+// live_ops.cpp (typing, presence, rtc relay). Loop thread only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/token_bucket.h"
+#include "chat/wire.h"
+#include "realtime/chat_service.h"
+
+namespace realtime {
+
+// One operation in flight: who asked, from which socket (null through
+// call()), and where the answer goes.
+struct ChatCall {
+  Actor actor;
+  std::shared_ptr<socketio::Socket> socket;
+  ChatService::Reply reply;
+
+  void fail(Status s) const { reply(std::move(s)); }
+  void ok(Json fields) const { reply(std::move(fields)); }
+};
+
+struct ChatService::Impl {
+  Impl(socketio::Namespace& n, Store& s, EventLoop& l, const Clock& c, ChatOptions o);
+  ~Impl();
+
+  using Op = void (Impl::*)(const ChatCall&, const Json&);
+  struct OpInfo {
+    Op op;
+    bool socket_only;
+    enum class Bucket { message, typing, rtc } bucket;
+  };
+
+  // Every protocol event: its operation, whether it needs a socket, and
+  // which rate bucket it draws from.
+  static const std::map<std::string, OpInfo, std::less<>>& ops();
+
+  struct SocketState {
+    std::weak_ptr<socketio::Socket> socket;
+    chat::TokenBucket message, typing, rtc;
+    std::set<std::string> rooms;                        // chat rooms joined
+    std::map<std::string, EventLoop::TimerId> typing_in;  // rooms typing in -> expiry timer
+  };
+
+  // A socket in room:join with afterSeq: live messages of the room are held
+  // for it while its replay is read, so it gets neither a gap nor a duplicate.
+  struct Joiner {
+    std::string sid;
+    std::vector<Message> held;
+  };
+
+  // --- service.cpp
+  void on_connection(socketio::Socket& socket);
+  void on_disconnect(const std::string& sid, const Identity& who);
+  void dispatch(const std::shared_ptr<socketio::Socket>& socket, std::string_view event, const Json::Array& args,
+                const socketio::Ack& ack);
+  void run(const ChatCall& call, std::string_view event, const Json& payload);
+  static std::string hub_room(std::string_view room) { return "room:" + std::string(room); }
+  SocketState* state(const std::string& sid);
+  // The room, from the cache or the store; `then` may run synchronously.
+  void with_room(const std::string& id, std::function<void(Result<Room>)> then);
+  void remember(const Room& room) { rooms_cache[room.id] = room; }
+  std::string name_of(const std::string& user_id) const;
+  std::string role_in(const Room& room, const Identity& who) const;
+  bool is_admin(const Actor& a) const { return !a.service && a.identity.role == "admin"; }
+  bool may_read(const Actor& a, const Room& room) const {
+    return a.service || is_admin(a) || room.member(a.identity.user_id) != nullptr;
+  }
+  // Wraps a continuation so it is dropped if the service is gone by then.
+  template <class F>
+  auto guard(F f) {
+    return [alive = std::weak_ptr<char>(alive_), f = std::move(f)](auto&&... args) mutable {
+      if (!alive.expired()) f(std::forward<decltype(args)>(args)...);
+    };
+  }
+  // Takes a socket out of a chat room and tells the others (presence:leave,
+  // rtc:peer-left, typing stop, session:state, lastSeen).
+  void leave_room(const std::string& sid, const Identity& who, const std::string& room, bool announce,
+                  std::optional<Timestamp> last_seen = std::nullopt);
+  Json peers_of(const std::string& room);
+  // Members (and non-member admins present) with online and lastSeen.
+  Json presence_of(const Room& room, const ReadState& state);
+  void broadcast_session_state(const Room& room);
+  // Appends a system message ("Ann added Bob") and broadcasts it.
+  void system_message(const Room& room, const Actor& by, std::string text, std::function<void()> then);
+  void publish(const Message& m);  // message:new to the room and held joiners
+  void notify(const Room& room, Json payload, const std::vector<std::string>& extra_users);
+  void end_session(const Room& room, std::function<void(Result<Room>)> then);
+
+  // --- room_ops.cpp
+  void room_create(const ChatCall& call, const Json& p);
+  void room_join(const ChatCall& call, const Json& p);
+  void finish_join(const ChatCall& call, Room room, std::optional<std::int64_t> after_seq);
+  void room_leave(const ChatCall& call, const Json& p);
+  void rooms_list(const ChatCall& call, const Json& p);
+  void member_add(const ChatCall& call, const Json& p);
+  void member_remove(const ChatCall& call, const Json& p);
+  void session_end(const ChatCall& call, const Json& p);
+  // --- message_ops.cpp
+  void message_send(const ChatCall& call, const Json& p);
+  void message_edit(const ChatCall& call, const Json& p);
+  void message_delete(const ChatCall& call, const Json& p);
+  void message_history(const ChatCall& call, const Json& p);
+  void message_read(const ChatCall& call, const Json& p);
+  void message_search(const ChatCall& call, const Json& p);
+  // --- live_ops.cpp
+  void typing(const ChatCall& call, const Json& p);
+  void set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on);
+  void presence_list(const ChatCall& call, const Json& p);
+  void rtc_relay(const ChatCall& call, const Json& p, std::string_view event, std::string_view key);
+  void rtc_offer(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:offer", "sdp"); }
+  void rtc_answer(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:answer", "sdp"); }
+  void rtc_ice(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:ice", "candidate"); }
+
+  socketio::Namespace& nsp;
+  Store& store;
+  EventLoop& loop;
+  const Clock& clock;
+  ChatOptions options;
+  MessageFilter filter;
+  std::map<std::string, EventHandler, std::less<>> extra_events;
+  std::unordered_map<std::string, SocketState> sockets;      // by sid
+  std::unordered_map<std::string, std::string> names;        // user id -> display name last seen
+  std::unordered_map<std::string, Room> rooms_cache;         // rooms this process has touched
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Joiner>>> joiners;  // by room
+  std::unordered_map<std::string, EventLoop::TimerId> session_timers;  // room -> auto-end timer
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace realtime

@@ -1,0 +1,124 @@
+// JSON encodings of stored values and payload field readers.
+#include "chat/wire.h"
+
+namespace realtime::chat {
+
+Json time_json(const std::optional<Timestamp>& t) { return t ? Json(format_iso8601(*t)) : Json(); }
+
+Json to_json(const Room& room) {
+  Json members = Json::array();
+  for (const auto& m : room.members) members.push(Json::object({{"userId", m.user_id}, {"role", m.role}}));
+  return Json::object({{"id", room.id},
+                       {"kind", std::string(to_string(room.kind))},
+                       {"title", room.title},
+                       {"status", std::string(to_string(room.status))},
+                       {"createdBy", room.created_by.empty() ? Json() : Json(room.created_by)},
+                       {"createdAt", format_iso8601(room.created_at)},
+                       {"startedAt", time_json(room.started_at)},
+                       {"endedAt", time_json(room.ended_at)},
+                       {"members", std::move(members)}});
+}
+
+Json to_json(const Attachment& a) {
+  return Json::object({{"url", a.url}, {"name", a.name}, {"size", static_cast<long long>(a.size)}, {"mime", a.mime}});
+}
+
+Json to_json(const Message& m) {
+  return Json::object({{"id", m.id},
+                       {"room", m.room},
+                       {"seq", static_cast<long long>(m.seq)},
+                       {"senderId", m.sender_id},
+                       {"senderName", m.sender_name},
+                       {"senderRole", m.sender_role},
+                       {"type", std::string(to_string(m.type))},
+                       {"text", m.text},
+                       {"replyTo", m.reply_to ? Json(*m.reply_to) : Json()},
+                       {"attachment", m.attachment ? to_json(*m.attachment) : Json()},
+                       {"clientMsgId", m.client_msg_id ? Json(*m.client_msg_id) : Json()},
+                       {"createdAt", format_iso8601(m.created_at)},
+                       {"editedAt", time_json(m.edited_at)},
+                       {"deleted", m.deleted}});
+}
+
+Json to_json(const RoomSummary& s) {
+  return Json::object({{"room", to_json(s.room)},
+                       {"lastMessage", s.last_message ? to_json(*s.last_message) : Json()},
+                       {"unread", static_cast<long long>(s.unread)}});
+}
+
+Json error_json(const Status& status) {
+  return Json::object({{"code", std::string(code_name(status.code()))}, {"message", status.message()}});
+}
+
+Json ok_ack(Json fields) {
+  Json out = Json::object({{"ok", true}});
+  if (fields.is_object())
+    for (auto& [k, v] : fields.as_object()) out.set(k, std::move(v));
+  return out;
+}
+
+Json failed_ack(const Status& status) { return Json::object({{"ok", false}, {"error", error_json(status)}}); }
+
+Result<std::string> required_string(const Json& payload, std::string_view key) {
+  const Json* v = payload.find(key);
+  if (!v || v->is_null()) return Status::bad_request(std::string(key) + " is required");
+  if (!v->is_string()) return Status::bad_request(std::string(key) + " must be a string");
+  return v->as_string();
+}
+
+Result<std::optional<std::string>> optional_string(const Json& payload, std::string_view key) {
+  const Json* v = payload.find(key);
+  if (!v || v->is_null()) return std::optional<std::string>();
+  if (!v->is_string()) return Status::bad_request(std::string(key) + " must be a string");
+  return std::optional<std::string>(v->as_string());
+}
+
+Result<std::optional<std::int64_t>> optional_int(const Json& payload, std::string_view key) {
+  const Json* v = payload.find(key);
+  if (!v || v->is_null()) return std::optional<std::int64_t>();
+  if (v->is_int()) return std::optional<std::int64_t>(v->as_int());
+  if (v->is_number()) {
+    const double d = v->as_double();
+    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9e15 && d < 9e15)
+      return std::optional<std::int64_t>(static_cast<std::int64_t>(d));
+  }
+  return Status::bad_request(std::string(key) + " must be an integer");
+}
+
+Result<std::optional<bool>> optional_bool(const Json& payload, std::string_view key) {
+  const Json* v = payload.find(key);
+  if (!v || v->is_null()) return std::optional<bool>();
+  if (!v->is_bool()) return Status::bad_request(std::string(key) + " must be a boolean");
+  return std::optional<bool>(v->as_bool());
+}
+
+Result<std::string> required_room_id(const Json& payload, std::string_view key) {
+  auto id = required_string(payload, key);
+  if (!id.ok()) return id;
+  if (!is_valid_room_id(*id)) return Status::bad_request(std::string(key) + " is not a valid room id");
+  return id;
+}
+
+Result<Attachment> parse_attachment(const Json& value) {
+  if (!value.is_object()) return Status::bad_request("attachment must be an object");
+  auto url = required_string(value, "url");
+  if (!url.ok()) return Status::bad_request("attachment.url is required");
+  const std::string& u = *url;
+  const bool local = u.starts_with("/api/attachments/") && u.size() > 17 && u.size() < 512;
+  const bool web = (u.starts_with("https://") || u.starts_with("http://")) && u.size() < 2048;
+  if (!local && !web) return Status::bad_request("attachment.url must be /api/attachments/{id} or http(s)");
+  Attachment a;
+  a.url = u;
+  auto name = optional_string(value, "name");
+  auto mime = optional_string(value, "mime");
+  auto size = optional_int(value, "size");
+  if (!name.ok() || !mime.ok() || !size.ok()) return Status::bad_request("attachment fields have wrong types");
+  a.name = name->value_or("");
+  a.mime = mime->value_or("");
+  a.size = size->value_or(0);
+  if (a.size < 0 || a.name.size() > 512 || a.mime.size() > 255)
+    return Status::bad_request("attachment name, size or mime out of range");
+  return a;
+}
+
+}  // namespace realtime::chat

@@ -1,0 +1,45 @@
+// The JSON shapes of the chat protocol (rooms, messages, acks, errors) and
+// strict readers for incoming payload fields. Pure functions; loop thread
+// or any other.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "realtime/json.h"
+#include "realtime/message.h"
+#include "realtime/room.h"
+#include "realtime/status.h"
+#include "realtime/store.h"
+
+namespace realtime::chat {
+
+Json to_json(const Room& room);
+Json to_json(const Message& message);
+Json to_json(const Attachment& attachment);
+Json to_json(const RoomSummary& summary);
+Json time_json(const std::optional<Timestamp>& t);
+
+// {"code","message"}
+Json error_json(const Status& status);
+// {"ok":true, ...fields}
+Json ok_ack(Json fields);
+// {"ok":false,"error":{"code","message"}}
+Json failed_ack(const Status& status);
+
+// Field readers: a missing (or null) optional field is nullopt; a present
+// field of the wrong type is bad_request naming the field.
+Result<std::string> required_string(const Json& payload, std::string_view key);
+Result<std::optional<std::string>> optional_string(const Json& payload, std::string_view key);
+Result<std::optional<std::int64_t>> optional_int(const Json& payload, std::string_view key);
+Result<std::optional<bool>> optional_bool(const Json& payload, std::string_view key);
+// A room id field: required, and valid by the protocol's id rule.
+Result<std::string> required_room_id(const Json& payload, std::string_view key = "room");
+
+// An attachment object: url required (this server's /api/attachments/{id}
+// or http(s)), name, size, mime optional.
+Result<Attachment> parse_attachment(const Json& value);
+
+}  // namespace realtime::chat

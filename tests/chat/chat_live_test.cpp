@@ -1,0 +1,197 @@
+// Typing, signalling relay, sessions, rate limits and bad input through
+// real sockets.
+#include "chat_test_util.h"
+
+namespace realtime::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class LiveTest : public ChatTest {
+ protected:
+  void SetUp() override {
+    ann = connect("ann");
+    bob = connect("bob");
+    room = create_room(*ann, "group", Json::array({"bob"}));
+    ann->call("room:join", Json::object({{"room", room}}));
+    bob->call("room:join", Json::object({{"room", room}}));
+    ann->clear();
+    bob->clear();
+  }
+  std::unique_ptr<ChatClient> ann, bob;
+  std::string room;
+};
+
+TEST_F(LiveTest, TypingGoesToOthersOnChangeAndExpiresAfterSixSeconds) {
+  auto ann_tab2 = connect("ann");
+  ann_tab2->call("room:join", Json::object({{"room", room}}));
+  bob->clear();
+  ann->clear();
+  EXPECT_EQ(ann->call("typing", Json::object({{"room", room}, {"typing", true}}))["ok"], Json(true));
+  auto t = bob->take("typing");
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].dump(), R"({"room":")" + room + R"(","userId":"ann","name":"Ann","typing":true})");
+  EXPECT_EQ(ann_tab2->take("typing").size(), 1u) << "the typist's other tabs hear it too";
+  EXPECT_TRUE(ann->take("typing").empty()) << "not echoed to the typist's socket";
+
+  transport_.advance(seconds(5));
+  ann->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  EXPECT_TRUE(bob->take("typing").empty()) << "a refresh is not a change";
+  transport_.advance(seconds(5));
+  EXPECT_TRUE(bob->take("typing").empty()) << "the refresh restarted the 6 s timer";
+  transport_.advance(seconds(1) + milliseconds(1));
+  auto stop = bob->take("typing");
+  ASSERT_EQ(stop.size(), 1u);
+  EXPECT_EQ(stop[0]["typing"], Json(false));
+}
+
+TEST_F(LiveTest, TypingStopsWhenTheTypistLeavesAndNeedsAJoinedSocket) {
+  ann->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  bob->clear();
+  ann->call("room:leave", Json::object({{"room", room}}));
+  auto t = bob->take("typing");
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0]["typing"], Json(false));
+  EXPECT_EQ(code(ann->call("typing", Json::object({{"room", room}, {"typing", true}}))), "forbidden");
+  EXPECT_EQ(code(bob->call("typing", Json::object({{"room", room}}))), "bad_request");
+}
+
+TEST_F(LiveTest, RtcSignallingIsRelayedToThePeerSid) {
+  Json offer = ann->call("rtc:offer", Json::object({{"room", room}, {"to", bob->sid},
+                                                    {"sdp", Json::object({{"type", "offer"}, {"sdp", "v=0..."}})}}));
+  ASSERT_EQ(offer["ok"], Json(true)) << offer.dump();
+  auto got = bob->take("rtc:offer");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["from"], Json(ann->sid));
+  EXPECT_EQ(got[0]["sdp"]["sdp"], Json("v=0..."));
+  EXPECT_EQ(bob->call("rtc:answer", Json::object({{"room", room}, {"to", ann->sid}, {"sdp", "answer"}}))["ok"], Json(true));
+  EXPECT_EQ(ann->take("rtc:answer").size(), 1u);
+  EXPECT_EQ(bob->call("rtc:ice", Json::object({{"room", room}, {"to", ann->sid}, {"candidate", nullptr}}))["ok"], Json(true));
+  auto ice = ann->take("rtc:ice");
+  ASSERT_EQ(ice.size(), 1u);
+  EXPECT_TRUE(ice[0].find("candidate") && ice[0]["candidate"].is_null()) << "end of candidates is relayed";
+
+  EXPECT_EQ(code(ann->call("rtc:offer", Json::object({{"room", room}, {"to", "nobody"}, {"sdp", "x"}}))), "peer_not_found");
+  EXPECT_EQ(code(ann->call("rtc:offer", Json::object({{"room", room}, {"to", bob->sid}}))), "bad_request");
+  EXPECT_EQ(code(ann->call("rtc:ice", Json::object({{"room", room}, {"to", bob->sid}}))), "bad_request");
+  auto eve = connect("eve");
+  EXPECT_EQ(code(eve->call("rtc:offer", Json::object({{"room", room}, {"to", bob->sid}, {"sdp", "x"}}))), "forbidden");
+  // A peer outside the room is not reachable through it.
+  const std::string other = create_room(*ann, "group", Json::array({"eve"}));
+  eve->call("room:join", Json::object({{"room", other}}));
+  EXPECT_EQ(code(ann->call("rtc:offer", Json::object({{"room", room}, {"to", eve->sid}, {"sdp", "x"}}))), "peer_not_found");
+}
+
+TEST_F(LiveTest, RateLimitDropsTheEventAndKeepsTheConnection) {
+  transport_.advance(seconds(10));  // refill what SetUp spent
+  int limited = 0;
+  for (int i = 0; i < 45; ++i) {
+    Json ack = ann->call("message:send", Json::object({{"room", room}, {"text", "spam"}}));
+    if (code(ack) == "rate_limited") ++limited;
+  }
+  EXPECT_EQ(limited, 5) << "burst of 40, then refused (time does not move)";
+  EXPECT_TRUE(ann->is_open());
+  transport_.advance(seconds(1));
+  EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "later"}}))["ok"], Json(true));
+}
+
+TEST_F(LiveTest, BadInputGetsErrorsWithoutDisconnecting) {
+  EXPECT_EQ(code(ann->call("no:such:event", Json::object())), "bad_request");
+  EXPECT_EQ(code(ann->call("message:send", Json("not an object"))), "bad_request");
+  EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", 42}, {"text", "x"}}))), "bad_request");
+  EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", "bad room!"}, {"text", "x"}}))), "bad_request");
+  EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", room}, {"text", Json::array()}}))), "bad_request");
+  EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", room}}))), "bad_request");
+  EXPECT_EQ(code(ann->call("room:join", Json::object({{"room", room}, {"afterSeq", -1}}))), "bad_request");
+  EXPECT_EQ(code(ann->call("message:edit", Json::object({{"id", 7}, {"text", "x"}}))), "bad_request");
+  EXPECT_EQ(code(ann->call("message:read", Json::object({{"room", room}, {"seq", "1"}}))), "bad_request");
+  EXPECT_TRUE(ann->is_open());
+  // Without an ack, a failure comes back as an `error` event naming the event.
+  ann->emit("message:send", Json::object({{"room", room}}));
+  auto errors = ann->take("error");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]["code"], Json("bad_request"));
+  EXPECT_EQ(errors[0]["event"], Json("message:send"));
+  EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "still fine"}}))["ok"], Json(true));
+}
+
+TEST_F(LiveTest, EmbedderEventsAndMessageFilter) {
+  chat_.add_event("poll:vote", [](const Actor& who, const Json& p, ChatService::Reply reply) {
+    reply(Json::object({{"voter", who.identity.user_id}, {"choice", p["choice"]}}));
+  });
+  Json vote = bob->call("poll:vote", Json::object({{"choice", 2}}));
+  EXPECT_EQ(vote["voter"], Json("bob"));
+  EXPECT_EQ(vote["choice"], Json(2));
+  chat_.set_message_filter([](const Identity&, NewMessage& m) {
+    if (m.text.find("forbidden word") != std::string::npos) return Status::forbidden("moderated");
+    m.text += " (checked)";
+    return Status{};
+  });
+  EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", room}, {"text", "a forbidden word"}}))), "forbidden");
+  EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "ok"}}))["message"]["text"], Json("ok (checked)"));
+}
+
+class SessionTest : public ChatTest {
+ protected:
+  SessionTest() : ChatTest([] { ChatOptions o; o.session_max = std::chrono::minutes(60); return o; }()) {}
+};
+
+TEST_F(SessionTest, JoinTokenLifecycleAndEnd) {
+  auto tutor = connect("tutor");
+  auto student = connect("student");
+  Json created = tutor->call("room:create", Json::object({{"kind", "session"}, {"title", "Algebra"}, {"members", Json::array()}}));
+  ASSERT_EQ(created["ok"], Json(true)) << created.dump();
+  const std::string room = created["room"]["id"].as_string();
+  const std::string token = created["joinToken"].as_string();
+  EXPECT_EQ(token.size(), 43u);
+  EXPECT_EQ(created["room"]["status"], Json("scheduled"));
+
+  EXPECT_EQ(code(student->call("room:join", Json::object({{"room", room}}))), "forbidden");
+  EXPECT_EQ(code(student->call("room:join", Json::object({{"room", room}, {"joinToken", "wrong"}}))), "forbidden");
+  clock_.advance(seconds(10));
+  Json t = tutor->call("room:join", Json::object({{"room", room}}));
+  EXPECT_EQ(t["room"]["status"], Json("active"));
+  EXPECT_EQ(t["room"]["startedAt"], Json(format_iso8601(clock_.now())));
+  tutor->clear();
+  Json s = student->call("room:join", Json::object({{"room", room}, {"joinToken", token}}));
+  ASSERT_EQ(s["ok"], Json(true)) << s.dump();
+  EXPECT_EQ(s["room"]["members"].size(), 2u) << "the token made the student a member";
+  auto sys = tutor->take("message:new");
+  ASSERT_EQ(sys.size(), 1u);
+  EXPECT_EQ(sys[0]["message"]["text"], Json("Student joined"));
+  auto state = tutor->take("session:state");
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state[0]["participants"].size(), 2u);
+
+  clock_.advance(seconds(90));
+  student->clear();
+  Json ended = student->call("session:end", Json::object({{"room", room}}));
+  ASSERT_EQ(ended["ok"], Json(true)) << ended.dump();
+  auto over = tutor->take("session:ended");
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0]["durationSec"], Json(90));
+  EXPECT_EQ(code(student->call("message:send", Json::object({{"room", room}, {"text", "x"}}))), "room_ended");
+  EXPECT_EQ(code(tutor->call("room:join", Json::object({{"room", room}}))), "room_ended");
+  EXPECT_EQ(code(tutor->call("typing", Json::object({{"room", room}, {"typing", true}}))), "room_ended");
+  EXPECT_EQ(code(tutor->call("rtc:offer", Json::object({{"room", room}, {"to", student->sid}, {"sdp", "x"}}))), "room_ended");
+  EXPECT_EQ(code(tutor->call("session:end", Json::object({{"room", room}}))), "room_ended");
+  Json history = tutor->call("message:history", Json::object({{"room", room}}));
+  EXPECT_EQ(history["ok"], Json(true)) << "history stays readable";
+  const std::string group = create_room(*tutor, "group", Json::array());
+  EXPECT_EQ(code(tutor->call("session:end", Json::object({{"room", group}}))), "bad_request");
+}
+
+TEST_F(SessionTest, SessionEndsByItselfAfterTheMaximum) {
+  auto tutor = connect("tutor");
+  const std::string room = create_room(*tutor, "session", Json::array());
+  tutor->call("room:join", Json::object({{"room", room}}));
+  clock_.advance(std::chrono::minutes(60));  // wall clock for the timestamps
+  transport_.advance(std::chrono::minutes(60));  // loop time for the timer
+  auto over = tutor->take("session:ended");
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0]["durationSec"], Json(3600));
+}
+
+}  // namespace
+}  // namespace realtime::testing

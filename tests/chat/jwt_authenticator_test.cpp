@@ -1,0 +1,111 @@
+#include "realtime/jwt_authenticator.h"
+
+#include <gtest/gtest.h>
+
+#include "chat/base64url.h"
+#include "chat/crypto.h"
+
+namespace realtime {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::seconds;
+
+class JwtTest : public ::testing::Test {
+ protected:
+  ManualClock clock{Timestamp{std::chrono::milliseconds{1'800'000'000'000}}};
+  JwtAuthenticator auth{JwtOptions{"s3cret"}, clock};
+
+  // A token with arbitrary header and claims, signed with `secret`.
+  static std::string forge(const std::string& header, const std::string& claims, const std::string& secret) {
+    std::string input = chat::base64url_encode(header) + "." + chat::base64url_encode(claims);
+    return input + "." + chat::base64url_encode(chat::hmac_sha256(secret, input));
+  }
+  std::int64_t now_s() const { return 1'800'000'000; }
+};
+
+TEST_F(JwtTest, SignedTokenVerifiesWithClaims) {
+  auto id = auth.verify(auth.sign({"u1", "Ann", "tutor"}, hours(1)));
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  EXPECT_EQ(id->user_id, "u1");
+  EXPECT_EQ(id->name, "Ann");
+  EXPECT_EQ(id->role, "tutor");
+}
+
+TEST_F(JwtTest, NameAndRoleDefault) {
+  auto id = auth.verify(forge(R"({"alg":"HS256"})", R"({"sub":"u2","exp":)" + std::to_string(now_s() + 60) + "}", "s3cret"));
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->name, "u2");
+  EXPECT_EQ(id->role, "user");
+}
+
+TEST_F(JwtTest, RejectsWrongSecretTamperingAndAlgNone) {
+  const std::string claims = R"({"sub":"u","exp":)" + std::to_string(now_s() + 60) + "}";
+  EXPECT_FALSE(auth.verify(forge(R"({"alg":"HS256"})", claims, "other")).ok());
+  EXPECT_FALSE(auth.verify(forge(R"({"alg":"none"})", claims, "s3cret")).ok());
+  std::string good = auth.sign({"u", "", ""}, hours(1));
+  std::string tampered = good;
+  tampered[good.find('.') + 3] ^= 1;
+  EXPECT_FALSE(auth.verify(tampered).ok());
+  auto unsigned_token = good.substr(0, good.rfind('.') + 1);
+  EXPECT_EQ(auth.verify(unsigned_token).status().code(), StatusCode::unauthorized);
+}
+
+TEST_F(JwtTest, ExpiryAndNotBeforeHaveThirtySecondLeeway) {
+  auto token = [&](std::int64_t exp, std::optional<std::int64_t> nbf) {
+    std::string c = R"({"sub":"u","exp":)" + std::to_string(exp);
+    if (nbf) c += R"(,"nbf":)" + std::to_string(*nbf);
+    return forge(R"({"alg":"HS256"})", c + "}", "s3cret");
+  };
+  EXPECT_TRUE(auth.verify(token(now_s() - 29, std::nullopt)).ok());
+  EXPECT_FALSE(auth.verify(token(now_s() - 31, std::nullopt)).ok());
+  EXPECT_TRUE(auth.verify(token(now_s() + 60, now_s() + 29)).ok());
+  EXPECT_FALSE(auth.verify(token(now_s() + 60, now_s() + 31)).ok());
+  EXPECT_FALSE(auth.verify(forge(R"({"alg":"HS256"})", R"({"sub":"u"})", "s3cret")).ok()) << "exp is required";
+}
+
+TEST_F(JwtTest, SubMustBeOneTo128Bytes) {
+  auto with_sub = [&](const std::string& sub) {
+    return forge(R"({"alg":"HS256"})", R"({"sub":")" + sub + R"(","exp":)" + std::to_string(now_s() + 60) + "}", "s3cret");
+  };
+  EXPECT_TRUE(auth.verify(with_sub(std::string(128, 'a'))).ok());
+  EXPECT_FALSE(auth.verify(with_sub(std::string(129, 'a'))).ok());
+  EXPECT_FALSE(auth.verify(with_sub("")).ok());
+}
+
+TEST_F(JwtTest, GarbageIsUnauthorizedNeverACrash) {
+  for (std::string_view bad : {"", ".", "..", "a.b.c", "a.b", "a.b.c.d", "!!!.???.***", "eyJhbGciOiJIUzI1NiJ9.e30."}) {
+    auto r = auth.verify(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::unauthorized);
+  }
+}
+
+TEST_F(JwtTest, CarrierOrderAuthQueryHeaderCookie) {
+  const std::string ann = auth.sign({"ann", "", ""}, hours(1));
+  const std::string bob = auth.sign({"bob", "", ""}, hours(1));
+  Handshake hs;
+  hs.query["token"] = bob;
+  hs.headers["authorization"] = "Bearer garbage";
+  EXPECT_EQ(auth.authenticate(hs, Json::object({{"token", ann}}))->user_id, "ann");
+  EXPECT_EQ(auth.authenticate(hs, Json())->user_id, "bob");
+
+  Handshake header_only;
+  header_only.headers["authorization"] = "Bearer " + ann;
+  header_only.headers["cookie"] = "chatd_token=" + bob;
+  EXPECT_EQ(auth.authenticate(header_only, Json())->user_id, "ann");
+
+  Handshake cookie_only;
+  cookie_only.headers["cookie"] = "theme=dark; chatd_token=" + bob;
+  EXPECT_EQ(auth.authenticate(cookie_only, Json())->user_id, "bob");
+
+  // The first carrier present decides: an invalid one is not skipped.
+  Handshake bad_first;
+  bad_first.query["token"] = "garbage";
+  bad_first.headers["authorization"] = "Bearer " + ann;
+  EXPECT_FALSE(auth.authenticate(bad_first, Json()).ok());
+  EXPECT_FALSE(auth.authenticate(Handshake{}, Json()).ok());
+}
+
+}  // namespace
+}  // namespace realtime
