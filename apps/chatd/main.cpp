@@ -1,40 +1,118 @@
 // chatd: the standalone chat and call-signalling server.
 //
-// This is the foundation build: it parses and validates the options chatd
-// will take and reports what it would run. The network transport, the
-// SQLite store and the chat service are wired in by their own issues.
-#include <cstdlib>
+// Wires librealtime together: the libwebsockets transport (Socket.IO on
+// /socket.io/, REST on /api, static files), the SQLite (or memory) store,
+// the JWT authenticator and the chat service. SIGTERM/SIGINT stop the
+// loop; the store is flushed and closed before exit 0.
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
-#include <string>
 
-#include <cxxopts.hpp>
-#include <fmt/format.h>
+#include "chat/base64url.h"
+#include "chat/crypto.h"
+#include "log.h"
+#include "options.h"
+#include "realtime/chat_service.h"
+#include "realtime/jwt_authenticator.h"
+#include "realtime/lws_transport.h"
+#include "realtime/memory_store.h"
+#include "realtime/socketio_server.h"
+#include "realtime/sqlite_store.h"
+#include "rest_api.h"
+#include "worker.h"
+
+namespace {
+
+realtime::LwsTransport* g_transport = nullptr;
+void on_signal(int) {
+  if (g_transport) g_transport->stop();
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "chatd: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  cxxopts::Options options("chatd", "Real-time chat and call signalling server (Socket.IO compatible)");
-  options.add_options()
-      ("host", "Address to listen on", cxxopts::value<std::string>()->default_value("0.0.0.0"))
-      ("port", "TCP port to listen on", cxxopts::value<int>()->default_value("8080"))
-      ("data-dir", "Directory for the SQLite file and attachments", cxxopts::value<std::string>()->default_value("./data"))
-      ("h,help", "Show this help and exit");
-  try {
-    auto args = options.parse(argc, argv);
-    if (args.count("help")) {
-      fmt::print("{}\n", options.help());
-      return EXIT_SUCCESS;
-    }
-    const int port = args["port"].as<int>();
-    if (port < 1 || port > 65535) {
-      fmt::print(stderr, "chatd: --port must be between 1 and 65535, got {}\n", port);
-      return 2;
-    }
-    fmt::print(stderr,
-               "chatd: this build has no network transport yet; it would listen on {}:{} with data in {}\n",
-               args["host"].as<std::string>(), port,
-               std::filesystem::absolute(args["data-dir"].as<std::string>()).string());
-    return 3;
-  } catch (const cxxopts::exceptions::exception& e) {
-    fmt::print(stderr, "chatd: {}\nTry 'chatd --help'.\n", e.what());
+  auto parsed = chatd::parse_config(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "chatd: %s\nTry 'chatd --help'.\n", parsed.status().message().c_str());
     return 2;
   }
+  if (parsed->help) {
+    std::fputs(parsed->help_text.c_str(), stdout);
+    return 0;
+  }
+  chatd::Config config = parsed->config;
+  chatd::Log log(chatd::Log::parse(config.log_level));
+  if (config.dev) {
+    log.warn("DEVELOPMENT MODE: anyone can get a token for any user at POST /api/dev/token. Never run this in production.");
+    if (config.jwt_secret.empty()) config.jwt_secret = realtime::chat::base64url_encode(realtime::chat::random_bytes(32));
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return fail("cannot create the data directory " + config.data_dir + ": " + ec.message());
+
+  realtime::LwsOptions lws;
+  lws.host = config.host == "0.0.0.0" ? "" : config.host;
+  lws.port = config.port;
+  lws.cors_origins = config.cors_origins;
+  lws.ping_interval = config.ping_interval;
+  lws.ping_timeout = config.ping_timeout;
+  lws.max_http_body = std::max(config.max_body_bytes, config.max_attachment_bytes);
+  auto transport = realtime::LwsTransport::create(lws);
+  if (!transport.ok())
+    return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
+  realtime::LwsTransport& t = **transport;
+
+  std::unique_ptr<realtime::Store> store;
+  std::string store_desc = "memory";
+  if (config.store == "sqlite") {
+    realtime::SqliteStoreOptions so;
+    so.path = (std::filesystem::path(config.data_dir) / "chatd.db").string();
+    so.synchronous = config.sqlite_sync == "normal" ? realtime::SqliteSync::normal : realtime::SqliteSync::full;
+    auto opened = realtime::open_sqlite_store(so, t);
+    if (!opened.ok()) return fail("cannot open the database: " + opened.status().message());
+    store = std::move(opened).value();
+    store_desc = so.path;
+  } else {
+    store = realtime::make_memory_store(t);
+  }
+
+  realtime::SystemClock clock;
+  realtime::socketio::Options sio;
+  sio.connect_timeout = config.connect_timeout;
+  realtime::JwtAuthenticator auth(realtime::JwtOptions{config.jwt_secret}, clock);
+  int exit_code = 0;
+  {
+    realtime::socketio::Server io(t, sio);
+    io.set_authenticator(&auth);
+    realtime::ChatOptions chat_options;
+    chat_options.max_text_chars = config.max_text_chars;
+    chat_options.replay_limit = config.replay_limit;
+    chat_options.session_max = std::chrono::minutes(config.session_max_minutes);
+    chat_options.session_end_roles = config.session_end_roles;
+    realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
+    chatd::Worker worker(t);
+    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, worker, log});
+    api.install();
+    if (!config.static_dir.empty()) {
+      if (auto s = t.serve_static("/", config.static_dir); !s.ok()) return fail("--static-dir: " + s.message());
+    }
+
+    g_transport = &t;
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_signal);
+    log.info("chatd listening", {{"host", config.host}, {"port", std::to_string(t.port())}, {"store", store_desc},
+                                 {"dev", config.dev ? "true" : "false"}});
+    t.run();
+    g_transport = nullptr;
+    log.info("stopping: connections closed, flushing the store");
+  }
+  store->close();
+  log.info("stopped");
+  return exit_code;
 }

@@ -13,7 +13,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +64,19 @@ struct Actor {
   bool service = false;  // an API-key caller: may act for any user
 };
 
+// Counters for monitoring (chatd's /metrics). Monotonic since start.
+struct ChatStats {
+  std::uint64_t events = 0;             // events and calls handled
+  std::uint64_t messages_stored = 0;    // new messages (retries excluded)
+  std::uint64_t messages_delivered = 0; // message:new sent to sockets
+  std::map<std::string, std::uint64_t> errors;  // by error code
+  // Time from an event's arrival to its answer, in milliseconds:
+  // counts per upper bound (the last bucket is +Inf).
+  static constexpr double kLatencyBoundsMs[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
+  std::uint64_t latency_buckets[std::size(kLatencyBoundsMs) + 1] = {};
+  double latency_sum_ms = 0;
+};
+
 class REALTIME_EXPORT ChatService {
  public:
   using Reply = std::function<void(Result<Json>)>;
@@ -85,6 +101,8 @@ class REALTIME_EXPORT ChatService {
   // ...) for an actor without a socket. Socket-only events (room:join,
   // room:leave, typing, rtc:*) answer bad_request here.
   void call(const Actor& actor, std::string_view event, const Json& payload, Reply reply);
+
+  const ChatStats& stats() const;
 
  private:
   struct Impl;

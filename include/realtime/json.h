@@ -48,9 +48,15 @@ class REALTIME_EXPORT Json {
   static Json array(std::initializer_list<Json> items = {}) { return Json(Array(items)); }
   static Json object(std::initializer_list<Member> members = {}) { return Json(Object(members)); }
 
-  // Parses one JSON text. Rejects invalid UTF-8, nesting deeper than
-  // max_depth and trailing garbage with a bad_request Status.
-  static Result<Json> parse(std::string_view text, int max_depth = 64);
+  // Parses one JSON text. Rejects nesting deeper than max_depth and
+  // trailing garbage with a bad_request Status. Invalid UTF-8 (raw bytes,
+  // or \u escapes of lone surrogates, which JavaScript can produce) is an
+  // error too, unless keep_invalid_utf8: then such strings are kept as they
+  // came (surrogates as WTF-8) so the caller can answer them precisely;
+  // check with valid_utf8() before echoing or storing them.
+  static Result<Json> parse(std::string_view text, int max_depth = 64, bool keep_invalid_utf8 = false);
+  // True when every string and key in the tree is valid UTF-8.
+  bool valid_utf8() const;
 
   // Compact JSON. Binary values encode as null; the Socket.IO codec replaces
   // them with placeholders before calling this.

@@ -120,6 +120,16 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   }));
 }
 
+void ChatService::Impl::room_get(const ChatCall& call, const Json& p) {
+  auto id = chat::required_room_id(p);
+  if (!id.ok()) return call.fail(id.status());
+  with_room(*id, [this, call](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
+    call.ok(Json::object({{"room", chat::to_json(*r)}}));
+  });
+}
+
 void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
   auto id = chat::required_room_id(p);
   if (!id.ok()) return call.fail(id.status());

@@ -9,12 +9,15 @@
 
 #include <algorithm>
 
+#include "realtime/utf8.h"
+
 namespace realtime {
 const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService::Impl::ops() {
   using I = ChatService::Impl;
   using B = OpInfo::Bucket;
   static const std::map<std::string, OpInfo, std::less<>> table{
       {"room:create", {&I::room_create, false, B::message}},
+      {"room:get", {&I::room_get, false, B::message}},
       {"room:join", {&I::room_join, true, B::message}},
       {"room:leave", {&I::room_leave, true, B::message}},
       {"rooms:list", {&I::rooms_list, false, B::message}},
@@ -63,6 +66,8 @@ void ChatService::call(const Actor& actor, std::string_view event, const Json& p
   impl_->run(ChatCall{actor, nullptr, std::move(reply)}, event, payload);
 }
 
+const ChatStats& ChatService::stats() const { return impl_->stats; }
+
 void ChatService::Impl::on_connection(socketio::Socket& socket) {
   const Identity& who = socket.identity();
   names[who.user_id] = who.name;
@@ -100,7 +105,7 @@ void ChatService::Impl::dispatch(const std::shared_ptr<socketio::Socket>& socket
     if (r.ok()) return;
     if (auto s = weak.lock()) {
       Json e = chat::error_json(r.status());
-      e.set("event", event);
+      e.set("event", is_valid_utf8(event) ? event : std::string());
       s->emit("error", std::move(e));
     }
   };
@@ -109,7 +114,21 @@ void ChatService::Impl::dispatch(const std::shared_ptr<socketio::Socket>& socket
   run(call, event, payload);
 }
 
-void ChatService::Impl::run(const ChatCall& call, std::string_view event, const Json& payload) {
+void ChatService::Impl::run(const ChatCall& original, std::string_view event, const Json& payload) {
+  ++stats.events;
+  ChatCall call = original;
+  call.reply = [this, alive = std::weak_ptr<char>(alive_), start = loop.now(), reply = original.reply](Result<Json> r) {
+    if (!alive.expired()) {
+      const double ms = std::chrono::duration<double, std::milli>(loop.now() - start).count();
+      std::size_t b = 0;
+      while (b < std::size(ChatStats::kLatencyBoundsMs) && ms > ChatStats::kLatencyBoundsMs[b]) ++b;
+      ++stats.latency_buckets[b];
+      stats.latency_sum_ms += ms;
+      if (!r.ok()) ++stats.errors[std::string(code_name(r.status().code()))];
+    }
+    reply(std::move(r));
+  };
+  if (!is_valid_utf8(event)) return call.fail(Status::bad_request("unknown event"));
   auto op = ops().find(event);
   auto extra = op == ops().end() ? extra_events.find(event) : extra_events.end();
   if (call.socket) {
@@ -124,6 +143,7 @@ void ChatService::Impl::run(const ChatCall& call, std::string_view event, const 
   if (op == ops().end() && extra == extra_events.end())
     return call.fail(Status::bad_request("unknown event " + std::string(event)));
   if (!payload.is_object()) return call.fail(Status::bad_request("the payload must be an object"));
+  if (!payload.valid_utf8()) return call.fail(Status::bad_request("the payload has a string that is not valid UTF-8"));
   if (extra != extra_events.end()) return extra->second(call.actor, payload, call.reply);
   if (op->second.socket_only && !call.socket)
     return call.fail(Status::bad_request(std::string(event) + " needs a socket"));
@@ -197,7 +217,8 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
 }
 
 void ChatService::Impl::publish(const Message& m) {
-  nsp.to(hub_room(m.room)).emit("message:new", Json::object({{"message", chat::to_json(m)}}));
+  ++stats.messages_stored;
+  stats.messages_delivered += nsp.to(hub_room(m.room)).emit("message:new", Json::object({{"message", chat::to_json(m)}}));
   if (auto it = joiners.find(m.room); it != joiners.end())
     for (auto& j : it->second) j->held.push_back(m);
 }

@@ -70,8 +70,10 @@ struct ChatService::Impl {
   std::string name_of(const std::string& user_id) const;
   std::string role_in(const Room& room, const Identity& who) const;
   bool is_admin(const Actor& a) const { return !a.service && a.identity.role == "admin"; }
+  // A service call acting for a user reads what that user may read.
   bool may_read(const Actor& a, const Room& room) const {
-    return a.service || is_admin(a) || room.member(a.identity.user_id) != nullptr;
+    if (a.service) return a.identity.user_id.empty() || room.member(a.identity.user_id) != nullptr;
+    return is_admin(a) || room.member(a.identity.user_id) != nullptr;
   }
   // Wraps a continuation so it is dropped if the service is gone by then.
   template <class F>
@@ -96,6 +98,7 @@ struct ChatService::Impl {
 
   // --- room_ops.cpp
   void room_create(const ChatCall& call, const Json& p);
+  void room_get(const ChatCall& call, const Json& p);
   void room_join(const ChatCall& call, const Json& p);
   void finish_join(const ChatCall& call, Room room, std::optional<std::int64_t> after_seq);
   void room_leave(const ChatCall& call, const Json& p);
@@ -131,6 +134,7 @@ struct ChatService::Impl {
   std::unordered_map<std::string, Room> rooms_cache;         // rooms this process has touched
   std::unordered_map<std::string, std::vector<std::shared_ptr<Joiner>>> joiners;  // by room
   std::unordered_map<std::string, EventLoop::TimerId> session_timers;  // room -> auto-end timer
+  ChatStats stats;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

@@ -1,16 +1,16 @@
-// Text rules of the chat protocol: valid UTF-8, length in code points,
-// not all whitespace.
+// Text rules of the chat protocol: not all whitespace (validity and
+// length in code points come from realtime/utf8.h).
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string_view>
 
+#include "realtime/utf8.h"
+
 namespace realtime::chat {
 
-// Number of code points, or nullopt when `s` is not valid UTF-8 (overlong
-// forms, surrogates and values past U+10FFFF are invalid).
-std::optional<std::size_t> utf8_length(std::string_view s);
+using realtime::utf8_length;  // realtime/utf8.h
 // True when every character is Unicode White_Space (ASCII and the common
 // non-ASCII spaces), including for the empty string.
 bool is_blank(std::string_view s);

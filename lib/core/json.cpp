@@ -5,6 +5,8 @@
 // by max_depth), never stack depth.
 #include "realtime/json.h"
 
+#include "realtime/utf8.h"
+
 #include <cmath>
 #include <limits>
 
@@ -130,11 +132,58 @@ void write(const Json& v, rapidjson::Writer<StringSink>& w) {
 
 }  // namespace
 
-Result<Json> Json::parse(std::string_view text, int max_depth) {
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
-                              rapidjson::kParseStopWhenDoneFlag;
-  if (text.size() > std::numeric_limits<rapidjson::SizeType>::max())
-    return Status::payload_too_large("JSON text too large");
+namespace {
+
+bool hex4(std::string_view s, std::uint32_t& v) {
+  v = 0;
+  for (char c : s) {
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
+    else return false;
+  }
+  return true;
+}
+
+// Rewrites \u escapes of lone surrogates as their raw 3-byte (WTF-8) form,
+// which the non-validating reader passes through; paired surrogates stay.
+std::string raw_lone_surrogates(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '"') in_string = !in_string;
+    if (!in_string || c != '\\' || i + 1 >= text.size()) {
+      out += c;
+      ++i;
+      continue;
+    }
+    std::uint32_t cp = 0;
+    if (text[i + 1] != 'u' || i + 6 > text.size() || !hex4(text.substr(i + 2, 4), cp) || cp < 0xD800 || cp > 0xDFFF) {
+      out.append(text.substr(i, 2));
+      i += 2;
+      continue;
+    }
+    std::uint32_t low = 0;
+    const bool paired = cp <= 0xDBFF && i + 12 <= text.size() && text[i + 6] == '\\' && text[i + 7] == 'u' &&
+                        hex4(text.substr(i + 8, 4), low) && low >= 0xDC00 && low <= 0xDFFF;
+    if (paired) {
+      out.append(text.substr(i, 12));
+      i += 12;
+      continue;
+    }
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+    i += 6;
+  }
+  return out;
+}
+
+template <unsigned kFlags>
+Result<Json> parse_with(std::string_view text, int max_depth) {
   rapidjson::MemoryStream ms(text.data(), text.size());
   TreeBuilder builder(max_depth);
   rapidjson::Reader reader;
@@ -152,6 +201,36 @@ Result<Json> Json::parse(std::string_view text, int max_depth) {
   }
   return builder.take();
 }
+
+bool strings_valid(const Json& v) {
+  switch (v.kind()) {
+    case Json::Kind::string: return is_valid_utf8(v.as_string());
+    case Json::Kind::array:
+      for (const auto& item : v.as_array())
+        if (!strings_valid(item)) return false;
+      return true;
+    case Json::Kind::object:
+      for (const auto& [k, item] : v.as_object())
+        if (!is_valid_utf8(k) || !strings_valid(item)) return false;
+      return true;
+    default: return true;
+  }
+}
+
+}  // namespace
+
+Result<Json> Json::parse(std::string_view text, int max_depth, bool keep_invalid_utf8) {
+  constexpr unsigned kBase = rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag;
+  if (text.size() > std::numeric_limits<rapidjson::SizeType>::max())
+    return Status::payload_too_large("JSON text too large");
+  auto strict = parse_with<kBase | rapidjson::kParseValidateEncodingFlag>(text, max_depth);
+  if (strict.ok() || !keep_invalid_utf8) return strict;
+  // Only reached for bad input: worth a second pass to tell "invalid
+  // Unicode" apart from "not JSON".
+  return parse_with<kBase>(raw_lone_surrogates(text), max_depth);
+}
+
+bool Json::valid_utf8() const { return strings_valid(*this); }
 
 void Json::dump_to(std::string& out) const {
   StringSink sink{&out};

@@ -110,7 +110,10 @@ Result<Header> decode_text(std::string_view text, const DecoderLimits& limits) {
 
   const bool has_payload = i < text.size();
   if (has_payload) {
-    auto parsed = Json::parse(text.substr(i), limits.max_depth);
+    // Strings with invalid Unicode (a lone surrogate from JavaScript) are
+    // kept: the application answers them with an error instead of losing
+    // the whole connection to one bad string.
+    auto parsed = Json::parse(text.substr(i), limits.max_depth, /*keep_invalid_utf8=*/true);
     if (!parsed.ok()) return Status::bad_request("bad JSON payload: " + parsed.status().message());
     h.packet.data = std::move(parsed).value();
   }

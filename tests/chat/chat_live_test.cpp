@@ -106,6 +106,12 @@ TEST_F(LiveTest, BadInputGetsErrorsWithoutDisconnecting) {
   EXPECT_EQ(code(ann->call("room:join", Json::object({{"room", room}, {"afterSeq", -1}}))), "bad_request");
   EXPECT_EQ(code(ann->call("message:edit", Json::object({{"id", 7}, {"text", "x"}}))), "bad_request");
   EXPECT_EQ(code(ann->call("message:read", Json::object({{"room", room}, {"seq", "1"}}))), "bad_request");
+  // A lone surrogate, as JavaScript can send it: refused, socket kept.
+  Json lone = ann->raw_call(R"(2999["message:send",{"room":")" + room + R"(","text":"bad \ud800"}])", 999);
+  EXPECT_EQ(code(lone), "bad_request") << lone.dump();
+  EXPECT_TRUE(ann->is_open());
+  EXPECT_EQ(ann->call("message:history", Json::object({{"room", room}}))["messages"].size(), 0u)
+      << "nothing was stored";
   EXPECT_TRUE(ann->is_open());
   // Without an ack, a failure comes back as an `error` event naming the event.
   ann->emit("message:send", Json::object({{"room", room}}));

@@ -44,6 +44,13 @@ class ChatClient {
   // Sends an event without an ack.
   void emit(const std::string& event, Json payload) { send_event(event, std::move(payload), std::nullopt); }
   void send_raw(std::string text) { conn_->send(std::move(text)); }
+  // Sends a hand-written EVENT packet that asks for ack `id` and waits for it.
+  Json raw_call(const std::string& packet, std::uint64_t id) {
+    conn_->send(packet);
+    t_.run_until([&] { pump(); return acks_.contains(id); }, std::chrono::seconds(5));
+    auto it = acks_.find(id);
+    return it == acks_.end() ? Json() : it->second;
+  }
 
   // Runs the loop and returns (and forgets) the received events named `name`.
   std::vector<Json> take(const std::string& name) {

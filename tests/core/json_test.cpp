@@ -91,3 +91,28 @@ TEST(Json, PushAndSetBuildContainersFromNull) {
 
 }  // namespace
 }  // namespace realtime
+
+namespace realtime {
+namespace {
+
+// A browser can send a lone surrogate ("\ud800"); it must reach the
+// application as a string it can refuse, not fail the whole packet.
+TEST(JsonLenient, KeepsLoneSurrogatesAndRawBytesWhenAsked) {
+  const std::string text = R"({"text":"a\ud800b","ok":"\ud83d\ude00","esc":"\\ud800"})";
+  EXPECT_FALSE(Json::parse(text).ok()) << "strict by default";
+  auto lenient = Json::parse(text, 64, true);
+  ASSERT_TRUE(lenient.ok()) << lenient.status().to_string();
+  EXPECT_EQ((*lenient)["text"].as_string(), "a\xED\xA0\x80" "b");
+  EXPECT_EQ((*lenient)["ok"].as_string(), "\xF0\x9F\x98\x80") << "pairs are decoded normally";
+  EXPECT_EQ((*lenient)["esc"].as_string(), "\\ud800") << "an escaped backslash is not an escape";
+  EXPECT_FALSE(lenient->valid_utf8());
+
+  auto raw = Json::parse("[\"\xff\"]", 64, true);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_FALSE(raw->valid_utf8());
+  EXPECT_TRUE(Json::parse(R"({"k":["fine"]})", 64, true)->valid_utf8());
+  EXPECT_FALSE(Json::parse("[1,", 64, true).ok()) << "still not JSON";
+}
+
+}  // namespace
+}  // namespace realtime

@@ -1,0 +1,44 @@
+// chatd's REST API (protocol section 8): JSON routes that run the same
+// chat operations as the socket events, plus attachments, ICE servers,
+// dev tokens, health and metrics. Loop thread only; file I/O goes to the
+// Worker.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "log.h"
+#include "options.h"
+#include "realtime/chat_service.h"
+#include "realtime/jwt_authenticator.h"
+#include "realtime/lws_transport.h"
+#include "realtime/socketio_server.h"
+#include "worker.h"
+
+namespace chatd {
+
+struct RestContext {
+  const Config& config;
+  realtime::LwsTransport& transport;
+  realtime::socketio::Server& io;
+  realtime::ChatService& chat;
+  realtime::Store& store;
+  const realtime::JwtAuthenticator& auth;
+  Worker& worker;
+  Log& log;
+};
+
+// Registers every route on the transport. Keeps per-caller rate buckets.
+class RestApi {
+ public:
+  explicit RestApi(RestContext ctx);
+  ~RestApi();
+  void install();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatd
