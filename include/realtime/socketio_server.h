@@ -103,6 +103,9 @@ class REALTIME_EXPORT Namespace {
   std::size_t emit(std::string_view event, A&&... args) {
     return BroadcastOperator(*this).emit(event, std::forward<A>(args)...);
   }
+  std::size_t emit_args(std::string_view event, Json::Array args) {
+    return BroadcastOperator(*this).emit_args(event, std::move(args));
+  }
 
   // A connected socket by sid, or nullptr.
   Socket* socket(std::string_view sid) const;
