@@ -59,9 +59,11 @@ void Writer::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
 }
 
 bool Writer::run_fast(std::vector<std::unique_ptr<Op>>& batch) {
+  db_.room_seqs().clear();
   if (!db_.prepare("BEGIN IMMEDIATE").run().ok()) return false;
   auto abandon = [&] {
     if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
+    db_.room_seqs().clear();
     return false;
   };
   for (auto& op : batch) {
@@ -87,6 +89,7 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
   };
   auto begin = [&](std::size_t from) {
     txn_start = from;
+    db_.room_seqs().clear();
     Status s = db_.prepare("BEGIN IMMEDIATE").run();
     if (s.ok()) return true;
     for (std::size_t j = from; j < batch.size(); ++j) {
@@ -102,11 +105,13 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
       if (Status rel = db_.prepare("RELEASE op").run(); rel.ok()) {
         applied[i] = true;
       } else {
+        db_.room_seqs().clear();
         batch[i]->fail(rel);
       }
     } else if (!db_.autocommit()) {
       // A refused call (not_found, conflict...) or a failed statement:
-      // undo only this Op's changes.
+      // undo only this Op's changes (and forget what it may have memoised).
+      db_.room_seqs().clear();
       Status undo = db_.prepare("ROLLBACK TO op").run();
       if (undo.ok()) undo = db_.prepare("RELEASE op").run();
       if (!undo.ok()) batch[i]->fail(undo);
@@ -123,6 +128,7 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
     if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
     lose_transaction(batch.size(), c);
   }
+  db_.room_seqs().clear();
 }
 
 void Reader::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
