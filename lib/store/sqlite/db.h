@@ -84,10 +84,11 @@ class Db {
   // "<what>: <sqlite message> (code N)" as an internal Status.
   Status error(std::string_view what) const;
 
-  // The writer's memo of (room row id, last seq) per room id, valid only
-  // inside one transaction: a batch of appends to one room looks the room
-  // up once. The writer clears it whenever a transaction or savepoint
-  // ends other than by success.
+  // The writer's memo of (room row id, last seq) per room id, so appends
+  // do not look their room up every time. Valid while every change to the
+  // file is ours: the writer clears it whenever a transaction or savepoint
+  // ends other than by success, and when PRAGMA data_version says another
+  // connection (another process) committed.
   struct RoomSeq {
     std::int64_t rid = 0;
     std::int64_t last_seq = 0;

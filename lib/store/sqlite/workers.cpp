@@ -56,11 +56,20 @@ void Worker::loop() {
 
 void Writer::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
   if (!run_fast(batch)) run_with_savepoints(batch);
+  // Bounded: one entry per room written since the last clear.
+  if (db_.room_seqs().size() > 100'000) db_.room_seqs().clear();
+}
+
+void Writer::check_foreign_commits() {
+  auto v = db_.query_int("PRAGMA data_version");
+  if (!v.ok() || *v != data_version_) db_.room_seqs().clear();
+  data_version_ = v.ok() ? *v : -1;
 }
 
 bool Writer::run_fast(std::vector<std::unique_ptr<Op>>& batch) {
-  db_.room_seqs().clear();
   if (!db_.prepare("BEGIN IMMEDIATE").run().ok()) return false;
+  // Inside the write lock: nobody can commit between this check and ours.
+  check_foreign_commits();
   auto abandon = [&] {
     if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
     db_.room_seqs().clear();
@@ -91,7 +100,10 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
     txn_start = from;
     db_.room_seqs().clear();
     Status s = db_.prepare("BEGIN IMMEDIATE").run();
-    if (s.ok()) return true;
+    if (s.ok()) {
+      check_foreign_commits();
+      return true;
+    }
     for (std::size_t j = from; j < batch.size(); ++j) {
       batch[j]->fail(Status::internal("cannot begin a write transaction: " + s.message()));
     }
@@ -127,8 +139,8 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
   if (Status c = db_.prepare("COMMIT").run(); !c.ok()) {
     if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
     lose_transaction(batch.size(), c);
+    db_.room_seqs().clear();
   }
-  db_.room_seqs().clear();
 }
 
 void Reader::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
