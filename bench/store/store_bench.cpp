@@ -4,7 +4,7 @@
 // InProcessTransport). A naive SQLite peer (one transaction per insert, on
 // the loop thread) runs in the same process for comparison.
 //
-//   store_bench [--dir D] [--messages N] [--sync full|normal] [--quick]
+//   store_bench [--dir D] [--messages N] [--sync full|normal] [--batch N] [--quick]
 //
 // Figures go to stdout; docs/benchmarks.md records them.
 #include <sqlite3.h>
@@ -16,6 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -37,7 +40,43 @@ struct Config {
   int samples = 3000;
   long peer_messages = 3000;
   SqliteSync sync = SqliteSync::full;
+  std::size_t max_batch = SqliteStoreOptions{}.max_batch;
 };
+
+std::size_t g_max_batch = SqliteStoreOptions{}.max_batch;
+
+// CPU seconds used so far by each thread of this process (Linux /proc),
+// busiest first: tells the writer's cost per message apart from the
+// loop's, whatever else the shared machine is running.
+std::map<std::string, double> thread_cpu() {
+  std::map<std::string, double> out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream f(e.path() / "stat");
+    std::string line;
+    std::getline(f, line);
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::atof(field.c_str());
+      if (i == 15) stime = std::atof(field.c_str());
+    }
+    out[e.path().filename().string()] = (utime + stime) / tick;
+  }
+  return out;
+}
+
+// Per-thread CPU used between two snapshots, busiest first.
+std::vector<double> cpu_deltas(const std::map<std::string, double>& before, const std::map<std::string, double>& after) {
+  std::vector<double> out;
+  for (const auto& [tid, t] : after) {
+    auto it = before.find(tid);
+    out.push_back(t - (it == before.end() ? 0.0 : it->second));
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -45,6 +84,7 @@ std::unique_ptr<Store> open_store(InProcessTransport& loop, const std::string& p
   SqliteStoreOptions o;
   o.path = path;
   o.synchronous = sync;
+  o.max_batch = g_max_batch;
   auto s = open_sqlite_store(o, loop);
   if (!s.ok()) {
     std::fprintf(stderr, "open %s: %s\n", path.c_str(), s.status().to_string().c_str());
@@ -91,10 +131,15 @@ double insert_run(InProcessTransport& loop, Store& store, long n, RoomOf room_of
       if (issued < n) issue();
     });
   };
+  const auto cpu_before = thread_cpu();
   const auto start = Clock::now();
   for (long i = 0; i < window && issued < n; ++i) issue();
   loop.run_until([&] { return done == n; }, std::chrono::minutes(10));
   const double secs = seconds_since(start);
+  const auto used = cpu_deltas(cpu_before, thread_cpu());
+  const double per_msg = 1e6 / static_cast<double>(n);
+  std::printf("  %.2f s wall; CPU per message: busiest thread %.1f us, next %.1f us (writer and loop)\n", secs,
+              used.size() > 0 ? used[0] * per_msg : 0.0, used.size() > 1 ? used[1] * per_msg : 0.0);
   if (failed > 0 || done != n) std::fprintf(stderr, "insert run: %ld failed, %ld/%ld done\n", failed, done, n);
   return static_cast<double>(n) / secs;
 }
@@ -216,6 +261,7 @@ Config parse(int argc, char** argv) {
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
     if (a == "--dir") c.dir = next();
     else if (a == "--messages") c.messages = std::atol(next().c_str());
+    else if (a == "--batch") c.max_batch = static_cast<std::size_t>(std::atol(next().c_str()));
     else if (a == "--sync") c.sync = next() == "normal" ? SqliteSync::normal : SqliteSync::full;
     else if (a == "--quick") {
       c.messages = 100'000;
@@ -223,7 +269,7 @@ Config parse(int argc, char** argv) {
       c.samples = 500;
       c.peer_messages = 500;
     } else {
-      std::fprintf(stderr, "usage: %s [--dir D] [--messages N] [--sync full|normal] [--quick]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--dir D] [--messages N] [--sync full|normal] [--batch N] [--quick]\n", argv[0]);
       std::exit(2);
     }
   }
@@ -234,11 +280,12 @@ Config parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const Config cfg = parse(argc, argv);
+  g_max_batch = cfg.max_batch;
   const std::string base = cfg.dir + "/store_bench." + std::to_string(getpid());
   std::filesystem::create_directories(base);
   const char* sync_name = cfg.sync == SqliteSync::full ? "FULL" : "NORMAL";
-  std::printf("store_bench: synchronous=%s, dir %s, %u hardware threads\n", sync_name, base.c_str(),
-              std::thread::hardware_concurrency());
+  std::printf("store_bench: synchronous=%s, max_batch %zu, dir %s, %u hardware threads\n", sync_name,
+              cfg.max_batch, base.c_str(), std::thread::hardware_concurrency());
 
   InProcessTransport loop;
   double one_room = 0, spread = 0;

@@ -63,7 +63,8 @@ struct ConnectError {
 using Middleware = std::function<std::optional<ConnectError>(Socket& socket)>;
 
 // Who an emit reaches: rooms and users (all sockets of the namespace when
-// neither is named), less the except rooms (a sid is a room of one).
+// neither is named), less the except rooms (a sid is a room of one). A
+// socket's user is its identity().user_id, or its sid when that is empty.
 class REALTIME_EXPORT BroadcastOperator {
  public:
   BroadcastOperator& to(std::string_view room) { rooms_.emplace_back(room); return *this; }
@@ -103,6 +104,9 @@ class REALTIME_EXPORT Namespace {
   std::size_t emit(std::string_view event, A&&... args) {
     return BroadcastOperator(*this).emit(event, std::forward<A>(args)...);
   }
+  std::size_t emit_args(std::string_view event, Json::Array args) {
+    return BroadcastOperator(*this).emit_args(event, std::move(args));
+  }
 
   // A connected socket by sid, or nullptr.
   Socket* socket(std::string_view sid) const;
@@ -133,6 +137,8 @@ class REALTIME_EXPORT Server {
   // The namespace, created on first use. A CONNECT to a namespace never
   // created here gets connect_error "Invalid namespace".
   Namespace& of(std::string_view name);
+  // Shorthand for of("/").on_connection(handler).
+  void on_connection(std::function<void(Socket&)> handler) { of("/").on_connection(std::move(handler)); }
   // Runs before every namespace's middlewares; failure -> connect_error
   // {"message":code,"data":{"code":code}}. Must outlive the server.
   void set_authenticator(const Authenticator* authenticator);

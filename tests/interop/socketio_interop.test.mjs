@@ -195,3 +195,68 @@ test("200 concurrent clients: acks and a room broadcast", { timeout: 30000 }, as
     crowd.proc.kill("SIGTERM");
   }
 });
+
+// A raw WebSocket speaking Engine.IO v4 by hand, as the official protocol
+// suite does: answers pings, queues every other message.
+async function raw_socket() {
+  const ws = new WebSocket(`${url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+  ws.binaryType = "nodebuffer";
+  const queue = [];
+  const waiters = [];
+  ws.on("message", (data, isBinary) => {
+    const m = isBinary ? [...data] : data.toString();
+    if (m === "2") return ws.send("3");
+    if (waiters.length) waiters.shift()(m);
+    else queue.push(m);
+  });
+  ws.next = () =>
+    deadline(new Promise((resolve) => (queue.length ? resolve(queue.shift()) : waiters.push(resolve))), 5000, "raw message");
+  const open = await ws.next();
+  assert.ok(open.startsWith("0{"), open);
+  return ws;
+}
+
+test("official suite packets over a raw WebSocket", { timeout: 15000 }, async () => {
+  const ws = await raw_socket();
+  ws.send('40{"token":"123"}');
+  assert.match(await ws.next(), /^40\{"sid":"[^"]+"\}$/);
+  assert.equal(await ws.next(), '42["auth",{"token":"123"}]');
+
+  ws.send("40/custom");
+  assert.match(await ws.next(), /^40\/custom,\{"sid":"[^"]+"\}$/);
+  assert.equal(await ws.next(), '42/custom,["auth",{}]');
+  ws.send("41/custom");
+  ws.send('42["message","message to main namespace"]');
+  assert.equal(await ws.next(), '42["message-back","message to main namespace"]');
+
+  ws.send("40/random");
+  assert.equal(await ws.next(), '44/random,{"message":"Invalid namespace"}');
+
+  ws.send('42456["message-with-ack",1,"2",{"3":[false]}]');
+  assert.equal(await ws.next(), '43456[1,"2",{"3":[false]}]');
+
+  ws.send('452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+  ws.send(Uint8Array.from([1, 2, 3]));
+  ws.send(Uint8Array.from([4, 5, 6]));
+  assert.equal(await ws.next(), '462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+  assert.deepEqual(await ws.next(), [1, 2, 3]);
+  assert.deepEqual(await ws.next(), [4, 5, 6]);
+  ws.close();
+
+  for (const bad of ["4abc", "42{}", '42abc["message-with-ack",1]']) {
+    const victim = await raw_socket();
+    victim.send("40");
+    await victim.next();
+    await victim.next();
+    const closed = next(victim, "close");
+    victim.send(bad);
+    await closed;
+  }
+});
+
+test("a connection that never sends CONNECT is closed after connectTimeout", { timeout: 10000 }, async () => {
+  const ws = await raw_socket();
+  const started = Date.now();
+  await next(ws, "close", 5000);
+  assert.ok(Date.now() - started >= 900, "closed too early");
+});

@@ -269,5 +269,55 @@ TEST_F(SocketIoServerTest, ShutdownDisconnectsEveryone) {
   EXPECT_EQ(reasons, (std::vector<std::string>{"server shutting down", "server shutting down"}));
 }
 
+TEST_F(SocketIoServerTest, TypedDataSetByMiddlewareReachesHandlers) {
+  struct Session {
+    int level = 0;
+  };
+  io.of("/").use([](Socket& s) -> std::optional<ConnectError> {
+    s.data() = Session{7};
+    return std::nullopt;
+  });
+  int level = -1;
+  bool wrong_type_is_null = false;
+  io.of("/").on_connection([&](Socket& s) {
+    level = s.data_as<Session>()->level;
+    wrong_type_is_null = s.data_as<std::string>() == nullptr;
+  });
+  TestClient c(transport);
+  c.connect();
+  EXPECT_EQ(level, 7);
+  EXPECT_TRUE(wrong_type_is_null);
+}
+
+TEST_F(SocketIoServerTest, AckAfterDisconnectIsDropped) {
+  Ack kept;
+  io.of("/").on_connection([&](Socket& s) {
+    s.on("later", [&](const Json::Array&, const Ack& ack) { kept = ack; });
+  });
+  TestClient c(transport), other(transport);
+  c.connect();
+  c.send(R"(25["later"])");
+  c.texts();
+  ASSERT_TRUE(kept);
+  c.close();
+  transport.run_until_idle();
+  kept.send("too late");  // must not crash nor reach anyone
+  EXPECT_TRUE(other.texts().empty());
+}
+
+TEST_F(SocketIoServerTest, HandlerMayDisconnectDuringConnection) {
+  int events = 0;
+  io.of("/").on_connection([](Socket& s) { s.disconnect(); });
+  io.of("/").on_connection([&](Socket&) { ++events; });  // not reached: the socket is gone
+  TestClient c(transport);
+  c.send("0");
+  auto t = c.texts();
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[1], "1");
+  EXPECT_EQ(events, 0);
+  EXPECT_TRUE(c.is_open());
+  EXPECT_EQ(io.of("/").size(), 0u);
+}
+
 }  // namespace
 }  // namespace realtime::socketio

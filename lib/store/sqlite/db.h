@@ -84,10 +84,22 @@ class Db {
   // "<what>: <sqlite message> (code N)" as an internal Status.
   Status error(std::string_view what) const;
 
+  // The writer's memo of (room row id, last seq) per room id, so appends
+  // do not look their room up every time. Valid while every change to the
+  // file is ours: the writer clears it whenever a transaction or savepoint
+  // ends other than by success, and when PRAGMA data_version says another
+  // connection (another process) committed.
+  struct RoomSeq {
+    std::int64_t rid = 0;
+    std::int64_t last_seq = 0;
+  };
+  std::unordered_map<std::string, RoomSeq>& room_seqs() { return room_seqs_; }
+
  private:
   void close();
   sqlite3* db_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
+  std::unordered_map<std::string, RoomSeq> room_seqs_;
 };
 
 // Status for an SQLite result code outside a connection.

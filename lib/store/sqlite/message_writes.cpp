@@ -36,6 +36,22 @@ Result<std::optional<Current>> current(Db& db, std::int64_t mid) {
   return std::optional<Current>();
 }
 
+// The room's row id and last seq, from the writer's memo when this
+// transaction already looked; nullptr for an unknown room.
+Result<Db::RoomSeq*> room_seq(Db& db, const std::string& room) {
+  auto& memo = db.room_seqs();
+  if (auto it = memo.find(room); it != memo.end()) return &it->second;
+  Stmt s = db.prepare(
+      "SELECT rid, (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.rid = r.rid) "
+      "FROM rooms r WHERE r.id = ?1");
+  s.bind(1, room);
+  if (!s.step()) {
+    if (!s.status().ok()) return s.status();
+    return static_cast<Db::RoomSeq*>(nullptr);
+  }
+  return &memo.emplace(room, Db::RoomSeq{s.int64(0), s.int64(1)}).first->second;
+}
+
 }  // namespace
 
 Result<Message> load_message(Db& db, std::int64_t mid) {
@@ -47,10 +63,11 @@ Result<Message> load_message(Db& db, std::int64_t mid) {
 }
 
 Result<Appended> write_append(Db& db, const NewMessage& msg) {
-  auto found = find_room_rid(db, msg.room);
-  if (!found.ok()) return found.status();
-  if (!*found) return Status::not_found("no room " + msg.room);
-  const std::int64_t rid = **found;
+  auto cursor = room_seq(db, msg.room);
+  if (!cursor.ok()) return cursor.status();
+  if (!*cursor) return Status::not_found("no room " + msg.room);
+  Db::RoomSeq& room = **cursor;
+  const std::int64_t rid = room.rid;
   if (msg.client_msg_id) {
     Stmt s = db.prepare("SELECT " REALTIME_SQLITE_MESSAGE_COLS ", m.rid FROM messages m "
                         "WHERE m.sender_id = ?1 AND m.client_msg_id = ?2");
@@ -75,11 +92,9 @@ Result<Appended> write_append(Db& db, const NewMessage& msg) {
     }
     if (!ok) return Status::bad_request("replyTo names no message of room " + msg.room);
   }
-  auto last = last_seq(db, rid);
-  if (!last.ok()) return last.status();
   Message m;
   m.room = msg.room;
-  m.seq = *last + 1;
+  m.seq = room.last_seq + 1;
   m.sender_id = msg.sender_id;
   m.sender_name = msg.sender_name;
   m.sender_role = msg.sender_role;
@@ -113,6 +128,7 @@ Result<Appended> write_append(Db& db, const NewMessage& msg) {
   const std::int64_t mid = db.last_insert_rowid();
   m.id = message_id(mid);
   if (Status s = fts_insert(db, mid, m.text); !s.ok()) return s;
+  room.last_seq = m.seq;
   return Appended{std::move(m), false};
 }
 

@@ -56,12 +56,23 @@ void Worker::loop() {
 
 void Writer::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
   if (!run_fast(batch)) run_with_savepoints(batch);
+  // Bounded: one entry per room written since the last clear.
+  if (db_.room_seqs().size() > 100'000) db_.room_seqs().clear();
+}
+
+void Writer::check_foreign_commits() {
+  auto v = db_.query_int("PRAGMA data_version");
+  if (!v.ok() || *v != data_version_) db_.room_seqs().clear();
+  data_version_ = v.ok() ? *v : -1;
 }
 
 bool Writer::run_fast(std::vector<std::unique_ptr<Op>>& batch) {
   if (!db_.prepare("BEGIN IMMEDIATE").run().ok()) return false;
+  // Inside the write lock: nobody can commit between this check and ours.
+  check_foreign_commits();
   auto abandon = [&] {
     if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
+    db_.room_seqs().clear();
     return false;
   };
   for (auto& op : batch) {
@@ -87,8 +98,12 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
   };
   auto begin = [&](std::size_t from) {
     txn_start = from;
+    db_.room_seqs().clear();
     Status s = db_.prepare("BEGIN IMMEDIATE").run();
-    if (s.ok()) return true;
+    if (s.ok()) {
+      check_foreign_commits();
+      return true;
+    }
     for (std::size_t j = from; j < batch.size(); ++j) {
       batch[j]->fail(Status::internal("cannot begin a write transaction: " + s.message()));
     }
@@ -102,11 +117,13 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
       if (Status rel = db_.prepare("RELEASE op").run(); rel.ok()) {
         applied[i] = true;
       } else {
+        db_.room_seqs().clear();
         batch[i]->fail(rel);
       }
     } else if (!db_.autocommit()) {
       // A refused call (not_found, conflict...) or a failed statement:
-      // undo only this Op's changes.
+      // undo only this Op's changes (and forget what it may have memoised).
+      db_.room_seqs().clear();
       Status undo = db_.prepare("ROLLBACK TO op").run();
       if (undo.ok()) undo = db_.prepare("RELEASE op").run();
       if (!undo.ok()) batch[i]->fail(undo);
@@ -122,6 +139,7 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
   if (Status c = db_.prepare("COMMIT").run(); !c.ok()) {
     if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
     lose_transaction(batch.size(), c);
+    db_.room_seqs().clear();
   }
 }
 

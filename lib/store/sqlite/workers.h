@@ -71,6 +71,9 @@ class Writer final : public Worker {
   // was committed then).
   bool run_fast(std::vector<std::unique_ptr<Op>>& batch);
   void run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch);
+  // Clears the room memo if another connection committed since last time.
+  void check_foreign_commits();
+  std::int64_t data_version_ = -1;
 };
 
 // Each read runs in its own read transaction: one consistent snapshot,
