@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
       if (issued < count) issue();
     });
   };
-  constexpr long kInFlight = 64;
+  // A small window: many small commits, so kills land inside commits often
+  // and the file stays small enough to check quickly after every kill.
+  constexpr long kInFlight = 8;
   for (long i = 0; i < kInFlight && issued < count; ++i) issue();
   loop.run_until([&] { return failed || completed == count; }, std::chrono::seconds(60));
   store.close();
