@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "realtime/sqlite_store.h"
@@ -257,6 +259,58 @@ TEST_F(SqliteStoreTest, FullDatabaseFailsTheSenderAndLosesNothingAcked) {
             static_cast<std::int64_t>(acked.size() + 1));
   again->close();
   EXPECT_EQ(raw_exec(options().path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(SqliteStoreTest, FailedCommitReportsNothingAsStored) {
+  make_file(0);
+  // A deferred foreign key is checked at COMMIT: a message "poison" makes
+  // the COMMIT of whichever batch holds it fail, like a disk full at the
+  // last moment.
+  ASSERT_EQ(raw_exec(options().path,
+                     "CREATE TABLE poison_parent(id INTEGER PRIMARY KEY);"
+                     "CREATE TABLE poison(pid INTEGER REFERENCES poison_parent(id) DEFERRABLE INITIALLY DEFERRED);"
+                     "CREATE TRIGGER poison_commit AFTER INSERT ON messages WHEN new.text = 'poison' "
+                     "BEGIN INSERT INTO poison(pid) VALUES(42); END;"),
+            "");
+  std::map<std::string, Result<Appended>> results;
+  {
+    auto store = open_ok(options());
+    ASSERT_NE(store, nullptr);
+    constexpr int kCount = 300;
+    for (int i = 0; i < kCount; ++i) {
+      const std::string text = i == kCount / 2 ? "poison" : "text " + std::to_string(i);
+      store->append(make_msg("r1", "ann", text), [&results, text](Result<Appended> r) {
+        results.emplace(text, std::move(r));
+      });
+    }
+    ASSERT_TRUE(loop_.run_until([&] { return results.size() == kCount; }, kWaitLimit));
+    store->close();
+  }
+  ASSERT_EQ(results.at("poison").status().code(), StatusCode::internal);
+  auto store = open_ok(options());
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  std::vector<Message> stored;
+  for (std::int64_t after = 0;; after += 200) {
+    auto page = s.history("r1", HistoryQuery{std::nullopt, after, 200});
+    ASSERT_TRUE(page.ok());
+    stored.insert(stored.end(), page->messages.begin(), page->messages.end());
+    if (!page->has_more) break;
+  }
+  std::size_t acked = 0, collateral = 0;
+  for (const auto& [text, r] : results) {
+    if (r.ok()) {
+      ++acked;
+      ASSERT_LE(static_cast<std::size_t>(r->message.seq), stored.size()) << text;
+      EXPECT_EQ(stored[static_cast<std::size_t>(r->message.seq - 1)], r->message) << text;
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::internal) << text;
+      collateral += text != "poison";
+    }
+  }
+  // Exactly the acknowledged messages are stored, with seq 1..n.
+  EXPECT_EQ(stored.size(), acked);
+  std::printf("failed commit: %zu acknowledged, %zu failed with the poisoned batch\n", acked, collateral);
 }
 
 TEST_F(SqliteStoreTest, CloseFinishesQueuedWrites) {

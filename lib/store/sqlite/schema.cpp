@@ -88,6 +88,9 @@ Status configure(Db& db, const SqliteStoreOptions& o, bool writer) {
     sql += "PRAGMA wal_autocheckpoint=4000;";
     // Savepoint journals (the writer's slow path) stay off the disk.
     sql += "PRAGMA temp_store=MEMORY;";
+    // The schema declares no foreign keys today; enforcing them costs
+    // nothing and lets a test make COMMIT itself fail (a deferred one).
+    sql += "PRAGMA foreign_keys=ON;";
     if (o.max_page_count > 0) sql += fmt::format("PRAGMA max_page_count={};", o.max_page_count);
   } else {
     sql += "PRAGMA query_only=1;";
