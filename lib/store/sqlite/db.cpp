@@ -103,7 +103,8 @@ Result<Db> Db::open(const std::string& path, int flags) {
   const int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
-    return Status::internal(fmt::format("cannot open {}: {} (sqlite code {})", path, msg, rc));
+    const char* hint = (rc & 0xff) == SQLITE_CANTOPEN ? " (does the directory exist, and is it writable?)" : "";
+    return Status::internal(fmt::format("cannot open {}: {} (sqlite code {}){}", path, msg, rc, hint));
   }
   sqlite3_extended_result_codes(db.db_, 1);
   return db;

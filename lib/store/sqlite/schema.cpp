@@ -78,6 +78,16 @@ Status with_path(const Status& s, const std::string& path) {
   return Status::internal(fmt::format("cannot open {}: {}", path, s.message()));
 }
 
+// The connection's last error, worded for whoever has to fix the file.
+Status open_error(const Db& db, const std::string& path) {
+  const int code = sqlite3_extended_errcode(db.handle());
+  std::string hint;
+  if ((code & 0xff) == SQLITE_CANTOPEN) hint = " (does the directory exist, and is it writable?)";
+  if ((code & 0xff) == SQLITE_READONLY) hint = " (is the directory writable?)";
+  return Status::internal(fmt::format("cannot open {}: {} (sqlite code {}){}", path,
+                                      sqlite3_errmsg(db.handle()), code, hint));
+}
+
 Status configure(Db& db, const SqliteStoreOptions& o, bool writer) {
   std::string sql = fmt::format("PRAGMA busy_timeout={}; PRAGMA cache_size=-{};",
                                 o.busy_timeout.count(), o.cache_kib);
@@ -149,12 +159,12 @@ Result<Db> open_writer(const SqliteStoreOptions& o) {
   }
   // The first statements read the header: garbage, truncation or an
   // unreadable file are reported here rather than on the first message.
-  if (Status s = configure(*db, o, true); !s.ok()) return with_path(s, o.path);
+  if (!configure(*db, o, true).ok()) return open_error(*db, o.path);
   {
     auto mode = db->prepare("PRAGMA journal_mode=WAL");
     if (!mode.step()) {
-      return with_path(mode.status().ok() ? Status::internal("journal_mode gave no row") : mode.status(),
-                       o.path);
+      return mode.status().ok() ? Status::internal("cannot open " + o.path + ": journal_mode gave no row")
+                                : open_error(*db, o.path);
     }
     if (mode.text(0) != "wal") {
       return Status::internal(fmt::format("cannot open {}: WAL mode refused (journal_mode is {})",
@@ -178,7 +188,7 @@ Result<Db> open_writer(const SqliteStoreOptions& o) {
 Result<Db> open_reader(const SqliteStoreOptions& o) {
   auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();
-  if (Status s = configure(*db, o, false); !s.ok()) return with_path(s, o.path);
+  if (!configure(*db, o, false).ok()) return open_error(*db, o.path);
   return db;
 }
 
