@@ -5,6 +5,8 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
+#include <string>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,7 +36,13 @@ class TypedOp final : public Op {
   TypedOp(Fn fn, std::function<void(Result<T>)> done) : fn_(std::move(fn)), done_(std::move(done)) {}
 
   Status run(Db& db) override {
-    result_.emplace(fn_(db));
+    // Nothing may escape a store thread (it would terminate the process):
+    // an exception here (allocation failure) fails this call only.
+    try {
+      result_.emplace(fn_(db));
+    } catch (const std::exception& e) {
+      result_.emplace(Status::internal(std::string("store operation failed: ") + e.what()));
+    }
     return result_->status();
   }
   void fail(Status s) override { result_.emplace(std::move(s)); }

@@ -173,8 +173,12 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& optio
   if (!writer.ok()) return writer.status();
   auto reader = sqlite::open_reader(options);
   if (!reader.ok()) return reader.status();
-  return std::unique_ptr<Store>(
-      std::make_unique<SqliteStore>(options, completions, std::move(*writer), std::move(*reader)));
+  try {
+    return std::unique_ptr<Store>(
+        std::make_unique<SqliteStore>(options, completions, std::move(*writer), std::move(*reader)));
+  } catch (const std::exception& e) {  // no thread could be started
+    return Status::internal(std::string("cannot start the SQLite store: ") + e.what());
+  }
 }
 
 }  // namespace realtime
