@@ -7,6 +7,9 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
 
 #include "chat/base64url.h"
 #include "chat/crypto.h"
@@ -26,6 +29,13 @@ namespace {
 realtime::LwsTransport* g_transport = nullptr;
 void on_signal(int) {
   if (g_transport) g_transport->stop();
+}
+
+// The whole file, or "" when it cannot be read.
+std::string read_whole_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 int fail(const std::string& what) {
@@ -101,6 +111,25 @@ int main(int argc, char** argv) {
     api.install();
     if (!config.static_dir.empty()) {
       if (auto s = t.serve_static("/", config.static_dir); !s.ok()) return fail("--static-dir: " + s.message());
+      // socket.io-client's browser bundle (copied into the web dist at build
+      // time) at /socket.io/socket.io.js, where Node's socket.io server has
+      // it. Read once here: the loop never waits on the disk for it. The
+      // Engine.IO endpoint is the exact path /socket.io/, so these win.
+      auto bundle = std::make_shared<const std::string>(
+          read_whole_file(std::filesystem::path(config.static_dir) / "vendor" / "socket.io.min.js"));
+      if (!bundle->empty()) {
+        auto serve = [bundle](const realtime::HttpRequest&, realtime::HttpResponder respond) {
+          realtime::HttpResponse r;
+          r.content_type = "application/javascript; charset=utf-8";
+          r.headers["cache-control"] = "public, max-age=3600";
+          r.body = *bundle;
+          respond(std::move(r));
+        };
+        t.add_route("GET", "/socket.io/socket.io.js", serve);
+        t.add_route("GET", "/socket.io/socket.io.min.js", serve);
+      } else {
+        log.warn("no socket.io-client bundle in --static-dir (vendor/socket.io.min.js): /socket.io/socket.io.js is not served");
+      }
     }
 
     g_transport = &t;
