@@ -184,7 +184,12 @@ async function onConnect() {
   state.everConnected = true;
   $('login').hidden = true;
   $('app').hidden = false;
-  await loadRooms();
+  try {
+    await loadRooms();
+  } catch (e) {
+    banner(`Cannot list the rooms: ${e.message}`);
+    return;
+  }
   // Join the chats (not the sessions: joining starts them) so that their
   // new messages arrive live, then the open room, replaying what was missed.
   let replayed = 0;
