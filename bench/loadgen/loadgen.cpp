@@ -1,0 +1,792 @@
+// loadgen: the load generator of chatd's benchmarks (bench/run.sh).
+//
+// One thread, one libwebsockets client context, tens of thousands of
+// WebSocket connections speaking Engine.IO v4 / Socket.IO v5 directly
+// (/socket.io/?EIO=4&transport=websocket): it answers pings, connects to
+// namespace "/" with auth {token, userId}, creates and joins rooms and sends
+// message:send events with ack ids at a set rate. Each message's text starts
+// with its send time (steady clock, ns), so the delivery latency of every
+// message:new is measured without a JSON parse: the receiver finds
+// `"text":"T` and reads the digits. Connections are spread over several
+// loopback source addresses (127.0.0.x, bound with lws' `iface`).
+//
+// Scenarios: fanout (rooms x members, rising send rate), pairs (1:1 rooms,
+// acked messages), idle (memory per connection), storm (connections per
+// second until the first failure), smoke (a few clients, checks that every
+// message arrived). Results are printed as `result key=value ...` lines
+// that run.sh reads; the server's RSS and CPU come from /proc/<pid>.
+#include <libwebsockets.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "histogram.h"
+#include "realtime/clock.h"
+#include "realtime/jwt_authenticator.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+double seconds_since(std::int64_t t0) { return static_cast<double>(now_ns() - t0) / 1e9; }
+
+// ---- options ---------------------------------------------------------------
+
+struct Options {
+  std::string scenario = "smoke";
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int sources = 1;               // 127.0.0.1 .. 127.0.0.<sources>
+  std::string jwt_secret;        // empty: token = user id (peers don't verify)
+  int server_pid = 0;            // for /proc figures; 0 = none
+  int rooms = 50;
+  int members = 100;
+  int pairs = 5000;
+  std::vector<double> rates;     // offered messages/s, one per step
+  double step_seconds = 5;
+  double settle_seconds = 1;
+  double p99_limit_ms = 50;
+  int conns = 5000;              // idle: first level; storm: how many to try
+  int conns_max = 0;             // idle: second level (0 = skip)
+  int window = 200;              // connection handshakes in flight
+  double timeout_seconds = 600;  // hard cap on the whole run
+  std::string prefix = "u";      // user / room id prefix, unique per scenario
+};
+
+[[noreturn]] void usage(const char* msg) {
+  std::fprintf(stderr,
+               "loadgen: %s\n"
+               "usage: loadgen --scenario fanout|pairs|idle|storm|smoke --port N [--host 127.0.0.1]\n"
+               "  [--sources K] [--jwt-secret S] [--server-pid P] [--rooms R] [--members M] [--pairs N]\n"
+               "  [--rates r1,r2,...] [--step-seconds S] [--settle-seconds S] [--p99-limit-ms L]\n"
+               "  [--conns N] [--conns-max N] [--window W] [--timeout S] [--prefix ID]\n",
+               msg);
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k == "--help" || k == "-h") usage("help");
+    if (i + 1 >= argc) usage(("missing value for " + k).c_str());
+    std::string v = argv[++i];
+    auto num = [&] { return std::atof(v.c_str()); };
+    if (k == "--scenario") o.scenario = v;
+    else if (k == "--host") o.host = v;
+    else if (k == "--port") o.port = static_cast<int>(num());
+    else if (k == "--sources") o.sources = std::clamp(static_cast<int>(num()), 1, 250);
+    else if (k == "--jwt-secret") o.jwt_secret = v;
+    else if (k == "--server-pid") o.server_pid = static_cast<int>(num());
+    else if (k == "--rooms") o.rooms = static_cast<int>(num());
+    else if (k == "--members") o.members = static_cast<int>(num());
+    else if (k == "--pairs") o.pairs = static_cast<int>(num());
+    else if (k == "--rates") {
+      std::stringstream in(v);
+      std::string r;
+      while (std::getline(in, r, ',')) o.rates.push_back(std::atof(r.c_str()));
+    } else if (k == "--step-seconds") o.step_seconds = num();
+    else if (k == "--settle-seconds") o.settle_seconds = num();
+    else if (k == "--p99-limit-ms") o.p99_limit_ms = num();
+    else if (k == "--conns") o.conns = static_cast<int>(num());
+    else if (k == "--conns-max") o.conns_max = static_cast<int>(num());
+    else if (k == "--window") o.window = std::max(1, static_cast<int>(num()));
+    else if (k == "--timeout") o.timeout_seconds = num();
+    else if (k == "--prefix") o.prefix = v;
+    else usage(("unknown option " + k).c_str());
+  }
+  if (o.rates.empty()) o.rates = {10};
+  return o;
+}
+
+// ---- /proc figures ---------------------------------------------------------
+
+struct ProcSample {
+  double cpu_s = 0;       // utime + stime
+  double rss_bytes = 0;
+};
+
+ProcSample sample_pid(int pid) {
+  ProcSample s;
+  if (pid <= 0) return s;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream in(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 0; in >> field; ++i) {  // i = 0 is field 3 (state)
+      if (i == 11) utime = std::atof(field.c_str());
+      if (i == 12) {
+        stime = std::atof(field.c_str());
+        break;
+      }
+    }
+    s.cpu_s = (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
+  double size = 0, resident = 0;
+  statm >> size >> resident;
+  s.rss_bytes = resident * static_cast<double>(sysconf(_SC_PAGESIZE));
+  return s;
+}
+
+double self_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// ---- clients ---------------------------------------------------------------
+
+enum class State { idle, connecting, open, connected, dead };
+enum class AckKind : std::uint8_t { create, join, send };
+
+struct PendingAck {
+  std::uint64_t id;
+  AckKind kind;
+  std::int64_t sent_ns;
+};
+
+struct Client {
+  int index = 0;
+  std::string user;
+  std::string room;          // the one room this client is in ("" = none)
+  bool creator = false;      // sends room:create for its room
+  State state = State::idle;
+  lws* wsi = nullptr;
+  std::deque<std::string> out;
+  std::deque<PendingAck> acks;
+  std::uint64_t next_ack = 1;
+  std::string rx;            // a fragmented message being assembled
+  std::int64_t connect_started = 0;
+};
+
+struct Window {  // one measurement window
+  bench::Histogram delivery;  // send -> message:new
+  bench::Histogram ack;       // send -> ack
+  std::uint64_t delivered = 0;
+  std::uint64_t acked = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t errors = 0;
+  void clear() {
+    delivery.clear();
+    ack.clear();
+    delivered = acked = sent = errors = 0;
+  }
+};
+
+class LoadGen {
+ public:
+  explicit LoadGen(Options o) : o_(std::move(o)) {}
+  int run();
+
+  // lws callback entry
+  int on_event(lws* wsi, lws_callback_reasons reason, void* in, std::size_t len);
+
+ private:
+  void tick();
+  void start_connect(Client& c);
+  void enqueue(Client& c, std::string msg);
+  void emit(Client& c, AckKind kind, const std::string& event, const std::string& json);
+  void on_message(Client& c, std::string_view m);
+  void on_ack(Client& c, std::string_view m);
+  void client_lost(Client& c, const char* why);
+  void connect_more();
+  void send_due();
+  void finish(int code) {
+    done_ = true;
+    exit_code_ = code;
+  }
+  void phase_steps();
+  void phase_idle();
+  void phase_storm();
+  void report_step(double rate);
+
+  Options o_;
+  lws_context* ctx_ = nullptr;
+  std::vector<Client> clients_;
+  std::vector<std::string> sources_;
+  std::unique_ptr<realtime::JwtAuthenticator> jwt_;
+  realtime::SystemClock wall_;
+  std::vector<char> wbuf_ = std::vector<char>(LWS_PRE + (1 << 16));
+
+  // connection progress
+  int to_connect_ = 0;      // clients [0, to_connect_) should be connected
+  int next_connect_ = 0;    // next client to start
+  int in_flight_ = 0;
+  int connected_ = 0;
+  int failed_ = 0;
+  int lost_ = 0;
+  std::string first_failure_;
+  std::int64_t first_failure_ns_ = 0;
+  std::int64_t connect_phase_start_ = 0;
+  std::int64_t last_connect_done_ = 0;
+
+  // setup acks
+  int creates_pending_ = 0;
+  int joins_pending_ = 0;
+  int ack_errors_ = 0;
+  std::string first_ack_error_;
+
+  // sending
+  bool sending_ = false;
+  double rate_ = 0;
+  std::int64_t rate_start_ = 0;
+  std::uint64_t rate_sent_ = 0;
+  std::size_t next_sender_ = 0;
+  std::uint64_t total_sent_ = 0;
+  std::uint64_t total_delivered_ = 0;
+  std::uint64_t total_acked_ = 0;
+  bool recording_ = false;
+  Window win_;
+
+  // phase machine
+  int phase_ = 0;
+  std::int64_t phase_t0_ = 0;
+  std::size_t step_ = 0;
+  ProcSample srv0_;
+  double self0_ = 0;
+  double best_rate_ = -1;
+  std::string best_line_;
+  bool done_ = false;
+  int exit_code_ = 0;
+  std::int64_t start_ns_ = 0;
+  double baseline_rss_ = 0;
+  lws_sorted_usec_list_t sul_{};
+  friend void tick_cb(lws_sorted_usec_list_t*);
+};
+
+LoadGen* g_gen = nullptr;
+
+int callback(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in, std::size_t len) {
+  return g_gen ? g_gen->on_event(wsi, reason, in, len) : 0;
+}
+
+void tick_cb(lws_sorted_usec_list_t* /*sul*/) {
+  if (!g_gen || g_gen->done_) return;
+  g_gen->tick();
+  lws_sul_schedule(g_gen->ctx_, 0, &g_gen->sul_, tick_cb, g_gen->sending_ ? 1000 : 5000);
+}
+
+void LoadGen::start_connect(Client& c) {
+  lws_client_connect_info ci{};
+  ci.context = ctx_;
+  ci.address = o_.host.c_str();
+  ci.port = o_.port;
+  ci.path = "/socket.io/?EIO=4&transport=websocket";
+  ci.host = o_.host.c_str();
+  ci.origin = o_.host.c_str();
+  ci.ietf_version_or_minus_one = -1;
+  ci.local_protocol_name = "loadgen";
+  ci.iface = sources_[static_cast<std::size_t>(c.index) % sources_.size()].c_str();
+  ci.opaque_user_data = &c;
+  ci.pwsi = &c.wsi;
+  c.state = State::connecting;
+  c.connect_started = now_ns();
+  ++in_flight_;
+  if (!lws_client_connect_via_info(&ci)) client_lost(c, "connect failed at once");
+}
+
+void LoadGen::client_lost(Client& c, const char* why) {
+  if (c.state == State::dead || c.state == State::idle) return;
+  const bool was_connected = c.state == State::connected;
+  if (!was_connected) {
+    --in_flight_;
+    ++failed_;
+  } else {
+    --connected_;
+    ++lost_;
+  }
+  if (first_failure_.empty()) {
+    first_failure_ = why;
+    first_failure_ns_ = now_ns();
+  }
+  c.state = State::dead;
+  c.wsi = nullptr;
+  c.out.clear();
+}
+
+void LoadGen::connect_more() {
+  while (next_connect_ < to_connect_ && in_flight_ < o_.window) start_connect(clients_[static_cast<std::size_t>(next_connect_++)]);
+}
+
+void LoadGen::enqueue(Client& c, std::string msg) {
+  if (!c.wsi || c.state == State::dead) return;
+  c.out.push_back(std::move(msg));
+  if (c.out.size() == 1) lws_callback_on_writable(c.wsi);
+}
+
+void LoadGen::emit(Client& c, AckKind kind, const std::string& event, const std::string& json) {
+  const std::uint64_t id = c.next_ack++;
+  const std::int64_t t = now_ns();
+  c.acks.push_back({id, kind, t});
+  std::string m = "42" + std::to_string(id) + "[\"" + event + "\",";
+  if (kind == AckKind::send) {
+    m += "{\"room\":\"" + c.room + "\",\"text\":\"T" + std::to_string(t) + " hello from the load generator\"}]";
+  } else {
+    m += json + "]";
+  }
+  enqueue(c, std::move(m));
+}
+
+int LoadGen::on_event(lws* wsi, lws_callback_reasons reason, void* in, std::size_t len) {
+  auto* c = static_cast<Client*>(lws_get_opaque_user_data(wsi));
+  switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+      if (c) client_lost(*c, in && len ? "connection error" : "connection error");
+      if (c && in) {
+        if (first_failure_ == "connection error") first_failure_ = std::string("connection error: ") + static_cast<const char*>(in);
+      }
+      break;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+      if (c) client_lost(*c, "closed by the server");
+      break;
+    case LWS_CALLBACK_CLIENT_RECEIVE: {
+      if (!c) break;
+      const char* p = static_cast<const char*>(in);
+      const bool first = lws_is_first_fragment(wsi) != 0;
+      const bool final = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0;
+      if (first && final) {
+        on_message(*c, std::string_view(p, len));
+      } else {
+        if (first) c->rx.clear();
+        c->rx.append(p, len);
+        if (final) {
+          std::string whole;
+          whole.swap(c->rx);
+          on_message(*c, whole);
+        }
+      }
+      break;
+    }
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+      if (!c || c->out.empty()) break;
+      const std::string& m = c->out.front();
+      if (m.size() + LWS_PRE > wbuf_.size()) wbuf_.resize(m.size() + LWS_PRE);
+      std::memcpy(wbuf_.data() + LWS_PRE, m.data(), m.size());
+      const int n = lws_write(wsi, reinterpret_cast<unsigned char*>(wbuf_.data() + LWS_PRE), m.size(), LWS_WRITE_TEXT);
+      c->out.pop_front();
+      if (n < 0) return -1;
+      if (!c->out.empty()) lws_callback_on_writable(wsi);
+      break;
+    }
+    default:
+      break;
+  }
+  return 0;
+}
+
+// Reads a decimal number at the start of s; stops at the first non-digit.
+std::uint64_t leading_number(std::string_view s, std::size_t* used = nullptr) {
+  std::uint64_t v = 0;
+  std::size_t i = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + static_cast<std::uint64_t>(s[i++] - '0');
+  if (used) *used = i;
+  return v;
+}
+
+void LoadGen::on_message(Client& c, std::string_view m) {
+  if (m.empty()) return;
+  switch (m[0]) {
+    case '0': {  // Engine.IO open: join namespace "/" with auth
+      c.state = State::open;
+      std::string token = c.user;
+      if (jwt_) token = jwt_->sign(realtime::Identity{c.user, c.user, "user"}, std::chrono::hours(2));
+      enqueue(c, "40{\"token\":\"" + token + "\",\"userId\":\"" + c.user + "\"}");
+      return;
+    }
+    case '2':  // ping
+      enqueue(c, "3");
+      return;
+    case '4':
+      break;
+    default:
+      return;
+  }
+  if (m.size() < 2) return;
+  if (m[1] == '2') {  // event: only message:new is measured
+    static constexpr std::string_view kNew = "[\"message:new\"";
+    if (m.substr(2, kNew.size()) != kNew) return;
+    static constexpr std::string_view kText = "\"text\":\"T";
+    auto pos = m.find(kText);
+    if (pos == std::string_view::npos) return;
+    const auto sent = static_cast<std::int64_t>(leading_number(m.substr(pos + kText.size())));
+    ++total_delivered_;
+    if (recording_) {
+      ++win_.delivered;
+      win_.delivery.record(now_ns() - sent);
+    }
+  } else if (m[1] == '3') {
+    on_ack(c, m.substr(2));
+  } else if (m[1] == '0') {  // namespace connected
+    if (c.state == State::open) {
+      c.state = State::connected;
+      --in_flight_;
+      ++connected_;
+      last_connect_done_ = now_ns();
+    }
+  } else if (m[1] == '4') {
+    if (first_failure_.empty()) {
+      first_failure_ = "connect_error " + std::string(m.substr(0, 120));
+      first_failure_ns_ = now_ns();
+    }
+    if (c.state == State::open) {
+      --in_flight_;
+      ++failed_;
+      c.state = State::dead;
+    }
+  }
+}
+
+void LoadGen::on_ack(Client& c, std::string_view m) {
+  std::size_t used = 0;
+  const std::uint64_t id = leading_number(m, &used);
+  auto it = c.acks.begin();
+  while (it != c.acks.end() && it->id != id) ++it;
+  if (it == c.acks.end()) return;
+  const PendingAck a = *it;
+  c.acks.erase(it);
+  const bool ok = m.find("\"ok\":true") != std::string_view::npos;
+  if (!ok) {
+    ++ack_errors_;
+    if (recording_) ++win_.errors;
+    if (first_ack_error_.empty()) first_ack_error_ = std::string(m.substr(0, 200));
+  }
+  switch (a.kind) {
+    case AckKind::create:
+      --creates_pending_;
+      break;
+    case AckKind::join:
+      --joins_pending_;
+      break;
+    case AckKind::send:
+      ++total_acked_;
+      if (recording_ && ok) {
+        ++win_.acked;
+        win_.ack.record(now_ns() - a.sent_ns);
+      }
+      break;
+  }
+}
+
+void LoadGen::send_due() {
+  if (!sending_ || rate_ <= 0) return;
+  const double elapsed = static_cast<double>(now_ns() - rate_start_) / 1e9;
+  auto due = static_cast<std::uint64_t>(elapsed * rate_);
+  if (due <= rate_sent_) return;
+  std::uint64_t n = due - rate_sent_;
+  // Never more than 50 ms worth in one tick: if the loop fell behind, the
+  // backlog is dropped (and shows as a lower delivered rate), not burst.
+  const auto cap = static_cast<std::uint64_t>(std::max(1.0, rate_ * 0.05));
+  if (n > cap) {
+    rate_sent_ += n - cap;
+    n = cap;
+  }
+  for (std::uint64_t i = 0; i < n; ++i) {
+    for (std::size_t tries = 0; tries < clients_.size(); ++tries) {
+      Client& c = clients_[next_sender_];
+      next_sender_ = (next_sender_ + 1) % clients_.size();
+      if (c.state == State::connected && !c.room.empty()) {
+        emit(c, AckKind::send, "message:send", "");
+        ++total_sent_;
+        if (recording_) ++win_.sent;
+        break;
+      }
+    }
+    ++rate_sent_;
+  }
+}
+
+void LoadGen::report_step(double rate) {
+  const ProcSample srv = sample_pid(o_.server_pid);
+  const double secs = o_.step_seconds;
+  const double self = self_cpu_s() - self0_;
+  const double scpu = srv.cpu_s - srv0_.cpu_s;
+  const double delivered_ps = static_cast<double>(win_.delivered) / secs;
+  const double p99 = win_.delivery.quantile(0.99) / 1e6;
+  const double ack_p99 = win_.ack.quantile(0.99) / 1e6;
+  const double cpu_per = win_.delivered ? scpu * 1e6 / static_cast<double>(win_.delivered) : 0;
+  char line[1024];
+  std::snprintf(line, sizeof line,
+                "offered=%.0f sent_per_s=%.0f delivered_per_s=%.0f acked_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
+                "p999_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f ack_p999_ms=%.3f server_cpu_pct=%.1f "
+                "server_cpu_us_per_msg=%.3f loadgen_cpu_pct=%.1f loadgen_cpu_us_per_msg=%.3f rss_mib=%.1f errors=%llu lost=%d",
+                rate, static_cast<double>(win_.sent) / secs, delivered_ps, static_cast<double>(win_.acked) / secs,
+                win_.delivery.quantile(0.5) / 1e6, p99, win_.delivery.quantile(0.999) / 1e6,
+                win_.ack.quantile(0.5) / 1e6, ack_p99, win_.ack.quantile(0.999) / 1e6, 100 * scpu / secs, cpu_per,
+                100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : 0,
+                srv.rss_bytes / 1048576, static_cast<unsigned long long>(win_.errors), lost_);
+  std::printf("step %s\n", line);
+  if (step_ == 0) std::printf("result ref %s\n", line);
+  std::fflush(stdout);
+  const bool pairs = o_.scenario == "pairs";
+  const double gate = pairs ? ack_p99 : p99;
+  const double expected = static_cast<double>(win_.sent) * (pairs ? 2.0 : o_.members) / secs;
+  const bool kept_up = delivered_ps >= 0.9 * expected && static_cast<double>(win_.sent) >= 0.9 * rate * secs;
+  const bool under = gate <= o_.p99_limit_ms && kept_up && win_.errors == 0 && lost_ == 0;
+  if (under && delivered_ps > best_rate_) {
+    best_rate_ = delivered_ps;
+    best_line_ = line;
+  }
+  if (!under) step_ = o_.rates.size();  // past the line: stop rising
+}
+
+void LoadGen::tick() {
+  if (seconds_since(start_ns_) > o_.timeout_seconds) {
+    std::printf("result error=timeout phase=%d connected=%d\n", phase_, connected_);
+    finish(1);
+    return;
+  }
+  connect_more();
+  send_due();
+  const bool rooms_scenario = o_.scenario == "fanout" || o_.scenario == "pairs" || o_.scenario == "smoke";
+  if (rooms_scenario) {
+    switch (phase_) {
+      case 0:  // connecting
+        if (connected_ + failed_ >= to_connect_) {
+          if (failed_) {
+            std::printf("result error=connect failed=%d first_failure=\"%s\"\n", failed_, first_failure_.c_str());
+            finish(1);
+            return;
+          }
+          std::fprintf(stderr, "loadgen: %d connected in %.2f s\n", connected_,
+                       static_cast<double>(last_connect_done_ - connect_phase_start_) / 1e9);
+          // Rooms: the creator of each room creates it with its members
+          // (chatd checks membership; the peers just ack), then all join.
+          // A room's members are consecutive clients starting at its creator.
+          for (Client& c : clients_) {
+            if (!c.creator) continue;
+            std::string members;
+            for (std::size_t i = static_cast<std::size_t>(c.index); i < clients_.size() && clients_[i].room == c.room; ++i)
+              members += (members.empty() ? "\"" : ",\"") + clients_[i].user + "\"";
+            ++creates_pending_;
+            emit(c, AckKind::create, "room:create",
+                 "{\"kind\":\"group\",\"id\":\"" + c.room + "\",\"title\":\"bench\",\"members\":[" + members + "]}");
+          }
+          phase_ = 1;
+          phase_t0_ = now_ns();
+        }
+        break;
+      case 1:  // creating
+        if (creates_pending_ == 0) {
+          for (Client& c : clients_) {
+            ++joins_pending_;
+            emit(c, AckKind::join, "room:join", "{\"room\":\"" + c.room + "\"}");
+          }
+          phase_ = 2;
+        } else if (seconds_since(phase_t0_) > 60) {
+          std::printf("result error=room-create-timeout pending=%d\n", creates_pending_);
+          finish(1);
+        }
+        break;
+      case 2:  // joining
+        if (joins_pending_ == 0) {
+          if (ack_errors_) {
+            std::printf("result error=setup ack_errors=%d first=\"%s\"\n", ack_errors_, first_ack_error_.c_str());
+            finish(1);
+            return;
+          }
+          std::fprintf(stderr, "loadgen: rooms ready after %.2f s\n", seconds_since(start_ns_));
+          phase_ = 3;
+          step_ = 0;
+          phase_t0_ = 0;
+        } else if (seconds_since(phase_t0_) > 120) {
+          std::printf("result error=room-join-timeout pending=%d\n", joins_pending_);
+          finish(1);
+        }
+        break;
+      case 3:  // steps: settle, then measure
+        phase_steps();
+        break;
+      case 4:  // drain
+        if (seconds_since(phase_t0_) > 1.5 || (total_delivered_ >= total_sent_ * (o_.scenario == "pairs" ? 2 : static_cast<std::uint64_t>(o_.members)) &&
+                                               total_acked_ >= total_sent_)) {
+          if (o_.scenario == "smoke") {
+            const std::uint64_t want = total_sent_ * static_cast<std::uint64_t>(o_.members);
+            std::printf("result smoke sent=%llu acked=%llu delivered=%llu expected=%llu\n",
+                        static_cast<unsigned long long>(total_sent_), static_cast<unsigned long long>(total_acked_),
+                        static_cast<unsigned long long>(total_delivered_), static_cast<unsigned long long>(want));
+            finish(total_sent_ > 0 && total_acked_ == total_sent_ && total_delivered_ == want ? 0 : 1);
+            return;
+          }
+          if (best_rate_ >= 0) std::printf("result best %s\n", best_line_.c_str());
+          else std::printf("result best none\n");
+          finish(0);
+        }
+        break;
+    }
+  } else if (o_.scenario == "idle") {
+    phase_idle();
+  } else if (o_.scenario == "storm") {
+    phase_storm();
+  }
+}
+
+void LoadGen::phase_steps() {
+  if (step_ >= o_.rates.size()) {
+    sending_ = false;
+    recording_ = false;
+    phase_ = 4;
+    phase_t0_ = now_ns();
+    return;
+  }
+  const double rate = o_.rates[step_];
+  if (phase_t0_ == 0) {  // step begins: settle
+    sending_ = true;
+    rate_ = rate;
+    rate_start_ = now_ns();
+    rate_sent_ = 0;
+    recording_ = false;
+    phase_t0_ = now_ns();
+    return;
+  }
+  const double t = seconds_since(phase_t0_);
+  if (!recording_ && t >= o_.settle_seconds) {
+    win_.clear();
+    recording_ = true;
+    srv0_ = sample_pid(o_.server_pid);
+    self0_ = self_cpu_s();
+  } else if (recording_ && t >= o_.settle_seconds + o_.step_seconds) {
+    recording_ = false;
+    report_step(rate);
+    ++step_;
+    phase_t0_ = 0;
+  }
+}
+
+void LoadGen::phase_idle() {
+  switch (phase_) {
+    case 0:
+      if (connected_ + failed_ >= to_connect_) {
+        phase_ = 1;
+        phase_t0_ = now_ns();
+      }
+      break;
+    case 1:
+    case 3:
+      if (seconds_since(phase_t0_) >= o_.settle_seconds) {
+        const ProcSample s = sample_pid(o_.server_pid);
+        const double per = connected_ ? (s.rss_bytes - baseline_rss_) / connected_ : 0;
+        std::printf("result idle level=%d connected=%d failed=%d rss_mib=%.1f baseline_mib=%.1f bytes_per_conn=%.0f "
+                    "server_cpu_s=%.2f loadgen_cpu_s=%.2f connect_s=%.2f first_failure=\"%s\"\n",
+                    phase_ == 1 ? 1 : 2, connected_, failed_, s.rss_bytes / 1048576, baseline_rss_ / 1048576, per,
+                    s.cpu_s, self_cpu_s(), static_cast<double>(last_connect_done_ - connect_phase_start_) / 1e9,
+                    first_failure_.c_str());
+        std::fflush(stdout);
+        if (phase_ == 1 && o_.conns_max > o_.conns) {
+          to_connect_ = o_.conns_max;
+          phase_ = 2;
+        } else {
+          finish(0);
+        }
+      }
+      break;
+    case 2:
+      if (connected_ + failed_ >= to_connect_ - lost_) {
+        phase_ = 3;
+        phase_t0_ = now_ns();
+      }
+      break;
+  }
+}
+
+void LoadGen::phase_storm() {
+  const bool all = connected_ + failed_ >= to_connect_;
+  if (phase_ == 0 && (all || failed_ > 0)) {
+    // The rate up to the first failure (or over all when none failed).
+    const std::int64_t end = failed_ ? first_failure_ns_ : last_connect_done_;
+    const double secs = static_cast<double>(end - connect_phase_start_) / 1e9;
+    const ProcSample s = sample_pid(o_.server_pid);
+    std::printf("result storm attempted=%d connected=%d failed=%d seconds=%.3f conns_per_s=%.0f server_cpu_s=%.2f "
+                "server_cpu_us_per_conn=%.1f loadgen_cpu_s=%.2f rss_mib=%.1f first_failure=\"%s\"\n",
+                next_connect_, connected_, failed_, secs, secs > 0 ? connected_ / secs : 0, s.cpu_s - srv0_.cpu_s,
+                connected_ ? (s.cpu_s - srv0_.cpu_s) * 1e6 / connected_ : 0, self_cpu_s() - self0_,
+                s.rss_bytes / 1048576, first_failure_.c_str());
+    std::fflush(stdout);
+    finish(0);
+  }
+}
+
+int LoadGen::run() {
+  lws_set_log_level(LLL_ERR, nullptr);
+  static const lws_protocols protocols[] = {
+      {"loadgen", callback, 0, 1 << 14, 0, nullptr, 0},
+      {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+  };
+  lws_context_creation_info info{};
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = protocols;
+  info.gid = -1;
+  info.uid = -1;
+  info.pt_serv_buf_size = 1 << 16;  // read up to 64 KiB per socket per pass
+  info.timeout_secs = 30;
+  ctx_ = lws_create_context(&info);
+  if (!ctx_) {
+    std::fprintf(stderr, "loadgen: cannot create the lws context\n");
+    return 1;
+  }
+  for (int i = 1; i <= o_.sources; ++i) sources_.push_back("127.0.0." + std::to_string(i));
+  if (!o_.jwt_secret.empty()) jwt_ = std::make_unique<realtime::JwtAuthenticator>(realtime::JwtOptions{o_.jwt_secret}, wall_);
+
+  int n = 0;
+  if (o_.scenario == "fanout" || o_.scenario == "smoke") n = o_.rooms * o_.members;
+  else if (o_.scenario == "pairs") n = 2 * o_.pairs;
+  else if (o_.scenario == "idle") n = std::max(o_.conns, o_.conns_max);
+  else if (o_.scenario == "storm") n = o_.conns;
+  else usage("unknown scenario");
+  clients_.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    Client& c = clients_[static_cast<std::size_t>(i)];
+    c.index = i;
+    c.user = o_.prefix + std::to_string(i);
+    if (o_.scenario == "fanout" || o_.scenario == "smoke") {
+      c.room = o_.prefix + "room" + std::to_string(i / o_.members);
+      c.creator = i % o_.members == 0;
+    } else if (o_.scenario == "pairs") {
+      c.room = o_.prefix + "pair" + std::to_string(i / 2);
+      c.creator = i % 2 == 0;
+    }
+  }
+  if (o_.scenario == "pairs") o_.members = 2;
+  to_connect_ = o_.scenario == "idle" ? std::min(o_.conns, n) : n;
+  start_ns_ = now_ns();
+  connect_phase_start_ = start_ns_;
+  baseline_rss_ = sample_pid(o_.server_pid).rss_bytes;
+  srv0_ = sample_pid(o_.server_pid);
+  self0_ = self_cpu_s();
+  g_gen = this;
+  lws_sul_schedule(ctx_, 0, &sul_, tick_cb, 1000);
+  // Bounded: tick() ends the run at --timeout whatever happens.
+  while (!done_) {
+    if (lws_service(ctx_, 0) < 0) break;
+  }
+  lws_sul_cancel(&sul_);
+  lws_context_destroy(ctx_);
+  g_gen = nullptr;
+  return exit_code_;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  LoadGen gen(parse(argc, argv));
+  return gen.run();
+}

@@ -1,0 +1,51 @@
+// The Node socket.io 4.8 peer of chatd's benchmarks (bench/run.sh): the
+// server most chatd users would otherwise pick, with only the events the
+// scenarios use: room:create (ack only; no persistence), room:join
+// (socket.join + ack), message:send (ack with the message, and message:new
+// to everyone in the room, sender included, as chatd does). Listens on
+// 127.0.0.1:PORT (argv[2] or $PORT, 0 = any free port) and prints
+// "listening port=N" on stdout once it is ready.
+'use strict';
+const http = require('http');
+const { Server } = require('socket.io');
+
+const port = Number(process.argv[2] || process.env.PORT || 0);
+const httpServer = http.createServer();
+const io = new Server(httpServer, { serveClient: false, transports: ['websocket', 'polling'] });
+const seqs = new Map();
+let nextId = 1;
+
+io.on('connection', (socket) => {
+  const userId = String((socket.handshake.auth && socket.handshake.auth.userId) || socket.id);
+  socket.on('room:create', (p, ack) => {
+    if (typeof ack === 'function') ack({ ok: true, room: { id: p && p.id, kind: p && p.kind } });
+  });
+  socket.on('room:join', (p, ack) => {
+    if (!p || typeof p.room !== 'string') {
+      if (typeof ack === 'function') ack({ ok: false, error: { code: 'bad_request', message: 'room' } });
+      return;
+    }
+    socket.join(p.room);
+    if (typeof ack === 'function') ack({ ok: true, room: { id: p.room } });
+  });
+  socket.on('message:send', (p, ack) => {
+    if (!p || typeof p.room !== 'string' || typeof p.text !== 'string' || !socket.rooms.has(p.room)) {
+      if (typeof ack === 'function') ack({ ok: false, error: { code: 'forbidden', message: 'not in room' } });
+      return;
+    }
+    const seq = (seqs.get(p.room) || 0) + 1;
+    seqs.set(p.room, seq);
+    const message = {
+      id: String(nextId++), room: p.room, seq, senderId: userId, senderName: userId, senderRole: 'user',
+      type: 'text', text: p.text, replyTo: null, attachment: null, clientMsgId: p.clientMsgId || null,
+      createdAt: new Date().toISOString(), editedAt: null, deleted: false,
+    };
+    io.to(p.room).emit('message:new', { message });
+    if (typeof ack === 'function') ack({ ok: true, message });
+  });
+});
+
+httpServer.listen(port, '127.0.0.1', () => {
+  console.log(`listening port=${httpServer.address().port}`);
+});
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { io.close(); process.exit(0); });
