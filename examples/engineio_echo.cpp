@@ -3,7 +3,8 @@
 // 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, CORS origin "*", and
 // every message (text or binary) echoed to its sender.
 //
-// Flags for tests: --port N (0 = ephemeral), --host H, --max-queued-bytes N.
+// Flags for tests: --port N (0 = ephemeral), --host H, --max-queued-bytes N,
+// --ping-interval MS, --ping-timeout MS.
 // It prints "listening on port N" once it accepts connections; SIGINT or
 // SIGTERM stop it. Single-threaded: everything runs on the loop thread.
 #include <csignal>
@@ -50,6 +51,10 @@ int main(int argc, char** argv) {
       opt.port = std::atoi(value);
     } else if (flag == "--host") {
       opt.host = value;
+    } else if (flag == "--ping-interval") {
+      opt.ping_interval = std::chrono::milliseconds(std::atoi(value));
+    } else if (flag == "--ping-timeout") {
+      opt.ping_timeout = std::chrono::milliseconds(std::atoi(value));
     } else if (flag == "--max-queued-bytes") {
       opt.max_queued_bytes = static_cast<std::size_t>(std::strtoull(value, nullptr, 10));
     } else {

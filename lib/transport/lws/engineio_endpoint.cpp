@@ -259,45 +259,40 @@ void LwsTransport::Impl::eio_ws_established(WsiState& st) {
   if (handler_ != nullptr) handler_->on_open(c, handshake_of(st.request));
 }
 
-void LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size_t len) {
-  if (!st.session || st.close_when_drained) return;
+int LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size_t len) {
+  if (!st.session || st.close_when_drained) return 0;
   std::shared_ptr<EioConnection> c = st.session;
   bool probe = st.role == Role::ws_probe;
   if (lws_is_first_fragment(st.wsi)) {
     st.rx.clear();
     st.rx_binary = lws_frame_is_binary(st.wsi) != 0;
-    st.rx_overflow = false;
   }
-  if (st.rx_overflow) return;
-  if (st.rx.size() + len > opt_.max_payload) {
-    // Over maxPayload: like the ws library under engine.io, close (1009).
-    st.rx_overflow = true;
-    st.rx.clear();
-    lws_close_reason(st.wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
+  // Returning -1 from the receive callback makes lws send the close frame
+  // with the reason set here, so the socket is detached from the session
+  // first (close_session would otherwise kill it without one).
+  auto fail = [&](CloseReason reason, lws_close_status code) {
+    st.session.reset();
     if (probe) {
-      c->probe_ = nullptr;
+      if (c->probe_ == st.wsi) c->probe_ = nullptr;
       c->machine_.on_probe_closed();
-      kill_wsi(st.wsi);
     } else {
-      close_session(*c, CloseReason::transport_error);
+      if (c->ws_ == st.wsi) c->ws_ = nullptr;
+      close_session(*c, reason);
     }
-    return;
+    lws_close_reason(st.wsi, code, nullptr, 0);
+    return -1;
+  };
+  if (st.rx.size() + len > opt_.max_payload) {
+    // Over maxPayload: like the ws library under engine.io, close with 1009.
+    return fail(CloseReason::transport_error, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
   }
   st.rx.append(data, len);
-  if (!lws_is_final_fragment(st.wsi) || lws_remaining_packet_payload(st.wsi) != 0) return;
+  if (!lws_is_final_fragment(st.wsi) || lws_remaining_packet_payload(st.wsi) != 0) return 0;
   auto packet = eio::decode_ws(st.rx, st.rx_binary);
   st.rx.clear();
-  if (!packet.ok()) {
-    if (probe) {
-      c->probe_ = nullptr;
-      c->machine_.on_probe_closed();
-      kill_wsi(st.wsi);
-    } else {
-      close_session(*c, CloseReason::parse_error);
-    }
-    return;
-  }
+  if (!packet.ok()) return fail(CloseReason::parse_error, LWS_CLOSE_STATUS_PROTOCOL_ERR);
   if (c->open_) feed(*c, *packet, probe ? eio::Channel::probe : eio::Channel::primary);
+  return 0;
 }
 
 int LwsTransport::Impl::eio_ws_writeable(WsiState& st) {
@@ -369,7 +364,13 @@ void LwsTransport::Impl::apply(EioConnection& conn, eio::Output out) {
     for (const auto& p : out.to_probe) ps.probe_out.push_back(eio::encode_ws(p));
     lws_callback_on_writable(c.probe_);
   }
-  for (const auto& p : out.to_primary) enqueue(c, p.type, std::make_shared<const std::string>(p.data), false);
+  for (const auto& p : out.to_primary) {
+    // Heartbeats jump the queue: a long backlog of messages must not make
+    // the client's pong late. Whole packets only, so framing stays intact.
+    c.queued_ += p.data.size() + 1;
+    c.queue_.push_front({p.type, std::make_shared<const std::string>(p.data), false});
+    kick(c);
+  }
   if (out.upgraded && c.probe_ != nullptr) {
     c.ws_ = c.probe_;
     c.probe_ = nullptr;
@@ -452,9 +453,8 @@ void LwsTransport::Impl::flush_poll_now(EioConnection& c, bool add_close) {
 void LwsTransport::Impl::close_session(EioConnection& c, CloseReason reason) {
   if (!c.open_) return;
   c.open_ = false;
-  auto it = sessions_.find(c.sid_);
-  std::shared_ptr<EioConnection> keep = it != sessions_.end() ? it->second : nullptr;
-  if (it != sessions_.end()) sessions_.erase(it);
+  std::shared_ptr<EioConnection> keep = c.shared_from_this();
+  sessions_.erase(c.sid_);
   if (c.timer_ != 0) cancel_timer(c.timer_);
   c.timer_ = 0;
   if (c.probe_ != nullptr) kill_wsi(c.probe_);
@@ -477,7 +477,18 @@ void LwsTransport::Impl::close_session(EioConnection& c, CloseReason reason) {
     c.queued_ = 0;
   }
   c.impl_ = nullptr;
-  if (handler_ != nullptr) handler_->on_close(c, reason);
+  if (handler_ != nullptr) {
+    // Reported on the next loop turn, never from inside another handler
+    // call: a send() in on_open or on_message may be what closed it.
+    std::shared_ptr<EioConnection> self = c.shared_from_this();
+    {
+      std::lock_guard<std::mutex> lock(post_mu_);
+      posted_.push_back([this, self, reason] {
+        if (handler_ != nullptr) handler_->on_close(*self, reason);
+      });
+    }
+    lws_cancel_service(ctx_);
+  }
 }
 
 }  // namespace realtime

@@ -49,13 +49,12 @@ struct WsiState {
   // WebSocket
   std::string rx;
   bool rx_binary = false;
-  bool rx_overflow = false;
   std::deque<std::string> probe_out;  // a probe's own replies ("3probe")
   bool close_when_drained = false;
 };
 
 // One Engine.IO session as the layers above see it.
-class EioConnection final : public Connection {
+class EioConnection final : public Connection, public std::enable_shared_from_this<EioConnection> {
  public:
   EioConnection(LwsTransport::Impl* impl, std::string sid, engineio::Session machine)
       : impl_(impl), sid_(std::move(sid)), machine_(machine) {}
@@ -122,7 +121,7 @@ class LwsTransport::Impl {
   void eio_http(WsiState& st);
   bool eio_ws_filter(lws* wsi);
   void eio_ws_established(WsiState& st);
-  void eio_ws_receive(WsiState& st, const char* data, std::size_t len);
+  int eio_ws_receive(WsiState& st, const char* data, std::size_t len);
   int eio_ws_writeable(WsiState& st);
   void eio_wsi_gone(WsiState& st);
   std::string take_poll_body(EioConnection& c, bool add_close);

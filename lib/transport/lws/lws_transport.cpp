@@ -90,9 +90,7 @@ int LwsTransport::Impl::callback(lws* wsi, int reason, void* in, std::size_t len
       return 0;
     case LWS_CALLBACK_RECEIVE: {
       auto* st = find_state(wsi);
-      if (st == nullptr) return -1;
-      eio_ws_receive(*st, static_cast<const char*>(in), len);
-      return 0;
+      return st ? eio_ws_receive(*st, static_cast<const char*>(in), len) : -1;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
       auto* st = find_state(wsi);
@@ -181,6 +179,15 @@ void LwsTransport::Impl::shutdown() {
   std::vector<std::shared_ptr<EioConnection>> all;
   for (auto& [sid, c] : sessions_) all.push_back(c);
   for (auto& c : all) close_session(*c, CloseReason::server_shutdown);
+  // Deliver the close reports (and whatever they post) before returning;
+  // bounded so a handler that keeps posting cannot hold shutdown forever.
+  for (int i = 0; i < 16; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(post_mu_);
+      if (posted_.empty()) break;
+    }
+    run_posted();
+  }
 }
 
 // ---- public facade ----
@@ -212,7 +219,6 @@ void LwsTransport::run() {
   while (!impl_->stop_requested_.load()) {
     if (lws_service(impl_->ctx_, 0) < 0) break;
   }
-  impl_->run_posted();
   impl_->shutdown();
   impl_->running_ = false;
 }
