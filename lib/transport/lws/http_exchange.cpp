@@ -93,10 +93,14 @@ int LwsTransport::Impl::on_http(lws* wsi) {
   if (lws_get_peer_simple(wsi, peer.data(), peer.size()) != nullptr) st.request.remote_address = peer.data();
 
   std::size_t content_length = 0;
-  if (auto it = st.request.headers.find("content-length"); it != st.request.headers.end()) {
-    content_length = static_cast<std::size_t>(std::strtoull(it->second.c_str(), nullptr, 10));
+  auto length_header = st.request.headers.find("content-length");
+  if (length_header != st.request.headers.end()) {
+    content_length = static_cast<std::size_t>(std::strtoull(length_header->second.c_str(), nullptr, 10));
   }
-  if (has_body_method(st.request.method) && content_length > 0) {
+  // lws completes a POST body announced as empty (Content-Length: 0) too,
+  // and drops a response given before that completion: wait for it.
+  const bool empty_post = st.request.method == "POST" && length_header != st.request.headers.end();
+  if (has_body_method(st.request.method) && (content_length > 0 || empty_post)) {
     st.waiting_body = true;
     st.body_limit = is_eio_path(st.request.path) ? opt_.max_payload : opt_.max_http_body;
     st.body_too_large = content_length > st.body_limit;
