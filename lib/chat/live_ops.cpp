@@ -45,6 +45,8 @@ void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, 
 Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
   const std::string hub = hub_room(room.id);
   auto last_seen = [&](const std::string& user) -> Json {
+    if (auto it = unsaved_last_seen.find(room.id + '\n' + user); it != unsaved_last_seen.end())
+      return format_iso8601(it->second);
     for (const auto& l : state.last_seen)
       if (l.user_id == user) return format_iso8601(l.at);
     return Json();

@@ -210,8 +210,15 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
                      Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}, {"online", online}}));
     nsp.to(hub).emit("rtc:peer-left", Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}}));
   }
-  if (!nsp.hub().user_in_room(who.user_id, hub))
-    store.set_last_seen(room, who.user_id, last_seen.value_or(clock.now()), [](Status) {});
+  if (!nsp.hub().user_in_room(who.user_id, hub)) {
+    const Timestamp at = last_seen.value_or(clock.now());
+    const std::string key = room + '\n' + who.user_id;
+    unsaved_last_seen[key] = at;
+    store.set_last_seen(room, who.user_id, at, guard([this, key, at](Status) {
+      if (auto it = unsaved_last_seen.find(key); it != unsaved_last_seen.end() && it->second == at)
+        unsaved_last_seen.erase(it);
+    }));
+  }
   if (announce)
     if (auto it = rooms_cache.find(room); it != rooms_cache.end()) broadcast_session_state(it->second);
 }

@@ -134,6 +134,9 @@ struct ChatService::Impl {
   std::unordered_map<std::string, Room> rooms_cache;         // rooms this process has touched
   std::unordered_map<std::string, std::vector<std::shared_ptr<Joiner>>> joiners;  // by room
   std::unordered_map<std::string, EventLoop::TimerId> session_timers;  // room -> auto-end timer
+  // lastSeen values whose store write has not completed yet ("room\nuser"),
+  // so that presence read right after a leave already shows them.
+  std::unordered_map<std::string, Timestamp> unsaved_last_seen;
   ChatStats stats;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
