@@ -1,0 +1,85 @@
+// End-to-end: chatd as a process. --help, refusing to start without a
+// secret or --dev, bad options (exit 2), a port already in use, a corrupt
+// or unopenable database file (non-zero with a clear message), the loud
+// --dev warning, and SIGTERM / SIGINT ending with exit 0.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { once } from "node:events";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { runChatd, startChatd, connect, userToken, ok, tempDir, deadline, WAIT_MS } from "./lib/harness.mjs";
+
+const T = { timeout: 30000 };
+
+test("--help: exit 0, explains the options a newcomer needs", T, async () => {
+  const r = await runChatd(["--help"]);
+  assert.equal(r.code, 0);
+  for (const flag of ["--jwt-secret", "--dev", "--port", "--data-dir", "--api-key", "--store", "CHATD_JWT_SECRET"])
+    assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
+});
+
+test("no --jwt-secret and no --dev: refuses to start and says why", T, async () => {
+  const r = await runChatd(["--port", "0", "--host", "127.0.0.1", "--data-dir", tempDir()]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--jwt-secret/);
+  assert.match(r.stderr, /--dev/);
+});
+
+test("bad options: exit 2 with the reason", T, async () => {
+  for (const [args, reason] of [
+    [["--no-such-flag"], /no-such-flag/],
+    [["--dev", "--port", "eighty"], /port|eighty/],
+    [["--dev", "--port", "70000"], /port/],
+    [["--dev", "--store", "mongodb"], /store/],
+    [["--dev", "stray-argument"], /stray-argument/],
+  ]) {
+    const r = await runChatd([...args, "--data-dir", tempDir()]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, reason);
+    assert.match(r.stderr, /chatd --help/);
+  }
+});
+
+test("a port already in use: non-zero exit with a clear message", T, async () => {
+  const blocker = createServer();
+  blocker.listen(0, "127.0.0.1");
+  await once(blocker, "listening");
+  try {
+    const port = blocker.address().port;
+    const r = await runChatd(["--dev", "--host", "127.0.0.1", "--port", String(port), "--data-dir", tempDir()]);
+    assert.notEqual(r.code, 0);
+    assert.notEqual(r.code, null, "exits, does not crash");
+    assert.match(r.stderr, new RegExp(`cannot listen.*${port}`));
+  } finally {
+    blocker.close();
+  }
+});
+
+test("a corrupt or unopenable database file: non-zero exit with a clear message", T, async () => {
+  const corrupt = tempDir();
+  writeFileSync(join(corrupt, "chatd.db"), Buffer.alloc(8192, 0x5a));
+  const dirInstead = tempDir();
+  mkdirSync(join(dirInstead, "chatd.db"));
+  for (const dir of [corrupt, dirInstead]) {
+    const r = await runChatd(["--dev", "--host", "127.0.0.1", "--port", "0", "--data-dir", dir]);
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.notEqual(r.code, null, "exits, does not crash");
+    assert.match(r.stderr, /database/);
+  }
+});
+
+test("--dev logs a loud warning; SIGTERM and SIGINT stop chatd with exit 0", T, async () => {
+  for (const signal of ["SIGTERM", "SIGINT"]) {
+    const s = await startChatd();
+    assert.match(s.log(), /level=warn msg="DEVELOPMENT MODE/);
+    assert.match(s.log(), new RegExp(`msg="chatd listening".* port=${s.port}`));
+    const c = await connect(s, userToken("u-signal"));
+    ok(await c.call("room:create", { kind: "group" }));
+    const gone = once(c.socket, "disconnect");
+    assert.equal(await s.stop(signal), 0, `${signal}:\n${s.log()}`);
+    await deadline(gone, WAIT_MS, "the client to see the server go");
+    c.close();
+    assert.match(s.log(), /msg="stopped"/);
+  }
+});
