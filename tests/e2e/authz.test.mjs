@@ -258,12 +258,15 @@ test("REST: 401 without or with a bad token on every route; unknown route 404; w
   }
 });
 
-test("without --dev: /api/dev/token is 404; --session-end-roles limits who ends a session", T, async () => {
-  const prod = await startChatd({ dev: false, args: ["--session-end-roles", "tutor"] });
+test("without --dev: /api/dev/token is 404; --session-end-roles limits who ends a session; private /metrics", T, async () => {
+  const prod = await startChatd({ dev: false, args: ["--session-end-roles", "tutor", "--metrics-public", "false"] });
   try {
     const r = await rest(prod, "POST", "/api/dev/token", { body: { userId: "x" } });
     assert.equal(r.status, 404);
     assert.equal(r.body.error.code, "not_found");
+    assert.equal((await rest(prod, "GET", "/metrics")).status, 401);
+    assert.equal((await rest(prod, "GET", "/metrics", { token: userToken("u1") })).status, 401);
+    assert.equal((await rest(prod, "GET", "/metrics", { token: API_KEY })).status, 200);
     const tutor = person("tutor"), student = person("student");
     const created = await rest(prod, "POST", "/api/rooms", {
       token: API_KEY, body: { kind: "session", members: [{ userId: tutor.id, role: "tutor" }, { userId: student.id, role: "student" }] },

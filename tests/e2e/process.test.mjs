@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { once } from "node:events";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { writeFileSync, mkdirSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { runChatd, startChatd, connect, userToken, ok, tempDir, deadline, WAIT_MS } from "./lib/harness.mjs";
 
@@ -61,7 +61,15 @@ test("a corrupt or unopenable database file: non-zero exit with a clear message"
   writeFileSync(join(corrupt, "chatd.db"), Buffer.alloc(8192, 0x5a));
   const dirInstead = tempDir();
   mkdirSync(join(dirInstead, "chatd.db"));
-  for (const dir of [corrupt, dirInstead]) {
+  const dirs = [corrupt, dirInstead];
+  // Permissions do not stop root, so this case only runs for other users.
+  if (process.getuid?.() !== 0) {
+    const unreadable = tempDir();
+    writeFileSync(join(unreadable, "chatd.db"), "");
+    chmodSync(join(unreadable, "chatd.db"), 0);
+    dirs.push(unreadable);
+  }
+  for (const dir of dirs) {
     const r = await runChatd(["--dev", "--host", "127.0.0.1", "--port", "0", "--data-dir", dir]);
     assert.notEqual(r.code, 0, r.stderr);
     assert.notEqual(r.code, null, "exits, does not crash");

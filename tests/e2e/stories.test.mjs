@@ -227,7 +227,8 @@ test("(c) tutor/tutee event chat: one direct room per event, closed to others, i
 test("(d) direct and group chats: member management and notifications on both tabs of a user", T, async () => {
   const ann = person("ann", "Ann"), bob = person("bob", "Bob"), cat = person("cat", "Cat");
   const a = await connect(server, ann.token);
-  const bobTabs = [await connect(server, bob.token), await connect(server, bob.token)];
+  // One tab on WebSocket, the other on HTTP long-polling.
+  const bobTabs = [await connect(server, bob.token), await connect(server, bob.token, { transports: ["polling"] })];
   const c = await connect(server, cat.token);
   try {
     // A new direct chat reaches both of Bob's tabs.
