@@ -371,6 +371,12 @@ test("typing: others and the typist's other tabs hear changes only; stops on lea
     const off = await tab2.next("typing", (t) => t.userId === u.bob.id && t.typing === false, 9000);
     assert.equal(off.name, "Bob");
     assert.ok(Date.now() - started >= 5000, "the server expires typing after about 6 s");
+
+    // A typist who disconnects stops typing.
+    ok(await u.bob.c.call("typing", { room: room.id, typing: true }));
+    assert.equal((await tab2.next("typing", (t) => t.userId === u.bob.id)).typing, true);
+    u.bob.c.close();
+    assert.equal((await tab2.next("typing", (t) => t.userId === u.bob.id)).typing, false);
   } finally {
     tab2.close();
     closeAll(u);

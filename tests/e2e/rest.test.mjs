@@ -127,6 +127,13 @@ test("messages: POST 201 (user, service senderId), clientMsgId repeat 200, GET h
     assert.equal(again.status, 200);
     assert.deepEqual(again.body, { message: p.body.message });
 
+    // clientMsgId is the sender's, whether they send by socket or REST.
+    const bySocket = ok(await bobSocket.call("message:send", { room: room.id, text: "once", clientMsgId: "both-ways" })).message;
+    const byRest = await rest(server, "POST", `/api/rooms/${room.id}/messages`, { token: bob.token, body: { text: "once", clientMsgId: "both-ways" } });
+    assert.equal(byRest.status, 200);
+    assert.equal(byRest.body.message.id, bySocket.id);
+    await bobSocket.next("message:new", (e) => e.message.id === bySocket.id);
+
     const s = await rest(server, "POST", `/api/rooms/${room.id}/messages`, {
       token: API_KEY, body: { text: "from the backend", senderId: bob.id, senderName: "Bob B.", senderRole: "student" },
     });
@@ -139,14 +146,14 @@ test("messages: POST 201 (user, service senderId), clientMsgId repeat 200, GET h
     for (let i = 0; i < 3; i++) await rest(server, "POST", `/api/rooms/${room.id}/messages`, { token: ann.token, body: { text: `n${i}` } });
     let h = await rest(server, "GET", `/api/rooms/${room.id}/messages?limit=2`, { token: bob.token });
     assert.equal(h.status, 200);
-    assert.deepEqual(h.body.messages.map((m) => m.seq), [4, 5]);
+    assert.deepEqual(h.body.messages.map((m) => m.seq), [5, 6]);
     assert.equal(h.body.hasMore, true);
     h = await rest(server, "GET", `/api/rooms/${room.id}/messages?before=4&after=1`, { token: bob.token });
     assert.deepEqual(h.body.messages.map((m) => m.seq), [2, 3]);
     h = await rest(server, "GET", `/api/rooms/${room.id}/messages?userId=stranger`, { token: API_KEY });
     assert.equal(h.status, 403, "a service read acting for a non-member");
-    h = await rest(server, "GET", `/api/rooms/${room.id}/messages?after=3&userId=${bob.id}`, { token: API_KEY });
-    assert.deepEqual(h.body.messages.map((m) => m.seq), [4, 5]);
+    h = await rest(server, "GET", `/api/rooms/${room.id}/messages?after=4&userId=${bob.id}`, { token: API_KEY });
+    assert.deepEqual(h.body.messages.map((m) => m.seq), [5, 6]);
     assert.equal(h.body.hasMore, false);
     const bad = await rest(server, "GET", `/api/rooms/${room.id}/messages?limit=ten`, { token: bob.token });
     assert.equal(bad.status, 400);
@@ -177,6 +184,10 @@ test("read, presence, search, end: 200 with wrapped bodies", T, async () => {
     assert.equal(r.status, 200);
     assert.deepEqual(await annSocket.next("message:read"), { room: room.id, userId: bob.id, seq: 2 });
     assert.equal((await rest(server, "POST", `/api/rooms/${room.id}/read`, { token: bob.token, body: { seq: 99 } })).status, 400);
+    // The service marks a read for the user it names.
+    const sr0 = await rest(server, "POST", `/api/rooms/${room.id}/read`, { token: API_KEY, body: { userId: ann.id, seq: 1 } });
+    assert.equal(sr0.status, 200);
+    assert.deepEqual(await annSocket.next("message:read"), { room: room.id, userId: ann.id, seq: 1 });
 
     const pr = await rest(server, "GET", `/api/rooms/${room.id}/presence`, { token: bob.token });
     assert.equal(pr.status, 200);
