@@ -119,11 +119,25 @@ void LwsTransport::Impl::eio_http(WsiState& st) {
     respond(st, std::move(r));
     return;
   }
-  if (query_value(req, "transport") != "polling" || !opt_.allow_polling) {
+  std::string_view transport = query_value(req, "transport");
+  bool websocket = transport == "websocket" && opt_.allow_websocket;
+  if (!websocket && (transport != "polling" || !opt_.allow_polling)) {
     respond(st, eio_error(eio::ErrorCode::unknown_transport));
     return;
   }
   std::string_view sid = query_value(req, "sid");
+  if (websocket) {
+    // A known transport, but WebSocket needs an Upgrade request; engine.io
+    // answers the checks it passes first, then "Bad request".
+    eio::ErrorCode code = eio::ErrorCode::bad_request;
+    if (req.query.count("sid") != 0 && sessions_.find(sid) == sessions_.end()) {
+      code = eio::ErrorCode::unknown_sid;
+    } else if (req.query.count("sid") == 0 && req.method != "GET") {
+      code = eio::ErrorCode::bad_handshake_method;
+    }
+    respond(st, eio_error(code));
+    return;
+  }
   if (!sid.empty() || req.query.count("sid") != 0) {
     auto it = sessions_.find(sid);
     if (it == sessions_.end()) {
