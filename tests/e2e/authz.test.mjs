@@ -142,6 +142,12 @@ test("member management: non-owners may not add or remove others; direct rooms a
     failed(await a.call("member:remove", { room: direct.id, userId: bob.id }), "forbidden");
     failed(await a.call("member:add", { room: direct.id, userId: cat.id }), "bad_request");
     ok(await b.call("member:remove", { room: direct.id, userId: bob.id }));
+    // Once out, a room is no longer Bob's: not listed, not readable, and a
+    // new direct chat with Ann is a new room.
+    assert.equal(ok(await b.call("rooms:list", {})).rooms.some((r) => r.room.id === direct.id), false);
+    failed(await b.call("message:history", { room: direct.id }), "forbidden");
+    const again = ok(await a.call("room:create", { kind: "direct", members: [bob.id] })).room;
+    assert.notEqual(again.id, direct.id);
   } finally {
     a.close();
     b.close();

@@ -408,6 +408,10 @@ test("session:end: session:ended to the room, sockets taken out, history readabl
       assert.equal(e.endedAt, end.room.endedAt);
       assert.ok(Number.isInteger(e.durationSec) && e.durationSec >= 0);
     }
+    // Taken out silently: nobody hears of anybody leaving.
+    await u.tutor.c.barrier();
+    assert.deepEqual(u.tutor.c.drain("presence:leave"), []);
+    assert.deepEqual(u.tutor.c.drain("rtc:peer-left"), []);
     failed(await u.tutor.c.call("typing", { room: room.id, typing: true }), "room_ended");
     const h = ok(await u.student.c.call("message:history", { room: room.id }));
     assert.deepEqual(h.messages.map((m) => m.text), ["well done"]);
