@@ -139,8 +139,6 @@ void ChatService::Impl::message_delete(const ChatCall& call, const Json& p) {
 }
 
 void ChatService::Impl::message_history(const ChatCall& call, const Json& p) {
-  auto room_id = chat::required_room_id(p);
-  if (!room_id.ok()) return call.fail(room_id.status());
   auto before = chat::optional_int(p, "before");
   auto after = chat::optional_int(p, "after");
   auto limit = chat::optional_int(p, "limit");
@@ -150,10 +148,8 @@ void ChatService::Impl::message_history(const ChatCall& call, const Json& p) {
   q.before = *before;
   q.after = *after;
   q.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(50), 1, 200));
-  with_room(*room_id, [this, call, q](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
-    store.history(r->id, q, guard([call](Result<HistoryPage> page) {
+  with_readable_room(call, p, [this, call, q](const Room& room) {
+    store.history(room.id, q, guard([call](Result<HistoryPage> page) {
       if (!page.ok()) return call.fail(page.status());
       Json messages = Json::array();
       for (const auto& m : page->messages) messages.push(chat::to_json(m));
@@ -186,18 +182,14 @@ void ChatService::Impl::message_read(const ChatCall& call, const Json& p) {
 }
 
 void ChatService::Impl::message_search(const ChatCall& call, const Json& p) {
-  auto room_id = chat::required_room_id(p);
-  if (!room_id.ok()) return call.fail(room_id.status());
   auto q = chat::required_string(p, "q");
   if (!q.ok()) return call.fail(q.status());
   if (q->size() > kMaxQueryBytes) return call.fail(Status::bad_request("q is too long"));
   auto limit = chat::optional_int(p, "limit");
   if (!limit.ok()) return call.fail(limit.status());
   const int n = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(20), 1, 100));
-  with_room(*room_id, [this, call, q = *q, n](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
-    store.search(r->id, q, n, guard([call](Result<std::vector<Message>> found) {
+  with_readable_room(call, p, [this, call, q = *q, n](const Room& room) {
+    store.search(room.id, q, n, guard([call](Result<std::vector<Message>> found) {
       if (!found.ok()) return call.fail(found.status());
       Json messages = Json::array();
       for (const auto& m : *found) messages.push(chat::to_json(m));

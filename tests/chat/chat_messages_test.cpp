@@ -5,24 +5,13 @@
 namespace realtime::testing {
 namespace {
 
-class MessagesTest : public ChatTest {
+class MessagesTest : public RoomOfTwoTest {
  protected:
-  void SetUp() override {
-    ann = connect("ann");
-    bob = connect("bob");
-    room = create_room(*ann, "group", Json::array({"bob"}));
-    ann->call("room:join", Json::object({{"room", room}}));
-    bob->call("room:join", Json::object({{"room", room}}));
-    ann->clear();
-    bob->clear();
-  }
   Json send(ChatClient& c, const std::string& text, Json extra = Json::object()) {
     Json p = Json::object({{"room", room}, {"text", text}});
     for (auto& [k, v] : extra.as_object()) p.set(k, v);
     return c.call("message:send", p);
   }
-  std::unique_ptr<ChatClient> ann, bob;
-  std::string room;
 };
 
 TEST_F(MessagesTest, SendPersistsAcksAndBroadcastsToEveryoneInRoom) {
