@@ -75,13 +75,20 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
     if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     m.sender_id = who.user_id;
     m.sender_name = who.name.empty() ? who.user_id : who.name;
-    m.sender_role = role_in(*r, who);
+    // A service publishing for a user may name the role shown with it.
+    m.sender_role = call.actor.service && !who.role.empty() ? who.role : role_in(*r, who);
     m.created_at = clock.now();
     if (filter)
       if (Status s = filter(who, m); !s.ok()) return call.fail(s);
     store.append(std::move(m), guard([this, call](Result<Appended> a) {
       if (!a.ok()) return call.fail(a.status());
-      if (!a->duplicate) publish(a->message);
+      if (!a->duplicate) {
+        publish(a->message);
+        // The sending socket hears of its message even when it has not
+        // joined the room (a member may send without joining).
+        if (call.socket && !nsp.hub().in_room(call.socket->id(), hub_room(a->message.room)))
+          call.socket->emit("message:new", Json::object({{"message", chat::to_json(a->message)}}));
+      }
       Json out = Json::object({{"message", chat::to_json(a->message)}});
       if (a->duplicate) out.set("duplicate", true);
       call.ok(std::move(out));
@@ -103,6 +110,7 @@ void ChatService::Impl::message_edit(const ChatCall& call, const Json& p) {
       if (!r.ok()) return call.fail(r.status());
       if (msg.sender_id != call.actor.identity.user_id && !is_admin(call.actor))
         return call.fail(Status::forbidden("only the sender may edit a message"));
+      if (msg.type == MessageType::system) return call.fail(Status::forbidden("system messages cannot be edited"));
       if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
       store.edit_message(msg.id, text, clock.now(), guard([this, call](Result<Message> edited) {
         if (!edited.ok()) return call.fail(edited.status());

@@ -32,6 +32,28 @@ TEST_F(MessagesTest, SendPersistsAcksAndBroadcastsToEveryoneInRoom) {
   EXPECT_EQ(send(*bob, "hi")["message"]["seq"], Json(2));
 }
 
+TEST_F(MessagesTest, SenderHearsOfItsMessageWithoutJoining) {
+  auto ann_tab2 = connect("ann");  // a member, not joined to the room
+  Json ack = ann_tab2->call("message:send", Json::object({{"room", room}, {"text", "from the list view"}}));
+  ASSERT_EQ(ack["ok"], Json(true)) << ack.dump();
+  auto mine = ann_tab2->take("message:new");
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["message"]["id"], ack["message"]["id"]);
+  EXPECT_EQ(ann->take("message:new").size(), 1u) << "and the joined tab once, not twice";
+}
+
+TEST_F(MessagesTest, ServicePublishesWithTheNamedRole) {
+  Actor service;
+  service.service = true;
+  service.identity = Identity{"bob", "Bob", "bot"};
+  std::optional<Result<Json>> got;
+  chat_.call(service, "message:send", Json::object({{"room", room}, {"text", "automated"}}),
+             [&](Result<Json> r) { got = std::move(r); });
+  transport_.run_until([&] { return got.has_value(); });
+  ASSERT_TRUE(got && got->ok());
+  EXPECT_EQ((**got)["message"]["senderRole"], Json("bot"));
+}
+
 TEST_F(MessagesTest, ClientMsgIdMakesSendIdempotent) {
   Json first = send(*ann, "once", Json::object({{"clientMsgId", "c-1"}}));
   Json again = send(*ann, "once", Json::object({{"clientMsgId", "c-1"}}));
@@ -87,6 +109,10 @@ TEST_F(MessagesTest, EditAndDeleteRules) {
   EXPECT_EQ(bob->call("message:delete", Json::object({{"id", theirs["id"]}}))["ok"], Json(true)) << "again is ok";
   EXPECT_EQ(code(bob->call("message:edit", Json::object({{"id", theirs["id"]}, {"text", "x"}}))), "not_found");
   EXPECT_EQ(code(ann->call("message:delete", Json::object({{"id", "nope"}}))), "not_found");
+  ann->call("member:add", Json::object({{"room", room}, {"userId", "cy"}}));
+  Json sys = ann->call("message:history", Json::object({{"room", room}, {"limit", 1}}))["messages"].as_array()[0];
+  ASSERT_EQ(sys["type"], Json("system"));
+  EXPECT_EQ(code(ann->call("message:edit", Json::object({{"id", sys["id"]}, {"text", "rewritten"}}))), "forbidden");
 
   Json page = ann->call("message:history", Json::object({{"room", room}}));
   const Json& gone = page["messages"].as_array()[1];
