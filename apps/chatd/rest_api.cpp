@@ -12,6 +12,7 @@
 #include "chat/crypto.h"
 #include "chat/token_bucket.h"
 #include "chat/wire.h"
+#include "multipart.h"
 
 namespace chatd {
 namespace {
@@ -77,7 +78,12 @@ struct RestApi::Impl {
   // Who is calling, or the response that refuses them.
   Result<realtime::Actor> authenticate(const HttpRequest& req) {
     auto h = req.headers.find("authorization");
-    if (h == req.headers.end() || !h->second.starts_with("Bearer "))
+    auto is_bearer = [](std::string_view v) {  // the scheme is case-insensitive (RFC 7235)
+      return v.size() > 7 && std::equal(v.begin(), v.begin() + 7, "bearer ", [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == b;
+             });
+    };
+    if (h == req.headers.end() || !is_bearer(h->second))
       return Status::unauthorized("send Authorization: Bearer <token or API key>");
     const std::string_view token = std::string_view(h->second).substr(7);
     if (!ctx.config.api_key.empty() && realtime::chat::constant_time_equal(token, ctx.config.api_key)) {
@@ -221,7 +227,7 @@ void RestApi::Impl::install() {
       if (!body["senderId"].is_string()) return Status::bad_request("a service publish names senderId");
       a.identity.user_id = body["senderId"].as_string();
       a.identity.name = body["senderName"].is_string() ? body["senderName"].as_string() : a.identity.user_id;
-      a.identity.role = body["senderRole"].is_string() ? body["senderRole"].as_string() : "user";
+      a.identity.role = body["senderRole"].is_string() ? body["senderRole"].as_string() : "";
     }
     return body;
   }));
@@ -278,13 +284,24 @@ void RestApi::Impl::install_attachments() {
     if (req.body.size() > ctx.config.max_attachment_bytes)
       return respond(error_response(Status::payload_too_large("attachment too large")));
     std::string mime = "application/octet-stream";
-    if (auto ct = req.headers.find("content-type"); ct != req.headers.end() && !ct->second.empty()) mime = ct->second.substr(0, ct->second.find(';'));
+    std::string content_type;
+    if (auto ct = req.headers.find("content-type"); ct != req.headers.end()) content_type = ct->second;
+    if (!content_type.empty()) mime = content_type.substr(0, content_type.find(';'));
+    std::string name = "file";
+    if (auto n = req.query.find("name"); n != req.query.end() && !n->second.empty()) name = n->second.substr(0, 255);
+    std::string bytes = req.body;
+    if (mime == "multipart/form-data") {
+      auto part = parse_multipart(content_type, req.body);
+      if (!part.ok()) return respond(error_response(part.status()));
+      mime = part->mime;
+      if (!part->filename.empty()) name = part->filename.substr(0, 255);
+      bytes = std::move(part->bytes);
+      if (bytes.empty()) return respond(error_response(Status::bad_request("empty upload")));
+    }
     const auto& types = ctx.config.attachment_types;
     if (!types.empty() && std::none_of(types.begin(), types.end(), [&](const std::string& p) { return mime.starts_with(p); }))
       return respond(error_response(Status::bad_request("attachment type " + mime + " is not allowed")));
-    std::string name = "file";
-    if (auto n = req.query.find("name"); n != req.query.end() && !n->second.empty()) name = n->second.substr(0, 255);
-    ctx.chat.call(*actor, "room:get", Json::object({{"room", *id}}), [this, dir, req_body = req.body, mime, name, respond](Result<Json> room) mutable {
+    ctx.chat.call(*actor, "room:get", Json::object({{"room", *id}}), [this, dir, req_body = std::move(bytes), mime, name, respond](Result<Json> room) mutable {
       if (!room.ok()) return respond(error_response(room.status()));
       const std::string room_id = (*room)["room"]["id"].as_string();
       const std::string att_id = realtime::chat::base64url_encode(realtime::chat::random_bytes(16));

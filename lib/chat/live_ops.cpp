@@ -68,12 +68,7 @@ Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
 }
 
 void ChatService::Impl::presence_list(const ChatCall& call, const Json& p) {
-  auto room_id = chat::required_room_id(p);
-  if (!room_id.ok()) return call.fail(room_id.status());
-  with_room(*room_id, [this, call](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
-    const Room room = *r;
+  with_readable_room(call, p, [this, call](const Room& room) {
     store.read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
       call.ok(Json::object({{"presence", presence_of(room, *rs)}}));

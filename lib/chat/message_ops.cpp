@@ -75,13 +75,20 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
     if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     m.sender_id = who.user_id;
     m.sender_name = who.name.empty() ? who.user_id : who.name;
-    m.sender_role = role_in(*r, who);
+    // A service publishing for a user may name the role shown with it.
+    m.sender_role = call.actor.service && !who.role.empty() ? who.role : role_in(*r, who);
     m.created_at = clock.now();
     if (filter)
       if (Status s = filter(who, m); !s.ok()) return call.fail(s);
     store.append(std::move(m), guard([this, call](Result<Appended> a) {
       if (!a.ok()) return call.fail(a.status());
-      if (!a->duplicate) publish(a->message);
+      if (!a->duplicate) {
+        publish(a->message);
+        // The sending socket hears of its message even when it has not
+        // joined the room (a member may send without joining).
+        if (call.socket && !nsp.hub().in_room(call.socket->id(), hub_room(a->message.room)))
+          call.socket->emit("message:new", Json::object({{"message", chat::to_json(a->message)}}));
+      }
       Json out = Json::object({{"message", chat::to_json(a->message)}});
       if (a->duplicate) out.set("duplicate", true);
       call.ok(std::move(out));
@@ -103,6 +110,7 @@ void ChatService::Impl::message_edit(const ChatCall& call, const Json& p) {
       if (!r.ok()) return call.fail(r.status());
       if (msg.sender_id != call.actor.identity.user_id && !is_admin(call.actor))
         return call.fail(Status::forbidden("only the sender may edit a message"));
+      if (msg.type == MessageType::system) return call.fail(Status::forbidden("system messages cannot be edited"));
       if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
       store.edit_message(msg.id, text, clock.now(), guard([this, call](Result<Message> edited) {
         if (!edited.ok()) return call.fail(edited.status());
@@ -139,8 +147,6 @@ void ChatService::Impl::message_delete(const ChatCall& call, const Json& p) {
 }
 
 void ChatService::Impl::message_history(const ChatCall& call, const Json& p) {
-  auto room_id = chat::required_room_id(p);
-  if (!room_id.ok()) return call.fail(room_id.status());
   auto before = chat::optional_int(p, "before");
   auto after = chat::optional_int(p, "after");
   auto limit = chat::optional_int(p, "limit");
@@ -150,10 +156,8 @@ void ChatService::Impl::message_history(const ChatCall& call, const Json& p) {
   q.before = *before;
   q.after = *after;
   q.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(50), 1, 200));
-  with_room(*room_id, [this, call, q](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
-    store.history(r->id, q, guard([call](Result<HistoryPage> page) {
+  with_readable_room(call, p, [this, call, q](const Room& room) {
+    store.history(room.id, q, guard([call](Result<HistoryPage> page) {
       if (!page.ok()) return call.fail(page.status());
       Json messages = Json::array();
       for (const auto& m : page->messages) messages.push(chat::to_json(m));
@@ -186,18 +190,14 @@ void ChatService::Impl::message_read(const ChatCall& call, const Json& p) {
 }
 
 void ChatService::Impl::message_search(const ChatCall& call, const Json& p) {
-  auto room_id = chat::required_room_id(p);
-  if (!room_id.ok()) return call.fail(room_id.status());
   auto q = chat::required_string(p, "q");
   if (!q.ok()) return call.fail(q.status());
   if (q->size() > kMaxQueryBytes) return call.fail(Status::bad_request("q is too long"));
   auto limit = chat::optional_int(p, "limit");
   if (!limit.ok()) return call.fail(limit.status());
   const int n = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(20), 1, 100));
-  with_room(*room_id, [this, call, q = *q, n](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
-    store.search(r->id, q, n, guard([call](Result<std::vector<Message>> found) {
+  with_readable_room(call, p, [this, call, q = *q, n](const Room& room) {
+    store.search(room.id, q, n, guard([call](Result<std::vector<Message>> found) {
       if (!found.ok()) return call.fail(found.status());
       Json messages = Json::array();
       for (const auto& m : *found) messages.push(chat::to_json(m));

@@ -121,13 +121,7 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
 }
 
 void ChatService::Impl::room_get(const ChatCall& call, const Json& p) {
-  auto id = chat::required_room_id(p);
-  if (!id.ok()) return call.fail(id.status());
-  with_room(*id, [this, call](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
-    call.ok(Json::object({{"room", chat::to_json(*r)}}));
-  });
+  with_readable_room(call, p, [call](const Room& room) { call.ok(Json::object({{"room", chat::to_json(room)}})); });
 }
 
 void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
@@ -346,12 +340,7 @@ void ChatService::Impl::member_remove(const ChatCall& call, const Json& p) {
 }
 
 void ChatService::Impl::session_end(const ChatCall& call, const Json& p) {
-  auto id = chat::required_room_id(p);
-  if (!id.ok()) return call.fail(id.status());
-  with_room(*id, [this, call](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    const Room& room = *r;
-    if (!may_read(call.actor, room)) return call.fail(Status::forbidden("not a member of " + room.id));
+  with_readable_room(call, p, [this, call](const Room& room) {
     if (room.kind != RoomKind::session) return call.fail(Status::bad_request(room.id + " is not a session room"));
     const auto& roles = options.session_end_roles;
     if (!roles.empty() && !call.actor.service && !is_admin(call.actor) &&

@@ -163,6 +163,17 @@ void ChatService::Impl::with_room(const std::string& id, std::function<void(Resu
   }));
 }
 
+void ChatService::Impl::with_readable_room(const ChatCall& call, const Json& p,
+                                           std::function<void(const Room&)> then) {
+  auto id = chat::required_room_id(p);
+  if (!id.ok()) return call.fail(id.status());
+  with_room(*id, [this, call, then = std::move(then)](Result<Room> r) {
+    if (!r.ok()) return call.fail(r.status());
+    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
+    then(*r);
+  });
+}
+
 std::string ChatService::Impl::name_of(const std::string& user_id) const {
   auto it = names.find(user_id);
   return it == names.end() ? user_id : it->second;

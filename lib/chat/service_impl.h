@@ -66,6 +66,9 @@ struct ChatService::Impl {
   SocketState* state(const std::string& sid);
   // The room, from the cache or the store; `then` may run synchronously.
   void with_room(const std::string& id, std::function<void(Result<Room>)> then);
+  // The opening of every read operation: the payload's `room`, which must
+  // exist and be readable by the caller; failures answer the call.
+  void with_readable_room(const ChatCall& call, const Json& p, std::function<void(const Room&)> then);
   void remember(const Room& room) { rooms_cache[room.id] = room; }
   std::string name_of(const std::string& user_id) const;
   std::string role_in(const Room& room, const Identity& who) const;

@@ -8,20 +8,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class LiveTest : public ChatTest {
- protected:
-  void SetUp() override {
-    ann = connect("ann");
-    bob = connect("bob");
-    room = create_room(*ann, "group", Json::array({"bob"}));
-    ann->call("room:join", Json::object({{"room", room}}));
-    bob->call("room:join", Json::object({{"room", room}}));
-    ann->clear();
-    bob->clear();
-  }
-  std::unique_ptr<ChatClient> ann, bob;
-  std::string room;
-};
+using LiveTest = RoomOfTwoTest;
 
 TEST_F(LiveTest, TypingGoesToOthersOnChangeAndExpiresAfterSixSeconds) {
   auto ann_tab2 = connect("ann");

@@ -5,24 +5,13 @@
 namespace realtime::testing {
 namespace {
 
-class MessagesTest : public ChatTest {
+class MessagesTest : public RoomOfTwoTest {
  protected:
-  void SetUp() override {
-    ann = connect("ann");
-    bob = connect("bob");
-    room = create_room(*ann, "group", Json::array({"bob"}));
-    ann->call("room:join", Json::object({{"room", room}}));
-    bob->call("room:join", Json::object({{"room", room}}));
-    ann->clear();
-    bob->clear();
-  }
   Json send(ChatClient& c, const std::string& text, Json extra = Json::object()) {
     Json p = Json::object({{"room", room}, {"text", text}});
     for (auto& [k, v] : extra.as_object()) p.set(k, v);
     return c.call("message:send", p);
   }
-  std::unique_ptr<ChatClient> ann, bob;
-  std::string room;
 };
 
 TEST_F(MessagesTest, SendPersistsAcksAndBroadcastsToEveryoneInRoom) {
@@ -41,6 +30,28 @@ TEST_F(MessagesTest, SendPersistsAcksAndBroadcastsToEveryoneInRoom) {
   EXPECT_EQ(to_bob[0]["message"], m);
   EXPECT_EQ(ann->take("message:new").size(), 1u) << "the sender's socket gets message:new too";
   EXPECT_EQ(send(*bob, "hi")["message"]["seq"], Json(2));
+}
+
+TEST_F(MessagesTest, SenderHearsOfItsMessageWithoutJoining) {
+  auto ann_tab2 = connect("ann");  // a member, not joined to the room
+  Json ack = ann_tab2->call("message:send", Json::object({{"room", room}, {"text", "from the list view"}}));
+  ASSERT_EQ(ack["ok"], Json(true)) << ack.dump();
+  auto mine = ann_tab2->take("message:new");
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["message"]["id"], ack["message"]["id"]);
+  EXPECT_EQ(ann->take("message:new").size(), 1u) << "and the joined tab once, not twice";
+}
+
+TEST_F(MessagesTest, ServicePublishesWithTheNamedRole) {
+  Actor service;
+  service.service = true;
+  service.identity = Identity{"bob", "Bob", "bot"};
+  std::optional<Result<Json>> got;
+  chat_.call(service, "message:send", Json::object({{"room", room}, {"text", "automated"}}),
+             [&](Result<Json> r) { got = std::move(r); });
+  transport_.run_until([&] { return got.has_value(); });
+  ASSERT_TRUE(got && got->ok());
+  EXPECT_EQ((**got)["message"]["senderRole"], Json("bot"));
 }
 
 TEST_F(MessagesTest, ClientMsgIdMakesSendIdempotent) {
@@ -98,6 +109,10 @@ TEST_F(MessagesTest, EditAndDeleteRules) {
   EXPECT_EQ(bob->call("message:delete", Json::object({{"id", theirs["id"]}}))["ok"], Json(true)) << "again is ok";
   EXPECT_EQ(code(bob->call("message:edit", Json::object({{"id", theirs["id"]}, {"text", "x"}}))), "not_found");
   EXPECT_EQ(code(ann->call("message:delete", Json::object({{"id", "nope"}}))), "not_found");
+  ann->call("member:add", Json::object({{"room", room}, {"userId", "cy"}}));
+  Json sys = ann->call("message:history", Json::object({{"room", room}, {"limit", 1}}))["messages"].as_array()[0];
+  ASSERT_EQ(sys["type"], Json("system"));
+  EXPECT_EQ(code(ann->call("message:edit", Json::object({{"id", sys["id"]}, {"text", "rewritten"}}))), "forbidden");
 
   Json page = ann->call("message:history", Json::object({{"room", room}}));
   const Json& gone = page["messages"].as_array()[1];

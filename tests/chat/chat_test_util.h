@@ -166,4 +166,20 @@ class ChatTest : public ::testing::Test {
   ChatService chat_;
 };
 
+// Ann (owner) and Bob in one group room, both joined, inboxes empty.
+class RoomOfTwoTest : public ChatTest {
+ protected:
+  void SetUp() override {
+    ann = connect("ann");
+    bob = connect("bob");
+    room = create_room(*ann, "group", Json::array({"bob"}));
+    ann->call("room:join", Json::object({{"room", room}}));
+    bob->call("room:join", Json::object({{"room", room}}));
+    ann->clear();
+    bob->clear();
+  }
+  std::unique_ptr<ChatClient> ann, bob;
+  std::string room;
+};
+
 }  // namespace realtime::testing
