@@ -247,10 +247,18 @@ bool LwsTransport::Impl::eio_ws_filter(lws* wsi) {
   if (it == sessions_.end() || !opt_.allow_upgrades) return false;
   const EioConnection& c = *it->second;
   // Only a polling session that is not already upgrading may be probed.
-  return c.ws_ == nullptr && c.probe_ == nullptr && !c.machine_.upgraded() && c.open_;
+  // Like engine.io, a known sid that cannot be probed gets a WebSocket
+  // that is closed cleanly at once, rather than a failed handshake.
+  st.refused = !(c.ws_ == nullptr && c.probe_ == nullptr && !c.machine_.upgraded() && c.open_);
+  return true;
 }
 
 void LwsTransport::Impl::eio_ws_established(WsiState& st) {
+  if (st.refused) {
+    st.close_when_drained = true;
+    lws_callback_on_writable(st.wsi);
+    return;
+  }
   if (st.request.query.count("sid") != 0) {
     auto it = sessions_.find(query_value(st.request, "sid"));
     if (it == sessions_.end() || it->second->probe_ != nullptr) {
@@ -316,6 +324,10 @@ int LwsTransport::Impl::eio_ws_writeable(WsiState& st) {
     if (!data.empty()) std::memcpy(buf.data() + LWS_PRE + type_digit.size(), data.data(), data.size());
     return lws_write(st.wsi, buf.data() + LWS_PRE, buf.size() - LWS_PRE, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
   };
+  if (st.refused) {
+    lws_close_reason(st.wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
+    return -1;
+  }
   if (st.role == Role::ws_probe) {
     if (!st.probe_out.empty()) {
       std::string s = std::move(st.probe_out.front());

@@ -4,6 +4,7 @@
 // thread only; one request at a time per connection (HTTP/1.1 keep-alive).
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstring>
 
 #include "transport/lws/impl.h"
@@ -187,6 +188,13 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
 }
 
 void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
+  // lws closes after a "Connection: close" request without saying so; a
+  // keep-alive client agent (Node's) would then reuse a dying socket.
+  if (auto c = st.request.headers.find("connection"); c != st.request.headers.end()) {
+    std::string v = c->second;
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (v.find("close") != std::string::npos) response.headers["connection"] = "close";
+  }
   st.response = std::move(response);
   st.headers_sent = false;
   st.body_offset = 0;
@@ -202,9 +210,8 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
       r.content_type = "text/plain; charset=UTF-8";
       r.body = take_poll_body(c, false);
       if (r.body.empty()) r.body = "6";
-      st.response = std::move(r);
-      st.headers_sent = false;
-      st.body_offset = 0;
+      respond(st, std::move(r));  // written on the next writeable turn
+      return 0;
     }
   }
   if (!st.response) return 0;

@@ -51,6 +51,7 @@ struct WsiState {
   bool rx_binary = false;
   std::deque<std::string> probe_out;  // a probe's own replies ("3probe")
   bool close_when_drained = false;
+  bool refused = false;  // a WebSocket for a sid that cannot be probed
 };
 
 // One Engine.IO session as the layers above see it.
