@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { once } from "node:events";
 import { writeFileSync, mkdirSync, chmodSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { runChatd, startChatd, connect, userToken, ok, tempDir, deadline, WAIT_MS } from "./lib/harness.mjs";
 
 const T = { timeout: 30000 };
@@ -47,7 +48,14 @@ test("a port already in use: non-zero exit with a clear message", T, async () =>
   await once(blocker, "listening");
   try {
     const port = blocker.address().port;
-    const r = await runChatd(["--dev", "--host", "127.0.0.1", "--port", String(port), "--data-dir", tempDir()]);
+    // Under LeakSanitizer, libwebsockets' own leak on this path would abort;
+    // the suppression names an lws frame, so the full stack is unwound.
+    const supp = fileURLToPath(new URL("./lsan.supp", import.meta.url));
+    const env = {
+      LSAN_OPTIONS: [process.env.LSAN_OPTIONS, `suppressions=${supp}`].filter(Boolean).join(":"),
+      ASAN_OPTIONS: [process.env.ASAN_OPTIONS, "fast_unwind_on_malloc=0"].filter(Boolean).join(":"),
+    };
+    const r = await runChatd(["--dev", "--host", "127.0.0.1", "--port", String(port), "--data-dir", tempDir()], { env });
     assert.notEqual(r.code, 0);
     assert.notEqual(r.code, null, "exits, does not crash");
     assert.match(r.stderr, new RegExp(`cannot listen.*${port}`));
