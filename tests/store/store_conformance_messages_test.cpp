@@ -285,6 +285,16 @@ TEST_P(MessageConformance, SearchMatchesWordPrefixesCaseInsensitively) {
   EXPECT_EQ(s().search("nope", "x", 5).status().code(), StatusCode::not_found);
 }
 
+TEST_P(MessageConformance, SearchTreatsNonAsciiBytesAsWordCharacters) {
+  add("r1", "ann", "Café crème");
+  add("r1", "ann", "naïve 🙂smile");
+  EXPECT_EQ(found("caf"), (Texts{"Café crème"}));
+  EXPECT_EQ(found("crè café"), (Texts{"Café crème"}));
+  EXPECT_EQ(found("NAï"), (Texts{"naïve 🙂smile"}));  // ASCII case folds
+  EXPECT_EQ(found("🙂"), (Texts{"naïve 🙂smile"}));
+  EXPECT_EQ(found("smile"), Texts{});  // the emoji is part of the word
+}
+
 TEST_P(MessageConformance, SearchNeverMatchesDeletedAndFollowsEdits) {
   const Message a = add("r1", "ann", "alpha beta");
   const Message b = add("r1", "ann", "alpha gamma");
