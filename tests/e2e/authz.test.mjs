@@ -113,6 +113,10 @@ test("others' messages: a member may not edit another's message, nor delete it u
     const r = await rest(server, "PATCH", `/api/messages/${bm.id}`, { token: cat.token, body: { text: "x" } });
     assert.equal(r.status, 403);
     assert.equal((await rest(server, "DELETE", `/api/messages/${bm.id}`, { token: cat.token })).status, 403);
+    // Nobody edits a system message, not even its sender.
+    ok(await a.call("member:add", { room: room.id, userId: "dan" }));
+    const sys = ok(await a.call("message:history", { room: room.id })).messages.find((m) => m.type === "system");
+    failed(await a.call("message:edit", { id: sys.id, text: "Ann added nobody" }), "forbidden");
     const h = ok(await b.call("message:history", { room: room.id }));
     assert.equal(h.messages[0].text, "bob's");
     assert.equal(h.messages[0].deleted, false);

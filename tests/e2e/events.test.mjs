@@ -231,6 +231,15 @@ test("message:send: ack {message}, message:new to the room including the sender,
     await u.bob.c.barrier();
     assert.equal(u.bob.c.drain("message:new").filter((e) => e.message.seq === 1).length, 0, "a retry broadcasts nothing");
 
+    // A member may send without joining, and still hears of the message.
+    const unjoined = await connect(server, u.bob.token);
+    try {
+      const x = ok(await unjoined.call("message:send", { room: room.id, text: "from another tab" })).message;
+      assert.deepEqual(await unjoined.next("message:new"), { message: x });
+    } finally {
+      unjoined.close();
+    }
+
     const att = { url: "https://cdn.example.com/a.png", name: "a.png", size: 42, mime: "image/png" };
     const img = ok(await u.bob.c.call("message:send", { room: room.id, type: "image", text: "", attachment: att })).message;
     assert.equal(img.type, "image");

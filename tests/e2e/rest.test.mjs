@@ -140,6 +140,7 @@ test("messages: POST 201 (user, service senderId), clientMsgId repeat 200, GET h
     assert.equal(s.status, 201);
     assert.equal(s.body.message.senderId, bob.id);
     assert.equal(s.body.message.senderName, "Bob B.");
+    assert.equal(s.body.message.senderRole, "student", "a service publish keeps the role it names");
     const notMember = await rest(server, "POST", `/api/rooms/${room.id}/messages`, { token: API_KEY, body: { text: "x", senderId: "stranger" } });
     assert.equal(notMember.status, 403);
 
@@ -246,6 +247,15 @@ test("attachments: upload 201, download by members only, size and type limits, u
     token: eve.token, raw: bytes, headers: { "content-type": "image/png" },
   })).status, 403);
 
+  // multipart/form-data, as a browser form or fetch(FormData) sends it.
+  const form = new FormData();
+  form.append("file", new Blob([Buffer.from("chapter 3 notes")], { type: "text/plain" }), "notes.txt");
+  const mp = await rest(server, "POST", `/api/rooms/${room.id}/attachments`, { token: bob.token, raw: form });
+  assert.equal(mp.status, 201);
+  assert.deepEqual({ name: mp.body.attachment.name, size: mp.body.attachment.size, mime: mp.body.attachment.mime },
+    { name: "notes.txt", size: 15, mime: "text/plain" });
+  assert.equal((await rest(server, "GET", mp.body.attachment.url, { token: ann.token })).text, "chapter 3 notes");
+
   const m = await rest(server, "POST", `/api/rooms/${room.id}/messages`, { token: ann.token, body: { type: "image", attachment: att } });
   assert.equal(m.status, 201);
   assert.deepEqual(m.body.message.attachment, att);
@@ -276,6 +286,9 @@ test("ice-servers with STUN and TURN REST credentials; dev token; healthz; metri
     me.close();
   }
   assert.equal((await rest(server, "POST", "/api/dev/token", { body: { name: "no id" } })).status, 400);
+
+  // The auth scheme is case-insensitive.
+  assert.equal((await rest(server, "GET", "/api/rooms", { headers: { authorization: `bearer ${ann.token}` } })).status, 200);
 
   const h = await rest(server, "GET", "/healthz");
   assert.equal(h.status, 200);
