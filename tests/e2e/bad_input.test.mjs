@@ -6,7 +6,10 @@
 // (rate_limited, the event dropped, the connection kept).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, connect, userToken, ok, failed, uid } from "./lib/harness.mjs";
+import { createRequire } from "node:module";
+import { startChatd, connect, userToken, ok, failed, uid, deadline, WAIT_MS } from "./lib/harness.mjs";
+
+const WebSocket = createRequire(new URL("../interop/package.json", import.meta.url))("ws");
 
 let server;
 let ann, bob, room, session, msg, otherRoom;
@@ -84,6 +87,7 @@ const CASES = {
     [{ room: room.id, text: ["a"] }, "bad_request"],
     [{ room: room.id, text: "   \n\t " }, "bad_request"],
     [{ room: room.id, text: "" }, "bad_request"],
+    [{ room: room.id, text: Buffer.from("binary") }, "bad_request"],
     [{ room: room.id, text: "x".repeat(4001) }, "payload_too_large"],
     [{ room: room.id, text: "😀".repeat(4001) }, "payload_too_large"],
     [{ room: room.id, text: `bad ${LONE} text` }, "bad_request"],
@@ -273,5 +277,35 @@ test("rate limit: 45 quick message:send, some rate_limited and not stored, the c
     assert.equal(c.connected, true);
   } finally {
     c.close();
+  }
+});
+
+// Raw Engine.IO/Socket.IO frames that no well-behaved client sends: the
+// offending connection may be closed, but chatd survives and keeps serving.
+test("malformed packets and deeply nested payloads: that connection at most, never the server", { timeout: 20000 }, async () => {
+  const deep = "[".repeat(100000) + "]".repeat(100000);
+  for (const frame of ['42["message:send",{', "42" + JSON.stringify(["message:send", { room: room.id, text: "x" }]).slice(0, -1) + "," + deep + "]",
+    "42" + deep, '49["x"]', "4", "42null", '42["typing",' + '{"a":'.repeat(50000) + "1" + "}".repeat(50000) + "]"]) {
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+    const closed = new Promise((resolve) => ws.on("close", resolve));
+    const opened = await deadline(new Promise((resolve, reject) => {
+      ws.on("error", reject);
+      ws.on("message", (d) => {
+        const text = d.toString();
+        if (text.startsWith("0")) ws.send(`40${JSON.stringify({ token: ann.token })}`);
+        else if (text.startsWith("40")) resolve(true);
+      });
+    }), WAIT_MS, "raw connect");
+    assert.ok(opened);
+    ws.send(frame);
+    // Either an answer or a close; then the server must still work.
+    const c = await connect(server, ann.token);
+    try {
+      await stillUsable(c);
+    } finally {
+      c.close();
+      ws.close();
+      await deadline(closed, WAIT_MS, "raw socket close");
+    }
   }
 });
