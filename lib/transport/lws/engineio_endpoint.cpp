@@ -320,7 +320,7 @@ int LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size
 int LwsTransport::Impl::eio_ws_writeable(WsiState& st) {
   auto write = [&](std::string_view type_digit, std::string_view data, bool binary) {
     std::vector<unsigned char> buf(LWS_PRE + type_digit.size() + data.size());
-    std::memcpy(buf.data() + LWS_PRE, type_digit.data(), type_digit.size());
+    if (!type_digit.empty()) std::memcpy(buf.data() + LWS_PRE, type_digit.data(), type_digit.size());
     if (!data.empty()) std::memcpy(buf.data() + LWS_PRE + type_digit.size(), data.data(), data.size());
     return lws_write(st.wsi, buf.data() + LWS_PRE, buf.size() - LWS_PRE, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
   };
