@@ -1,23 +1,41 @@
 // loadgen: the load generator of chatd's benchmarks (bench/run.sh).
 //
-// One thread, one libwebsockets client context, tens of thousands of
-// WebSocket connections speaking Engine.IO v4 / Socket.IO v5 directly
+// One thread, one event loop, tens of thousands of WebSocket connections
+// speaking Engine.IO v4 / Socket.IO v5 directly
 // (/socket.io/?EIO=4&transport=websocket): it answers pings, connects to
 // namespace "/" with auth {token, userId}, creates and joins rooms and sends
 // message:send events with ack ids at a set rate. Each message's text starts
 // with its send time (steady clock, ns), so the delivery latency of every
 // message:new is measured without a JSON parse: the receiver finds
 // `"text":"T` and reads the digits. Connections are spread over several
-// loopback source addresses (127.0.0.x, bound with lws' `iface`).
+// loopback source addresses (127.0.0.x).
+//
+// Two WebSocket clients, same protocol code above them: `--client raw`
+// (default) is a minimal RFC 6455 client on epoll that reads up to 64 KiB
+// per socket per wakeup and parses frame headers only, and flushes each
+// socket's queued frames with one write per loop pass; `--client lws` is a
+// libwebsockets 4.1 client context (poll loop; source address bound with
+// lws' `iface`). The lws client parses received frames one byte at a time
+// (lws_ws_client_rx_sm was 77% of its instructions under callgrind), which
+// made it several times costlier per delivered message than chatd itself,
+// so the raw client is the measuring one and lws the cross-check.
 //
 // Scenarios: fanout (rooms x members, rising send rate), pairs (1:1 rooms,
 // acked messages), idle (memory per connection), storm (connections per
 // second until the first failure), smoke (a few clients, checks that every
 // message arrived). Results are printed as `result key=value ...` lines
 // that run.sh reads; the server's RSS and CPU come from /proc/<pid>.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <chrono>
@@ -65,6 +83,7 @@ struct Options {
   int window = 200;              // connection handshakes in flight
   double timeout_seconds = 600;  // hard cap on the whole run
   std::string prefix = "u";      // user / room id prefix, unique per scenario
+  std::string client = "raw";    // raw (epoll) or lws
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -73,7 +92,7 @@ struct Options {
                "usage: loadgen --scenario fanout|pairs|idle|storm|smoke --port N [--host 127.0.0.1]\n"
                "  [--sources K] [--jwt-secret S] [--server-pid P] [--rooms R] [--members M] [--pairs N]\n"
                "  [--rates r1,r2,...] [--step-seconds S] [--settle-seconds S] [--p99-limit-ms L]\n"
-               "  [--conns N] [--conns-max N] [--window W] [--timeout S] [--prefix ID]\n",
+               "  [--conns N] [--conns-max N] [--window W] [--timeout S] [--prefix ID] [--client raw|lws]\n",
                msg);
   std::exit(2);
 }
@@ -107,6 +126,7 @@ Options parse(int argc, char** argv) {
     else if (k == "--window") o.window = std::max(1, static_cast<int>(num()));
     else if (k == "--timeout") o.timeout_seconds = num();
     else if (k == "--prefix") o.prefix = v;
+    else if (k == "--client") o.client = v;
     else usage(("unknown option " + k).c_str());
   }
   if (o.rates.empty()) o.rates = {10};
@@ -172,6 +192,12 @@ struct Client {
   bool creator = false;      // sends room:create for its room
   State state = State::idle;
   lws* wsi = nullptr;
+  // raw client
+  int fd = -1;
+  bool upgraded = false;     // HTTP 101 seen
+  bool dirty = false;        // in the flush list
+  std::string rbuf;          // received bytes not parsed yet
+  std::string wbuf;          // frames not written yet
   std::deque<std::string> out;
   std::deque<PendingAck> acks;
   std::uint64_t next_ack = 1;
@@ -211,6 +237,16 @@ class LoadGen {
   void client_lost(Client& c, const char* why);
   void connect_more();
   void send_due();
+  // raw epoll client
+  void raw_connect(Client& c);
+  void raw_readable(Client& c);
+  void raw_flush(Client& c);
+  void raw_parse(Client& c);
+  int run_raw();
+  bool raw_ = true;
+  int ep_ = -1;
+  std::vector<Client*> dirty_;
+  std::string upgrade_req_;
   void finish(int code) {
     done_ = true;
     exit_code_ = code;
@@ -255,6 +291,9 @@ class LoadGen {
   std::uint64_t total_sent_ = 0;
   std::uint64_t total_delivered_ = 0;
   std::uint64_t total_acked_ = 0;
+  std::uint64_t total_frames_ = 0;
+  std::uint64_t quiet_frames_ = 0;
+  std::int64_t quiet_since_ = 0;
   bool recording_ = false;
   Window win_;
 
@@ -287,6 +326,10 @@ void tick_cb(lws_sorted_usec_list_t* /*sul*/) {
 }
 
 void LoadGen::start_connect(Client& c) {
+  if (raw_) {
+    raw_connect(c);
+    return;
+  }
   lws_client_connect_info ci{};
   ci.context = ctx_;
   ci.address = o_.host.c_str();
@@ -322,6 +365,12 @@ void LoadGen::client_lost(Client& c, const char* why) {
   c.state = State::dead;
   c.wsi = nullptr;
   c.out.clear();
+  if (c.fd >= 0) {
+    ::close(c.fd);  // also leaves the epoll set
+    c.fd = -1;
+  }
+  c.wbuf.clear();
+  c.rbuf.clear();
 }
 
 void LoadGen::connect_more() {
@@ -329,6 +378,29 @@ void LoadGen::connect_more() {
 }
 
 void LoadGen::enqueue(Client& c, std::string msg) {
+  if (raw_) {
+    if (c.fd < 0 || c.state == State::dead) return;
+    // One masked text frame; the mask key is zero, so the payload goes as is.
+    const std::size_t n = msg.size();
+    c.wbuf += static_cast<char>(0x81);
+    if (n < 126) {
+      c.wbuf += static_cast<char>(0x80 | n);
+    } else if (n < 65536) {
+      c.wbuf += static_cast<char>(0x80 | 126);
+      c.wbuf += static_cast<char>(n >> 8);
+      c.wbuf += static_cast<char>(n & 0xff);
+    } else {
+      c.wbuf += static_cast<char>(0x80 | 127);
+      for (int i = 7; i >= 0; --i) c.wbuf += static_cast<char>((n >> (8 * i)) & 0xff);
+    }
+    c.wbuf.append(4, '\0');
+    c.wbuf += msg;
+    if (!c.dirty) {
+      c.dirty = true;
+      dirty_.push_back(&c);
+    }
+    return;
+  }
   if (!c.wsi || c.state == State::dead) return;
   c.out.push_back(std::move(msg));
   if (c.out.size() == 1) lws_callback_on_writable(c.wsi);
@@ -404,6 +476,7 @@ std::uint64_t leading_number(std::string_view s, std::size_t* used = nullptr) {
 }
 
 void LoadGen::on_message(Client& c, std::string_view m) {
+  ++total_frames_;
   if (m.empty()) return;
   switch (m[0]) {
     case '0': {  // Engine.IO open: join namespace "/" with auth
@@ -551,7 +624,8 @@ void LoadGen::report_step(double rate) {
 
 void LoadGen::tick() {
   if (seconds_since(start_ns_) > o_.timeout_seconds) {
-    std::printf("result error=timeout phase=%d connected=%d\n", phase_, connected_);
+    std::printf("result error=timeout phase=%d connected=%d creates_pending=%d joins_pending=%d\n", phase_, connected_,
+                creates_pending_, joins_pending_);
     finish(1);
     return;
   }
@@ -592,9 +666,6 @@ void LoadGen::tick() {
             emit(c, AckKind::join, "room:join", "{\"room\":\"" + c.room + "\"}");
           }
           phase_ = 2;
-        } else if (seconds_since(phase_t0_) > 60) {
-          std::printf("result error=room-create-timeout pending=%d\n", creates_pending_);
-          finish(1);
         }
         break;
       case 2:  // joining
@@ -605,12 +676,21 @@ void LoadGen::tick() {
             return;
           }
           std::fprintf(stderr, "loadgen: rooms ready after %.2f s\n", seconds_since(start_ns_));
+          phase_ = 5;
+          phase_t0_ = now_ns();
+          quiet_frames_ = total_frames_;
+          quiet_since_ = now_ns();
+        }
+        break;
+      case 5:  // wait for the joins' presence events to drain: 1 s of silence
+        if (total_frames_ != quiet_frames_) {
+          quiet_frames_ = total_frames_;
+          quiet_since_ = now_ns();
+        } else if (seconds_since(quiet_since_) >= 1.0 || seconds_since(phase_t0_) > 60) {
+          std::fprintf(stderr, "loadgen: quiet after %.2f s; sending\n", seconds_since(start_ns_));
           phase_ = 3;
           step_ = 0;
           phase_t0_ = 0;
-        } else if (seconds_since(phase_t0_) > 120) {
-          std::printf("result error=room-join-timeout pending=%d\n", joins_pending_);
-          finish(1);
         }
         break;
       case 3:  // steps: settle, then measure
@@ -725,7 +805,210 @@ void LoadGen::phase_storm() {
   }
 }
 
+// ---- the raw epoll WebSocket client -----------------------------------------
+
+void LoadGen::raw_connect(Client& c) {
+  c.state = State::connecting;
+  c.connect_started = now_ns();
+  ++in_flight_;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    client_lost(c, "socket() failed (fd limit?)");
+    return;
+  }
+  c.fd = fd;
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, sources_[static_cast<std::size_t>(c.index) % sources_.size()].c_str(), &src.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+    client_lost(c, "bind to the source address failed");
+    return;
+  }
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(static_cast<std::uint16_t>(o_.port));
+  ::inet_pton(AF_INET, o_.host.c_str(), &dst.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS) {
+    client_lost(c, "connect() failed");
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+  ev.data.ptr = &c;
+  if (::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    client_lost(c, "epoll_ctl failed");
+    return;
+  }
+  c.wbuf = upgrade_req_;  // goes out once the socket is writable
+  c.upgraded = false;
+}
+
+void LoadGen::raw_flush(Client& c) {
+  while (c.fd >= 0 && !c.wbuf.empty()) {
+    const ssize_t n = ::send(c.fd, c.wbuf.data(), c.wbuf.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      c.wbuf.erase(0, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+      ev.data.ptr = &c;
+      ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+      return;
+    }
+    client_lost(c, c.state == State::connecting ? "connection refused" : "send failed");
+    return;
+  }
+}
+
+void LoadGen::raw_readable(Client& c) {
+  char buf[1 << 16];
+  const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+  if (n > 0) {
+    c.rbuf.append(buf, static_cast<std::size_t>(n));
+    raw_parse(c);
+  } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    client_lost(c, n == 0 ? "closed by the server" : "recv failed");
+  }
+}
+
+// Frame headers only: the payload goes to on_message as a view into rbuf.
+void LoadGen::raw_parse(Client& c) {
+  std::size_t pos = 0;
+  if (!c.upgraded) {
+    const auto end = c.rbuf.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      if (c.rbuf.size() > 8192) client_lost(c, "bad HTTP response");
+      return;
+    }
+    if (c.rbuf.compare(0, 12, "HTTP/1.1 101") != 0) {
+      client_lost(c, ("upgrade refused: " + c.rbuf.substr(0, c.rbuf.find('\r'))).c_str());
+      return;
+    }
+    c.upgraded = true;
+    pos = end + 4;
+  }
+  const std::size_t size = c.rbuf.size();
+  const auto* b = reinterpret_cast<const unsigned char*>(c.rbuf.data());
+  while (c.fd >= 0 && size - pos >= 2) {
+    const unsigned op = b[pos] & 0x0f;
+    const bool masked = (b[pos + 1] & 0x80) != 0;
+    std::uint64_t len = b[pos + 1] & 0x7f;
+    std::size_t h = 2;
+    if (len == 126) {
+      if (size - pos < 4) break;
+      len = (std::uint64_t{b[pos + 2]} << 8) | b[pos + 3];
+      h = 4;
+    } else if (len == 127) {
+      if (size - pos < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = (len << 8) | b[pos + 2 + static_cast<std::size_t>(i)];
+      h = 10;
+    }
+    if (masked) h += 4;  // servers don't mask; tolerated, not unmasked
+    if (size - pos < h + len) break;
+    const std::string_view payload(c.rbuf.data() + pos + h, static_cast<std::size_t>(len));
+    pos += h + static_cast<std::size_t>(len);
+    const bool fin = (b[pos - h - len] & 0x80) != 0;
+    if (op == 0x8) {
+      client_lost(c, "closed by the server");
+      return;
+    }
+    if (op == 0x9) {  // ping: pong with the same payload
+      c.wbuf += static_cast<char>(0x8a);
+      c.wbuf += static_cast<char>(0x80 | (len & 0x7f));
+      c.wbuf.append(4, '\0');
+      c.wbuf.append(payload);
+      if (!c.dirty) {
+        c.dirty = true;
+        dirty_.push_back(&c);
+      }
+      continue;
+    }
+    if (op == 0xa) continue;
+    if (op == 0x0 || !fin) {  // fragmented message: assemble in rx
+      if (op != 0x0) c.rx.clear();
+      c.rx.append(payload);
+      if (fin) {
+        std::string whole;
+        whole.swap(c.rx);
+        on_message(c, whole);
+      }
+      continue;
+    }
+    on_message(c, payload);
+  }
+  if (c.fd >= 0) c.rbuf.erase(0, pos);
+}
+
+int LoadGen::run_raw() {
+  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (ep_ < 0) {
+    std::fprintf(stderr, "loadgen: epoll_create1 failed\n");
+    return 1;
+  }
+  upgrade_req_ = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + o_.host + ":" +
+                 std::to_string(o_.port) +
+                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: bG9hZGdlbi1iZW5jaC1rZXk=\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n";
+  std::vector<epoll_event> events(4096);
+  std::int64_t next_tick = now_ns();
+  // Bounded: tick() ends the run at --timeout whatever happens.
+  while (!done_) {
+    const std::int64_t period = sending_ ? 1'000'000 : 5'000'000;
+    const std::int64_t wait_ns = next_tick - now_ns();
+    const int n = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()),
+                               wait_ns > 0 ? static_cast<int>((wait_ns + 999'999) / 1'000'000) : 0);
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<Client*>(events[static_cast<std::size_t>(i)].data.ptr);
+      if (c->fd < 0) continue;
+      const std::uint32_t ev = events[static_cast<std::size_t>(i)].events;
+      if (ev & EPOLLOUT) {
+        if (c->state == State::connecting && !c->upgraded && c->wbuf == upgrade_req_) {
+          int err = 0;
+          socklen_t len = sizeof err;
+          ::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+          if (err != 0) {
+            client_lost(*c, (std::string("connect: ") + std::strerror(err)).c_str());
+            continue;
+          }
+        }
+        raw_flush(*c);
+        if (c->fd >= 0 && c->wbuf.empty()) {
+          epoll_event mod{};
+          mod.events = EPOLLIN | EPOLLRDHUP;
+          mod.data.ptr = c;
+          ::epoll_ctl(ep_, EPOLL_CTL_MOD, c->fd, &mod);
+        }
+      }
+      if (c->fd >= 0 && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) raw_readable(*c);
+    }
+    if (now_ns() >= next_tick) {
+      tick();
+      next_tick = now_ns() + period;
+    }
+    // One write per socket per pass, whatever was queued meanwhile.
+    std::vector<Client*> flush;
+    flush.swap(dirty_);
+    for (Client* c : flush) {
+      c->dirty = false;
+      if (c->fd >= 0 && c->state != State::connecting) raw_flush(*c);
+      else if (c->fd >= 0 && c->upgraded) raw_flush(*c);
+    }
+    dirty_.reserve(flush.capacity());
+  }
+  for (Client& c : clients_)
+    if (c.fd >= 0) ::close(c.fd);
+  ::close(ep_);
+  return exit_code_;
+}
+
 int LoadGen::run() {
+  raw_ = o_.client != "lws";
   lws_set_log_level(LLL_ERR, nullptr);
   static const lws_protocols protocols[] = {
       {"loadgen", callback, 0, 1 << 14, 0, nullptr, 0},
@@ -773,6 +1056,13 @@ int LoadGen::run() {
   srv0_ = sample_pid(o_.server_pid);
   self0_ = self_cpu_s();
   g_gen = this;
+  if (raw_) {
+    lws_context_destroy(ctx_);
+    ctx_ = nullptr;
+    const int rc = run_raw();
+    g_gen = nullptr;
+    return rc;
+  }
   lws_sul_schedule(ctx_, 0, &sul_, tick_cb, 1000);
   // Bounded: tick() ends the run at --timeout whatever happens.
   while (!done_) {

@@ -5,6 +5,7 @@
 # load generator from rotting; takes a few seconds. Usage: smoke.sh CHATD LOADGEN
 set -euo pipefail
 chatd=$1 loadgen=$2
+shift 2
 dir=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
@@ -20,4 +21,4 @@ for _ in $(seq 1 100); do
 done
 [ -n "$port" ] || { echo "chatd did not start"; cat "$dir/log"; exit 1; }
 "$loadgen" --scenario smoke --port "$port" --sources 2 --jwt-secret "$secret" --server-pid "$pid" \
-  --rooms 2 --members 4 --rates 10 --step-seconds 1 --settle-seconds 0.2 --timeout 15
+  --rooms 2 --members 4 --rates 10 --step-seconds 1 --settle-seconds 0.2 --timeout 15 "$@"
