@@ -24,26 +24,26 @@
 namespace realtime {
 
 struct LwsOptions {
-  std::string host = "127.0.0.1";         // interface address to bind; "" = all
-  int port = 0;                           // 0 = ephemeral; see LwsTransport::port()
-  std::string path = "/socket.io/";       // the Engine.IO endpoint
+  std::string host = "127.0.0.1";    // interface address to bind; "" = all
+  int port = 0;                      // 0 = ephemeral; see LwsTransport::port()
+  std::string path = "/socket.io/";  // the Engine.IO endpoint
   std::chrono::milliseconds ping_interval{25000};
   std::chrono::milliseconds ping_timeout{20000};
   std::chrono::milliseconds upgrade_timeout{10000};  // probe to "5"
-  std::size_t max_payload = 1000000;      // bytes per message / polling body
-  std::vector<std::string> cors_origins;  // empty = same origin only; "*" = any
-  std::size_t max_queued_bytes = 4 << 20; // per connection; past it: closed, too_slow
-  std::size_t max_http_body = 1 << 20;    // router request bodies; past it: 413
-  std::size_t max_packets_per_payload = 10000;  // polling POST flood cap
-  bool allow_upgrades = true;             // offer polling -> WebSocket
+  std::size_t max_payload = 1000000;                 // bytes per message / polling body
+  std::vector<std::string> cors_origins;             // empty = same origin only; "*" = any
+  std::size_t max_queued_bytes = 4 << 20;            // per connection; past it: closed, too_slow
+  std::size_t max_http_body = 1 << 20;               // router request bodies; past it: 413
+  std::size_t max_packets_per_payload = 10000;       // polling POST flood cap
+  bool allow_upgrades = true;                        // offer polling -> WebSocket
   bool allow_polling = true;
   bool allow_websocket = true;
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // decoded, without the query
-  std::map<std::string, std::string, std::less<>> params;   // from {name} segments
+  std::string method;                                      // "GET", "POST", ...
+  std::string path;                                        // decoded, without the query
+  std::map<std::string, std::string, std::less<>> params;  // from {name} segments
   std::map<std::string, std::string, std::less<>> query;
   std::map<std::string, std::string, std::less<>> headers;  // lower-case names
   std::string body;

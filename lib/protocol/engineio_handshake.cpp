@@ -18,12 +18,18 @@ std::string encode_open(const OpenInfo& info) {
 
 std::string_view error_message(ErrorCode code) {
   switch (code) {
-    case ErrorCode::unknown_transport: return "Transport unknown";
-    case ErrorCode::unknown_sid: return "Session ID unknown";
-    case ErrorCode::bad_handshake_method: return "Bad handshake method";
-    case ErrorCode::bad_request: return "Bad request";
-    case ErrorCode::forbidden: return "Forbidden";
-    case ErrorCode::unsupported_protocol_version: return "Unsupported protocol version";
+    case ErrorCode::unknown_transport:
+      return "Transport unknown";
+    case ErrorCode::unknown_sid:
+      return "Session ID unknown";
+    case ErrorCode::bad_handshake_method:
+      return "Bad handshake method";
+    case ErrorCode::bad_request:
+      return "Bad request";
+    case ErrorCode::forbidden:
+      return "Forbidden";
+    case ErrorCode::unsupported_protocol_version:
+      return "Unsupported protocol version";
   }
   return "Bad request";
 }

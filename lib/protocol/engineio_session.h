@@ -22,9 +22,9 @@ using TimePoint = Clock::time_point;
 using Millis = std::chrono::milliseconds;
 
 struct SessionConfig {
-  Millis ping_interval{25000};   // server sends a ping this long after the last pong
-  Millis ping_timeout{20000};    // and closes if no pong follows within this
-  Millis upgrade_timeout{10000}; // a probe WebSocket must send "5" within this
+  Millis ping_interval{25000};    // server sends a ping this long after the last pong
+  Millis ping_timeout{20000};     // and closes if no pong follows within this
+  Millis upgrade_timeout{10000};  // a probe WebSocket must send "5" within this
 };
 
 // Where a packet arrived: the session's current transport, or a WebSocket

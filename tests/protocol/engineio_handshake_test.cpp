@@ -8,8 +8,9 @@ namespace {
 
 TEST(EngineioHandshake, OpenJsonHasTheFieldsClientsRead) {
   OpenInfo info{"abc", {"websocket"}, 300, 200, 1000000};
-  EXPECT_EQ(encode_open(info),
-            R"({"sid":"abc","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
+  EXPECT_EQ(
+      encode_open(info),
+      R"({"sid":"abc","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
   info.upgrades.clear();
   EXPECT_NE(encode_open(info).find(R"("upgrades":[])"), std::string::npos);
 }

@@ -38,25 +38,36 @@ TEST(EngineioPacket, RejectsUnknownTypeAndEmpty) {
 }
 
 TEST(EngineioPacket, PayloadJoinsWithRecordSeparator) {
-  std::vector<Packet> ps{Packet::text(PacketType::message, "a"), Packet::blob(std::string("\x01\x02\x03\x04", 4)),
-                         Packet::text(PacketType::ping)};
-  EXPECT_EQ(encode_payload(ps), "4a\x1e" "bAQIDBA==\x1e" "2");
-  auto back = decode_payload("4a\x1e" "bAQIDBA==\x1e" "2");
+  std::vector<Packet> ps{Packet::text(PacketType::message, "a"),
+                         Packet::blob(std::string("\x01\x02\x03\x04", 4)), Packet::text(PacketType::ping)};
+  EXPECT_EQ(encode_payload(ps),
+            "4a\x1e"
+            "bAQIDBA==\x1e"
+            "2");
+  auto back = decode_payload(
+      "4a\x1e"
+      "bAQIDBA==\x1e"
+      "2");
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, ps);
 }
 
 TEST(EngineioPacket, PayloadRejectsMalformedRecords) {
   EXPECT_FALSE(decode_payload("").ok());
-  EXPECT_FALSE(decode_payload("4a\x1e").ok());       // empty trailing record
-  EXPECT_FALSE(decode_payload("\x1e" "4a").ok());
+  EXPECT_FALSE(decode_payload("4a\x1e").ok());  // empty trailing record
+  EXPECT_FALSE(decode_payload("\x1e"
+                              "4a")
+                   .ok());
   EXPECT_FALSE(decode_payload("9hello").ok());
   EXPECT_FALSE(decode_payload("b!!!!").ok());
 }
 
 TEST(EngineioPacket, PayloadPacketCapStopsFloods) {
   std::string body = "6";
-  for (int i = 0; i < 20; ++i) body += "\x1e" "6";
+  for (int i = 0; i < 20; ++i)
+    body +=
+        "\x1e"
+        "6";
   EXPECT_TRUE(decode_payload(body, 21).ok());
   EXPECT_FALSE(decode_payload(body, 20).ok());
 }

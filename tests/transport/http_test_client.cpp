@@ -94,10 +94,11 @@ std::optional<HttpReply> http_raw(int port, std::string_view request, int timeou
   return reply;
 }
 
-std::optional<HttpReply> http(int port, std::string_view method, std::string_view target, std::string_view body,
-                              std::string_view extra_headers) {
+std::optional<HttpReply> http(int port, std::string_view method, std::string_view target,
+                              std::string_view body, std::string_view extra_headers) {
   std::string req;
-  req.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+  req.append(method).append(" ").append(target).append(
+      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
   req.append(extra_headers);
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     req.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");

@@ -19,7 +19,7 @@ struct HttpReply {
 // nullopt on connect failure, timeout or an unparsable reply.
 std::optional<HttpReply> http_raw(int port, std::string_view request, int timeout_ms = 3000);
 // GET/POST/... with Connection: close and the body's Content-Length.
-std::optional<HttpReply> http(int port, std::string_view method, std::string_view target, std::string_view body = {},
-                              std::string_view extra_headers = {});
+std::optional<HttpReply> http(int port, std::string_view method, std::string_view target,
+                              std::string_view body = {}, std::string_view extra_headers = {});
 
 }  // namespace realtime::testing

@@ -1,13 +1,17 @@
 // Tests of LwsTransport as an EventLoop and as a Transport in-process:
 // post() from other threads, timers, stop(), and the close reasons the
 // handler sees (too_slow when the queue cap is passed, ping_timeout).
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
+#include <vector>
 
 #include "http_test_client.h"
 #include "lws_test_server.h"

@@ -1,11 +1,14 @@
 // Tests of the lws transport's HTTP router and static files: route params,
 // asynchronous responders, 404/405/413, content types and refused path
 // traversal, over real loopback sockets. Also the pure Router matcher.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
-
-#include <gtest/gtest.h>
+#include <vector>
 
 #include "http_test_client.h"
 #include "lws_test_server.h"
@@ -29,7 +32,8 @@ class LwsRouter : public ::testing::Test {
     t.add_route("GET", "/api/rooms/{id}", [](const HttpRequest& req, HttpResponder respond) {
       auto q = req.query.find("x");
       HttpResponse r;
-      r.body = Json::object({{"id", Json(req.params.at("id"))}, {"x", Json(q == req.query.end() ? "" : q->second)}})
+      r.body = Json::object(
+                   {{"id", Json(req.params.at("id"))}, {"x", Json(q == req.query.end() ? "" : q->second)}})
                    .dump();
       respond(std::move(r));
     });
@@ -136,8 +140,8 @@ TEST_F(LwsRouter, StaticFilesWithContentTypes) {
 
 TEST_F(LwsRouter, StaticTraversalIsRefused) {
   for (const char* target : {"/static/../secret.txt", "/static/%2e%2e/secret.txt", "/static/..%2fsecret.txt",
-                             "/static/sub/../../secret.txt", "/static/link.txt", "/static/%2E%2E%2Fsecret.txt",
-                             "/static/..\\secret.txt"}) {
+                             "/static/sub/../../secret.txt", "/static/link.txt",
+                             "/static/%2E%2E%2Fsecret.txt", "/static/..\\secret.txt"}) {
     auto r = http(server_->port(), "GET", target);
     // lws itself may refuse some of these outright; either way no secret.
     if (r) {

@@ -3,10 +3,10 @@
 // it over real sockets and hand work to its loop with post().
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "realtime/lws_transport.h"
 

@@ -66,7 +66,9 @@ void read_headers(lws* wsi, HttpRequest& req) {
   }
 }
 
-bool has_body_method(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE"; }
+bool has_body_method(std::string_view m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
 
 }  // namespace
 
@@ -192,7 +194,8 @@ void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
   // keep-alive client agent (Node's) would then reuse a dying socket.
   if (auto c = st.request.headers.find("connection"); c != st.request.headers.end()) {
     std::string v = c->second;
-    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::transform(v.begin(), v.end(), v.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (v.find("close") != std::string::npos) response.headers["connection"] = "close";
   }
   st.response = std::move(response);
@@ -248,7 +251,8 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
     std::vector<unsigned char> buf(LWS_PRE + n);
     std::memcpy(buf.data() + LWS_PRE, r.body.data() + st.body_offset, n);
     bool last = st.body_offset + n == r.body.size();
-    if (lws_write(st.wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0) return -1;
+    if (lws_write(st.wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+      return -1;
     st.body_offset += n;
     if (!last) {
       lws_callback_on_writable(st.wsi);

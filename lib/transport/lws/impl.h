@@ -130,7 +130,8 @@ class LwsTransport::Impl {
   void feed(EioConnection& c, const engineio::Packet& p, engineio::Channel ch);
   void arm(EioConnection& c);
   void kick(EioConnection& c);
-  void enqueue(EioConnection& c, engineio::PacketType type, std::shared_ptr<const std::string> data, bool binary);
+  void enqueue(EioConnection& c, engineio::PacketType type, std::shared_ptr<const std::string> data,
+               bool binary);
   void close_session(EioConnection& c, CloseReason reason);
   std::shared_ptr<EioConnection> new_session(const WsiState& st, bool websocket);
   void flush_poll_now(EioConnection& c, bool add_close);

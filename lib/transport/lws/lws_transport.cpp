@@ -139,7 +139,8 @@ void LwsTransport::Impl::run_posted() {
   for (auto& t : tasks) t();
 }
 
-LwsTransport::TimerId LwsTransport::Impl::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+LwsTransport::TimerId LwsTransport::Impl::set_timer(std::chrono::milliseconds delay,
+                                                    std::function<void()> fn) {
   TimerId id = next_timer_id_++;
   TimePoint when = std::chrono::steady_clock::now() + delay;
   timers_.emplace(std::make_pair(when, id), std::move(fn));

@@ -72,14 +72,16 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
 Status Router::add_static(std::string url_prefix, const std::string& dir) {
   std::error_code ec;
   auto root = std::filesystem::canonical(dir, ec);
-  if (ec || !std::filesystem::is_directory(root, ec)) return Status::not_found("static directory not found: " + dir);
+  if (ec || !std::filesystem::is_directory(root, ec))
+    return Status::not_found("static directory not found: " + dir);
   if (url_prefix.empty() || url_prefix.back() != '/') url_prefix.push_back('/');
   mounts_.push_back({std::move(url_prefix), std::move(root)});
   return {};
 }
 
 std::optional<std::filesystem::path> resolve_below(const std::filesystem::path& root, std::string_view rest) {
-  if (rest.find('\0') != std::string_view::npos || rest.find('\\') != std::string_view::npos) return std::nullopt;
+  if (rest.find('\0') != std::string_view::npos || rest.find('\\') != std::string_view::npos)
+    return std::nullopt;
   std::filesystem::path p = root;
   for (auto seg : split_path(rest)) {
     if (seg == ".." || seg == ".") return std::nullopt;
@@ -125,15 +127,24 @@ std::optional<HttpResponse> Router::serve_static(std::string_view method, std::s
 
 std::string_view mime_type(std::string_view path) {
   static const std::map<std::string_view, std::string_view, std::less<>> kTypes = {
-      {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},   {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".json", "application/json"},
-      {".map", "application/json"},          {".txt", "text/plain; charset=utf-8"},
-      {".svg", "image/svg+xml"},             {".png", "image/png"},
-      {".jpg", "image/jpeg"},                {".jpeg", "image/jpeg"},
-      {".gif", "image/gif"},                 {".webp", "image/webp"},
-      {".ico", "image/x-icon"},              {".wasm", "application/wasm"},
-      {".woff2", "font/woff2"},              {".woff", "font/woff"},
+      {".html", "text/html; charset=utf-8"},
+      {".htm", "text/html; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".json", "application/json"},
+      {".map", "application/json"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},
+      {".webp", "image/webp"},
+      {".ico", "image/x-icon"},
+      {".wasm", "application/wasm"},
+      {".woff2", "font/woff2"},
+      {".woff", "font/woff"},
   };
   auto dot = path.rfind('.');
   if (dot != std::string_view::npos) {

@@ -41,7 +41,7 @@ class Router {
     HttpHandler handler;
   };
   struct Mount {
-    std::string prefix;  // always ends with '/'
+    std::string prefix;          // always ends with '/'
     std::filesystem::path root;  // canonical
   };
   std::vector<Route> routes_;
