@@ -682,11 +682,11 @@ void LoadGen::tick() {
           quiet_since_ = now_ns();
         }
         break;
-      case 5:  // wait for the joins' presence events to drain: 1 s of silence
+      case 5:  // wait for the joins' presence events to drain: up to 1 s of silence
         if (total_frames_ != quiet_frames_) {
           quiet_frames_ = total_frames_;
           quiet_since_ = now_ns();
-        } else if (seconds_since(quiet_since_) >= 1.0 || seconds_since(phase_t0_) > 60) {
+        } else if (seconds_since(quiet_since_) >= std::clamp(o_.settle_seconds, 0.3, 1.0) || seconds_since(phase_t0_) > 60) {
           std::fprintf(stderr, "loadgen: quiet after %.2f s; sending\n", seconds_since(start_ns_));
           phase_ = 3;
           step_ = 0;
@@ -953,7 +953,7 @@ int LoadGen::run_raw() {
   }
   upgrade_req_ = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + o_.host + ":" +
                  std::to_string(o_.port) +
-                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: bG9hZGdlbi1iZW5jaC1rZXk=\r\n"
+                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                  "Sec-WebSocket-Version: 13\r\n\r\n";
   std::vector<epoll_event> events(4096);
   std::int64_t next_tick = now_ns();
