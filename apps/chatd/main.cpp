@@ -11,7 +11,7 @@
 #include <iterator>
 #include <memory>
 
-#include "chat/base64url.h"
+#include "core/base64.h"
 #include "chat/crypto.h"
 #include "log.h"
 #include "options.h"
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   chatd::Log log(chatd::Log::parse(config.log_level));
   if (config.dev) {
     log.warn("DEVELOPMENT MODE: anyone can get a token for any user at POST /api/dev/token. Never run this in production.");
-    if (config.jwt_secret.empty()) config.jwt_secret = realtime::chat::base64url_encode(realtime::chat::random_bytes(32));
+    if (config.jwt_secret.empty()) config.jwt_secret = realtime::detail::base64url_encode(realtime::chat::random_bytes(32));
   }
 
   std::error_code ec;

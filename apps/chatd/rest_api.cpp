@@ -8,7 +8,7 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "chat/base64url.h"
+#include "core/base64.h"
 #include "chat/crypto.h"
 #include "chat/token_bucket.h"
 #include "chat/wire.h"
@@ -52,13 +52,6 @@ HttpResponse json_response(int status, const Json& body) {
 
 HttpResponse error_response(const Status& s) {
   return json_response(http_status(s.code()), Json::object({{"error", realtime::chat::error_json(s)}}));
-}
-
-std::string base64(std::string_view bytes) {
-  std::string s = realtime::chat::base64url_encode(bytes);
-  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (s.size() % 4) s += '=';
-  return s;
 }
 
 bool valid_attachment_id(std::string_view id) {
@@ -304,7 +297,7 @@ void RestApi::Impl::install_attachments() {
     ctx.chat.call(*actor, "room:get", Json::object({{"room", *id}}), [this, dir, req_body = std::move(bytes), mime, name, respond](Result<Json> room) mutable {
       if (!room.ok()) return respond(error_response(room.status()));
       const std::string room_id = (*room)["room"]["id"].as_string();
-      const std::string att_id = realtime::chat::base64url_encode(realtime::chat::random_bytes(16));
+      const std::string att_id = realtime::detail::base64url_encode(realtime::chat::random_bytes(16));
       Json meta = Json::object({{"room", room_id}, {"name", name}, {"mime", mime}, {"size", static_cast<long long>(req_body.size())}});
       const bool queued = ctx.worker.run([dir, att_id, body = std::move(req_body), meta, respond]() -> std::function<void()> {
         std::error_code ec;
@@ -381,7 +374,7 @@ void RestApi::Impl::install_misc() {
       Json urls = Json::array();
       for (const auto& u : c.turn_urls) urls.push(u);
       servers.push(Json::object({{"urls", std::move(urls)}, {"username", username},
-                                 {"credential", base64(realtime::chat::hmac_sha1(c.turn_secret, username))}}));
+                                 {"credential", realtime::detail::base64_encode(realtime::chat::hmac_sha1(c.turn_secret, username), realtime::detail::Base64::standard)}}));
     }
     respond(json_response(200, Json::object({{"iceServers", std::move(servers)}, {"ttl", c.turn_ttl_seconds}})));
   });

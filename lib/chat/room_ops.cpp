@@ -3,7 +3,7 @@
 // then existence, then permission, then state.
 #include <algorithm>
 
-#include "chat/base64url.h"
+#include "core/base64.h"
 #include "chat/crypto.h"
 #include "chat/service_impl.h"
 
@@ -14,7 +14,7 @@ constexpr std::size_t kMaxTitleBytes = 200;
 constexpr std::size_t kMaxUserIdBytes = 128;
 constexpr std::size_t kMaxRoleBytes = 64;
 
-std::string join_token_digest(std::string_view token) { return chat::base64url_encode(chat::sha256(token)); }
+std::string join_token_digest(std::string_view token) { return realtime::detail::base64url_encode(chat::sha256(token)); }
 
 bool valid_user_id(const std::string& id) { return !id.empty() && id.size() <= kMaxUserIdBytes; }
 
@@ -45,7 +45,7 @@ Result<std::vector<Member>> parse_members(const Json& value, std::vector<Member>
   return members;
 }
 
-std::string new_room_id() { return "r_" + chat::base64url_encode(chat::random_bytes(12)); }
+std::string new_room_id() { return "r_" + realtime::detail::base64url_encode(chat::random_bytes(12)); }
 
 }  // namespace
 
@@ -85,7 +85,7 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   std::string join_token;
   if (room.kind == RoomKind::session) {
     room.status = RoomStatus::scheduled;
-    join_token = chat::base64url_encode(chat::random_bytes(32));
+    join_token = realtime::detail::base64url_encode(chat::random_bytes(32));
     room.join_secret = join_token_digest(join_token);
   } else {
     room.status = RoomStatus::active;

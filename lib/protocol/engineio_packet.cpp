@@ -1,21 +1,11 @@
 // Engine.IO v4 packet codec (see engineio_packet.h). Pure code; any thread.
 #include "protocol/engineio_packet.h"
 
-#include <array>
+#include "core/base64.h"
 
 namespace realtime::engineio {
 namespace {
 
-constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-constexpr std::array<std::int8_t, 256> make_reverse() {
-  std::array<std::int8_t, 256> r{};
-  for (auto& v : r) v = -1;
-  for (std::size_t i = 0; i < kAlphabet.size(); ++i)
-    r[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
-  return r;
-}
-constexpr auto kReverse = make_reverse();
 
 Result<Packet> decode_text(std::string_view text) {
   if (text.empty()) return Status::bad_request("empty packet");
@@ -82,49 +72,12 @@ Result<std::vector<Packet>> decode_payload(std::string_view body, std::size_t ma
   return packets;
 }
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t n = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(kAlphabet[(n >> 6) & 63]);
-    out.push_back(kAlphabet[n & 63]);
-  }
-  std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    std::uint32_t n = at(i) << 16;
-    if (rest == 2) n |= at(i + 1) << 8;
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(rest == 2 ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
+std::string base64_encode(std::string_view bytes) { return detail::base64_encode(bytes, detail::Base64::standard); }
 
 Result<std::string> base64_decode(std::string_view text) {
-  // Padding is optional on input: some clients strip it.
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return Status::bad_request("bad base64 length");
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    std::int8_t v = kReverse[static_cast<unsigned char>(c)];
-    if (v < 0) return Status::bad_request("bad base64 character");
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
+  auto bytes = detail::base64_decode(text, detail::Base64::standard);
+  if (!bytes) return Status::bad_request("bad base64");
+  return *std::move(bytes);
 }
 
 }  // namespace realtime::engineio
