@@ -10,8 +10,9 @@
 // - The order of completions follows the order of calls for writes to the
 //   same room; a write is visible to every call issued after its completion.
 // - A write's completion means it is durable to the degree the backend
-//   documents (SQLite: committed to the WAL). Backends never throw; failures
-//   are a Status (`internal` for I/O errors, with the cause in the message).
+//   documents (SQLite, docs/store.md: with synchronous=full it survives a
+//   power cut; with normal, a process crash). Backends never throw;
+//   failures are a Status (`internal` for I/O errors, with the cause).
 // - Calls may come from the loop thread only.
 #pragma once
 
@@ -48,7 +49,7 @@ class REALTIME_EXPORT RoomStore {
   // `not_found` when absent.
   virtual void get_room(std::string id, Completion<Room> done) = 0;
   // The newest direct room whose two members are exactly a and b;
-  // `not_found` when there is none.
+  // `not_found` when there is none (always for a == b).
   virtual void find_direct_room(std::string user_a, std::string user_b, Completion<Room> done) = 0;
   // `not_found` for an unknown room, `conflict` for an existing member.
   // The new member's read pointer starts at the room's last seq.
@@ -139,6 +140,8 @@ class REALTIME_EXPORT ReceiptStore {
   virtual ~ReceiptStore() = default;
   // Moves user's pointer forward to seq; never back. `not_found` for an
   // unknown room, `bad_request` for seq beyond the room's last seq or < 0.
+  // A non-member's pointer (an admin's) counts for their own unread but is
+  // not listed in read_state().reads, which lists members only.
   virtual void mark_read(std::string room, std::string user_id, std::int64_t seq,
                          Completion<ReadMark> done) = 0;
   virtual void read_state(std::string room, std::string user_id, Completion<ReadState> done) = 0;
