@@ -375,3 +375,17 @@ test('CORS: allowed origin echoed on polling, OPTIONS preflight answered', T, as
   assert.equal(pre.headers.get('access-control-allow-origin'), 'http://example.test');
   assert.match(pre.headers.get('access-control-allow-methods'), /POST/);
 });
+
+// The official suites, run in a browser, send a PUT handshake and expect to
+// read its 400: the preflight must allow PUT (as the reference server does).
+test('CORS: preflight allows PUT, so a browser sees the 400 of a PUT handshake', T, async () => {
+  const pre = await fetch(`${base}?EIO=4&transport=polling`, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://example.test', 'access-control-request-method': 'PUT' },
+  });
+  assert.equal(pre.status, 204);
+  assert.match(pre.headers.get('access-control-allow-methods'), /\bPUT\b/);
+  const r = await req('PUT', 'EIO=4&transport=polling', undefined, { origin: 'http://example.test' });
+  assert.equal(r.status, 400);
+  assert.equal(r.headers.get('access-control-allow-origin'), 'http://example.test');
+});
