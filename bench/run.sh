@@ -73,8 +73,8 @@ if [ "$quick" = 1 ]; then
   storm_args=(--conns 1000 --window 500)
   fan_desc="10 rooms x 50 members"; pair_desc="500 pairs"; idle_lo=500; idle_hi=1000; storm_n=1000
 else
-  fan_args=(--rooms 50 --members 100 --rates 50,100,200,400,800,1500,3000,6000,12000 --step-seconds 4 --settle-seconds 1)
-  pair_args=(--pairs 5000 --rates 5000,10000,25000,50000,75000 --step-seconds 4 --settle-seconds 1)
+  fan_args=(--rooms 50 --members 100 --rates 20,50,100,200,400,800,1500,3000,6000,12000 --step-seconds 4 --settle-seconds 1)
+  pair_args=(--pairs 5000 --rates 1000,2500,5000,10000,25000,50000,75000 --step-seconds 4 --settle-seconds 1)
   idle_args=(--conns 5000 --conns-max "$max_conns" --settle-seconds 3)
   storm_args=(--conns "$max_conns" --window 1000)
   fan_desc="50 rooms x 100 members"; pair_desc="5000 pairs"; idle_lo=5000; idle_hi=$max_conns; storm_n=$max_conns
@@ -136,6 +136,8 @@ get() {
   [ -f "$f" ] || { echo "-"; return; }
   local v
   v=$(grep "^result $3" "$f" | tail -1 | grep -o " $4=[^ ]*" | head -1 | cut -d= -f2 | tr -d '"' || true)
+  # -1: nothing arrived in the window (the server was past saturation).
+  case $v in -1 | -1.0*) v=none ;; esac
   echo "${v:--}"
 }
 
@@ -144,7 +146,7 @@ row() {  # row LABEL SCENARIO LINE KEY SCALE [chatd flavour for the ratio]
   local label=$1 scen=$2 line=$3 key=$4 scale=$5 ref=${6:-chatd-memory} vals=() s v
   for s in chatd-memory chatd-sqlite node python; do
     v=$(get "$s" "$scen" "$line" "$key")
-    [ "$v" != "-" ] && v=$(awk -v x="$v" -v k="$scale" 'BEGIN { printf (x * k >= 100 ? "%.0f" : "%.3g"), x * k }')
+    [ "$v" != "-" ] && [ "$v" != "none" ] && v=$(awk -v x="$v" -v k="$scale" 'BEGIN { printf (x * k >= 100 ? "%.0f" : "%.3g"), x * k }')
     vals+=("$v")
   done
   rows+=("$label|$ref|${vals[0]}|${vals[1]}|${vals[2]}|${vals[3]}")
@@ -171,12 +173,13 @@ row "storm: connections made before it (of $storm_n)" storm storm connected 1
 row "storm: server CPU us/connection" storm storm server_cpu_us_per_conn 1
 
 ratio() {  # ratio A B -> A/B or "-"
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == "none" || b == "none" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
 }
 {
   echo
   echo "chatd benchmark ($([ $quick = 1 ] && echo quick || echo full) run, $(date -u +%Y-%m-%dT%H:%MZ)); fan-out $fan_desc, 1:1 $pair_desc; $pinning"
-  echo "ratio = chatd/peer, where chatd is the memory store except on the 1:1 rows (SQLite, sync=full)"
+  echo "ratio = chatd/peer, where chatd is the memory store except on the 1:1 rows (SQLite, sync=full);"
+  echo "'-' = no step stayed under the p99 line (or no figure); 'none' = nothing arrived within the window"
   echo
   printf '| %-52s | %12s | %12s | %10s | %10s | %10s | %10s |\n' "figure" "chatd memory" "chatd sqlite" "node" "python" "chatd/node" "chatd/py"
   printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "--------------" "--------------" "------------" "------------" "------------" "------------"

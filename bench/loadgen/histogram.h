@@ -31,9 +31,10 @@ class Histogram {
   std::uint64_t count() const { return total_; }
   std::uint64_t max() const { return max_; }
 
-  // The value at quantile q (0..1), in nanoseconds; 0 when empty.
+  // The value at quantile q (0..1), in nanoseconds; -1e6 (printed as -1 ms)
+  // when empty, so that "nothing arrived" never reads as "0 ms".
   double quantile(double q) const {
-    if (total_ == 0) return 0;
+    if (total_ == 0) return -1e6;
     const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total_ - 1)) + 1;
     std::uint64_t seen = 0;
     for (int i = 0; i < kBuckets; ++i) {

@@ -596,7 +596,7 @@ void LoadGen::report_step(double rate) {
   const double delivered_ps = static_cast<double>(win_.delivered) / secs;
   const double p99 = win_.delivery.quantile(0.99) / 1e6;
   const double ack_p99 = win_.ack.quantile(0.99) / 1e6;
-  const double cpu_per = win_.delivered ? scpu * 1e6 / static_cast<double>(win_.delivered) : 0;
+  const double cpu_per = win_.delivered ? scpu * 1e6 / static_cast<double>(win_.delivered) : -1;
   char line[1024];
   std::snprintf(line, sizeof line,
                 "offered=%.0f sent_per_s=%.0f delivered_per_s=%.0f acked_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
@@ -605,13 +605,13 @@ void LoadGen::report_step(double rate) {
                 rate, static_cast<double>(win_.sent) / secs, delivered_ps, static_cast<double>(win_.acked) / secs,
                 win_.delivery.quantile(0.5) / 1e6, p99, win_.delivery.quantile(0.999) / 1e6,
                 win_.ack.quantile(0.5) / 1e6, ack_p99, win_.ack.quantile(0.999) / 1e6, 100 * scpu / secs, cpu_per,
-                100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : 0,
+                100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : -1,
                 srv.rss_bytes / 1048576, static_cast<unsigned long long>(win_.errors), lost_);
   std::printf("step %s\n", line);
   if (step_ == 0) std::printf("result ref %s\n", line);
   std::fflush(stdout);
   const bool pairs = o_.scenario == "pairs";
-  const double gate = pairs ? ack_p99 : p99;
+  const double gate = (pairs ? win_.ack.count() : win_.delivery.count()) ? (pairs ? ack_p99 : p99) : 1e300;
   const double expected = static_cast<double>(win_.sent) * (pairs ? 2.0 : o_.members) / secs;
   const bool kept_up = delivered_ps >= 0.9 * expected && static_cast<double>(win_.sent) >= 0.9 * rate * secs;
   const bool under = gate <= o_.p99_limit_ms && kept_up && win_.errors == 0 && lost_ == 0;
