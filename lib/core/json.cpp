@@ -220,7 +220,10 @@ bool strings_valid(const Json& v) {
 }  // namespace
 
 Result<Json> Json::parse(std::string_view text, int max_depth, bool keep_invalid_utf8) {
-  constexpr unsigned kBase = rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag;
+  // Full precision: the fast default may be off by an ulp, so a value would
+  // not survive dump() and parse() unchanged.
+  constexpr unsigned kBase =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseFullPrecisionFlag;
   if (text.size() > std::numeric_limits<rapidjson::SizeType>::max())
     return Status::payload_too_large("JSON text too large");
   auto strict = parse_with<kBase | rapidjson::kParseValidateEncodingFlag>(text, max_depth);

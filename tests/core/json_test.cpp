@@ -116,3 +116,22 @@ TEST(JsonLenient, KeepsLoneSurrogatesAndRawBytesWhenAsked) {
 
 }  // namespace
 }  // namespace realtime
+
+namespace realtime {
+namespace {
+
+// Regression (found by socketio_fuzz): a long decimal parsed with the fast
+// number parser did not survive dump() and parse() unchanged.
+TEST(Json, DoublesSurviveDumpAndParse) {
+  for (std::string_view text : {"144.4444444444444444444", "0.1", "1e308", "-2.2250738585072014e-308",
+                                "3.141592653589793238462643383279", "123456789.123456789"}) {
+    auto first = Json::parse(text);
+    ASSERT_TRUE(first.ok()) << text;
+    auto again = Json::parse(first->dump());
+    ASSERT_TRUE(again.ok()) << first->dump();
+    EXPECT_EQ(*again, *first) << text << " -> " << first->dump();
+  }
+}
+
+}  // namespace
+}  // namespace realtime
