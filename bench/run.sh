@@ -165,9 +165,9 @@ row "1:1: loadgen CPU % at the best step" pairs best loadgen_cpu_pct 1 chatd-sql
 row "1:1: ack p99 ms at equal load (first step)" pairs ref ack_p99_ms 1 chatd-sqlite
 row "1:1: server CPU us/delivered msg, equal load" pairs ref server_cpu_us_per_msg 1 chatd-sqlite
 row "idle: bytes/connection at $idle_lo" idle "idle level=1" bytes_per_conn 1
-row "idle: bytes/connection at the fd limit" idle "idle level=2" bytes_per_conn 1
+row "idle: bytes/connection at $idle_hi" idle "idle level=2" bytes_per_conn 1
 row "idle: connections held (goal $idle_hi)" idle "idle level=2" connected 1
-row "idle: server RSS MiB at the fd limit" idle "idle level=2" rss_mib 1
+row "idle: server RSS MiB at $idle_hi" idle "idle level=2" rss_mib 1
 row "storm: connections/s until the first failure" storm storm conns_per_s 1
 row "storm: connections made before it (of $storm_n)" storm storm connected 1
 row "storm: server CPU us/connection" storm storm server_cpu_us_per_conn 1
