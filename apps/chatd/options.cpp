@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <cxxopts.hpp>
@@ -122,26 +123,26 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     if (!f.ok()) return f.status();
     file = std::move(f).value();
   }
-  // The effective text value of one setting.
-  auto value = [&](const std::string& name) -> std::string {
-    if (args.count(name)) return args[name].as<std::string>();
-    if (const char* e = std::getenv(env_name(name).c_str())) return e;
+  // A setting's text from the environment or the file, when the command
+  // line did not give it (flags win over the environment, the environment
+  // over the file); nullopt means "use the flag's value or default".
+  auto fallback = [&](const std::string& name) -> std::optional<std::string> {
+    if (args.count(name)) return std::nullopt;
+    if (const char* e = std::getenv(env_name(name).c_str())) return std::string(e);
     if (auto it = file.find(name); it != file.end()) return it->second;
-    return args[name].as<std::string>();
+    return std::nullopt;
   };
+  auto value = [&](const std::string& name) { return fallback(name).value_or(args[name].as<std::string>()); };
   auto number = [&](const std::string& name, auto parse) -> realtime::Result<decltype(parse(std::string()))> {
-    std::string text;
-    if (args.count(name)) return args[name].as<decltype(parse(std::string()))>();
-    if (const char* e = std::getenv(env_name(name).c_str())) text = e;
-    else if (auto it = file.find(name); it != file.end()) text = it->second;
-    else return args[name].as<decltype(parse(std::string()))>();
+    const auto text = fallback(name);
+    if (!text) return args[name].as<decltype(parse(std::string()))>();
     try {
       std::size_t used = 0;
-      auto v = parse(text, &used);
-      if (used != text.size()) throw std::invalid_argument(text);
+      auto v = parse(*text, &used);
+      if (used != text->size()) throw std::invalid_argument(*text);
       return v;
     } catch (const std::exception&) {
-      return realtime::Status::bad_request("--" + name + ": not a number: " + text);
+      return realtime::Status::bad_request("--" + name + ": not a number: " + *text);
     }
   };
   auto to_int = [](const std::string& s, std::size_t* used = nullptr) { return std::stoi(s, used); };
@@ -163,8 +164,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.stun_urls = split_list(value("stun-urls"));
   c.turn_urls = split_list(value("turn-urls"));
   c.turn_secret = value("turn-secret");
-  const std::string dev_env = std::getenv("CHATD_DEV") ? std::getenv("CHATD_DEV") : (file.count("dev") ? file["dev"] : "");
-  c.dev = args.count("dev") > 0 || dev_env == "1" || dev_env == "true";
+  const std::string dev_text = fallback("dev").value_or("");
+  c.dev = args.count("dev") > 0 || dev_text == "1" || dev_text == "true";
   c.metrics_public = value("metrics-public") != "false";
 
   auto port = number("port", to_int);

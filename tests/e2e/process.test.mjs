@@ -1,4 +1,4 @@
-// End-to-end: chatd as a process. --help, refusing to start without a
+// End-to-end: chatd as a process. --help, settings precedence, refusing to start without a
 // secret or --dev, bad options (exit 2), a port already in use, a corrupt
 // or unopenable database file (non-zero with a clear message), the loud
 // --dev warning, and SIGTERM / SIGINT ending with exit 0.
@@ -40,6 +40,32 @@ test("bad options: exit 2 with the reason", T, async () => {
     assert.match(r.stderr, reason);
     assert.match(r.stderr, /chatd --help/);
   }
+});
+
+// Which source won shows in the refusal of an invalid number, which
+// quotes the text it was given.
+test("settings: flags beat CHATD_* variables, which beat the --config file", T, async () => {
+  const dir = tempDir();
+  const conf = join(dir, "chatd.conf");
+  writeFileSync(conf, "# comment\nport = from-file\ndev = true\n");
+  const fromFile = await runChatd(["--config", conf, "--data-dir", dir]);
+  assert.equal(fromFile.code, 2);
+  assert.match(fromFile.stderr, /not a number: from-file/);
+
+  const fromEnv = await runChatd(["--config", conf, "--data-dir", dir], { env: { CHATD_PORT: "from-env" } });
+  assert.equal(fromEnv.code, 2);
+  assert.match(fromEnv.stderr, /not a number: from-env/);
+
+  const fromFlag = await runChatd(["--config", conf, "--data-dir", dir, "--port", "from-flag"],
+                                  { env: { CHATD_PORT: "from-env" } });
+  assert.equal(fromFlag.code, 2);
+  assert.match(fromFlag.stderr, /from-flag/);
+  assert.doesNotMatch(fromFlag.stderr, /from-env|from-file/);
+
+  writeFileSync(conf, "port 8080\n");
+  const broken = await runChatd(["--config", conf, "--data-dir", dir]);
+  assert.equal(broken.code, 2);
+  assert.match(broken.stderr, /chatd\.conf:1: expected key = value/);
 });
 
 test("a port already in use: non-zero exit with a clear message", T, async () => {
