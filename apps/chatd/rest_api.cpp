@@ -121,15 +121,25 @@ struct RestApi::Impl {
   // The common shape of a route: authenticate, limit, build the payload,
   // run the chat operation, answer with `created` on success.
   using Build = std::function<Result<Json>(realtime::Actor&, const HttpRequest&, Json& body)>;
-  realtime::HttpHandler route(std::string event, int created, Build build) {
-    return [this, event, created, build](const HttpRequest& req, HttpResponder respond) {
+  // Routes under /api/rooms/{id} name their room in the path: route()
+  // validates it and sets the payload's `room`.
+  enum class RoomInPath { no, yes };
+  realtime::HttpHandler route(std::string event, int created, Build build, RoomInPath in_path = RoomInPath::no) {
+    return [this, event, created, build, in_path](const HttpRequest& req, HttpResponder respond) {
       auto actor = authenticate(req);
       if (!actor.ok()) return respond(error_response(actor.status()));
       if (!allow(*actor)) return respond(error_response(Status::rate_limited("too many requests")));
       auto body = body_json(req);
       if (!body.ok()) return respond(error_response(body.status()));
+      std::string room;
+      if (in_path == RoomInPath::yes) {
+        auto id = room_param(req);
+        if (!id.ok()) return respond(error_response(id.status()));
+        room = *id;
+      }
       auto payload = build(*actor, req, *body);
       if (!payload.ok()) return respond(error_response(payload.status()));
+      if (in_path == RoomInPath::yes) payload->set("room", room);
       ctx.chat.call(*actor, event, *payload, [respond, created](Result<Json> r) {
         if (!r.ok()) return respond(error_response(r.status()));
         Json out = std::move(r).value();
@@ -178,44 +188,33 @@ void RestApi::install() { impl_->install(); }
 
 void RestApi::Impl::install() {
   auto& t = ctx.transport;
-  t.add_route("POST", "/api/rooms", route("room:create", 201, [](realtime::Actor&, const HttpRequest&, Json& body) -> Result<Json> {
-    return body;
-  }));
-  t.add_route("GET", "/api/rooms", route("rooms:list", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  using A = realtime::Actor;
+  using R = const HttpRequest;
+  constexpr auto kRoom = RoomInPath::yes;
+  t.add_route("POST", "/api/rooms", route("room:create", 201, [](A&, R&, Json& body) -> Result<Json> { return body; }));
+  t.add_route("GET", "/api/rooms", route("rooms:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object();
   }));
-  t.add_route("GET", "/api/rooms/{id}", route("room:get", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  t.add_route("GET", "/api/rooms/{id}", route("room:get", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    return Json::object({{"room", *id}});
-  }));
-  t.add_route("POST", "/api/rooms/{id}/members", route("member:add", 201, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+    return Json::object();
+  }, kRoom));
+  t.add_route("POST", "/api/rooms/{id}/members", route("member:add", 201, [](A& a, R& req, Json& body) -> Result<Json> {
     if (!a.service) act_for(a, req, body, "by");
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    body.set("room", *id);
     return body;
-  }));
-  t.add_route("DELETE", "/api/rooms/{id}/members/{userId}", route("member:remove", 200, [](realtime::Actor&, const HttpRequest& req, Json&) -> Result<Json> {
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    return Json::object({{"room", *id}, {"userId", req.params.at("userId")}});
-  }));
-  t.add_route("GET", "/api/rooms/{id}/messages", route("message:history", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  }, kRoom));
+  t.add_route("DELETE", "/api/rooms/{id}/members/{userId}", route("member:remove", 200, [](A&, R& req, Json&) -> Result<Json> {
+    return Json::object({{"userId", req.params.at("userId")}});
+  }, kRoom));
+  t.add_route("GET", "/api/rooms/{id}/messages", route("message:history", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    Json p = Json::object({{"room", *id}});
+    Json p = Json::object();
     for (const char* n : {"before", "after", "limit"})
       if (Status s = query_int(req, n, p); !s.ok()) return s;
     return p;
-  }));
-  t.add_route("POST", "/api/rooms/{id}/messages", route("message:send", 201, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    body.set("room", *id);
+  }, kRoom));
+  t.add_route("POST", "/api/rooms/{id}/messages", route("message:send", 201, [](A& a, R&, Json& body) -> Result<Json> {
     if (a.service) {
       if (!body["senderId"].is_string()) return Status::bad_request("a service publish names senderId");
       a.identity.user_id = body["senderId"].as_string();
@@ -223,44 +222,35 @@ void RestApi::Impl::install() {
       a.identity.role = body["senderRole"].is_string() ? body["senderRole"].as_string() : "";
     }
     return body;
-  }));
-  t.add_route("PATCH", "/api/messages/{id}", route("message:edit", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  }, kRoom));
+  t.add_route("PATCH", "/api/messages/{id}", route("message:edit", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     body.set("id", req.params.at("id"));
     return body;
   }));
-  t.add_route("DELETE", "/api/messages/{id}", route("message:delete", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  t.add_route("DELETE", "/api/messages/{id}", route("message:delete", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object({{"id", req.params.at("id")}});
   }));
-  t.add_route("POST", "/api/rooms/{id}/read", route("message:read", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  t.add_route("POST", "/api/rooms/{id}/read", route("message:read", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    body.set("room", *id);
     return body;
-  }));
-  t.add_route("GET", "/api/rooms/{id}/presence", route("presence:list", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  }, kRoom));
+  t.add_route("GET", "/api/rooms/{id}/presence", route("presence:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    return Json::object({{"room", *id}});
-  }));
-  t.add_route("GET", "/api/rooms/{id}/search", route("message:search", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+    return Json::object();
+  }, kRoom));
+  t.add_route("GET", "/api/rooms/{id}/search", route("message:search", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    Json p = Json::object({{"room", *id}});
+    Json p = Json::object();
     if (auto q = req.query.find("q"); q != req.query.end()) p.set("q", q->second);
     if (Status s = query_int(req, "limit", p); !s.ok()) return s;
     return p;
-  }));
-  t.add_route("POST", "/api/rooms/{id}/end", route("session:end", 200, [](realtime::Actor& a, const HttpRequest& req, Json& body) -> Result<Json> {
+  }, kRoom));
+  t.add_route("POST", "/api/rooms/{id}/end", route("session:end", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
-    auto id = room_param(req);
-    if (!id.ok()) return id.status();
-    return Json::object({{"room", *id}});
-  }));
+    return Json::object();
+  }, kRoom));
   install_attachments();
   install_misc();
 }
