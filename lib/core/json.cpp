@@ -7,7 +7,10 @@
 
 #include "realtime/utf8.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include <rapidjson/error/en.h>
@@ -32,7 +35,24 @@ class TreeBuilder {
     return put(Json(static_cast<long long>(u)));
   }
   bool Double(double d) { return put(Json(d)); }
-  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+  // Numbers arrive as text (kParseNumbersAsStringsFlag) and are converted
+  // here: std::from_chars rounds exactly, and RapidJSON 1.1's own
+  // full-precision path has undefined behaviour on inputs like -0e280.
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    if (std::find_if(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
+      std::int64_t i = 0;
+      auto [p, ec] = std::from_chars(s, end, i);
+      if (ec == std::errc() && p == end) return put(Json(static_cast<long long>(i)));
+      // Integers beyond int64 become doubles, as in JavaScript.
+    }
+    double d = 0;
+    auto [p, ec] = std::from_chars(s, end, d);
+    if (ec == std::errc::result_out_of_range) d = std::strtod(std::string(s, n).c_str(), nullptr);  // underflow -> 0
+    else if (ec != std::errc() || p != end) return false;
+    if (!std::isfinite(d)) return false;  // 1e400: too big for a double
+    return put(Json(d));
+  }
   bool String(const char* s, rapidjson::SizeType n, bool) { return put(Json(std::string(s, n))); }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     key_.assign(s, n);
@@ -220,10 +240,10 @@ bool strings_valid(const Json& v) {
 }  // namespace
 
 Result<Json> Json::parse(std::string_view text, int max_depth, bool keep_invalid_utf8) {
-  // Full precision: the fast default may be off by an ulp, so a value would
-  // not survive dump() and parse() unchanged.
+  // Numbers as text: TreeBuilder::RawNumber converts them exactly, so values
+  // survive dump() and parse() unchanged.
   constexpr unsigned kBase =
-      rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseFullPrecisionFlag;
+      rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseNumbersAsStringsFlag;
   if (text.size() > std::numeric_limits<rapidjson::SizeType>::max())
     return Status::payload_too_large("JSON text too large");
   auto strict = parse_with<kBase | rapidjson::kParseValidateEncodingFlag>(text, max_depth);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace realtime {
 namespace {
 
@@ -131,6 +133,20 @@ TEST(Json, DoublesSurviveDumpAndParse) {
     ASSERT_TRUE(again.ok()) << first->dump();
     EXPECT_EQ(*again, *first) << text << " -> " << first->dump();
   }
+}
+
+// Regression (found by socketio_fuzz): RapidJSON's full-precision parser hit
+// undefined behaviour on a zero with a large exponent.
+TEST(Json, NumberEdgesParseExactlyOrFailCleanly) {
+  EXPECT_EQ(Json::parse("-0e280")->as_double(), 0.0);
+  EXPECT_EQ(Json::parse("1e-400")->as_double(), 0.0) << "underflow is zero";
+  EXPECT_EQ(Json::parse("9223372036854775807")->as_int(), 9223372036854775807LL);
+  EXPECT_EQ(Json::parse("-9223372036854775808")->as_int(), std::numeric_limits<long long>::min());
+  EXPECT_EQ(Json::parse("9223372036854775808")->kind(), Json::Kind::number);
+  EXPECT_EQ(Json::parse("[0.1,2.5e3]")->dump(), "[0.1,2500.0]");
+  auto big = Json::parse("[1e400]");
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), StatusCode::bad_request);
 }
 
 }  // namespace
