@@ -201,13 +201,15 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
                         {"online", online}}));
       broadcast_session_state(room);
     }
-    store.read_state(room.id, who.user_id, guard([this, call, room, truncated](Result<ReadState> rs) {
+    auto pending = unsaved_last_seen_in(room.id);
+    store.read_state(room.id, who.user_id,
+                     guard([this, call, room, truncated, pending = std::move(pending)](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
       Json reads = Json::array();
       for (const auto& r : rs->reads) reads.push(Json::object({{"userId", r.user_id}, {"seq", static_cast<long long>(r.seq)}}));
       call.ok(Json::object({{"room", chat::to_json(room)},
                             {"peers", peers_of(room.id)},
-                            {"presence", presence_of(room, *rs)},
+                            {"presence", presence_of(room, *rs, pending)},
                             {"reads", std::move(reads)},
                             {"lastSeq", static_cast<long long>(rs->last_seq)},
                             {"unread", static_cast<long long>(rs->unread)},

@@ -91,7 +91,11 @@ struct ChatService::Impl {
                   std::optional<Timestamp> last_seen = std::nullopt);
   Json peers_of(const std::string& room);
   // Members (and non-member admins present) with online and lastSeen.
-  Json presence_of(const Room& room, const ReadState& state);
+  // `pending` is unsaved_last_seen for the room as it was when the read that
+  // produced `state` was issued: that write may have committed (and left the
+  // map) after the read began, so neither source alone is enough.
+  Json presence_of(const Room& room, const ReadState& state, const std::vector<LastSeen>& pending);
+  std::vector<LastSeen> unsaved_last_seen_in(const std::string& room) const;
   void broadcast_session_state(const Room& room);
   // Appends a system message ("Ann added Bob") and broadcasts it.
   void system_message(const Room& room, const Actor& by, std::string text, std::function<void()> then);

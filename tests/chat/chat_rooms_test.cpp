@@ -209,5 +209,35 @@ TEST_F(RoomsTest, DisconnectAnnouncesLeaveAndSetsLastSeen) {
   EXPECT_TRUE(found);
 }
 
+// On SQLite the lastSeen write and a presence read run on different
+// threads: the read can start before the write commits and answer after
+// it, when the service no longer counts the write as pending.
+TEST_F(RoomsTest, PresenceReadRacingTheLastSeenWriteStillShowsIt) {
+  auto ann = connect("ann");
+  auto bob = connect("bob");
+  const std::string r = create_room(*ann, "group", Json::array({"bob"}));
+  ann->call("room:join", Json::object({{"room", r}}));
+  bob->call("room:join", Json::object({{"room", r}}));
+  clock_.advance(std::chrono::seconds(5));
+  store_->hold = true;
+  bob->close();
+  ASSERT_EQ(ann->take("presence:leave").size(), 1u);
+  const auto list = ann->send_call("presence:list", Json::object({{"room", r}}));
+  transport_.run_until_idle();
+  store_->release_writes();
+  transport_.run_until_idle();
+  store_->hold = false;
+  store_->release_answers();
+  Json p = ann->wait_ack(list);
+  ASSERT_EQ(p["ok"], Json(true)) << p.dump();
+  bool found = false;
+  for (const auto& e : p["presence"].as_array()) {
+    if (e["userId"] != Json("bob")) continue;
+    found = true;
+    EXPECT_EQ(e["lastSeen"], Json(format_iso8601(clock_.now())));
+  }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace realtime::testing

@@ -1,5 +1,6 @@
 // Test harness for the chat service: a real socketio::Server and
-// ChatService on the in-process transport, the memory store, a manual
+// ChatService on the in-process transport, the memory store (behind a
+// HoldingStore that passes everything through until told to hold), a manual
 // clock, and clients that speak Socket.IO packets. The test thread is the
 // loop thread; time moves only through advance().
 #pragma once
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "holding_store.h"
 #include "protocol/socketio_packet.h"
 #include "realtime/chat_service.h"
 #include "realtime/in_process_transport.h"
@@ -31,9 +33,15 @@ class ChatClient {
 
   // Sends an event with an ack and runs the loop until the ack arrives.
   // Returns the ack's first argument (null if it never came).
-  Json call(const std::string& event, Json payload) {
+  Json call(const std::string& event, Json payload) { return wait_ack(send_call(event, std::move(payload))); }
+  // Sends an event with an ack and returns at once with the ack's id.
+  std::uint64_t send_call(const std::string& event, Json payload) {
     const std::uint64_t id = next_id_++;
     send_event(event, std::move(payload), id);
+    return id;
+  }
+  // Runs the loop until ack `id` arrives; its first argument, or null.
+  Json wait_ack(std::uint64_t id) {
     t_.run_until([&] { pump(); return acks_.contains(id); }, std::chrono::seconds(5));
     auto it = acks_.find(id);
     if (it == acks_.end()) return Json();
@@ -132,7 +140,7 @@ class ChatClient {
 class ChatTest : public ::testing::Test {
  protected:
   explicit ChatTest(ChatOptions options = {})
-      : store_(make_memory_store(transport_)),
+      : store_(std::make_unique<HoldingStore>(make_memory_store(transport_))),
         io_(transport_, {}),
         auth_(JwtOptions{"test-secret"}, clock_),
         chat_(io_.of("/"), *store_, transport_, clock_, std::move(options)) {
@@ -160,7 +168,7 @@ class ChatTest : public ::testing::Test {
 
   InProcessTransport transport_;
   ManualClock clock_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<HoldingStore> store_;
   socketio::Server io_;
   JwtAuthenticator auth_;
   ChatService chat_;

@@ -1,0 +1,90 @@
+// A Store that forwards to another but can hold back set_last_seen writes
+// and read_state answers, so that a test can replay an order of events the
+// SQLite store's writer and reader threads produce now and then: a read
+// that starts before a write commits and answers after it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "realtime/store.h"
+
+namespace realtime::testing {
+
+class HoldingStore : public Store {
+ public:
+  explicit HoldingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  bool hold = false;
+  // Applies the held writes, which complete as the inner store completes them.
+  void release_writes() { run(writes_); }
+  // Hands the held read answers to their callers.
+  void release_answers() { run(answers_); }
+
+  void read_state(std::string room, std::string user_id, Completion<ReadState> done) override {
+    if (!hold) return inner_->read_state(std::move(room), std::move(user_id), std::move(done));
+    // The read itself happens now; only its answer waits.
+    inner_->read_state(std::move(room), std::move(user_id), [this, done](Result<ReadState> r) {
+      answers_.push_back([done, r = std::move(r)] { done(r); });
+    });
+  }
+  void set_last_seen(std::string room, std::string user_id, Timestamp at, StatusCompletion done) override {
+    if (!hold) return inner_->set_last_seen(std::move(room), std::move(user_id), at, std::move(done));
+    writes_.push_back([this, room, user_id, at, done] { inner_->set_last_seen(room, user_id, at, done); });
+  }
+
+  void create_room(Room room, Completion<Room> done) override { inner_->create_room(std::move(room), std::move(done)); }
+  void get_room(std::string id, Completion<Room> done) override { inner_->get_room(std::move(id), std::move(done)); }
+  void find_direct_room(std::string a, std::string b, Completion<Room> done) override {
+    inner_->find_direct_room(std::move(a), std::move(b), std::move(done));
+  }
+  void add_member(std::string room, Member member, Completion<Room> done) override {
+    inner_->add_member(std::move(room), std::move(member), std::move(done));
+  }
+  void remove_member(std::string room, std::string user_id, Completion<Room> done) override {
+    inner_->remove_member(std::move(room), std::move(user_id), std::move(done));
+  }
+  void update_session(std::string room, RoomStatus status, std::optional<Timestamp> started_at,
+                      std::optional<Timestamp> ended_at, Completion<Room> done) override {
+    inner_->update_session(std::move(room), status, started_at, ended_at, std::move(done));
+  }
+  void list_rooms(std::string user_id, Completion<std::vector<RoomSummary>> done) override {
+    inner_->list_rooms(std::move(user_id), std::move(done));
+  }
+  void append(NewMessage msg, Completion<Appended> done) override { inner_->append(std::move(msg), std::move(done)); }
+  void get_message(std::string id, Completion<Message> done) override {
+    inner_->get_message(std::move(id), std::move(done));
+  }
+  void edit_message(std::string id, std::string text, Timestamp edited_at, Completion<Message> done) override {
+    inner_->edit_message(std::move(id), std::move(text), edited_at, std::move(done));
+  }
+  void delete_message(std::string id, Completion<Message> done) override {
+    inner_->delete_message(std::move(id), std::move(done));
+  }
+  void history(std::string room, HistoryQuery query, Completion<HistoryPage> done) override {
+    inner_->history(std::move(room), query, std::move(done));
+  }
+  void search(std::string room, std::string query, int limit, Completion<std::vector<Message>> done) override {
+    inner_->search(std::move(room), std::move(query), limit, std::move(done));
+  }
+  void mark_read(std::string room, std::string user_id, std::int64_t seq, Completion<ReadMark> done) override {
+    inner_->mark_read(std::move(room), std::move(user_id), seq, std::move(done));
+  }
+  void flush(StatusCompletion done) override { inner_->flush(std::move(done)); }
+  void close() override { inner_->close(); }
+  std::size_t pending() const override { return inner_->pending() + writes_.size() + answers_.size(); }
+
+ private:
+  static void run(std::vector<std::function<void()>>& q) {
+    auto now = std::move(q);
+    q.clear();
+    for (auto& f : now) f();
+  }
+  std::unique_ptr<Store> inner_;
+  std::vector<std::function<void()>> writes_, answers_;
+};
+
+}  // namespace realtime::testing
