@@ -59,10 +59,6 @@ Handshake handshake_of(const HttpRequest& req) {
   return h;
 }
 
-void kill_wsi(lws* wsi) {
-  if (wsi != nullptr) lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-}
-
 }  // namespace
 
 namespace lws_detail {
@@ -163,7 +159,7 @@ void LwsTransport::Impl::eio_http(WsiState& st) {
       st.role = Role::poll_get;
       st.session = c;
       c->poll_ = st.wsi;
-      lws_set_timeout(st.wsi, NO_PENDING_TIMEOUT, 0);
+      set_wsi_timeout(st.wsi, NO_PENDING_TIMEOUT, 0);
       if (!c->queue_.empty()) {
         kick(*c);
       } else if (c->machine_.upgrading()) {
@@ -507,7 +503,7 @@ void LwsTransport::Impl::close_session(EioConnection& c, CloseReason reason) {
       // Let queued packets (a final disconnect) out; give up after a while.
       st->close_when_drained = true;
       lws_callback_on_writable(c.ws_);
-      lws_set_timeout(c.ws_, PENDING_TIMEOUT_USER_OK, 5);
+      set_wsi_timeout(c.ws_, PENDING_TIMEOUT_USER_OK, 5);
     } else {
       if (reason == CloseReason::ping_timeout || reason == CloseReason::too_slow) c.queue_.clear();
       kill_wsi(c.ws_);
@@ -528,7 +524,7 @@ void LwsTransport::Impl::close_session(EioConnection& c, CloseReason reason) {
         if (handler_ != nullptr) handler_->on_close(*self, reason);
       });
     }
-    lws_cancel_service(ctx_);
+    wake();
   }
 }
 

@@ -108,7 +108,7 @@ int LwsTransport::Impl::on_http(lws* wsi) {
     st.body_limit = is_eio_path(st.request.path) ? opt_.max_payload : opt_.max_http_body;
     st.body_too_large = content_length > st.body_limit;
     // Long bodies trickle in; the request timeout restarts per chunk below.
-    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
+    set_wsi_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
     return 0;
   }
   dispatch(st);
@@ -117,7 +117,7 @@ int LwsTransport::Impl::on_http(lws* wsi) {
 
 int LwsTransport::Impl::on_http_body(WsiState& st, const char* data, std::size_t len) {
   if (!st.waiting_body) return -1;
-  lws_set_timeout(st.wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
+  set_wsi_timeout(st.wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
   // Over the cap the rest is read and discarded, so the 413 reaches the
   // client before the connection closes; memory stays at the cap.
   if (st.body_too_large || st.request.body.size() + len > st.body_limit) {
@@ -131,7 +131,7 @@ int LwsTransport::Impl::on_http_body(WsiState& st, const char* data, std::size_t
 }
 
 int LwsTransport::Impl::on_http_body_done(WsiState& st) {
-  lws_set_timeout(st.wsi, NO_PENDING_TIMEOUT, 0);
+  set_wsi_timeout(st.wsi, NO_PENDING_TIMEOUT, 0);
   st.waiting_body = false;
   if (st.body_too_large) {
     if (is_eio_path(st.request.path)) {

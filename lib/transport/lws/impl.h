@@ -4,6 +4,7 @@
 // stop() and the fields they touch (posted_, stop_requested_).
 #pragma once
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include <atomic>
@@ -98,9 +99,19 @@ class LwsTransport::Impl {
 
   // lws_transport.cpp: loop, posting, timers, callback dispatch.
   int callback(lws* wsi, int reason, void* in, std::size_t len);
+  void wake();  // from any thread: run posted tasks (and see stop) soon
+  // lws_set_timeout, and a note that lws must look at its timers again.
+  // lws re-arms its timer only after it served a socket, so a timeout set
+  // from our own timer or posted task would otherwise wait for unrelated
+  // traffic.
+  void set_wsi_timeout(lws* wsi, pending_timeout reason, int secs);
+  void kill_wsi(lws* wsi) {
+    if (wsi != nullptr) set_wsi_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  }
+  void after_own_callback();  // ends on_wake/on_timer
   void run_posted();
   void run_due_timers();
-  void arm_sul();
+  void arm_timer();
   TimerId set_timer(std::chrono::milliseconds delay, std::function<void()> fn);
   void cancel_timer(TimerId id);
   WsiState& state(lws* wsi);
@@ -148,11 +159,13 @@ class LwsTransport::Impl {
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;
 
-  struct TimerSul {
-    lws_sorted_usec_list_t sul;  // first member: the callback casts back
-    Impl* self;
-  };
-  TimerSul sul_{};
+  // The loop is libev's (epoll), handed to lws as a foreign loop: lws's
+  // own loop poll()s every descriptor on every turn, which at thousands
+  // of connections cost more than all the work it dispatched.
+  struct ev_loop* loop_ = nullptr;
+  ev_async wake_{};  // post() and stop() from other threads
+  ev_timer timer_{};  // the earliest of timers_
+  bool lws_timeouts_changed_ = false;
   std::map<std::pair<TimePoint, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, TimePoint> timer_index_;
   TimerId next_timer_id_ = 1;

@@ -1,4 +1,4 @@
-// LwsTransport: the libwebsockets context, its service loop, post(), timers
+// LwsTransport: the libwebsockets context on a libev loop, post(), timers
 // and the one protocol callback that routes every lws event to the HTTP
 // exchange or the Engine.IO endpoint. run() makes the calling thread the
 // loop thread; post() and stop() are the only cross-thread entry points.
@@ -18,10 +18,17 @@ int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, st
   return impl->callback(wsi, static_cast<int>(reason), in, len);
 }
 
-void on_sul(lws_sorted_usec_list_t* sul) {
-  // TimerSul is standard layout with the sul first, so this cast is exact.
-  auto* ts = reinterpret_cast<LwsTransport::Impl::TimerSul*>(sul);
-  ts->self->run_due_timers();
+void on_wake(struct ev_loop* loop, ev_async* /*w*/, int /*revents*/) {
+  auto* impl = static_cast<LwsTransport::Impl*>(ev_userdata(loop));
+  impl->run_posted();
+  impl->after_own_callback();
+  if (impl->stop_requested_.load()) ev_break(loop, EVBREAK_ALL);
+}
+
+void on_timer(struct ev_loop* loop, ev_timer* /*w*/, int /*revents*/) {
+  auto* impl = static_cast<LwsTransport::Impl*>(ev_userdata(loop));
+  impl->run_due_timers();
+  impl->after_own_callback();
 }
 
 }  // namespace
@@ -31,6 +38,11 @@ LwsTransport::Impl::~Impl() {
     shutdown();
     lws_context_destroy(ctx_);
   }
+  if (loop_ != nullptr) {
+    ev_async_stop(loop_, &wake_);
+    ev_timer_stop(loop_, &timer_);
+    ev_loop_destroy(loop_);
+  }
 }
 
 Status LwsTransport::Impl::start() {
@@ -39,6 +51,16 @@ Status LwsTransport::Impl::start() {
   std::signal(SIGPIPE, SIG_IGN);
   protocols_.push_back({"realtime", lws_callback, 0, 4096, 0, nullptr, 0});
   protocols_.push_back({nullptr, nullptr, 0, 0, 0, nullptr, 0});
+
+  // NOSIGMASK: signals are the embedder's business (chatd's SIGTERM).
+  loop_ = ev_loop_new(static_cast<unsigned>(EVBACKEND_EPOLL) | static_cast<unsigned>(EVFLAG_NOENV) |
+                      static_cast<unsigned>(EVFLAG_NOSIGMASK));
+  if (loop_ == nullptr) return Status::unavailable("cannot create the event loop (libev, epoll)");
+  ev_set_userdata(loop_, this);
+  ev_async_init(&wake_, on_wake);
+  ev_async_start(loop_, &wake_);
+  ev_init(&timer_, on_timer);
+  void* foreign_loops[] = {loop_};
 
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
@@ -50,9 +72,12 @@ Status LwsTransport::Impl::start() {
   info.pt_serv_buf_size = 64 * 1024;
   info.count_threads = 1;
   info.timeout_secs = 30;
-  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
+  info.foreign_loops = foreign_loops;
   ctx_ = lws_create_context(&info);
-  if (ctx_ == nullptr) return Status::unavailable("cannot create the libwebsockets context");
+  if (ctx_ == nullptr)
+    return Status::unavailable(
+        "cannot create the libwebsockets context (on Debian, is libwebsockets-evlib-ev installed?)");
   vhost_ = lws_get_vhost_by_name(ctx_, "default");
   port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : opt_.port;
   if (port_ <= 0) {
@@ -60,7 +85,6 @@ Status LwsTransport::Impl::start() {
     ctx_ = nullptr;
     return Status::unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
   }
-  sul_.self = this;
   return {};
 }
 
@@ -130,6 +154,21 @@ void LwsTransport::Impl::drop_wsi(lws* wsi) {
   eio_wsi_gone(*st);
 }
 
+void LwsTransport::Impl::wake() { ev_async_send(loop_, &wake_); }
+
+void LwsTransport::Impl::set_wsi_timeout(lws* wsi, pending_timeout reason, int secs) {
+  lws_set_timeout(wsi, reason, secs);
+  lws_timeouts_changed_ = true;
+}
+
+void LwsTransport::Impl::after_own_callback() {
+  // Inside lws's own callbacks the flag is harmless: lws re-arms after them.
+  // Here, its cancel pipe is the one public way to make it do so.
+  if (!lws_timeouts_changed_ || ctx_ == nullptr) return;
+  lws_timeouts_changed_ = false;
+  lws_cancel_service(ctx_);
+}
+
 void LwsTransport::Impl::run_posted() {
   std::vector<std::function<void()>> tasks;
   {
@@ -145,7 +184,7 @@ LwsTransport::TimerId LwsTransport::Impl::set_timer(std::chrono::milliseconds de
   TimePoint when = std::chrono::steady_clock::now() + delay;
   timers_.emplace(std::make_pair(when, id), std::move(fn));
   timer_index_.emplace(id, when);
-  arm_sul();
+  if (timers_.begin()->first.second == id) arm_timer();
   return id;
 }
 
@@ -156,11 +195,17 @@ void LwsTransport::Impl::cancel_timer(TimerId id) {
   timer_index_.erase(it);
 }
 
-void LwsTransport::Impl::arm_sul() {
-  if (timers_.empty() || ctx_ == nullptr) return;
-  auto delay = timers_.begin()->first.first - std::chrono::steady_clock::now();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(delay).count();
-  lws_sul_schedule(ctx_, 0, &sul_.sul, on_sul, us < 1 ? 1 : us);
+void LwsTransport::Impl::arm_timer() {
+  // A cancelled earliest timer is left armed: it fires, finds nothing due
+  // and re-arms, which is cheaper than re-arming on every cancel.
+  ev_timer_stop(loop_, &timer_);
+  if (timers_.empty()) return;
+  // libev measures from its cached loop time; refresh it so that work done
+  // since the loop woke does not make the timer late.
+  ev_now_update(loop_);
+  const std::chrono::duration<double> delay = timers_.begin()->first.first - std::chrono::steady_clock::now();
+  ev_timer_set(&timer_, delay.count() > 0 ? delay.count() : 0.0, 0.0);
+  ev_timer_start(loop_, &timer_);
 }
 
 void LwsTransport::Impl::run_due_timers() {
@@ -173,7 +218,7 @@ void LwsTransport::Impl::run_due_timers() {
     due.push_back(std::move(node.mapped()));
   }
   for (auto& fn : due) fn();
-  arm_sul();
+  arm_timer();
 }
 
 void LwsTransport::Impl::shutdown() {
@@ -215,18 +260,17 @@ Status LwsTransport::serve_static(std::string url_prefix, std::string dir) {
 
 void LwsTransport::run() {
   impl_->running_ = true;
-  impl_->arm_sul();
-  // Tasks posted before run() are already waiting behind a cancel wakeup.
-  while (!impl_->stop_requested_.load()) {
-    if (lws_service(impl_->ctx_, 0) < 0) break;
-  }
+  impl_->arm_timer();
+  // Tasks posted before run() are already waiting behind a wakeup; stop()
+  // wakes the loop, which breaks out after running what was posted.
+  if (!impl_->stop_requested_.load()) ev_run(impl_->loop_, 0);
   impl_->shutdown();
   impl_->running_ = false;
 }
 
 void LwsTransport::stop() {
   impl_->stop_requested_.store(true);
-  if (impl_->ctx_ != nullptr) lws_cancel_service(impl_->ctx_);
+  impl_->wake();
 }
 
 void LwsTransport::set_handler(TransportHandler& handler) { impl_->handler_ = &handler; }
@@ -236,7 +280,7 @@ void LwsTransport::post(std::function<void()> task) {
     std::lock_guard<std::mutex> lock(impl_->post_mu_);
     impl_->posted_.push_back(std::move(task));
   }
-  lws_cancel_service(impl_->ctx_);
+  impl_->wake();
 }
 
 LwsTransport::TimerId LwsTransport::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
