@@ -7,20 +7,13 @@
 #include "realtime/hub.h"
 
 #include <algorithm>
-#include <unordered_set>
+
+#include "core/string_map.h"
 
 namespace realtime {
-namespace {
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <class V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
-
-}  // namespace
+using detail::StringMap;
+using detail::StringSet;
 
 struct Hub::Impl {
   struct ConnEntry {

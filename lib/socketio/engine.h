@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/string_map.h"
 #include "protocol/socketio_packet.h"
 #include "realtime/socketio_server.h"
 
@@ -65,7 +66,7 @@ class Engine final : public TransportHandler {
   Options options_;
   const Authenticator* authenticator_ = nullptr;
   std::map<std::string, std::unique_ptr<Namespace>, std::less<>> namespaces_;
-  std::map<std::string, std::shared_ptr<Session>, std::less<>> sessions_;  // by connection id
+  realtime::detail::StringMap<std::shared_ptr<Session>> sessions_;  // by connection id
   std::random_device random_;
 };
 

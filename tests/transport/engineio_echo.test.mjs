@@ -186,6 +186,27 @@ test('websocket echoes text and binary', T, async () => {
   ws.close();
 });
 
+// The server frames queued packets itself and writes them together: every
+// length encoding (7, 16 and 64 bits) and a burst that leaves in one write.
+test('websocket echoes every frame length and a burst, in order', T, async () => {
+  const ws = rawWs('EIO=4&transport=websocket');
+  await ws.next();
+  const sizes = [0, 1, 124, 125, 126, 65534, 65535, 65536, 70000, 300000];
+  for (const n of sizes) ws.send('4' + 'z'.repeat(n));
+  for (const n of sizes) {
+    let m = await ws.next();
+    while (m === '2') { ws.send('3'); m = await ws.next(); }
+    assert.equal(m.length, n + 1, `echo of ${n} bytes`);
+    assert.equal(m, '4' + 'z'.repeat(n));
+  }
+  const bin = Buffer.alloc(70000, 7);
+  ws.send(bin);
+  let b = await ws.next();
+  while (b === '2') { ws.send('3'); b = await ws.next(); }
+  assert.deepEqual(b, bin);
+  ws.close();
+});
+
 for (const transports of [['websocket'], ['polling'], ['polling', 'websocket']]) {
   test(`engine.io-client (${transports}) echoes text and binary`, T, async () => {
     const s = new EioSocket(`ws://127.0.0.1:${server.port}`, { path: '/engine.io/', transports });

@@ -9,6 +9,7 @@
 #include "protocol/engineio_handshake.h"
 #include "protocol/engineio_packet.h"
 #include "transport/lws/impl.h"
+#include "transport/lws/ws_frame.h"
 
 namespace realtime {
 namespace eio = engineio;
@@ -323,44 +324,48 @@ int LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size
   return 0;
 }
 
+bool LwsTransport::Impl::write_ws(lws* wsi, std::deque<std::string>* raw, EioConnection* c) {
+  // lws holds what the kernel did not take; hand it more only once that is
+  // gone, so that a slow reader's backlog stays in our queue, where
+  // max_queued_bytes sees it.
+  if (lws_partial_buffered(wsi)) {
+    lws_callback_on_writable(wsi);
+    return true;
+  }
+  std::string& buf = ws_out_;
+  buf.assign(LWS_PRE, '\0');
+  const std::size_t limit = LWS_PRE + kWsWriteBytes;
+  while (raw != nullptr && !raw->empty() && buf.size() < limit) {
+    lws_detail::append_ws_frame(buf, false, {}, raw->front());
+    raw->pop_front();
+  }
+  while (c != nullptr && !c->queue_.empty() && buf.size() < limit) {
+    EioConnection::Out& out = c->queue_.front();
+    std::string_view data = out.data ? std::string_view(*out.data) : std::string_view();
+    c->queued_ -= std::min(c->queued_, data.size() + 1);
+    const char digit = static_cast<char>('0' + static_cast<int>(out.type));
+    lws_detail::append_ws_frame(buf, out.binary, out.binary ? std::string_view() : std::string_view(&digit, 1), data);
+    c->queue_.pop_front();
+  }
+  if (buf.size() > LWS_PRE) {
+    // LWS_WRITE_HTTP: the bytes go out as they are (already framed).
+    auto* start = reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE;
+    if (lws_write(wsi, start, buf.size() - LWS_PRE, LWS_WRITE_HTTP) < 0) return false;
+  }
+  if (buf.capacity() > 4 * limit) std::string().swap(buf);  // after one huge packet
+  if ((raw != nullptr && !raw->empty()) || (c != nullptr && !c->queue_.empty())) lws_callback_on_writable(wsi);
+  return true;
+}
+
 int LwsTransport::Impl::eio_ws_writeable(WsiState& st) {
-  auto write = [&](std::string_view type_digit, std::string_view data, bool binary) {
-    // Appended rather than memcpy'd at offsets: GCC 12 at -O2 warns (falsely)
-    // about the offset copy of an empty type_digit.
-    std::vector<unsigned char> buf;
-    buf.reserve(LWS_PRE + type_digit.size() + data.size());
-    buf.resize(LWS_PRE);
-    buf.insert(buf.end(), type_digit.begin(), type_digit.end());
-    buf.insert(buf.end(), data.begin(), data.end());
-    return lws_write(st.wsi, buf.data() + LWS_PRE, buf.size() - LWS_PRE,
-                     binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-  };
   if (st.refused) {
     lws_close_reason(st.wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
     return -1;
   }
-  if (st.role == Role::ws_probe) {
-    if (!st.probe_out.empty()) {
-      std::string s = std::move(st.probe_out.front());
-      st.probe_out.pop_front();
-      if (write({}, s, false) < 0) return -1;
-      if (!st.probe_out.empty()) lws_callback_on_writable(st.wsi);
-    }
-    return 0;
-  }
+  if (st.role == Role::ws_probe) return write_ws(st.wsi, &st.probe_out, nullptr) ? 0 : -1;
   if (!st.session) return -1;
   EioConnection& c = *st.session;
-  if (!c.queue_.empty()) {
-    EioConnection::Out out = std::move(c.queue_.front());
-    c.queue_.pop_front();
-    std::string_view data = out.data ? std::string_view(*out.data) : std::string_view();
-    c.queued_ -= std::min(c.queued_, data.size() + 1);
-    char digit = static_cast<char>('0' + static_cast<int>(out.type));
-    int n = out.binary ? write({}, data, true) : write(std::string_view(&digit, 1), data, false);
-    if (n < 0) return -1;
-    if (!c.queue_.empty()) lws_callback_on_writable(st.wsi);
-    return 0;
-  }
+  if (!c.queue_.empty()) return write_ws(st.wsi, nullptr, &c) ? 0 : -1;
   if (st.close_when_drained) {
     lws_close_reason(st.wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
     return -1;
@@ -392,9 +397,8 @@ void LwsTransport::Impl::feed(EioConnection& c, const eio::Packet& p, eio::Chann
 }
 
 void LwsTransport::Impl::apply(EioConnection& conn, eio::Output out) {
-  auto it = sessions_.find(conn.sid_);
-  if (it == sessions_.end()) return;
-  std::shared_ptr<EioConnection> keep = it->second;  // handlers may close it
+  if (!conn.open_) return;
+  std::shared_ptr<EioConnection> keep = conn.shared_from_this();  // handlers may close it
   EioConnection& c = *keep;
   if (c.probe_ != nullptr && !out.to_probe.empty()) {
     WsiState& ps = state(c.probe_);
@@ -435,10 +439,14 @@ void LwsTransport::Impl::apply(EioConnection& conn, eio::Output out) {
 
 void LwsTransport::Impl::arm(EioConnection& c) {
   if (!c.open_) return;
+  // Most packets leave the deadline where it was (it moves with pings and
+  // pongs); re-arming anyway would cost two timer-map updates per packet.
+  const eio::TimePoint deadline = c.machine_.next_deadline();
+  if (c.timer_ != 0 && c.timer_at_ == deadline) return;
   if (c.timer_ != 0) cancel_timer(c.timer_);
-  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(c.machine_.next_deadline() -
-                                                                     std::chrono::steady_clock::now());
-  std::weak_ptr<EioConnection> weak = sessions_.count(c.sid_) ? sessions_[c.sid_] : nullptr;
+  auto delay = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  std::weak_ptr<EioConnection> weak = c.weak_from_this();
+  c.timer_at_ = deadline;
   c.timer_ = set_timer(std::max(delay, std::chrono::milliseconds(0)), [this, weak] {
     auto s = weak.lock();
     if (!s || !s->open_) return;
@@ -456,9 +464,35 @@ void LwsTransport::Impl::enqueue(EioConnection& c, eio::PacketType type,
 
 void LwsTransport::Impl::kick(EioConnection& c) {
   if (c.ws_ != nullptr) {
-    lws_callback_on_writable(c.ws_);
+    // Written when the loop turn ends (flush_dirty) rather than on a
+    // writeable callback, which costs two epoll_ctl calls and a turn per
+    // packet; and everything one turn queued for a socket (an ack and the
+    // broadcast it caused) leaves in one write.
+    if (!c.dirty_) {
+      c.dirty_ = true;
+      dirty_.push_back(c.shared_from_this());
+    }
   } else if (c.poll_ != nullptr) {
     lws_callback_on_writable(c.poll_);
+  }
+}
+
+void LwsTransport::Impl::flush_dirty() {
+  std::vector<std::shared_ptr<EioConnection>> now;
+  now.swap(dirty_);
+  for (auto& c : now) {
+    c->dirty_ = false;
+    if (c->ws_ == nullptr) continue;
+    WsiState* st = find_state(c->ws_);
+    if (st == nullptr || st->close_when_drained) {
+      lws_callback_on_writable(c->ws_);
+    } else if (!write_ws(c->ws_, nullptr, c.get())) {
+      kill_wsi(c->ws_);  // lws reports the close through its callbacks
+    }
+  }
+  if (dirty_.empty()) {  // keep the larger capacity for the next turn
+    now.clear();
+    dirty_.swap(now);
   }
 }
 

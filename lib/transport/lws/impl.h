@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/string_map.h"
 #include "protocol/engineio_session.h"
 #include "realtime/lws_transport.h"
 #include "transport/lws/router.h"
@@ -81,7 +82,9 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   lws* poll_ = nullptr;   // a held long-poll GET
   lws* probe_ = nullptr;  // a WebSocket probing to upgrade
   bool open_ = true;
+  bool dirty_ = false;  // in Impl::dirty_, to be written when the turn ends
   EventLoop::TimerId timer_ = 0;
+  engineio::TimePoint timer_at_{};  // when timer_ fires
 };
 
 }  // namespace realtime::lws_detail
@@ -135,12 +138,16 @@ class LwsTransport::Impl {
   void eio_ws_established(WsiState& st);
   int eio_ws_receive(WsiState& st, const char* data, std::size_t len);
   int eio_ws_writeable(WsiState& st);
+  // Frames what is queued (a probe's raw replies, or a session's packets)
+  // into one buffer, up to kWsWriteBytes, and writes it; false on failure.
+  bool write_ws(lws* wsi, std::deque<std::string>* raw, EioConnection* c);
   void eio_wsi_gone(WsiState& st);
   std::string take_poll_body(EioConnection& c, bool add_close);
   void apply(EioConnection& c, engineio::Output out);
   void feed(EioConnection& c, const engineio::Packet& p, engineio::Channel ch);
   void arm(EioConnection& c);
   void kick(EioConnection& c);
+  void flush_dirty();  // writes what this loop turn queued on WebSockets
   void enqueue(EioConnection& c, engineio::PacketType type, std::shared_ptr<const std::string> data,
                bool binary);
   void close_session(EioConnection& c, CloseReason reason);
@@ -154,6 +161,8 @@ class LwsTransport::Impl {
   lws_vhost* vhost_ = nullptr;
   int port_ = 0;
   std::vector<lws_protocols> protocols_;
+  static constexpr std::size_t kWsWriteBytes = 64 * 1024;  // per write; also lws's tx_packet_size
+  std::string ws_out_;  // write_ws's buffer, kept to reuse its capacity
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> running_{false};
   std::mutex post_mu_;
@@ -165,13 +174,15 @@ class LwsTransport::Impl {
   struct ev_loop* loop_ = nullptr;
   ev_async wake_{};  // post() and stop() from other threads
   ev_timer timer_{};  // the earliest of timers_
+  ev_prepare flush_{};  // runs flush_dirty() before the loop waits again
+  std::vector<std::shared_ptr<EioConnection>> dirty_;
   bool lws_timeouts_changed_ = false;
   std::map<std::pair<TimePoint, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, TimePoint> timer_index_;
   TimerId next_timer_id_ = 1;
 
   std::unordered_map<lws*, std::unique_ptr<WsiState>> wsis_;
-  std::map<std::string, std::shared_ptr<EioConnection>, std::less<>> sessions_;
+  detail::StringMap<std::shared_ptr<EioConnection>> sessions_;
   lws_detail::Router router_;
 };
 

@@ -25,6 +25,12 @@ void on_wake(struct ev_loop* loop, ev_async* /*w*/, int /*revents*/) {
   if (impl->stop_requested_.load()) ev_break(loop, EVBREAK_ALL);
 }
 
+void on_prepare(struct ev_loop* loop, ev_prepare* /*w*/, int /*revents*/) {
+  auto* impl = static_cast<LwsTransport::Impl*>(ev_userdata(loop));
+  impl->flush_dirty();
+  impl->after_own_callback();
+}
+
 void on_timer(struct ev_loop* loop, ev_timer* /*w*/, int /*revents*/) {
   auto* impl = static_cast<LwsTransport::Impl*>(ev_userdata(loop));
   impl->run_due_timers();
@@ -41,6 +47,7 @@ LwsTransport::Impl::~Impl() {
   if (loop_ != nullptr) {
     ev_async_stop(loop_, &wake_);
     ev_timer_stop(loop_, &timer_);
+    ev_prepare_stop(loop_, &flush_);
     ev_loop_destroy(loop_);
   }
 }
@@ -49,7 +56,8 @@ Status LwsTransport::Impl::start() {
   lws_set_log_level(LLL_ERR, nullptr);
   // A client that disconnects mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
-  protocols_.push_back({"realtime", lws_callback, 0, 4096, 0, nullptr, 0});
+  // tx_packet_size: lws sends at most this much per syscall.
+  protocols_.push_back({"realtime", lws_callback, 0, 4096, 0, nullptr, kWsWriteBytes + LWS_PRE});
   protocols_.push_back({nullptr, nullptr, 0, 0, 0, nullptr, 0});
 
   // NOSIGMASK: signals are the embedder's business (chatd's SIGTERM).
@@ -60,6 +68,8 @@ Status LwsTransport::Impl::start() {
   ev_async_init(&wake_, on_wake);
   ev_async_start(loop_, &wake_);
   ev_init(&timer_, on_timer);
+  ev_prepare_init(&flush_, on_prepare);
+  ev_prepare_start(loop_, &flush_);
   void* foreign_loops[] = {loop_};
 
   lws_context_creation_info info;
