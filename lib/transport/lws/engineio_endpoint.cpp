@@ -52,11 +52,14 @@ HttpResponse polling_body(std::string body) {
   return r;
 }
 
-Handshake handshake_of(const HttpRequest& req) {
+// Takes the request apart: a WebSocket keeps its WsiState for its whole
+// life, and the handler keeps its own copy of the handshake.
+Handshake handshake_of(HttpRequest&& req) {
   Handshake h;
-  for (const auto& [k, v] : req.query) h.query.emplace(k, v);
-  for (const auto& [k, v] : req.headers) h.headers.emplace(k, v);
-  h.remote_address = req.remote_address;
+  h.query = std::move(req.query);
+  h.headers = std::move(req.headers);
+  h.remote_address = std::move(req.remote_address);
+  req = HttpRequest{};
   return h;
 }
 
@@ -205,7 +208,7 @@ void LwsTransport::Impl::eio_http(WsiState& st) {
   if (opt_.allow_upgrades && opt_.allow_websocket) info.upgrades.emplace_back("websocket");
   respond(st, polling_body("0" + eio::encode_open(info)));
   arm(*c);
-  if (handler_ != nullptr) handler_->on_open(c, handshake_of(req));
+  if (handler_ != nullptr) handler_->on_open(c, handshake_of(HttpRequest(req)));
 }
 
 bool LwsTransport::Impl::eio_ws_filter(lws* wsi) {
@@ -272,6 +275,7 @@ void LwsTransport::Impl::eio_ws_established(WsiState& st) {
     st.role = Role::ws_probe;
     st.session = it->second;
     it->second->probe_ = st.wsi;
+    st.request = HttpRequest{};  // not needed once it is a probe
     return;
   }
   auto c = new_session(st, true);
@@ -285,7 +289,8 @@ void LwsTransport::Impl::eio_ws_established(WsiState& st) {
                      static_cast<std::int64_t>(opt_.max_payload)};
   enqueue(*c, eio::PacketType::open, std::make_shared<const std::string>(eio::encode_open(info)), false);
   arm(*c);
-  if (handler_ != nullptr) handler_->on_open(c, handshake_of(st.request));
+  Handshake handshake = handshake_of(std::move(st.request));
+  if (handler_ != nullptr) handler_->on_open(c, handshake);
 }
 
 int LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size_t len) {
@@ -315,16 +320,25 @@ int LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size
     // Over maxPayload: like the ws library under engine.io, close with 1009.
     return fail(CloseReason::transport_error, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
   }
+  const bool whole = lws_is_final_fragment(st.wsi) && lws_remaining_packet_payload(st.wsi) == 0;
+  if (st.rx.empty() && whole) {
+    // The common case, a message in one piece: decode it where lws has it.
+    // Nothing is kept, so an idle socket holds no receive buffer of ours.
+    auto packet = eio::decode_ws(std::string_view(data, len), st.rx_binary);
+    if (!packet.ok()) return fail(CloseReason::parse_error, LWS_CLOSE_STATUS_PROTOCOL_ERR);
+    if (c->open_) feed(*c, *packet, probe ? eio::Channel::probe : eio::Channel::primary);
+    return 0;
+  }
   st.rx.append(data, len);
-  if (!lws_is_final_fragment(st.wsi) || lws_remaining_packet_payload(st.wsi) != 0) return 0;
+  if (!whole) return 0;
   auto packet = eio::decode_ws(st.rx, st.rx_binary);
-  st.rx.clear();
+  std::string().swap(st.rx);
   if (!packet.ok()) return fail(CloseReason::parse_error, LWS_CLOSE_STATUS_PROTOCOL_ERR);
   if (c->open_) feed(*c, *packet, probe ? eio::Channel::probe : eio::Channel::primary);
   return 0;
 }
 
-bool LwsTransport::Impl::write_ws(lws* wsi, std::deque<std::string>* raw, EioConnection* c) {
+bool LwsTransport::Impl::write_ws(lws* wsi, lws_detail::LazyDeque<std::string>* raw, EioConnection* c) {
   // lws holds what the kernel did not take; hand it more only once that is
   // gone, so that a slow reader's backlog stays in our queue, where
   // max_queued_bytes sees it.
@@ -498,10 +512,10 @@ void LwsTransport::Impl::flush_dirty() {
 
 std::string LwsTransport::Impl::take_poll_body(EioConnection& c, bool add_close) {
   std::string body;
-  for (const auto& out : c.queue_) {
+  c.queue_.for_each([&](const EioConnection::Out& out) {
     if (!body.empty()) body.push_back(eio::kRecordSeparator);
     eio::append_polling(body, eio::Packet{out.type, out.data ? *out.data : std::string(), out.binary});
-  }
+  });
   c.queue_.clear();
   c.queued_ = 0;
   if (add_close) {

@@ -26,6 +26,35 @@ namespace realtime::lws_detail {
 
 class EioConnection;
 
+// A deque that allocates nothing while empty: libstdc++'s std::deque
+// allocates about 600 bytes as soon as it is constructed, and most
+// connections are idle with nothing queued.
+template <class T>
+class LazyDeque {
+ public:
+  bool empty() const { return !d_ || d_->empty(); }
+  T& front() { return d_->front(); }
+  void push_back(T v) { get().push_back(std::move(v)); }
+  void push_front(T v) { get().push_front(std::move(v)); }
+  void pop_front() {
+    d_->pop_front();
+    if (d_->empty()) d_.reset();
+  }
+  void clear() { d_.reset(); }
+  template <class F>
+  void for_each(F f) const {
+    if (d_)
+      for (const auto& v : *d_) f(v);
+  }
+
+ private:
+  std::deque<T>& get() {
+    if (!d_) d_ = std::make_unique<std::deque<T>>();
+    return *d_;
+  }
+  std::unique_ptr<std::deque<T>> d_;
+};
+
 // What a libwebsockets connection is doing right now.
 enum class Role : std::uint8_t { none, http, poll_get, poll_post, ws_primary, ws_probe };
 
@@ -51,7 +80,7 @@ struct WsiState {
   // WebSocket
   std::string rx;
   bool rx_binary = false;
-  std::deque<std::string> probe_out;  // a probe's own replies ("3probe")
+  LazyDeque<std::string> probe_out;  // a probe's own replies ("3probe")
   bool close_when_drained = false;
   bool refused = false;  // a WebSocket for a sid that cannot be probed
 };
@@ -76,7 +105,7 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   LwsTransport::Impl* impl_;  // null once closed
   std::string sid_;
   engineio::Session machine_;
-  std::deque<Out> queue_;
+  LazyDeque<Out> queue_;
   std::size_t queued_ = 0;
   lws* ws_ = nullptr;     // the WebSocket, once it is the transport
   lws* poll_ = nullptr;   // a held long-poll GET
@@ -140,7 +169,7 @@ class LwsTransport::Impl {
   int eio_ws_writeable(WsiState& st);
   // Frames what is queued (a probe's raw replies, or a session's packets)
   // into one buffer, up to kWsWriteBytes, and writes it; false on failure.
-  bool write_ws(lws* wsi, std::deque<std::string>* raw, EioConnection* c);
+  bool write_ws(lws* wsi, lws_detail::LazyDeque<std::string>* raw, EioConnection* c);
   void eio_wsi_gone(WsiState& st);
   std::string take_poll_body(EioConnection& c, bool add_close);
   void apply(EioConnection& c, engineio::Output out);
@@ -162,6 +191,7 @@ class LwsTransport::Impl {
   int port_ = 0;
   std::vector<lws_protocols> protocols_;
   static constexpr std::size_t kWsWriteBytes = 64 * 1024;  // per write; also lws's tx_packet_size
+  static constexpr std::size_t kWsRxBufferBytes = 1024;    // lws's per-WebSocket receive buffer
   std::string ws_out_;  // write_ws's buffer, kept to reuse its capacity
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> running_{false};

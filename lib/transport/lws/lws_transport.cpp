@@ -56,8 +56,10 @@ Status LwsTransport::Impl::start() {
   lws_set_log_level(LLL_ERR, nullptr);
   // A client that disconnects mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
-  // tx_packet_size: lws sends at most this much per syscall.
-  protocols_.push_back({"realtime", lws_callback, 0, 4096, 0, nullptr, kWsWriteBytes + LWS_PRE});
+  // rx_buffer_size: every WebSocket keeps a buffer this large for its whole
+  // life; a larger frame just arrives in more callbacks. tx_packet_size:
+  // lws sends at most this much per syscall.
+  protocols_.push_back({"realtime", lws_callback, 0, kWsRxBufferBytes, 0, nullptr, kWsWriteBytes + LWS_PRE});
   protocols_.push_back({nullptr, nullptr, 0, 0, 0, nullptr, 0});
 
   // NOSIGMASK: signals are the embedder's business (chatd's SIGTERM).
