@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git
   libwebsockets-dev   # HTTP + WebSocket transport
+  libwebsockets-evlib-ev libev-dev  # its libev (epoll) loop plugin, and libev for our watchers
   rapidjson-dev       # JSON codec (header-only)
   libsqlite3-dev sqlite3  # message store
   libfmt-dev libcxxopts-dev

@@ -87,9 +87,9 @@ Status LwsTransport::Impl::start() {
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
   info.foreign_loops = foreign_loops;
   ctx_ = lws_create_context(&info);
-  if (ctx_ == nullptr)
-    return Status::unavailable(
-        "cannot create the libwebsockets context (on Debian, is libwebsockets-evlib-ev installed?)");
+  // lws logs why (a port in use, or its libev plugin missing: on Debian
+  // the package libwebsockets-evlib-ev).
+  if (ctx_ == nullptr) return Status::unavailable("cannot create the libwebsockets context");
   vhost_ = lws_get_vhost_by_name(ctx_, "default");
   port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : opt_.port;
   if (port_ <= 0) {
