@@ -73,7 +73,7 @@ if [ "$quick" = 1 ]; then
   storm_args=(--conns 1000 --window 500)
   fan_desc="10 rooms x 50 members"; pair_desc="500 pairs"; idle_lo=500; idle_hi=1000; storm_n=1000
 else
-  fan_args=(--rooms 50 --members 100 --rates 20,50,100,200,400,800,1500,3000,6000,12000 --step-seconds 4 --settle-seconds 1)
+  fan_args=(--rooms 50 --members 100 --rates 20,50,100,200,400,800,1500,3000,6000,12000,18000,24000 --step-seconds 4 --settle-seconds 1)
   pair_args=(--pairs 5000 --rates 1000,2500,5000,10000,25000,50000,75000 --step-seconds 4 --settle-seconds 1)
   idle_args=(--conns 5000 --conns-max "$max_conns" --settle-seconds 3)
   storm_args=(--conns "$max_conns" --window 1000)
@@ -158,12 +158,15 @@ row "fan-out: server CPU % at the best step" fanout best server_cpu_pct 1
 row "fan-out: p50 ms at equal load (first step)" fanout ref p50_ms 1
 row "fan-out: p99 ms at equal load (first step)" fanout ref p99_ms 1
 row "fan-out: server CPU us/delivered msg, equal load" fanout ref server_cpu_us_per_msg 1
+row "fan-out: of which kernel (stime), equal load" fanout ref server_sys_us_per_msg 1
+row "fan-out: server CPU us/delivered msg at the best step" fanout best server_cpu_us_per_msg 1
 row "fan-out: loadgen CPU us/delivered msg, equal load" fanout ref loadgen_cpu_us_per_msg 1
 row "1:1: acked msg/s, ack p99 <= 20 ms (best step)" pairs best acked_per_s 1 chatd-sqlite
 row "1:1: ack p99 ms at the best step" pairs best ack_p99_ms 1 chatd-sqlite
 row "1:1: loadgen CPU % at the best step" pairs best loadgen_cpu_pct 1 chatd-sqlite
 row "1:1: ack p99 ms at equal load (first step)" pairs ref ack_p99_ms 1 chatd-sqlite
 row "1:1: server CPU us/delivered msg, equal load" pairs ref server_cpu_us_per_msg 1 chatd-sqlite
+row "1:1: of which kernel (stime), equal load" pairs ref server_sys_us_per_msg 1 chatd-sqlite
 row "idle: bytes/connection at $idle_lo" idle "idle level=1" bytes_per_conn 1
 row "idle: bytes/connection at $idle_hi" idle "idle level=2" bytes_per_conn 1
 row "idle: connections held (goal $idle_hi)" idle "idle level=2" connected 1

@@ -137,6 +137,7 @@ Options parse(int argc, char** argv) {
 
 struct ProcSample {
   double cpu_s = 0;       // utime + stime
+  double sys_s = 0;       // stime alone: the kernel's share (sockets, loopback TCP)
   double rss_bytes = 0;
 };
 
@@ -159,6 +160,7 @@ ProcSample sample_pid(int pid) {
       }
     }
     s.cpu_s = (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    s.sys_s = stime / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
   double size = 0, resident = 0;
@@ -597,15 +599,17 @@ void LoadGen::report_step(double rate) {
   const double p99 = win_.delivery.quantile(0.99) / 1e6;
   const double ack_p99 = win_.ack.quantile(0.99) / 1e6;
   const double cpu_per = win_.delivered ? scpu * 1e6 / static_cast<double>(win_.delivered) : -1;
-  char line[1024];
+  const double sys_per = win_.delivered ? (srv.sys_s - srv0_.sys_s) * 1e6 / static_cast<double>(win_.delivered) : -1;
+  char line[1100];
   std::snprintf(line, sizeof line,
                 "offered=%.0f sent_per_s=%.0f delivered_per_s=%.0f acked_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
                 "p999_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f ack_p999_ms=%.3f server_cpu_pct=%.1f "
-                "server_cpu_us_per_msg=%.3f loadgen_cpu_pct=%.1f loadgen_cpu_us_per_msg=%.3f rss_mib=%.1f errors=%llu lost=%d",
+                "server_cpu_us_per_msg=%.3f server_sys_us_per_msg=%.3f loadgen_cpu_pct=%.1f loadgen_cpu_us_per_msg=%.3f "
+                "rss_mib=%.1f errors=%llu lost=%d",
                 rate, static_cast<double>(win_.sent) / secs, delivered_ps, static_cast<double>(win_.acked) / secs,
                 win_.delivery.quantile(0.5) / 1e6, p99, win_.delivery.quantile(0.999) / 1e6,
                 win_.ack.quantile(0.5) / 1e6, ack_p99, win_.ack.quantile(0.999) / 1e6, 100 * scpu / secs, cpu_per,
-                100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : -1,
+                sys_per, 100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : -1,
                 srv.rss_bytes / 1048576, static_cast<unsigned long long>(win_.errors), lost_);
   std::printf("step %s\n", line);
   if (step_ == 0) std::printf("result ref %s\n", line);

@@ -198,7 +198,7 @@ void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (v.find("close") != std::string::npos) response.headers["connection"] = "close";
   }
-  st.response = std::move(response);
+  st.response = std::make_unique<HttpResponse>(std::move(response));
   st.headers_sent = false;
   st.body_offset = 0;
   lws_callback_on_writable(st.wsi);

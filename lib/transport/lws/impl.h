@@ -72,7 +72,7 @@ struct WsiState {
   bool waiting_body = false;
   bool body_too_large = false;
   std::size_t body_limit = 0;
-  std::optional<HttpResponse> response;  // being written
+  std::unique_ptr<HttpResponse> response;  // being written (a pointer: WebSockets never have one)
   bool headers_sent = false;
   std::size_t body_offset = 0;
   std::shared_ptr<ResponseSlot> slot;
@@ -191,7 +191,7 @@ class LwsTransport::Impl {
   int port_ = 0;
   std::vector<lws_protocols> protocols_;
   static constexpr std::size_t kWsWriteBytes = 64 * 1024;  // per write; also lws's tx_packet_size
-  static constexpr std::size_t kWsRxBufferBytes = 1024;    // lws's per-WebSocket receive buffer
+  static constexpr std::size_t kWsRxBufferBytes = 512;     // lws's per-WebSocket receive buffer
   std::string ws_out_;  // write_ws's buffer, kept to reuse its capacity
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> running_{false};
