@@ -159,7 +159,7 @@ row "fan-out: p50 ms at equal load (first step)" fanout ref p50_ms 1
 row "fan-out: p99 ms at equal load (first step)" fanout ref p99_ms 1
 row "fan-out: server CPU us/delivered msg, equal load" fanout ref server_cpu_us_per_msg 1
 row "fan-out: of which kernel (stime), equal load" fanout ref server_sys_us_per_msg 1
-row "fan-out: server CPU us/delivered msg at the best step" fanout best server_cpu_us_per_msg 1
+row "fan-out: server CPU us/delivered msg, best step" fanout best server_cpu_us_per_msg 1
 row "fan-out: loadgen CPU us/delivered msg, equal load" fanout ref loadgen_cpu_us_per_msg 1
 row "1:1: acked msg/s, ack p99 <= 20 ms (best step)" pairs best acked_per_s 1 chatd-sqlite
 row "1:1: ack p99 ms at the best step" pairs best ack_p99_ms 1 chatd-sqlite

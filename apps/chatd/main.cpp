@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
     chat_options.replay_limit = config.replay_limit;
     chat_options.session_max = std::chrono::minutes(config.session_max_minutes);
     chat_options.session_end_roles = config.session_end_roles;
+    chat_options.message_rate = config.message_rate;
+    chat_options.typing_rate = config.typing_rate;
+    chat_options.rtc_rate = config.rtc_rate;
     realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
     chatd::Worker worker(t);
     chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, worker, log});

@@ -88,7 +88,13 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("max-attachment-bytes", "Largest attachment upload", cxxopts::value<std::size_t>()->default_value("10485760"))
       ("attachment-types", "Allowed attachment MIME type prefixes (comma list; default: any)", cxxopts::value<std::string>()->default_value(""))
       ("rest-rate", "REST requests per second per caller", cxxopts::value<double>()->default_value("50"))
-      ("rest-burst", "REST burst per caller", cxxopts::value<double>()->default_value("100"));
+      ("rest-burst", "REST burst per caller", cxxopts::value<double>()->default_value("100"))
+      ("message-rate", "Socket events per second per socket (all but typing and rtc:*)", cxxopts::value<double>()->default_value("20"))
+      ("message-burst", "Socket event burst per socket", cxxopts::value<double>()->default_value("40"))
+      ("typing-rate", "typing events per second per socket", cxxopts::value<double>()->default_value("5"))
+      ("typing-burst", "typing burst per socket", cxxopts::value<double>()->default_value("5"))
+      ("rtc-rate", "rtc:* signalling events per second per socket", cxxopts::value<double>()->default_value("100"))
+      ("rtc-burst", "rtc:* burst per socket", cxxopts::value<double>()->default_value("100"));
   options.add_options("Calls")
       ("stun-urls", "STUN URLs for /api/ice-servers (comma list)", cxxopts::value<std::string>()->default_value(""))
       ("turn-urls", "TURN URLs for /api/ice-servers (comma list)", cxxopts::value<std::string>()->default_value(""))
@@ -176,13 +182,21 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto attach = number("max-attachment-bytes", to_size);
   auto rate = number("rest-rate", to_double);
   auto burst = number("rest-burst", to_double);
+  auto message_rate = number("message-rate", to_double);
+  auto message_burst = number("message-burst", to_double);
+  auto typing_rate = number("typing-rate", to_double);
+  auto typing_burst = number("typing-burst", to_double);
+  auto rtc_rate = number("rtc-rate", to_double);
+  auto rtc_burst = number("rtc-burst", to_double);
   auto ttl = number("turn-ttl", to_int);
   auto ping_interval = number("ping-interval", to_int);
   auto ping_timeout = number("ping-timeout", to_int);
   auto connect_timeout = number("connect-timeout", to_int);
   for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), body.status(),
                                     attach.status(), rate.status(), burst.status(), ttl.status(), ping_interval.status(),
-                                    ping_timeout.status(), connect_timeout.status()})
+                                    ping_timeout.status(), connect_timeout.status(), message_rate.status(),
+                                    message_burst.status(), typing_rate.status(), typing_burst.status(),
+                                    rtc_rate.status(), rtc_burst.status()})
     if (!s.ok()) return s;
   c.port = *port;
   c.max_text_chars = *max_text;
@@ -192,6 +206,9 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.max_attachment_bytes = *attach;
   c.rest_rate = *rate;
   c.rest_burst = *burst;
+  c.message_rate = {*message_rate, *message_burst};
+  c.typing_rate = {*typing_rate, *typing_burst};
+  c.rtc_rate = {*rtc_rate, *rtc_burst};
   c.turn_ttl_seconds = *ttl;
   c.ping_interval = std::chrono::milliseconds(*ping_interval);
   c.ping_timeout = std::chrono::milliseconds(*ping_timeout);
@@ -207,6 +224,10 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.replay_limit < 0) return Status::bad_request("--replay-limit must not be negative");
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
   if (c.rest_rate <= 0 || c.rest_burst < 1) return Status::bad_request("--rest-rate must be > 0 and --rest-burst >= 1");
+  for (const auto& [name, r] : {std::pair{"message", c.message_rate}, std::pair{"typing", c.typing_rate},
+                                std::pair{"rtc", c.rtc_rate}})
+    if (r.per_second <= 0 || r.burst < 1)
+      return Status::bad_request(std::string("--") + name + "-rate must be > 0 and --" + name + "-burst >= 1");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)
     return Status::bad_request("timeouts must be positive");
   if (c.jwt_secret.empty() && !c.dev)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "realtime/chat_service.h"
 #include "realtime/status.h"
 
 namespace chatd {
@@ -36,6 +37,9 @@ struct Config {
   int turn_ttl_seconds = 86400;
   double rest_rate = 50;
   double rest_burst = 100;
+  realtime::RateLimit message_rate{20, 40};  // per socket; see realtime::ChatOptions
+  realtime::RateLimit typing_rate{5, 5};
+  realtime::RateLimit rtc_rate{100, 100};
   bool metrics_public = true;
   std::chrono::milliseconds ping_interval{25000};
   std::chrono::milliseconds ping_timeout{20000};

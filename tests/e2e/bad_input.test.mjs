@@ -309,3 +309,26 @@ test("malformed packets and deeply nested payloads: that connection at most, nev
     }
   }
 });
+
+test("per-socket rate limits come from chatd's flags", { timeout: 15000 }, async () => {
+  const strict = await startChatd({ args: ["--message-rate", "0.5", "--message-burst", "3", "--typing-rate", "0.5", "--typing-burst", "2"] });
+  try {
+    const c = await connect(strict, ann.token);
+    try {
+      // room:create and room:join take 2 of the 3 tokens.
+      const own = ok(await c.call("room:create", { kind: "group" })).room;
+      ok(await c.call("room:join", { room: own.id }));
+      const acks = await Promise.all(Array.from({ length: 6 }, (_, i) => c.call("message:send", { room: own.id, text: `m${i}` })));
+      const passed = acks.filter((a) => a.ok).length;
+      assert.ok(passed >= 1 && passed <= 2, `one token left, maybe one refill (${passed} passed)`);
+      for (const a of acks.filter((x) => !x.ok)) failed(a, "rate_limited");
+      const typing = await Promise.all(Array.from({ length: 4 }, (_, i) => c.call("typing", { room: own.id, typing: i % 2 === 0 })));
+      assert.ok(typing.filter((a) => a.ok === false && a.error.code === "rate_limited").length >= 1);
+      assert.equal(c.connected, true);
+    } finally {
+      c.close();
+    }
+  } finally {
+    assert.equal(await strict.stop(), 0);
+  }
+});

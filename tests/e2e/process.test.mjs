@@ -34,6 +34,8 @@ test("bad options: exit 2 with the reason", T, async () => {
     [["--dev", "--port", "70000"], /port/],
     [["--dev", "--store", "mongodb"], /store/],
     [["--dev", "stray-argument"], /stray-argument/],
+    [["--dev", "--message-rate", "0"], /--message-rate must be > 0/],
+    [["--dev", "--rtc-burst", "0.5"], /--rtc-rate must be > 0 and --rtc-burst >= 1/],
   ]) {
     const r = await runChatd([...args, "--data-dir", tempDir()]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);

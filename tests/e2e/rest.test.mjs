@@ -12,7 +12,8 @@ before(async () => {
   server = await startChatd({
     args: ["--stun-urls", "stun:stun.example.org:3478", "--turn-urls", "turn:turn.example.org:3478",
       "--turn-secret", "turn-shared-secret", "--turn-ttl", "600", "--max-body-bytes", "4096",
-      "--max-attachment-bytes", "20000", "--attachment-types", "image/,text/plain"],
+      "--max-attachment-bytes", "20000", "--attachment-types", "image/,text/plain",
+      "--cors-origin", "http://app.example"],
   });
 });
 after(async () => {
@@ -336,4 +337,30 @@ test("REST rate limit per caller: 429 rate_limited", T, async () => {
   } finally {
     assert.equal(await limited.stop(), 0);
   }
+});
+
+// A web app served from another origin calls the REST API from the browser:
+// the preflight and the answer carry CORS headers for the allowed origin only.
+test("CORS on the REST API: preflight and answers, for --cors-origin only", T, async () => {
+  const ann = person("ann");
+  const pre = await rest(server, "OPTIONS", "/api/rooms", {
+    headers: { origin: "http://app.example", "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization,content-type" },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get("access-control-allow-origin"), "http://app.example");
+  assert.match(pre.headers.get("access-control-allow-methods"), /POST/);
+  assert.equal(pre.headers.get("access-control-allow-headers"), "authorization,content-type");
+
+  const got = await rest(server, "GET", "/api/rooms", { token: ann.token, headers: { origin: "http://app.example" } });
+  assert.equal(got.status, 200);
+  assert.equal(got.headers.get("access-control-allow-origin"), "http://app.example");
+  const denied = await rest(server, "POST", "/api/rooms", {
+    token: ann.token, body: { kind: "group", title: "x", members: [] }, headers: { origin: "http://evil.example" },
+  });
+  assert.equal(denied.headers.get("access-control-allow-origin"), null);
+  const plain = await rest(server, "GET", "/api/rooms", { token: ann.token });
+  assert.equal(plain.headers.get("access-control-allow-origin"), null);
+  const wrongMethod = await rest(server, "DELETE", "/api/rooms", { token: ann.token, headers: { origin: "http://app.example" } });
+  assert.equal(wrongMethod.status, 405);
 });

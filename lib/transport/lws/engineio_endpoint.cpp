@@ -108,18 +108,9 @@ void LwsTransport::Impl::eio_http(WsiState& st) {
   add_cors(st);
   const HttpRequest& req = st.request;
   if (req.method == "OPTIONS") {
-    if (!st.cors.empty()) {
-      // The reference server (the cors package) allows these; a browser must see
-      // the 400 for a PUT handshake rather than a failed preflight.
-      st.cors["access-control-allow-methods"] = "GET, HEAD, PUT, PATCH, POST, DELETE";
-      auto h = req.headers.find("access-control-request-headers");
-      st.cors["access-control-allow-headers"] = h != req.headers.end() ? h->second : "content-type";
-      st.cors["access-control-max-age"] = "86400";
-    }
-    HttpResponse r;
-    r.status = 204;
-    r.content_type = "text/plain";
-    respond(st, std::move(r));
+    // The reference server (the cors package) allows these; a browser must see
+    // the 400 for a PUT handshake rather than a failed preflight.
+    answer_preflight(st, "GET, HEAD, PUT, PATCH, POST, DELETE");
     return;
   }
   std::string_view transport = query_value(req, "transport");

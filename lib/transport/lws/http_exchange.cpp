@@ -161,6 +161,7 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
     return;
   }
   auto m = router_.match(req.method, req.path);
+  add_cors(st);  // routes (the REST API) take the same origins as Engine.IO
   if (m.handler != nullptr) {
     st.request.params = std::move(m.params);
     st.slot = std::make_shared<lws_detail::ResponseSlot>(lws_detail::ResponseSlot{this, st.wsi});
@@ -174,6 +175,10 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
     };
     // Copy: the handler may keep the request beyond this call.
     (*m.handler)(st.request, std::move(responder));
+    return;
+  }
+  if (m.path_known && req.method == "OPTIONS") {
+    answer_preflight(st, m.allow);
     return;
   }
   if (m.path_known) {
@@ -267,6 +272,19 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
   st.slot.reset();
   if (close) return -1;
   return lws_http_transaction_completed(st.wsi) != 0 ? -1 : 0;
+}
+
+void LwsTransport::Impl::answer_preflight(WsiState& st, std::string methods) {
+  if (!st.cors.empty()) {
+    auto h = st.request.headers.find("access-control-request-headers");
+    st.cors["access-control-allow-methods"] = std::move(methods);
+    st.cors["access-control-allow-headers"] = h != st.request.headers.end() ? h->second : "content-type";
+    st.cors["access-control-max-age"] = "86400";
+  }
+  HttpResponse r;
+  r.status = 204;
+  r.content_type = "text/plain";
+  respond(st, std::move(r));
 }
 
 void LwsTransport::Impl::add_cors(WsiState& st) {

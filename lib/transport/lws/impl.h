@@ -159,6 +159,8 @@ class LwsTransport::Impl {
   void dispatch(WsiState& st);
   void respond(WsiState& st, HttpResponse response);
   void add_cors(WsiState& st);
+  // 204 to an OPTIONS request; with CORS headers when the origin may.
+  void answer_preflight(WsiState& st, std::string methods);
 
   // engineio_endpoint.cpp: sessions over polling and WebSocket.
   bool is_eio_path(std::string_view path) const;
