@@ -156,15 +156,7 @@ void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
                            guard([this, call, after_seq](Result<Room> active) {
                              if (!active.ok()) return call.fail(active.status());
                              remember(*active);
-                             if (options.session_max.count() > 0) {
-                               const std::string rid = active->id;
-                               session_timers[rid] = loop.set_timer(options.session_max, guard([this, rid] {
-                                 session_timers.erase(rid);
-                                 with_room(rid, [this](Result<Room> cur) {
-                                   if (cur.ok() && cur->status != RoomStatus::ended) end_session(*cur, [](Result<Room>) {});
-                                 });
-                               }));
-                             }
+                             arm_session_end(*active);
                              finish_join(call, std::move(active).value(), after_seq);
                            }));
     };
@@ -252,11 +244,26 @@ void ChatService::Impl::room_leave(const ChatCall& call, const Json& p) {
 
 void ChatService::Impl::rooms_list(const ChatCall& call, const Json&) {
   if (call.actor.identity.user_id.empty()) return call.fail(Status::bad_request("userId is required"));
-  store.list_rooms(call.actor.identity.user_id, guard([call](Result<std::vector<RoomSummary>> r) {
+  store.list_rooms(call.actor.identity.user_id, guard([this, call](Result<std::vector<RoomSummary>> r) {
     if (!r.ok()) return call.fail(r.status());
-    Json rooms = Json::array();
-    for (const auto& s : *r) rooms.push(chat::to_json(s));
-    call.ok(Json::object({{"rooms", std::move(rooms)}}));
+    // Sessions whose automatic end fell due while no process watched them
+    // (a restart) are ended first, then the list is read again.
+    auto overdue = std::make_shared<std::vector<std::string>>();
+    for (const auto& s : *r)
+      if (auto due = session_end_due(s.room); due && *due <= clock.now() && !rooms_cache.contains(s.room.id))
+        overdue->push_back(s.room.id);
+    auto answer = [call](Result<std::vector<RoomSummary>> list) {
+      if (!list.ok()) return call.fail(list.status());
+      Json rooms = Json::array();
+      for (const auto& s : *list) rooms.push(chat::to_json(s));
+      call.ok(Json::object({{"rooms", std::move(rooms)}}));
+    };
+    if (overdue->empty()) return answer(std::move(r));
+    auto left = std::make_shared<std::size_t>(overdue->size());
+    for (const auto& id : *overdue)
+      with_room(id, [this, call, left, answer](Result<Room>) {
+        if (--*left == 0) store.list_rooms(call.actor.identity.user_id, guard(answer));
+      });
   }));
 }
 

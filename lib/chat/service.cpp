@@ -157,9 +157,34 @@ ChatService::Impl::SocketState* ChatService::Impl::state(const std::string& sid)
 
 void ChatService::Impl::with_room(const std::string& id, std::function<void(Result<Room>)> then) {
   if (auto it = rooms_cache.find(id); it != rooms_cache.end()) return then(it->second);
-  store.get_room(id, guard([this, then = std::move(then)](Result<Room> r) {
-    if (r.ok()) remember(*r);
+  store.get_room(id, guard([this, then = std::move(then)](Result<Room> r) mutable {
+    if (!r.ok()) return then(std::move(r));
+    remember(*r);
+    // A session this process has not seen may have been started before a
+    // restart: its end is due from when it started, not from now.
+    if (session_end_due(*r) && *session_end_due(*r) <= clock.now()) return end_session(*r, std::move(then));
+    arm_session_end(*r);
     then(std::move(r));
+  }));
+}
+
+std::optional<Timestamp> ChatService::Impl::session_end_due(const Room& room) const {
+  if (room.kind != RoomKind::session || room.status != RoomStatus::active || !room.started_at ||
+      options.session_max.count() <= 0)
+    return std::nullopt;
+  return *room.started_at + options.session_max;
+}
+
+void ChatService::Impl::arm_session_end(const Room& room) {
+  const auto due = session_end_due(room);
+  if (!due || session_timers.contains(room.id)) return;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*due - clock.now());
+  const std::string rid = room.id;
+  session_timers[rid] = loop.set_timer(std::max(left, std::chrono::milliseconds(0)), guard([this, rid] {
+    session_timers.erase(rid);
+    with_room(rid, [this](Result<Room> cur) {
+      if (cur.ok() && cur->status != RoomStatus::ended) end_session(*cur, [](Result<Room>) {});
+    });
   }));
 }
 

@@ -102,6 +102,10 @@ struct ChatService::Impl {
   void publish(const Message& m);  // message:new to the room and held joiners
   void notify(const Room& room, Json payload, const std::vector<std::string>& extra_users);
   void end_session(const Room& room, std::function<void(Result<Room>)> then);
+  // When an active session must end (--session-max-minutes), if it must.
+  std::optional<Timestamp> session_end_due(const Room& room) const;
+  // Arms the automatic end of an active session, once per room.
+  void arm_session_end(const Room& room);
 
   // --- room_ops.cpp
   void room_create(const ChatCall& call, const Json& p);

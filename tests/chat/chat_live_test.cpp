@@ -186,5 +186,57 @@ TEST_F(SessionTest, SessionEndsByItselfAfterTheMaximum) {
   EXPECT_EQ(over[0]["durationSec"], Json(3600));
 }
 
+// A session started by an earlier chatd process: this one has never seen
+// the room, so it has no timer for it. The end is due from startedAt.
+class SessionFromBeforeARestartTest : public SessionTest {
+ protected:
+  void put_active_session(const std::string& id, std::chrono::minutes started_ago) {
+    Room r;
+    r.id = id;
+    r.kind = RoomKind::session;
+    r.status = RoomStatus::active;
+    r.created_at = clock_.now() - started_ago;
+    r.started_at = clock_.now() - started_ago;
+    r.members = {Member{"tutor", "tutor"}};
+    bool stored = false;
+    store_->create_room(r, [&](Result<Room> created) { stored = created.ok(); });
+    transport_.run_until_idle();
+    ASSERT_TRUE(stored);
+  }
+};
+
+TEST_F(SessionFromBeforeARestartTest, OverdueSessionEndsWhenFirstTouched) {
+  put_active_session("old-session", std::chrono::minutes(61));
+  auto tutor = connect("tutor");
+  EXPECT_EQ(code(tutor->call("room:join", Json::object({{"room", "old-session"}}))), "room_ended");
+  Json got = tutor->call("room:get", Json::object({{"room", "old-session"}}));
+  ASSERT_EQ(got["ok"], Json(true)) << got.dump();
+  EXPECT_EQ(got["room"]["status"], Json("ended"));
+}
+
+TEST_F(SessionFromBeforeARestartTest, RoomListShowsAnOverdueSessionEnded) {
+  put_active_session("old-session", std::chrono::minutes(90));
+  auto tutor = connect("tutor");
+  Json list = tutor->call("rooms:list", Json::object());
+  ASSERT_EQ(list["ok"], Json(true)) << list.dump();
+  ASSERT_EQ(list["rooms"].size(), 1u);
+  EXPECT_EQ(list["rooms"].as_array()[0]["room"]["status"], Json("ended"));
+}
+
+TEST_F(SessionFromBeforeARestartTest, RunningSessionEndsAtItsOriginalDeadline) {
+  put_active_session("running-session", std::chrono::minutes(30));
+  auto tutor = connect("tutor");
+  Json joined = tutor->call("room:join", Json::object({{"room", "running-session"}}));
+  ASSERT_EQ(joined["ok"], Json(true)) << joined.dump();
+  clock_.advance(std::chrono::minutes(29));
+  transport_.advance(std::chrono::minutes(29));
+  EXPECT_TRUE(tutor->take("session:ended").empty()) << "not yet: one minute left";
+  clock_.advance(std::chrono::minutes(1));
+  transport_.advance(std::chrono::minutes(1));
+  auto over = tutor->take("session:ended");
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0]["durationSec"], Json(3600));
+}
+
 }  // namespace
 }  // namespace realtime::testing
