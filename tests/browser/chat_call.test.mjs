@@ -2,7 +2,8 @@
 // (temporary data dir, ephemeral port, --dev, --static-dir = the built
 // web-dist), drives Debian's chromium with playwright-core in two browser
 // contexts (a tutor and a student) through chat both ways (typing, read
-// receipts, unread count, reply, edit, image attachment), then a video
+// receipts, unread count, reply, edit, delete, image attachment), a group
+// whose owner adds and removes members, then a video
 // call in a session room: both RTCPeerConnections must reach `connected`
 // and the remote <video> must decode frames; after the student hangs up the
 // tutor must show rtc:peer-left. Then a reconnection with a replayed
@@ -169,6 +170,15 @@ test('two users chat, then call each other, in Chromium', async (t) => {
   await student.press('#text', 'Enter');
   await message(tutor, 'Hard, but I did it all').locator('.meta:text("edited")').waitFor(WAIT);
 
+  // Delete of one's own message: the other side shows it deleted.
+  await student.fill('#text', 'oops, wrong chat');
+  await student.press('#text', 'Enter');
+  await message(tutor, 'oops, wrong chat').waitFor(WAIT);
+  await message(student, 'oops, wrong chat').hover();
+  await message(student, 'oops, wrong chat').locator('button.delete').click();
+  await message(tutor, 'oops, wrong chat').waitFor({ state: 'detached', ...WAIT });
+  await tutor.locator('#messages li.msg.deleted .text:text("message deleted")').waitFor(WAIT);
+
   // An image attachment, fetched with the token and shown from a blob: URL.
   await tutor.setInputFiles('#file-input', { name: 'diagram.png', mimeType: 'image/png', buffer: PNG });
   const img = student.locator('#messages li.msg img[alt="diagram.png"]');
@@ -177,6 +187,21 @@ test('two users chat, then call each other, in Chromium', async (t) => {
     const i = document.querySelector('#messages li.msg img[alt="diagram.png"]');
     return i && i.src.startsWith('blob:') && i.complete && i.naturalWidth === 2;
   }, null, WAIT);
+
+  // A group: the owner adds a member and removes another; the removed
+  // user's room list drops the room.
+  await createRoom(tutor, 'group', 'Study group', 'sam');
+  await tutor.waitForSelector('#room-title:text("Study group")', WAIT);
+  await roomItem(student, 'Study group').waitFor(WAIT);
+  await tutor.click('#toggle-members');
+  await tutor.fill('#add-member [name=userId]', 'rita');
+  await tutor.click('#add-member button');
+  await tutor.waitForSelector('#member-list li[data-user=rita]', { state: 'attached', ...WAIT });
+  await tutor.locator('#member-list li[data-user=sam] button:text("Remove")').click();
+  await tutor.waitForSelector('#member-list li[data-user=sam]', { state: 'detached', ...WAIT });
+  await roomItem(student, 'Study group').waitFor({ state: 'detached', ...WAIT });
+  await tutor.click('#toggle-members');
+  await tutor.waitForSelector('#members', { state: 'hidden', ...WAIT });
 
   // --- a video call in a session room
   await createRoom(tutor, 'session', 'Algebra lesson', 'sam');
