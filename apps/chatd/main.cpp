@@ -22,7 +22,6 @@
 #include "realtime/socketio_server.h"
 #include "realtime/sqlite_store.h"
 #include "rest_api.h"
-#include "worker.h"
 
 namespace {
 
@@ -109,7 +108,7 @@ int main(int argc, char** argv) {
     chat_options.typing_rate = config.typing_rate;
     chat_options.rtc_rate = config.rtc_rate;
     realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
-    chatd::Worker worker(t);
+    realtime::BlockingWorker worker(t);
     chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, worker, log});
     api.install();
     if (!config.static_dir.empty()) {

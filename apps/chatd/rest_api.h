@@ -1,7 +1,7 @@
 // chatd's REST API (protocol section 8): JSON routes that run the same
 // chat operations as the socket events, plus attachments, ICE servers,
 // dev tokens, health and metrics. Loop thread only; file I/O goes to the
-// Worker.
+// BlockingWorker.
 #pragma once
 
 #include <map>
@@ -14,7 +14,7 @@
 #include "realtime/jwt_authenticator.h"
 #include "realtime/lws_transport.h"
 #include "realtime/socketio_server.h"
-#include "worker.h"
+#include "realtime/blocking_worker.h"
 
 namespace chatd {
 
@@ -25,7 +25,7 @@ struct RestContext {
   realtime::ChatService& chat;
   realtime::Store& store;
   const realtime::JwtAuthenticator& auth;
-  Worker& worker;
+  realtime::BlockingWorker& worker;
   Log& log;
 };
 

@@ -70,10 +70,12 @@ class REALTIME_EXPORT LwsTransport : public Transport, public EventLoop {
 
   int port() const;  // the bound port (useful with port 0)
 
+  // Routes and static mounts are added before run().
   // "/api/rooms/{id}" binds params["id"]. Unknown path: 404; known path,
   // other method: 405; body over max_http_body: 413.
   void add_route(std::string method, std::string pattern, HttpHandler handler);
-  // GET/HEAD under url_prefix serve files below dir; no escaping dir.
+  // GET/HEAD under url_prefix serve files below dir; no escaping dir. The
+  // files are read on a thread of the transport's own, not on the loop.
   Status serve_static(std::string url_prefix, std::string dir);
 
   void run();   // serves until stop(); closes every connection on the way out

@@ -164,17 +164,8 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
   add_cors(st);  // routes (the REST API) take the same origins as Engine.IO
   if (m.handler != nullptr) {
     st.request.params = std::move(m.params);
-    st.slot = std::make_shared<lws_detail::ResponseSlot>(lws_detail::ResponseSlot{this, st.wsi});
-    std::weak_ptr<lws_detail::ResponseSlot> weak = st.slot;
-    HttpResponder responder = [weak](HttpResponse r) {
-      auto slot = weak.lock();
-      if (!slot || slot->wsi == nullptr || slot->impl == nullptr) return;
-      lws* wsi = slot->wsi;
-      slot->wsi = nullptr;  // answer once
-      if (auto* s = slot->impl->find_state(wsi)) slot->impl->respond(*s, std::move(r));
-    };
     // Copy: the handler may keep the request beyond this call.
-    (*m.handler)(st.request, std::move(responder));
+    (*m.handler)(st.request, responder_for(st));
     return;
   }
   if (m.path_known && req.method == "OPTIONS") {
@@ -187,11 +178,31 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
     respond(st, std::move(r));
     return;
   }
-  if (auto r = router_.serve_static(req.method, req.path)) {
-    respond(st, std::move(*r));
+  if (static_files_ && router_.under_static(req.path)) {
+    // Read on the file thread: the loop never waits on the disk.
+    HttpResponder responder = responder_for(st);
+    const bool queued = static_files_->run([this, method = req.method, path = req.path, responder]() {
+      auto r = router_.serve_static(method, path);
+      return std::function<void()>([responder, r = std::move(r)]() mutable {
+        responder(r ? std::move(*r) : lws_detail::error_response(404, "not_found", "no such path"));
+      });
+    });
+    if (!queued) respond(st, lws_detail::error_response(503, "unavailable", "too many file reads queued"));
     return;
   }
   respond(st, lws_detail::error_response(404, "not_found", "no such path"));
+}
+
+HttpResponder LwsTransport::Impl::responder_for(WsiState& st) {
+  st.slot = std::make_shared<lws_detail::ResponseSlot>(lws_detail::ResponseSlot{this, st.wsi});
+  std::weak_ptr<lws_detail::ResponseSlot> weak = st.slot;
+  return [weak](HttpResponse r) {
+    auto slot = weak.lock();
+    if (!slot || slot->wsi == nullptr || slot->impl == nullptr) return;
+    lws* wsi = slot->wsi;
+    slot->wsi = nullptr;  // answer once
+    if (auto* s = slot->impl->find_state(wsi)) slot->impl->respond(*s, std::move(r));
+  };
 }
 
 void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {

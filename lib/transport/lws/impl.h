@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/string_map.h"
+#include "realtime/blocking_worker.h"
 #include "protocol/engineio_session.h"
 #include "realtime/lws_transport.h"
 #include "transport/lws/router.h"
@@ -157,6 +158,9 @@ class LwsTransport::Impl {
   int on_http_body_done(WsiState& st);
   int on_http_writeable(WsiState& st);
   void dispatch(WsiState& st);
+  // How a route (or the file thread) answers later: once, and not at all if
+  // the connection is gone by then. Loop thread only.
+  HttpResponder responder_for(WsiState& st);
   void respond(WsiState& st, HttpResponse response);
   void add_cors(WsiState& st);
   // 204 to an OPTIONS request; with CORS headers when the origin may.
@@ -216,6 +220,9 @@ class LwsTransport::Impl {
   std::unordered_map<lws*, std::unique_ptr<WsiState>> wsis_;
   detail::StringMap<std::shared_ptr<EioConnection>> sessions_;
   lws_detail::Router router_;
+  // Reads static files; made by the first serve_static(). Last member, and
+  // reset first in ~Impl: its thread posts to the loop until it is joined.
+  std::unique_ptr<BlockingWorker> static_files_;
 };
 
 }  // namespace realtime

@@ -40,6 +40,7 @@ void on_timer(struct ev_loop* loop, ev_timer* /*w*/, int /*revents*/) {
 }  // namespace
 
 LwsTransport::Impl::~Impl() {
+  static_files_.reset();  // joins its thread, which may still post()
   if (ctx_ != nullptr) {
     shutdown();
     lws_context_destroy(ctx_);
@@ -267,7 +268,9 @@ void LwsTransport::add_route(std::string method, std::string pattern, HttpHandle
 }
 
 Status LwsTransport::serve_static(std::string url_prefix, std::string dir) {
-  return impl_->router_.add_static(std::move(url_prefix), dir);
+  if (Status s = impl_->router_.add_static(std::move(url_prefix), dir); !s.ok()) return s;
+  if (!impl_->static_files_) impl_->static_files_ = std::make_unique<BlockingWorker>(*this);
+  return {};
 }
 
 void LwsTransport::run() {

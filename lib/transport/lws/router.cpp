@@ -1,6 +1,8 @@
 // Router and static files for the lws transport (see router.h). Loop thread.
 #include "transport/lws/router.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <iterator>
 #include <system_error>
@@ -100,10 +102,21 @@ std::optional<std::filesystem::path> resolve_below(const std::filesystem::path& 
   return real;
 }
 
+namespace {
+bool mounted_at(std::string_view prefix, std::string_view path) {
+  std::string_view bare = prefix.substr(0, prefix.size() - 1);
+  return path == bare || path.substr(0, prefix.size()) == prefix;
+}
+}  // namespace
+
+bool Router::under_static(std::string_view path) const {
+  return std::any_of(mounts_.begin(), mounts_.end(), [&](const Mount& m) { return mounted_at(m.prefix, path); });
+}
+
 std::optional<HttpResponse> Router::serve_static(std::string_view method, std::string_view path) const {
   for (const auto& m : mounts_) {
     std::string_view bare(m.prefix.data(), m.prefix.size() - 1);
-    if (path != bare && path.substr(0, m.prefix.size()) != m.prefix) continue;
+    if (!mounted_at(m.prefix, path)) continue;
     if (method != "GET" && method != "HEAD") {
       auto r = error_response(405, "bad_request", "method not allowed");
       r.headers["allow"] = "GET, HEAD";

@@ -2,8 +2,8 @@
 // path against registered patterns ("/api/rooms/{id}") and serves static
 // files from mounted directories without letting a path escape them.
 //
-// Pure apart from reading files; used by the lws transport on the loop
-// thread. Kept free of libwebsockets so tests can drive it directly.
+// Pure apart from reading files. Kept free of libwebsockets so tests can
+// drive it directly.
 #pragma once
 
 #include <filesystem>
@@ -30,8 +30,11 @@ class Router {
   Match match(std::string_view method, std::string_view path) const;
 
   Status add_static(std::string url_prefix, const std::string& dir);
+  bool under_static(std::string_view path) const;  // some mount covers it
   // A response when path is under a static mount (404 for a missing or
-  // refused file), nullopt when it is not.
+  // refused file), nullopt when it is not. Reads the disk: the transport
+  // calls it on its file thread, which is safe because routes and mounts
+  // are only added before the loop runs.
   std::optional<HttpResponse> serve_static(std::string_view method, std::string_view path) const;
 
  private:

@@ -1,7 +1,8 @@
-// Worker: one background thread for blocking file I/O (attachments), so
-// the event loop never waits on disk. run() queues a job; the job's result
-// comes back on the loop through the Executor. Bounded: past max_queue,
-// run() refuses (returns false) instead of growing.
+// BlockingWorker: one background thread for blocking work (file I/O:
+// attachments, static files), so the event loop never waits on disk. run()
+// queues a job; the continuation it returns runs on the loop, through the
+// Executor. Bounded: past max_queue, run() refuses (returns false) instead
+// of growing. Destroying it finishes the queued jobs first.
 #pragma once
 
 #include <condition_variable>
@@ -12,13 +13,13 @@
 
 #include "realtime/event_loop.h"
 
-namespace chatd {
+namespace realtime {
 
-class Worker {
+class BlockingWorker {
  public:
-  explicit Worker(realtime::Executor& loop, std::size_t max_queue = 1024)
+  explicit BlockingWorker(Executor& loop, std::size_t max_queue = 1024)
       : loop_(loop), max_queue_(max_queue), thread_([this] { main(); }) {}
-  ~Worker() {
+  ~BlockingWorker() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -26,8 +27,8 @@ class Worker {
     cv_.notify_one();
     thread_.join();
   }
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
+  BlockingWorker(const BlockingWorker&) = delete;
+  BlockingWorker& operator=(const BlockingWorker&) = delete;
 
   // `job` runs on the worker thread and returns the continuation to run on
   // the loop.
@@ -55,7 +56,7 @@ class Worker {
     }
   }
 
-  realtime::Executor& loop_;
+  Executor& loop_;
   std::size_t max_queue_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -64,4 +65,4 @@ class Worker {
   std::thread thread_;
 };
 
-}  // namespace chatd
+}  // namespace realtime
