@@ -370,7 +370,12 @@ int LwsTransport::Impl::eio_ws_writeable(WsiState& st) {
   if (st.role == Role::ws_probe) return write_ws(st.wsi, &st.probe_out, nullptr) ? 0 : -1;
   if (!st.session) return -1;
   EioConnection& c = *st.session;
-  if (!c.queue_.empty()) return write_ws(st.wsi, nullptr, &c) ? 0 : -1;
+  if (!c.queue_.empty()) {
+    if (!write_ws(st.wsi, nullptr, &c)) return -1;
+    // A closing socket closes on the next callback, once this write is out.
+    if (c.queue_.empty() && st.close_when_drained) lws_callback_on_writable(st.wsi);
+    return 0;
+  }
   if (st.close_when_drained) {
     lws_close_reason(st.wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
     return -1;
