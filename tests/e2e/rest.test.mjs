@@ -363,4 +363,12 @@ test("CORS on the REST API: preflight and answers, for --cors-origin only", T, a
   assert.equal(plain.headers.get("access-control-allow-origin"), null);
   const wrongMethod = await rest(server, "DELETE", "/api/rooms", { token: ann.token, headers: { origin: "http://app.example" } });
   assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.get("access-control-allow-origin"), "http://app.example");
+  // Errors the transport gives before any route runs (over the 20,000-byte
+  // upload cap, the largest body it takes) are readable too.
+  const tooBig = await rest(server, "POST", "/api/rooms", {
+    token: ann.token, raw: "x".repeat(30000), headers: { origin: "http://app.example", "content-type": "application/json" },
+  });
+  assert.equal(tooBig.status, 413);
+  assert.equal(tooBig.headers.get("access-control-allow-origin"), "http://app.example");
 });

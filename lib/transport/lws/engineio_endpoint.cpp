@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include <cstring>
+#include <utility>
 
 #include "protocol/engineio_handshake.h"
 #include "protocol/engineio_packet.h"
@@ -105,7 +106,6 @@ std::shared_ptr<lws_detail::EioConnection> LwsTransport::Impl::new_session(const
 }
 
 void LwsTransport::Impl::eio_http(WsiState& st) {
-  add_cors(st);
   const HttpRequest& req = st.request;
   if (req.method == "OPTIONS") {
     // The reference server (the cors package) allows these; a browser must see
@@ -312,53 +312,57 @@ int LwsTransport::Impl::eio_ws_receive(WsiState& st, const char* data, std::size
     return fail(CloseReason::transport_error, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
   }
   const bool whole = lws_is_final_fragment(st.wsi) && lws_remaining_packet_payload(st.wsi) == 0;
-  if (st.rx.empty() && whole) {
-    // The common case, a message in one piece: decode it where lws has it.
-    // Nothing is kept, so an idle socket holds no receive buffer of ours.
-    auto packet = eio::decode_ws(std::string_view(data, len), st.rx_binary);
-    if (!packet.ok()) return fail(CloseReason::parse_error, LWS_CLOSE_STATUS_PROTOCOL_ERR);
-    if (c->open_) feed(*c, *packet, probe ? eio::Channel::probe : eio::Channel::primary);
-    return 0;
+  // A message in one piece (the common case) is decoded where lws has it;
+  // only fragments are gathered, and the buffer goes once the message is
+  // whole, so an idle socket keeps no receive buffer of ours.
+  std::string_view message(data, len);
+  if (!st.rx.empty() || !whole) {
+    st.rx.append(data, len);
+    if (!whole) return 0;
+    message = st.rx;
   }
-  st.rx.append(data, len);
-  if (!whole) return 0;
-  auto packet = eio::decode_ws(st.rx, st.rx_binary);
+  auto packet = eio::decode_ws(message, st.rx_binary);
   std::string().swap(st.rx);
   if (!packet.ok()) return fail(CloseReason::parse_error, LWS_CLOSE_STATUS_PROTOCOL_ERR);
   if (c->open_) feed(*c, *packet, probe ? eio::Channel::probe : eio::Channel::primary);
   return 0;
 }
 
-bool LwsTransport::Impl::write_ws(lws* wsi, lws_detail::LazyDeque<std::string>* raw, EioConnection* c) {
+std::optional<std::size_t> LwsTransport::Impl::write_ws(lws* wsi, lws_detail::LazyDeque<lws_detail::OutPacket>& queue) {
   // lws holds what the kernel did not take; hand it more only once that is
   // gone, so that a slow reader's backlog stays in our queue, where
   // max_queued_bytes sees it.
   if (lws_partial_buffered(wsi)) {
     lws_callback_on_writable(wsi);
-    return true;
+    return 0;
   }
   std::string& buf = ws_out_;
   buf.assign(LWS_PRE, '\0');
   const std::size_t limit = LWS_PRE + kWsWriteBytes;
-  while (raw != nullptr && !raw->empty() && buf.size() < limit) {
-    lws_detail::append_ws_frame(buf, false, {}, raw->front());
-    raw->pop_front();
-  }
-  while (c != nullptr && !c->queue_.empty() && buf.size() < limit) {
-    EioConnection::Out& out = c->queue_.front();
+  std::size_t taken = 0;
+  while (!queue.empty() && buf.size() < limit) {
+    const lws_detail::OutPacket& out = queue.front();
     std::string_view data = out.data ? std::string_view(*out.data) : std::string_view();
-    c->queued_ -= std::min(c->queued_, data.size() + 1);
     const char digit = static_cast<char>('0' + static_cast<int>(out.type));
     lws_detail::append_ws_frame(buf, out.binary, out.binary ? std::string_view() : std::string_view(&digit, 1), data);
-    c->queue_.pop_front();
+    taken += data.size() + 1;
+    queue.pop_front();
   }
   if (buf.size() > LWS_PRE) {
     // LWS_WRITE_HTTP: the bytes go out as they are (already framed).
     auto* start = reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE;
-    if (lws_write(wsi, start, buf.size() - LWS_PRE, LWS_WRITE_HTTP) < 0) return false;
+    if (lws_write(wsi, start, buf.size() - LWS_PRE, LWS_WRITE_HTTP) < 0) return std::nullopt;
   }
   if (buf.capacity() > 4 * limit) std::string().swap(buf);  // after one huge packet
-  if ((raw != nullptr && !raw->empty()) || (c != nullptr && !c->queue_.empty())) lws_callback_on_writable(wsi);
+  if (!queue.empty()) lws_callback_on_writable(wsi);
+  return taken;
+}
+
+// Sends what the session has queued; false when the write failed.
+bool LwsTransport::Impl::write_session(EioConnection& c) {
+  auto taken = write_ws(c.ws_, c.queue_);
+  if (!taken) return false;
+  c.queued_ -= std::min(c.queued_, *taken);
   return true;
 }
 
@@ -367,11 +371,11 @@ int LwsTransport::Impl::eio_ws_writeable(WsiState& st) {
     lws_close_reason(st.wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
     return -1;
   }
-  if (st.role == Role::ws_probe) return write_ws(st.wsi, &st.probe_out, nullptr) ? 0 : -1;
+  if (st.role == Role::ws_probe) return write_ws(st.wsi, st.probe_out) ? 0 : -1;
   if (!st.session) return -1;
   EioConnection& c = *st.session;
   if (!c.queue_.empty()) {
-    if (!write_ws(st.wsi, nullptr, &c)) return -1;
+    if (!write_session(c)) return -1;
     // A closing socket closes on the next callback, once this write is out.
     if (c.queue_.empty() && st.close_when_drained) lws_callback_on_writable(st.wsi);
     return 0;
@@ -412,7 +416,8 @@ void LwsTransport::Impl::apply(EioConnection& conn, eio::Output out) {
   EioConnection& c = *keep;
   if (c.probe_ != nullptr && !out.to_probe.empty()) {
     WsiState& ps = state(c.probe_);
-    for (const auto& p : out.to_probe) ps.probe_out.push_back(eio::encode_ws(p));
+    for (const auto& p : out.to_probe)
+      ps.probe_out.push_back({p.type, std::make_shared<const std::string>(p.data), p.binary});
     lws_callback_on_writable(c.probe_);
   }
   for (const auto& p : out.to_primary) {
@@ -488,27 +493,21 @@ void LwsTransport::Impl::kick(EioConnection& c) {
 }
 
 void LwsTransport::Impl::flush_dirty() {
-  std::vector<std::shared_ptr<EioConnection>> now;
-  now.swap(dirty_);
-  for (auto& c : now) {
+  for (auto& c : std::exchange(dirty_, {})) {
     c->dirty_ = false;
     if (c->ws_ == nullptr) continue;
     WsiState* st = find_state(c->ws_);
     if (st == nullptr || st->close_when_drained) {
       lws_callback_on_writable(c->ws_);
-    } else if (!write_ws(c->ws_, nullptr, c.get())) {
+    } else if (!write_session(*c)) {
       kill_wsi(c->ws_);  // lws reports the close through its callbacks
     }
-  }
-  if (dirty_.empty()) {  // keep the larger capacity for the next turn
-    now.clear();
-    dirty_.swap(now);
   }
 }
 
 std::string LwsTransport::Impl::take_poll_body(EioConnection& c, bool add_close) {
   std::string body;
-  c.queue_.for_each([&](const EioConnection::Out& out) {
+  c.queue_.for_each([&](const lws_detail::OutPacket& out) {
     if (!body.empty()) body.push_back(eio::kRecordSeparator);
     eio::append_polling(body, eio::Packet{out.type, out.data ? *out.data : std::string(), out.binary});
   });

@@ -94,6 +94,9 @@ int LwsTransport::Impl::on_http(lws* wsi) {
   read_headers(wsi, st.request);
   std::array<char, 128> peer{};
   if (lws_get_peer_simple(wsi, peer.data(), peer.size()) != nullptr) st.request.remote_address = peer.data();
+  // Every answer on this path (Engine.IO, routes, files, errors) carries
+  // the CORS headers an allowed origin needs to read it.
+  add_cors(st);
 
   std::size_t content_length = 0;
   auto length_header = st.request.headers.find("content-length");
@@ -143,7 +146,6 @@ int LwsTransport::Impl::on_http_body_done(WsiState& st) {
           close_session(*keep, CloseReason::transport_error);
         }
       }
-      add_cors(st);
     }
     auto r = lws_detail::error_response(413, "payload_too_large", "request body too large");
     r.headers["connection"] = "close";
@@ -161,7 +163,6 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
     return;
   }
   auto m = router_.match(req.method, req.path);
-  add_cors(st);  // routes (the REST API) take the same origins as Engine.IO
   if (m.handler != nullptr) {
     st.request.params = std::move(m.params);
     // Copy: the handler may keep the request beyond this call.

@@ -56,6 +56,14 @@ class LazyDeque {
   std::unique_ptr<std::deque<T>> d_;
 };
 
+// An Engine.IO packet waiting to be written: the bytes are shared with
+// every other recipient of a broadcast.
+struct OutPacket {
+  engineio::PacketType type;
+  std::shared_ptr<const std::string> data;
+  bool binary;
+};
+
 // What a libwebsockets connection is doing right now.
 enum class Role : std::uint8_t { none, http, poll_get, poll_post, ws_primary, ws_probe };
 
@@ -81,7 +89,7 @@ struct WsiState {
   // WebSocket
   std::string rx;
   bool rx_binary = false;
-  LazyDeque<std::string> probe_out;  // a probe's own replies ("3probe")
+  LazyDeque<OutPacket> probe_out;  // a probe's own replies ("3probe")
   bool close_when_drained = false;
   bool refused = false;  // a WebSocket for a sid that cannot be probed
 };
@@ -97,16 +105,10 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   bool is_open() const override { return open_; }
   std::size_t queued_bytes() const override { return queued_; }
 
-  struct Out {
-    engineio::PacketType type;
-    std::shared_ptr<const std::string> data;
-    bool binary;
-  };
-
   LwsTransport::Impl* impl_;  // null once closed
   std::string sid_;
   engineio::Session machine_;
-  LazyDeque<Out> queue_;
+  LazyDeque<OutPacket> queue_;
   std::size_t queued_ = 0;
   lws* ws_ = nullptr;     // the WebSocket, once it is the transport
   lws* poll_ = nullptr;   // a held long-poll GET
@@ -173,9 +175,10 @@ class LwsTransport::Impl {
   void eio_ws_established(WsiState& st);
   int eio_ws_receive(WsiState& st, const char* data, std::size_t len);
   int eio_ws_writeable(WsiState& st);
-  // Frames what is queued (a probe's raw replies, or a session's packets)
-  // into one buffer, up to kWsWriteBytes, and writes it; false on failure.
-  bool write_ws(lws* wsi, lws_detail::LazyDeque<std::string>* raw, EioConnection* c);
+  // Frames queued packets (a probe's replies, or a session's queue) into
+  // one buffer, up to kWsWriteBytes, and writes it. Returns the payload
+  // bytes taken from the queue, or nullopt when the write failed.
+  std::optional<std::size_t> write_ws(lws* wsi, lws_detail::LazyDeque<lws_detail::OutPacket>& queue);
   void eio_wsi_gone(WsiState& st);
   std::string take_poll_body(EioConnection& c, bool add_close);
   void apply(EioConnection& c, engineio::Output out);
@@ -183,6 +186,7 @@ class LwsTransport::Impl {
   void arm(EioConnection& c);
   void kick(EioConnection& c);
   void flush_dirty();  // writes what this loop turn queued on WebSockets
+  bool write_session(EioConnection& c);
   void enqueue(EioConnection& c, engineio::PacketType type, std::shared_ptr<const std::string> data,
                bool binary);
   void close_session(EioConnection& c, CloseReason reason);
