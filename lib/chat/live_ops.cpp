@@ -42,27 +42,15 @@ void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, 
                                                                     {"name", who.name}, {"typing", on}}));
 }
 
-std::vector<LastSeen> ChatService::Impl::unsaved_last_seen_in(const std::string& room) const {
-  std::vector<LastSeen> out;
-  const std::string prefix = room + '\n';
-  for (const auto& [key, at] : unsaved_last_seen)
-    if (key.starts_with(prefix)) out.push_back({key.substr(prefix.size()), at});
-  return out;
-}
-
-Json ChatService::Impl::presence_of(const Room& room, const ReadState& state, const std::vector<LastSeen>& pending) {
+Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
   const std::string hub = hub_room(room.id);
+  const auto here = last_seen_here.find(room.id);
   auto last_seen = [&](const std::string& user) -> Json {
-    std::optional<Timestamp> latest;
-    auto consider = [&](Timestamp at) {
-      if (!latest || at > *latest) latest = at;
-    };
-    if (auto it = unsaved_last_seen.find(room.id + '\n' + user); it != unsaved_last_seen.end()) consider(it->second);
-    for (const auto& l : pending)
-      if (l.user_id == user) consider(l.at);
+    if (here != last_seen_here.end())
+      if (auto it = here->second.find(user); it != here->second.end()) return format_iso8601(it->second);
     for (const auto& l : state.last_seen)
-      if (l.user_id == user) consider(l.at);
-    return latest ? Json(format_iso8601(*latest)) : Json();
+      if (l.user_id == user) return format_iso8601(l.at);
+    return Json();
   };
   Json presence = Json::array();
   for (const auto& m : room.members)
@@ -82,11 +70,9 @@ Json ChatService::Impl::presence_of(const Room& room, const ReadState& state, co
 
 void ChatService::Impl::presence_list(const ChatCall& call, const Json& p) {
   with_readable_room(call, p, [this, call](const Room& room) {
-    auto pending = unsaved_last_seen_in(room.id);
-    store.read_state(room.id, call.actor.identity.user_id,
-                     guard([this, call, room, pending = std::move(pending)](Result<ReadState> rs) {
+    store.read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
-      call.ok(Json::object({{"presence", presence_of(room, *rs, pending)}}));
+      call.ok(Json::object({{"presence", presence_of(room, *rs)}}));
     }));
   });
 }

@@ -193,15 +193,13 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
                         {"online", online}}));
       broadcast_session_state(room);
     }
-    auto pending = unsaved_last_seen_in(room.id);
-    store.read_state(room.id, who.user_id,
-                     guard([this, call, room, truncated, pending = std::move(pending)](Result<ReadState> rs) {
+    store.read_state(room.id, who.user_id, guard([this, call, room, truncated](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
       Json reads = Json::array();
       for (const auto& r : rs->reads) reads.push(Json::object({{"userId", r.user_id}, {"seq", static_cast<long long>(r.seq)}}));
       call.ok(Json::object({{"room", chat::to_json(room)},
                             {"peers", peers_of(room.id)},
-                            {"presence", presence_of(room, *rs, pending)},
+                            {"presence", presence_of(room, *rs)},
                             {"reads", std::move(reads)},
                             {"lastSeq", static_cast<long long>(rs->last_seq)},
                             {"unread", static_cast<long long>(rs->unread)},
@@ -248,19 +246,19 @@ void ChatService::Impl::rooms_list(const ChatCall& call, const Json&) {
     if (!r.ok()) return call.fail(r.status());
     // Sessions whose automatic end fell due while no process watched them
     // (a restart) are ended first, then the list is read again.
-    auto overdue = std::make_shared<std::vector<std::string>>();
+    std::vector<std::string> overdue;
     for (const auto& s : *r)
       if (auto due = session_end_due(s.room); due && *due <= clock.now() && !rooms_cache.contains(s.room.id))
-        overdue->push_back(s.room.id);
+        overdue.push_back(s.room.id);
     auto answer = [call](Result<std::vector<RoomSummary>> list) {
       if (!list.ok()) return call.fail(list.status());
       Json rooms = Json::array();
       for (const auto& s : *list) rooms.push(chat::to_json(s));
       call.ok(Json::object({{"rooms", std::move(rooms)}}));
     };
-    if (overdue->empty()) return answer(std::move(r));
-    auto left = std::make_shared<std::size_t>(overdue->size());
-    for (const auto& id : *overdue)
+    if (overdue.empty()) return answer(std::move(r));
+    auto left = std::make_shared<std::size_t>(overdue.size());
+    for (const auto& id : overdue)
       with_room(id, [this, call, left, answer](Result<Room>) {
         if (--*left == 0) store.list_rooms(call.actor.identity.user_id, guard(answer));
       });

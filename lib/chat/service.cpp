@@ -162,7 +162,7 @@ void ChatService::Impl::with_room(const std::string& id, std::function<void(Resu
     remember(*r);
     // A session this process has not seen may have been started before a
     // restart: its end is due from when it started, not from now.
-    if (session_end_due(*r) && *session_end_due(*r) <= clock.now()) return end_session(*r, std::move(then));
+    if (auto due = session_end_due(*r); due && *due <= clock.now()) return end_session(*r, std::move(then));
     arm_session_end(*r);
     then(std::move(r));
   }));
@@ -248,12 +248,8 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
   }
   if (!nsp.hub().user_in_room(who.user_id, hub)) {
     const Timestamp at = last_seen.value_or(clock.now());
-    const std::string key = room + '\n' + who.user_id;
-    unsaved_last_seen[key] = at;
-    store.set_last_seen(room, who.user_id, at, guard([this, key, at](Status) {
-      if (auto it = unsaved_last_seen.find(key); it != unsaved_last_seen.end() && it->second == at)
-        unsaved_last_seen.erase(it);
-    }));
+    last_seen_here[room][who.user_id] = at;
+    store.set_last_seen(room, who.user_id, at, [](Status) {});
   }
   if (announce)
     if (auto it = rooms_cache.find(room); it != rooms_cache.end()) broadcast_session_state(it->second);

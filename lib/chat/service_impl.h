@@ -91,11 +91,7 @@ struct ChatService::Impl {
                   std::optional<Timestamp> last_seen = std::nullopt);
   Json peers_of(const std::string& room);
   // Members (and non-member admins present) with online and lastSeen.
-  // `pending` is unsaved_last_seen for the room as it was when the read that
-  // produced `state` was issued: that write may have committed (and left the
-  // map) after the read began, so neither source alone is enough.
-  Json presence_of(const Room& room, const ReadState& state, const std::vector<LastSeen>& pending);
-  std::vector<LastSeen> unsaved_last_seen_in(const std::string& room) const;
+  Json presence_of(const Room& room, const ReadState& state);
   void broadcast_session_state(const Room& room);
   // Appends a system message ("Ann added Bob") and broadcasts it.
   void system_message(const Room& room, const Actor& by, std::string text, std::function<void()> then);
@@ -145,9 +141,10 @@ struct ChatService::Impl {
   std::unordered_map<std::string, Room> rooms_cache;         // rooms this process has touched
   std::unordered_map<std::string, std::vector<std::shared_ptr<Joiner>>> joiners;  // by room
   std::unordered_map<std::string, EventLoop::TimerId> session_timers;  // room -> auto-end timer
-  // lastSeen values whose store write has not completed yet ("room\nuser"),
-  // so that presence read right after a leave already shows them.
-  std::unordered_map<std::string, Timestamp> unsaved_last_seen;
+  // lastSeen values this process set (room -> user -> time). Presence
+  // prefers them to the store's: a read that started before such a write
+  // committed answers without it, and this process's are never older.
+  std::unordered_map<std::string, std::unordered_map<std::string, Timestamp>> last_seen_here;
   ChatStats stats;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

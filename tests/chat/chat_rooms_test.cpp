@@ -185,44 +185,39 @@ TEST_F(RoomsTest, RoomsListOrdersByActivityWithUnreadAndLastMessage) {
   EXPECT_TRUE(rooms[1]["lastMessage"].is_null());
 }
 
-TEST_F(RoomsTest, DisconnectAnnouncesLeaveAndSetsLastSeen) {
-  auto ann = connect("ann");
-  auto bob = connect("bob");
-  const std::string r = create_room(*ann, "group", Json::array({"bob"}));
-  ann->call("room:join", Json::object({{"room", r}}));
-  bob->call("room:join", Json::object({{"room", r}}));
+// One user's entry in a presence list (null when absent).
+Json presence_entry(const Json& ack, const std::string& user) {
+  for (const auto& e : ack["presence"].as_array())
+    if (e["userId"] == Json(user)) return e;
+  return Json();
+}
+
+using LastSeenTest = RoomOfTwoTest;
+
+TEST_F(LastSeenTest, DisconnectAnnouncesLeaveAndSetsLastSeen) {
   clock_.advance(std::chrono::seconds(5));
   bob->close();
   auto left = ann->take("presence:leave");
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0]["online"], Json(1));
   EXPECT_EQ(ann->take("rtc:peer-left").size(), 1u);
-  Json p = ann->call("presence:list", Json::object({{"room", r}}));
+  Json p = ann->call("presence:list", Json::object({{"room", room}}));
   ASSERT_EQ(p["ok"], Json(true)) << p.dump();
-  bool found = false;
-  for (const auto& e : p["presence"].as_array()) {
-    if (e["userId"] != Json("bob")) continue;
-    found = true;
-    EXPECT_EQ(e["online"], Json(false));
-    EXPECT_EQ(e["lastSeen"], Json(format_iso8601(clock_.now())));
-  }
-  EXPECT_TRUE(found);
+  const Json entry = presence_entry(p, "bob");
+  ASSERT_FALSE(entry.is_null()) << p.dump();
+  EXPECT_EQ(entry["online"], Json(false));
+  EXPECT_EQ(entry["lastSeen"], Json(format_iso8601(clock_.now())));
 }
 
 // On SQLite the lastSeen write and a presence read run on different
 // threads: the read can start before the write commits and answer after
-// it, when the service no longer counts the write as pending.
-TEST_F(RoomsTest, PresenceReadRacingTheLastSeenWriteStillShowsIt) {
-  auto ann = connect("ann");
-  auto bob = connect("bob");
-  const std::string r = create_room(*ann, "group", Json::array({"bob"}));
-  ann->call("room:join", Json::object({{"room", r}}));
-  bob->call("room:join", Json::object({{"room", r}}));
+// it, with the row as it was before the write.
+TEST_F(LastSeenTest, PresenceReadRacingTheLastSeenWriteStillShowsIt) {
   clock_.advance(std::chrono::seconds(5));
   store_->hold = true;
   bob->close();
   ASSERT_EQ(ann->take("presence:leave").size(), 1u);
-  const auto list = ann->send_call("presence:list", Json::object({{"room", r}}));
+  const auto list = ann->send_call("presence:list", Json::object({{"room", room}}));
   transport_.run_until_idle();
   store_->release_writes();
   transport_.run_until_idle();
@@ -230,13 +225,9 @@ TEST_F(RoomsTest, PresenceReadRacingTheLastSeenWriteStillShowsIt) {
   store_->release_answers();
   Json p = ann->wait_ack(list);
   ASSERT_EQ(p["ok"], Json(true)) << p.dump();
-  bool found = false;
-  for (const auto& e : p["presence"].as_array()) {
-    if (e["userId"] != Json("bob")) continue;
-    found = true;
-    EXPECT_EQ(e["lastSeen"], Json(format_iso8601(clock_.now())));
-  }
-  EXPECT_TRUE(found);
+  const Json entry = presence_entry(p, "bob");
+  ASSERT_FALSE(entry.is_null()) << p.dump();
+  EXPECT_EQ(entry["lastSeen"], Json(format_iso8601(clock_.now())));
 }
 
 }  // namespace
