@@ -180,23 +180,28 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto session_max = number("session-max-minutes", to_int);
   auto body = number("max-body-bytes", to_size);
   auto attach = number("max-attachment-bytes", to_size);
-  auto rate = number("rest-rate", to_double);
-  auto burst = number("rest-burst", to_double);
-  auto message_rate = number("message-rate", to_double);
-  auto message_burst = number("message-burst", to_double);
-  auto typing_rate = number("typing-rate", to_double);
-  auto typing_burst = number("typing-burst", to_double);
-  auto rtc_rate = number("rtc-rate", to_double);
-  auto rtc_burst = number("rtc-burst", to_double);
+  // A token bucket from --<name>-rate and --<name>-burst, checked.
+  auto rate_limit = [&](const std::string& name) -> realtime::Result<realtime::RateLimit> {
+    auto rate = number(name + "-rate", to_double);
+    if (!rate.ok()) return rate.status();
+    auto burst = number(name + "-burst", to_double);
+    if (!burst.ok()) return burst.status();
+    if (*rate <= 0 || *burst < 1)
+      return realtime::Status::bad_request("--" + name + "-rate must be > 0 and --" + name + "-burst >= 1");
+    return realtime::RateLimit{*rate, *burst};
+  };
+  auto rest_rate = rate_limit("rest");
+  auto message_rate = rate_limit("message");
+  auto typing_rate = rate_limit("typing");
+  auto rtc_rate = rate_limit("rtc");
   auto ttl = number("turn-ttl", to_int);
   auto ping_interval = number("ping-interval", to_int);
   auto ping_timeout = number("ping-timeout", to_int);
   auto connect_timeout = number("connect-timeout", to_int);
   for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), body.status(),
-                                    attach.status(), rate.status(), burst.status(), ttl.status(), ping_interval.status(),
+                                    attach.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
                                     ping_timeout.status(), connect_timeout.status(), message_rate.status(),
-                                    message_burst.status(), typing_rate.status(), typing_burst.status(),
-                                    rtc_rate.status(), rtc_burst.status()})
+                                    typing_rate.status(), rtc_rate.status()})
     if (!s.ok()) return s;
   c.port = *port;
   c.max_text_chars = *max_text;
@@ -204,11 +209,10 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.session_max_minutes = *session_max;
   c.max_body_bytes = *body;
   c.max_attachment_bytes = *attach;
-  c.rest_rate = *rate;
-  c.rest_burst = *burst;
-  c.message_rate = {*message_rate, *message_burst};
-  c.typing_rate = {*typing_rate, *typing_burst};
-  c.rtc_rate = {*rtc_rate, *rtc_burst};
+  c.rest_rate = *rest_rate;
+  c.message_rate = *message_rate;
+  c.typing_rate = *typing_rate;
+  c.rtc_rate = *rtc_rate;
   c.turn_ttl_seconds = *ttl;
   c.ping_interval = std::chrono::milliseconds(*ping_interval);
   c.ping_timeout = std::chrono::milliseconds(*ping_timeout);
@@ -223,11 +227,6 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.max_text_chars < 1) return Status::bad_request("--max-text-chars must be at least 1");
   if (c.replay_limit < 0) return Status::bad_request("--replay-limit must not be negative");
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
-  if (c.rest_rate <= 0 || c.rest_burst < 1) return Status::bad_request("--rest-rate must be > 0 and --rest-burst >= 1");
-  for (const auto& [name, r] : {std::pair{"message", c.message_rate}, std::pair{"typing", c.typing_rate},
-                                std::pair{"rtc", c.rtc_rate}})
-    if (r.per_second <= 0 || r.burst < 1)
-      return Status::bad_request(std::string("--") + name + "-rate must be > 0 and --" + name + "-burst >= 1");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)
     return Status::bad_request("timeouts must be positive");
   if (c.jwt_secret.empty() && !c.dev)

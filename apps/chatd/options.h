@@ -35,8 +35,7 @@ struct Config {
   std::vector<std::string> turn_urls;
   std::vector<std::string> stun_urls;
   int turn_ttl_seconds = 86400;
-  double rest_rate = 50;
-  double rest_burst = 100;
+  realtime::RateLimit rest_rate{50, 100};    // per caller
   realtime::RateLimit message_rate{20, 40};  // per socket; see realtime::ChatOptions
   realtime::RateLimit typing_rate{5, 5};
   realtime::RateLimit rtc_rate{100, 100};

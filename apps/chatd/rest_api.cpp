@@ -94,7 +94,7 @@ struct RestApi::Impl {
     if (buckets.size() > 100'000) buckets.clear();  // bound memory; a reset only forgives
     auto it = buckets.find(key);
     if (it == buckets.end())
-      it = buckets.emplace(key, realtime::chat::TokenBucket(ctx.config.rest_rate, ctx.config.rest_burst, ctx.transport.now())).first;
+      it = buckets.emplace(key, realtime::chat::TokenBucket(ctx.config.rest_rate.per_second, ctx.config.rest_rate.burst, ctx.transport.now())).first;
     return it->second.take(ctx.transport.now());
   }
 
