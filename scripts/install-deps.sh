@@ -3,6 +3,10 @@
 # missing, so running it twice costs nothing. Needs root (or sudo) for apt.
 # Node packages for the interop and browser tests come from the project's
 # own package-lock.json files (npm ci).
+#
+#   scripts/install-deps.sh          install what is missing
+#   scripts/install-deps.sh --list   print the Debian packages it installs
+#                                    (tests/package/deps checks against it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +21,17 @@ packages=(
   googletest libgtest-dev libgmock-dev
   clang libclang-rt-14-dev  # sanitizer build and libFuzzer
 )
-# Node.js: use the one on the machine if any; Debian's otherwise.
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
+# Node.js: the machine's nodejs package if it has one (a newer build of it
+# is fine), Debian's otherwise; Debian ships npm apart from nodejs.
+packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ -f scripts/extra-packages.txt ]; then
   while read -r p _; do [ -n "$p" ] && [ "${p#\#}" = "$p" ] && packages+=("$p"); done < scripts/extra-packages.txt
+fi
+
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
 fi
 
 missing=()

@@ -38,9 +38,11 @@ namespace realtime::socketio {
 struct Options {
   // An Engine.IO connection that has joined no namespace this long is closed.
   std::chrono::milliseconds connect_timeout{45'000};
-  // Per packet: binary attachments, and their bytes together.
+  // Per packet: binary attachments, and their bytes together (what a
+  // packet may make the server hold; the default is Engine.IO's maxPayload).
+  // A connection in no namespace yet may send no binary packet at all.
   std::size_t max_attachments = 10;
-  std::size_t max_attachment_bytes = 10'000'000;
+  std::size_t max_attachment_bytes = 1'000'000;
   // A packet whose announced attachments have not all arrived by then
   // closes its connection (parse_error).
   std::chrono::milliseconds attachment_timeout{30'000};

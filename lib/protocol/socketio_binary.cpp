@@ -73,29 +73,49 @@ Json deconstruct_binary(const Json& value, std::vector<std::string>& attachments
   return strip(value, attachments);
 }
 
-Status reconstruct(Json& data, std::vector<std::string>& attachments) {
+namespace {
+
+// Moves each attachment into the placeholder that names it. `used` marks
+// the attachments already taken: a placeholder may name each one once, so
+// what a packet reconstructs is never more than the bytes it carried (a
+// copy per reference let 64 KB referenced from a 60 KB packet grow to
+// gigabytes).
+Status fill(Json& data, std::vector<std::string>& attachments, std::vector<bool>& used) {
   if (data.is_object() && is_placeholder(data)) {
     const Json& num = data["num"];
     if (!num.is_int() || num.as_int() < 0 ||
         static_cast<std::uint64_t>(num.as_int()) >= attachments.size()) {
       return Status::bad_request("illegal attachment placeholder");
     }
-    const std::string& bytes = attachments[static_cast<std::size_t>(num.as_int())];
-    // Copied, not moved: one attachment may be referenced twice.
+    const auto i = static_cast<std::size_t>(num.as_int());
+    if (used[i]) return Status::bad_request("attachment placeholder used twice");
+    used[i] = true;
+    std::string bytes = std::move(attachments[i]);
     data = Json(Json::Binary(bytes.begin(), bytes.end()));
     return {};
   }
   if (data.is_array()) {
     for (auto& item : data.as_array()) {
-      Status s = reconstruct(item, attachments);
+      Status s = fill(item, attachments, used);
       if (!s.ok()) return s;
     }
   } else if (data.is_object()) {
     for (auto& [k, v] : data.as_object()) {
-      Status s = reconstruct(v, attachments);
+      Status s = fill(v, attachments, used);
       if (!s.ok()) return s;
     }
   }
+  return {};
+}
+
+}  // namespace
+
+Status reconstruct(Json& data, std::vector<std::string>& attachments) {
+  std::vector<bool> used(attachments.size(), false);
+  Status s = fill(data, attachments, used);
+  if (!s.ok()) return s;
+  for (bool u : used)
+    if (!u) return Status::bad_request("attachment without a placeholder");
   return {};
 }
 

@@ -71,8 +71,10 @@ struct Header {
 // payload_too_large for too many attachments).
 Result<Header> decode_text(std::string_view text, const DecoderLimits& limits);
 
-// Replaces placeholders in `data` by the attachments. Fails on a
-// placeholder whose num is not an index into attachments.
+// Moves the attachments into the placeholders of `data` that name them.
+// Fails (bad_request) on a placeholder whose num is not an index into
+// attachments, on two placeholders naming the same attachment, and on an
+// attachment no placeholder names; `attachments` is left moved-from.
 Status reconstruct(Json& data, std::vector<std::string>& attachments);
 
 // Reassembles packets from a connection's message stream. One per

@@ -112,6 +112,12 @@ void Engine::on_message(Connection& conn, std::string_view data, bool binary) {
     return;
   }
   if (!decoded->has_value()) {
+    // Attachments are held until their packet is whole; only a connection
+    // that has passed CONNECT (and so authentication) may make us hold any.
+    if (session->decoder.awaiting_attachments() && session->sockets.empty()) {
+      session->conn->close(CloseReason::parse_error);
+      return;
+    }
     if (session->decoder.awaiting_attachments() && !session->attachment_timer) {
       std::weak_ptr<Session> weak = session;
       session->attachment_timer = loop().set_timer(options_.attachment_timeout, [weak] {

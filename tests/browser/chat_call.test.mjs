@@ -15,10 +15,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { npmPackage, program } from '../lib/needs.mjs';
 
 const env = (name) => {
   const v = process.env[name];
@@ -28,11 +28,11 @@ const env = (name) => {
 const CHATD = env('CHATD');
 const WEB_DIST = env('WEB_DIST');
 const WEB_DIR = env('WEB_DIR');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM = program(process.env.CHROMIUM || '/usr/bin/chromium', 'chromium');
 const SHOTS = process.env.SCREENSHOT_DIR || path.join(os.tmpdir(), 'chatd-browser-shots');
 const WAIT = { timeout: 20000 };
 
-const { chromium } = createRequire(path.join(WEB_DIR, 'package.json'))('playwright-core');
+const { chromium } = npmPackage(WEB_DIR, 'playwright-core');
 
 // Starts chatd and resolves {proc, base} once its "chatd listening" line
 // (logfmt on stderr) names the port.
@@ -89,7 +89,6 @@ const message = (page, text) => page.locator('#messages li.msg', { has: page.loc
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
 
 test('two users chat, then call each other, in Chromium', async (t) => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/install-deps.sh installs Debian's chromium`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatd-browser-'));
   const { proc, base, log } = await startChatd(dataDir);
   let browser;

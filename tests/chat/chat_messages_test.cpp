@@ -121,7 +121,7 @@ TEST_F(MessagesTest, EditAndDeleteRules) {
 }
 
 TEST_F(MessagesTest, HistoryPagesBySeqAndClampsLimit) {
-  for (int i = 1; i <= 7; ++i) send(*ann, "m" + std::to_string(i));
+  for (int i = 1; i <= 7; ++i) send(*ann, testing::cat("m", i));
   Json newest = bob->call("message:history", Json::object({{"room", room}, {"limit", 3}}));
   ASSERT_EQ(newest["messages"].size(), 3u);
   EXPECT_EQ(newest["messages"].as_array()[0]["seq"], Json(5));
@@ -170,9 +170,9 @@ TEST_F(MessagesTest, SearchFindsWordPrefixesAndSkipsDeleted) {
 }
 
 TEST_F(MessagesTest, RejoinWithAfterSeqReplaysMissedMessagesBeforeAck) {
-  for (int i = 1; i <= 3; ++i) send(*ann, "m" + std::to_string(i));
+  for (int i = 1; i <= 3; ++i) send(*ann, testing::cat("m", i));
   bob->close();
-  for (int i = 4; i <= 6; ++i) send(*ann, "m" + std::to_string(i));
+  for (int i = 4; i <= 6; ++i) send(*ann, testing::cat("m", i));
   auto back = connect("bob");
   Json ack = back->call("room:join", Json::object({{"room", room}, {"afterSeq", 3}}));
   ASSERT_EQ(ack["ok"], Json(true)) << ack.dump();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "holding_store.h"
+#include "test_util.h"
 #include "protocol/socketio_packet.h"
 #include "realtime/chat_service.h"
 #include "realtime/in_process_transport.h"
@@ -27,7 +28,7 @@ class ChatClient {
  public:
   ChatClient(InProcessTransport& t, const std::string& token) : t_(t), conn_(t.connect()) {
     t_.run_until_idle();
-    conn_->send("0" + Json::object({{"token", token}}).dump());
+    conn_->send(cat("0", Json::object({{"token", token}}).dump()));
     t_.run_until([&] { pump(); return !sid.empty() || refused.has_value(); }, std::chrono::seconds(5));
   }
 

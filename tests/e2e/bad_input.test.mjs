@@ -6,10 +6,11 @@
 // (rate_limited, the event dropped, the connection kept).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { npmPackage } from "../lib/needs.mjs";
 import { startChatd, connect, userToken, ok, failed, uid, deadline, WAIT_MS } from "./lib/harness.mjs";
 
-const WebSocket = createRequire(new URL("../interop/package.json", import.meta.url))("ws");
+const WebSocket = npmPackage(new URL("../interop", import.meta.url).pathname, "ws");
 
 let server;
 let ann, bob, room, session, msg, otherRoom;
@@ -330,5 +331,64 @@ test("per-socket rate limits come from chatd's flags", { timeout: 15000 }, async
     }
   } finally {
     assert.equal(await strict.stop(), 0);
+  }
+});
+
+// chatd's resident memory, from /proc (Linux).
+function rssBytes(proc) {
+  const status = readFileSync(`/proc/${proc.pid}/status`, "utf8");
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]) * 1024;
+}
+
+// Opens a raw Engine.IO WebSocket; with a token, also CONNECTs to "/".
+async function rawSocket(token) {
+  const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+  const closed = new Promise((resolve) => ws.on("close", resolve));
+  await deadline(new Promise((resolve, reject) => {
+    ws.on("error", reject);
+    ws.on("message", (d) => {
+      const text = d.toString();
+      if (text.startsWith("0")) {
+        if (token) ws.send(`40${JSON.stringify({ token })}`);
+        else resolve();
+      } else if (text.startsWith("40")) resolve();
+    });
+  }), WAIT_MS, "raw socket open");
+  return { ws, closed };
+}
+
+// Regression: every placeholder naming an attachment got its own copy of
+// the bytes, before the namespace and token were checked: one 64 KB
+// attachment named from a 60 KB packet took the server from 12 to 137 MB.
+test("binary attachments: one copy per attachment, none before CONNECT, at most maxPayload", { timeout: 20000 }, async () => {
+  const before = rssBytes(server.proc);
+  const placeholders = Array.from({ length: 2000 }, () => ({ _placeholder: true, num: 0 }));
+  const attachment = Buffer.alloc(64 * 1024, 7);
+  const cases = [
+    // [token, header]: no token means no CONNECT first.
+    [null, `451-${JSON.stringify(["message:send", { _placeholder: true, num: 0 }])}`],
+    [ann.token, `451-${JSON.stringify(["message:send", ...placeholders])}`],
+  ];
+  for (const [token, header] of cases) {
+    const { ws, closed } = await rawSocket(token);
+    ws.send(header);
+    if (ws.readyState === WebSocket.OPEN) ws.send(attachment);
+    await deadline(closed, WAIT_MS, "the server to close the connection");
+  }
+  // Ten attachments of 200 KB each: 2 MB, over the 1 MB a packet may carry.
+  {
+    const { ws, closed } = await rawSocket(ann.token);
+    const ten = Array.from({ length: 10 }, (_, num) => ({ _placeholder: true, num }));
+    ws.send(`4510-${JSON.stringify(["message:send", ...ten])}`);
+    for (let i = 0; i < 10 && ws.readyState === WebSocket.OPEN; ++i) ws.send(Buffer.alloc(200 * 1024));
+    await deadline(closed, WAIT_MS, "the server to close the connection");
+  }
+  const grown = rssBytes(server.proc) - before;
+  assert.ok(grown < 20 * 1024 * 1024, `chatd grew by ${grown} bytes`);
+  const c = await connect(server, ann.token);
+  try {
+    await stillUsable(c);
+  } finally {
+    c.close();
   }
 });

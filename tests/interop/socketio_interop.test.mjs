@@ -8,8 +8,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { io } from "socket.io-client";
-import WebSocket from "ws";
+import { npmPackage } from "../lib/needs.mjs";
+
+const here = new URL(".", import.meta.url).pathname;
+const { io } = npmPackage(here, "socket.io-client");
+const WebSocket = npmPackage(here, "ws");
 
 const BIN = process.env.SOCKETIO_ECHO;
 let server;

@@ -178,6 +178,37 @@ TEST(SocketIoDecoder, RejectsBadPlaceholders) {
   EXPECT_TRUE(r->has_value());
 }
 
+// Regression: each reference to an attachment copied its bytes, so one
+// 64 KB attachment named from a 60 KB packet made the server allocate
+// gigabytes, before the namespace or the token were checked.
+TEST(SocketIoDecoder, RefusesAPlaceholderUsedTwice) {
+  Decoder d;
+  ASSERT_TRUE(d.feed(R"(51-["e",{"_placeholder":true,"num":0},[{"_placeholder":true,"num":0}]])", false).ok());
+  auto r = d.feed("x", true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::bad_request);
+  EXPECT_FALSE(d.awaiting_attachments());
+}
+
+TEST(SocketIoDecoder, RefusesAnAttachmentNoPlaceholderNames) {
+  Decoder d;
+  ASSERT_TRUE(d.feed(R"(52-["e",{"_placeholder":true,"num":1}])", false).ok());
+  ASSERT_TRUE(d.feed("unused", true).ok());
+  EXPECT_FALSE(d.feed("x", true).ok());
+}
+
+TEST(SocketIoDecoder, AReconstructedPacketHoldsOnlyTheBytesItCarried) {
+  Decoder d;
+  ASSERT_TRUE(d.feed(R"(52-["e",{"a":{"_placeholder":true,"num":1}},{"_placeholder":true,"num":0}])", false).ok());
+  ASSERT_TRUE(d.feed(std::string(100, 'a'), true).ok());
+  auto r = d.feed(std::string(200, 'b'), true);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->has_value());
+  const Json& data = (**r).data;
+  EXPECT_EQ(data.as_array()[1]["a"].as_binary().size(), 200u);
+  EXPECT_EQ(data.as_array()[2].as_binary().size(), 100u);
+}
+
 TEST(SocketIoDecoder, BoundsAttachmentBytes) {
   DecoderLimits limits;
   limits.max_attachment_bytes = 10;

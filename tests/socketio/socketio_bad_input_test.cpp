@@ -106,6 +106,18 @@ TEST_F(SocketIoBadInputTest, AttachmentsThatNeverArriveClose) {
   expect_bystander_served(bystander);
 }
 
+// Regression: a connection that had not passed CONNECT (so was not
+// authenticated) could make the server hold a packet's attachments.
+TEST_F(SocketIoBadInputTest, BinaryPacketBeforeConnectCloses) {
+  TestClient c(transport), bystander(transport);
+  bystander.connect();
+  c.send(R"(51-["echo",{"_placeholder":true,"num":0}])");
+  c.texts();
+  EXPECT_FALSE(c.is_open());
+  EXPECT_EQ(c.close_reason(), CloseReason::parse_error);
+  expect_bystander_served(bystander);
+}
+
 TEST_F(SocketIoBadInputTest, CompletedAttachmentsCancelTheTimer) {
   TestClient c(transport);
   c.connect();
@@ -170,7 +182,7 @@ TEST_F(SmallLimits, FloodOfTinyPacketsFromANonReaderCloses) {
   // Each asks for an ack and never reads: the answers pile up in its send
   // queue until the transport's cap closes it. Bounded: 20k packets.
   for (int i = 0; i < 20'000 && flooder.is_open(); ++i) {
-    flooder.send("2" + std::to_string(i) + R"(["echo","x"])");
+    flooder.send(realtime::testing::cat("2", i, R"(["echo","x"])"));
     if (i % 1000 == 0) transport.run_until_idle();
   }
   transport.run_until_idle();

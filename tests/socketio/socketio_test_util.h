@@ -12,6 +12,7 @@
 #include "protocol/socketio_packet.h"
 #include "realtime/in_process_transport.h"
 #include "realtime/socketio_server.h"
+#include "test_util.h"
 
 namespace realtime::socketio::testing {
 
@@ -50,7 +51,7 @@ class TestClient {
   }
   // CONNECT to a namespace and return the sid the server assigned ("" on refusal).
   std::string connect(const std::string& nsp = "/", const std::string& auth = "") {
-    send("0" + (nsp == "/" ? std::string() : nsp + ",") + auth);
+    send(realtime::testing::cat("0", nsp == "/" ? std::string() : realtime::testing::cat(nsp, ","), auth));
     for (auto& p : packets()) {
       if (p.type == PacketType::connect && p.nsp == nsp) return p.data["sid"].as_string();
     }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "store_test_util.h"
+#include "test_util.h"
 
 namespace realtime::testing {
 

@@ -7,21 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { npmPackage } from '../lib/needs.mjs';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const interop = process.env.INTEROP_DIR ?? path.join(here, '..', 'interop');
-const require = createRequire(path.join(interop, 'package.json'));
-let WebSocket, EioSocket;
-try {
-  WebSocket = require('ws');
-  EioSocket = require('engine.io-client').Socket;
-} catch {
-  console.log('SKIP: npm packages missing; run scripts/install-deps.sh (npm ci in tests/interop)');
-  process.exit(77);
-}
+const WebSocket = npmPackage(interop, 'ws');
+const EioSocket = npmPackage(interop, 'engine.io-client').Socket;
 
 const BIN = process.env.ECHO_BIN;
 assert.ok(BIN, 'ECHO_BIN must name the engineio_echo binary');

@@ -526,7 +526,7 @@ void LwsTransport::Impl::flush_poll_now(EioConnection& c, bool add_close) {
   c.poll_ = nullptr;
   if (st == nullptr) return;
   std::string body = add_close ? take_poll_body(c, true) : (c.ws_ ? std::string() : take_poll_body(c, false));
-  if (body.empty()) body = "6";
+  if (body.empty()) body.push_back('6');  // a noop packet
   respond(*st, polling_body(std::move(body)));
 }
 

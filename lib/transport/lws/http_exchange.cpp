@@ -229,7 +229,7 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
       HttpResponse r;
       r.content_type = "text/plain; charset=UTF-8";
       r.body = take_poll_body(c, false);
-      if (r.body.empty()) r.body = "6";
+      if (r.body.empty()) r.body.push_back('6');  // a noop packet; push_back, as GCC 12 -O3 misreads assign("6") (-Wrestrict)
       respond(st, std::move(r));  // written on the next writeable turn
       return 0;
     }

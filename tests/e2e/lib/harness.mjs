@@ -5,7 +5,7 @@
 // Every wait is on something the server sends, bounded by a deadline;
 // nothing sleeps. Every process started here is killed when the test
 // process exits, whatever the outcome.
-import { createRequire } from "node:module";
+import { npmPackage } from "../../lib/needs.mjs";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,8 +13,7 @@ import { join } from "node:path";
 import { createHmac } from "node:crypto";
 
 // The socket.io-client pinned for the interop tests; one lock file for both.
-const require = createRequire(new URL("../../interop/package.json", import.meta.url));
-export const { io } = require("socket.io-client");
+export const { io } = npmPackage(new URL("../../interop", import.meta.url).pathname, "socket.io-client");
 
 export const BIN = process.env.CHATD;
 export const SECRET = "e2e-jwt-secret-0123456789abcdef";
