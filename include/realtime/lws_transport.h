@@ -38,7 +38,9 @@ struct LwsOptions {
   std::chrono::milliseconds ping_timeout{20000};
   std::chrono::milliseconds upgrade_timeout{10000};  // probe to "5"
   std::size_t max_payload = 1000000;                 // bytes per message / polling body
-  std::vector<std::string> cors_origins;             // empty = same origin only; "*" = any
+  // Origins whose pages may read answers (polling, routes). Listed origins
+  // get credentialed CORS; "*" lets any origin read, never with credentials.
+  std::vector<std::string> cors_origins;  // empty = same origin only
   std::size_t max_queued_bytes = 4 << 20;            // per connection; past it: closed, too_slow
   std::size_t max_http_body = 1 << 20;               // a route's body limit unless it sets its own; past it: 413
   // Request bodies held in memory at once (route bodies, polling POSTs,
@@ -72,7 +74,9 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
-  std::map<std::string, std::string, std::less<>> headers;  // extra, lower-case names
+  // Extra headers, lower-case names. A name or value with CR, LF or NUL is
+  // dropped (and such a content_type becomes application/octet-stream).
+  std::map<std::string, std::string, std::less<>> headers;
   std::string body;
   // When set, the body is this file instead of `body`: opened and read on
   // the transport's file thread as the socket drains, never whole in

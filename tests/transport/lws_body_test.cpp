@@ -3,7 +3,7 @@
 // is sent), the route's limit, one deadline for the whole body, the memory
 // budget in total and per client address (route bodies and Engine.IO
 // polling POSTs alike), chunked and unframed bodies, bodies spooled to a
-// file, and file responses streamed from disk.
+// file, file responses streamed from disk, and headers that could inject.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -108,6 +108,14 @@ class LwsBody : public ::testing::Test {
     t.add_route("GET", "/missing-file", [this](const HttpRequest&, HttpResponder respond) {
       HttpResponse r;
       r.file = (dir_ / "nope.bin").string();
+      respond(std::move(r));
+    });
+    t.add_route("GET", "/inject", [](const HttpRequest&, HttpResponder respond) {
+      HttpResponse r;
+      r.content_type = "text/plain\nx-evil: 1";
+      r.headers["x-split"] = "a\r\nx-evil-too: 1";
+      r.headers["x-fine"] = "ok";
+      r.body = "hi";
       respond(std::move(r));
     });
     big_.resize(300 * 1024 + 17);
@@ -296,6 +304,17 @@ TEST_F(LwsBody, FileResponsesStreamFromDisk) {
   EXPECT_EQ(missing->status, 404);
 }
 
+TEST_F(LwsBody, HeadersWithLineBreaksAreNotSent) {
+  auto r = http(port(), "GET", "/inject");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers["content-type"], "application/octet-stream");
+  EXPECT_EQ(r->headers.count("x-evil"), 0u);
+  EXPECT_EQ(r->headers.count("x-evil-too"), 0u);
+  EXPECT_EQ(r->headers.count("x-split"), 0u);
+  EXPECT_EQ(r->headers["x-fine"], "ok");
+}
+
 // Spooling: the budget per address (300 KiB) is far below the upload, which
 // only ever holds a window of it in memory.
 class LwsSpool : public LwsBody {
@@ -335,6 +354,23 @@ TEST_F(LwsSpool, AClientThatGoesAwayLeavesNoSpoolFile) {
   }
   for (int i = 0; i < 100 && spool_files() != 0; ++i) std::this_thread::sleep_for(20ms);
   EXPECT_EQ(spool_files(), 0u);
+}
+
+TEST(LwsCors, ListedOriginsGetCredentialsAndStarNever) {
+  LwsOptions opt;
+  opt.cors_origins = {"http://app.test", "*"};
+  testing::LwsTestServer s(opt);
+  ASSERT_TRUE(s.ok());
+  s.transport().add_route("GET", "/x", [](const HttpRequest&, HttpResponder respond) { respond(HttpResponse{}); });
+  s.start();
+  auto listed = http(s.port(), "GET", "/x", {}, "Origin: http://app.test\r\n");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->headers["access-control-allow-origin"], "http://app.test");
+  EXPECT_EQ(listed->headers["access-control-allow-credentials"], "true");
+  auto other = http(s.port(), "GET", "/x", {}, "Origin: http://evil.test\r\n");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->headers["access-control-allow-origin"], "*");
+  EXPECT_EQ(other->headers.count("access-control-allow-credentials"), 0u);
 }
 
 }  // namespace

@@ -305,12 +305,16 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
     unsigned char* start = buf.data() + LWS_PRE;
     unsigned char* p = start;
     unsigned char* end = buf.data() + buf.size() - 1;
-    const std::string& content_type = r.content_type;
+    // A header value that carries CR, LF or NUL would let whoever chose it
+    // write headers of their own: such headers are not sent.
+    auto clean = [](std::string_view v) { return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; };
+    const std::string content_type = clean(r.content_type) ? r.content_type : "application/octet-stream";
     const std::uint64_t length = streamed ? st.file.left : r.body.size();
     if (lws_add_http_common_headers(st.wsi, static_cast<unsigned>(r.status), content_type.c_str(), length, &p, end) != 0) {
       return -1;
     }
     auto add = [&](const std::string& name, const std::string& value) {
+      if (!clean(name) || !clean(value) || name.find(':') != std::string::npos) return 0;
       std::string n = name + ":";
       return lws_add_http_header_by_name(st.wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
                                          reinterpret_cast<const unsigned char*>(value.data()),
@@ -406,13 +410,18 @@ void LwsTransport::Impl::answer_preflight(WsiState& st, std::string methods) {
 void LwsTransport::Impl::add_cors(WsiState& st) {
   auto origin = st.request.headers.find("origin");
   if (origin == st.request.headers.end() || opt_.cors_origins.empty()) return;
-  bool allowed = std::any_of(opt_.cors_origins.begin(), opt_.cors_origins.end(),
-                             [&](const std::string& o) { return o == "*" || o == origin->second; });
-  if (!allowed) return;
-  // Echo the origin (not "*") so credentialed requests work too.
-  st.cors["access-control-allow-origin"] = origin->second;
-  st.cors["access-control-allow-credentials"] = "true";
-  st.cors["vary"] = "Origin";
+  const auto& list = opt_.cors_origins;
+  if (std::find(list.begin(), list.end(), origin->second) != list.end()) {
+    // A listed origin is echoed with credentials: its pages may send
+    // cookies and read the answers.
+    st.cors["access-control-allow-origin"] = origin->second;
+    st.cors["access-control-allow-credentials"] = "true";
+    st.cors["vary"] = "Origin";
+  } else if (std::find(list.begin(), list.end(), "*") != list.end()) {
+    // Any page may read, but never with the user's cookies: "*" with
+    // credentials would hand every site the logged-in user's answers.
+    st.cors["access-control-allow-origin"] = "*";
+  }
 }
 
 }  // namespace realtime
