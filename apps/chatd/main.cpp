@@ -94,7 +94,10 @@ int main(int argc, char** argv) {
   realtime::SystemClock clock;
   realtime::socketio::Options sio;
   sio.connect_timeout = config.connect_timeout;
-  realtime::JwtAuthenticator auth(realtime::JwtOptions{config.jwt_secret}, clock);
+  realtime::JwtOptions jwt;
+  jwt.secret = config.jwt_secret;
+  jwt.cookie_origins = config.cors_origins;  // the pages that may also use the chatd_token cookie
+  realtime::JwtAuthenticator auth(jwt, clock);
   int exit_code = 0;
   {
     realtime::socketio::Server io(t, sio);
