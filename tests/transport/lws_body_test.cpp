@@ -5,6 +5,7 @@
 // polling POSTs alike), chunked and unframed bodies, bodies spooled to a
 // file, file responses streamed from disk, and headers that could inject.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -24,6 +25,10 @@ namespace {
 using namespace std::chrono_literals;
 using testing::http;
 using testing::RawConnection;
+
+// A refused request's connection closes once the rest of its body has been
+// read and dropped, or after 2 s of waiting for it.
+constexpr int kDrained = 4000;
 
 std::string post_head(std::string_view path, std::size_t length, std::string_view extra = {}) {
   std::string h = "POST " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
@@ -84,6 +89,19 @@ class LwsBody : public ::testing::Test {
       r.body = req.body;
       respond(std::move(r));
     }, later);
+    RouteOptions late_no;  // refuses on a timer, as after a store lookup
+    late_no.admit = [this](const HttpRequest&, HttpDecision decide) {
+      server_->transport().set_timer(50ms, [decide] {
+        HttpResponse r;
+        r.status = 403;
+        decide(std::move(r));
+      });
+    };
+    late_no.max_body = 8 << 20;
+    t.add_route("POST", "/late-no", [this](const HttpRequest&, HttpResponder respond) {
+      ++handled_;
+      respond(HttpResponse{});
+    }, late_no);
     RouteOptions spooled;
     spooled.spool_dir = (dir_ / "spool").string();
     spooled.max_body = 4 << 20;
@@ -181,7 +199,7 @@ TEST_F(LwsBody, UnknownRouteAndWrongMethodAreAnsweredBeforeTheBody) {
     auto r = c.reply(1500);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, std::string_view(path) == "/nope" ? 404 : 405);
-    EXPECT_TRUE(c.closed_within(2000)) << path;
+    EXPECT_TRUE(c.closed_within(kDrained)) << path;
   }
 }
 
@@ -201,7 +219,7 @@ TEST_F(LwsBody, AdmissionRefusesOnTheHeadersWithoutReadingTheBody) {
   auto r = c.reply(1500);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 401);
-  EXPECT_TRUE(c.closed_within(2000));
+  EXPECT_TRUE(c.closed_within(kDrained));
   EXPECT_EQ(handled_, 0);
   // Admitted, the body is read as usual (here in the same packet as the headers).
   auto ok = testing::http_raw(port(), post_head("/guarded", 5, "Authorization: yes\r\n") + "hello");
@@ -218,6 +236,19 @@ TEST_F(LwsBody, ALateAdmissionPausesAndThenReadsTheBody) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, std::string(100, 'a') + std::string(500, 'b'));
+}
+
+TEST_F(LwsBody, ALateRefusalIsAnsweredWhileTheClientIsStillSending) {
+  RawConnection c(port());
+  ASSERT_TRUE(c.send(post_head("/late-no", 4 << 20) + std::string(64 * 1024, 'a')));
+  auto r = c.reply(2000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(handled_, 0);
+  // The rest is read and dropped (no reset that could cost a client the
+  // answer), and the connection closes once it is in.
+  ASSERT_TRUE(c.send(std::string((4 << 20) - 64 * 1024, 'b')));
+  EXPECT_TRUE(c.closed_within(1000));
 }
 
 // Regression: lws's timeout restarted with every chunk, so a body sent a
@@ -352,6 +383,23 @@ TEST_F(LwsSpool, AClientThatGoesAwayLeavesNoSpoolFile) {
     for (int i = 0; i < 100 && spool_files() == 0; ++i) std::this_thread::sleep_for(20ms);
     ASSERT_EQ(spool_files(), 1u);
   }
+  for (int i = 0; i < 100 && spool_files() != 0; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(spool_files(), 0u);
+}
+
+// A full disk while spooling: 507, and the partial file is removed. Needs
+// a small file system of its own (a tmpfs, so root).
+TEST_F(LwsSpool, AFullDiskAnswers507AndLeavesNoPartialFile) {
+  const std::string spool = (dir_ / "spool").string();
+  if (::mount("tmpfs", spool.c_str(), "tmpfs", 0, "size=1m") != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount(path.c_str()); }
+  } unmount{spool};
+  const std::string body(3 << 20, 'f');
+  auto r = testing::http_raw(port(), post_head("/upload", body.size(), "Connection: close\r\n") + body, 10000);
+  EXPECT_TRUE(r);
+  EXPECT_EQ(r ? r->status : 0, 507);
   for (int i = 0; i < 100 && spool_files() != 0; ++i) std::this_thread::sleep_for(20ms);
   EXPECT_EQ(spool_files(), 0u);
 }

@@ -1,9 +1,9 @@
 // Request bodies for the lws transport, from the headers to the handler.
-// On the headers: the route's limit and the memory budget (total and per
-// client address) are checked, the deadline for the whole body is armed,
-// and the route's admission check decides before a byte is read (the
-// socket is not read until it does). Then the bytes go to memory, or for a
-// spooling route to a file on the file thread with at most a window of
+// On the headers: the route's limit is checked and the deadline for the
+// whole body armed; the route's admission decides before a byte is read
+// (the socket is not read until it does); then the memory budget (total
+// and per client address) must have room. The bytes go to memory, or for
+// a spooling route to a file on the file thread with at most a window of
 // them in memory (reading pauses while the disk catches up). Loop thread.
 #include <sys/random.h>
 
@@ -18,6 +18,9 @@ namespace {
 // A spooled body's bytes in memory at most: what it reserves in the budget.
 // Reading pauses at half of it; one lws read (64 KiB) fits in the rest.
 constexpr std::size_t kSpoolWindow = 256 * 1024;
+// Bytes that may arrive with the headers while a route decides (one lws
+// read: its service buffer is 64 KiB).
+constexpr std::size_t kBeforeAdmission = 64 * 1024;
 
 std::string spool_name() {
   unsigned char raw[16] = {};
@@ -43,12 +46,28 @@ BlockingWorker& LwsTransport::Impl::files() {
   return *files_;
 }
 
-bool LwsTransport::Impl::begin_body(WsiState& st, std::size_t limit, std::chrono::milliseconds timeout,
-                                    bool spooled) {
+bool LwsTransport::Impl::begin_body(WsiState& st, std::size_t limit, std::chrono::milliseconds timeout) {
   if (st.body.length > limit) {
     refuse(st, lws_detail::error_response(413, "payload_too_large", "request body too large"));
     return false;
   }
+  // One deadline for the whole body: lws's own timeout restarts with every
+  // chunk, so a client that drips a byte at a time would never meet it.
+  std::weak_ptr<lws_detail::RequestToken> weak = st.token;
+  st.body.deadline = set_timer(timeout, [this, weak] {
+    auto token = weak.lock();
+    WsiState* s = token ? request_state(token) : nullptr;
+    if (s == nullptr) return;
+    s->body.deadline = 0;
+    if (s->body.complete || s->answered) return;
+    s->body.timed_out = true;
+    refuse(*s, lws_detail::error_response(408, "bad_request", "the request body did not arrive in time"));
+  });
+  return true;
+}
+
+bool LwsTransport::Impl::reserve_body(WsiState& st, bool spooled) {
+  if (!st.body.expected) return true;
   const std::size_t want = spooled ? std::min(st.body.length, kSpoolWindow) : st.body.length;
   switch (budget_.reserve(st.request.remote_address, want)) {
     case lws_detail::BodyBudget::Verdict::total_full:
@@ -62,17 +81,6 @@ bool LwsTransport::Impl::begin_body(WsiState& st, std::size_t limit, std::chrono
       break;
   }
   st.body.reserved = want;
-  // One deadline for the whole body: lws's own timeout restarts with every
-  // chunk, so a client that drips a byte at a time would never meet it.
-  std::weak_ptr<lws_detail::RequestToken> weak = st.token;
-  st.body.deadline = set_timer(timeout, [this, weak] {
-    auto token = weak.lock();
-    WsiState* s = token ? request_state(token) : nullptr;
-    if (s == nullptr) return;
-    s->body.deadline = 0;
-    if (s->body.complete || s->answered) return;
-    refuse(*s, lws_detail::error_response(408, "bad_request", "the request body did not arrive in time"));
-  });
   return true;
 }
 
@@ -97,8 +105,10 @@ void LwsTransport::Impl::on_admitted(WsiState& st, std::optional<HttpResponse> r
     refuse(st, std::move(*refusal));
     return;
   }
+  const bool spooled = st.body.route != nullptr && !st.body.route->spool_dir.empty();
+  if (!reserve_body(st, spooled)) return;
   st.body.admitted = true;
-  if (st.body.route != nullptr && !st.body.route->spool_dir.empty()) {
+  if (spooled) {
     std::weak_ptr<lws_detail::RequestToken> weak = st.token;
     st.body.spool = lws_detail::BodySpool::create(files(), st.body.route->spool_dir + "/" + spool_name(), [this, weak] {
       auto token = weak.lock();
@@ -126,9 +136,11 @@ int LwsTransport::Impl::on_http_body(WsiState& st, const char* data, std::size_t
     update_rx(st);
     return 0;
   }
-  // In memory; never past what the budget granted (the Content-Length, or
-  // for a spooling route awaiting its admission, the window).
-  if (st.request.body.size() + len > st.body.reserved) {
+  // In memory; never past what the budget granted (the Content-Length), or
+  // before the admission, past what lws read with the headers (the socket
+  // is not read meanwhile: this is a guard, not a limit anyone meets).
+  const std::size_t allowed = st.body.admitted ? st.body.reserved : kBeforeAdmission;
+  if (st.request.body.size() + len > allowed) {
     refuse(st, lws_detail::error_response(503, "unavailable", "request body larger than its reservation"));
     return 0;
   }
@@ -138,6 +150,7 @@ int LwsTransport::Impl::on_http_body(WsiState& st, const char* data, std::size_t
 
 int LwsTransport::Impl::on_http_body_done(WsiState& st) {
   set_wsi_timeout(st.wsi, NO_PENDING_TIMEOUT, 0);
+  if (st.draining) return -1;  // a refused body has all come in: close now
   if (st.answered || !st.body.expected || st.body.complete) return 0;
   st.body.complete = true;
   if (st.body.deadline != 0) cancel_timer(st.body.deadline);

@@ -116,6 +116,7 @@ int LwsTransport::Impl::on_http(lws* wsi) {
   st.body_offset = 0;
   st.answered = false;
   st.close_after = false;
+  st.draining = false;
   st.token = std::make_shared<lws_detail::RequestToken>(lws_detail::RequestToken{wsi});
   for (const auto& m : kMethods) {
     if (lws_hdr_total_length(wsi, m.token) > 0) {
@@ -160,9 +161,8 @@ void LwsTransport::Impl::route_request(WsiState& st) {
       }
     }
     // Polling POSTs: in memory, within maxPayload and the budget.
-    if (st.body.expected && !begin_body(st, opt_.max_payload, opt_.body_timeout, false)) return;
-    st.body.admitted = true;
-    if (!st.body.expected) run_request(st);
+    if (st.body.expected && !begin_body(st, opt_.max_payload, opt_.body_timeout)) return;
+    on_admitted(st, std::nullopt);
     return;
   }
   auto m = router_.match(req.method, req.path);
@@ -175,7 +175,7 @@ void LwsTransport::Impl::route_request(WsiState& st) {
     const RouteOptions& o = *m.options;
     const std::size_t limit = o.max_body != 0 ? o.max_body : opt_.max_http_body;
     const auto timeout = o.body_timeout.count() != 0 ? o.body_timeout : opt_.body_timeout;
-    if (st.body.expected && !begin_body(st, limit, timeout, !o.spool_dir.empty())) return;
+    if (st.body.expected && !begin_body(st, limit, timeout)) return;
     if (o.admit) {
       ask_admission(st, o.admit);
     } else {
@@ -233,6 +233,9 @@ lws_detail::WsiState* LwsTransport::Impl::request_state(const std::shared_ptr<lw
 
 void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
   st.answered = true;
+  // lws 4.1 serves no POLLOUT to an HTTP socket whose reads are paused:
+  // resume them (what arrives now is dropped) or the answer never leaves.
+  update_rx(st);
   // lws closes after a "Connection: close" request without saying so; a
   // keep-alive client agent (Node's) would then reuse a dying socket.
   if (auto c = st.request.headers.find("connection"); c != st.request.headers.end()) {
@@ -351,12 +354,33 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
   }
   // The whole response is out: ready for the next request on this socket.
   bool close = r.headers.count("connection") != 0;
+  // Refused before its body came in: the client is likely still sending
+  // (unless it was too slow to send it in time).
+  const bool linger = close && st.body.expected && !st.body.complete && !st.body.timed_out;
   st.response.reset();
   st.role = lws_detail::Role::http;
   st.session.reset();
   end_request(st);
+  if (linger) {
+    start_draining(st);
+    return 0;
+  }
   if (close) return -1;
   return lws_http_transaction_completed(st.wsi) != 0 ? -1 : 0;
+}
+
+void LwsTransport::Impl::start_draining(WsiState& st) {
+  // Closing now, with the rest of the body unread, would make the kernel
+  // reset the connection, and many clients (Node's fetch) then lose the
+  // answer they were sent. So the rest is read and dropped, for a short
+  // while at most, and the connection closes when it ends.
+  st.draining = true;
+  st.token = std::make_shared<lws_detail::RequestToken>(lws_detail::RequestToken{st.wsi});
+  std::weak_ptr<lws_detail::RequestToken> weak = st.token;
+  set_timer(kDrainTime, [this, weak] {
+    auto token = weak.lock();
+    if (WsiState* s = token ? request_state(token) : nullptr) kill_wsi(s->wsi);
+  });
 }
 
 // Writes the chunk the file thread has read, and asks for the next one:

@@ -83,9 +83,10 @@ struct BodyIntake {
   bool complete = false;  // lws delivered all of it
   bool admitted = false;  // the route's admission (if any) said yes
   bool paused = false;    // socket reads are stopped (admission pending, spool window full)
+  bool timed_out = false; // the deadline passed before the body was in
   std::size_t length = 0;    // Content-Length
   std::size_t received = 0;
-  std::size_t reserved = 0;  // held in the BodyBudget
+  std::size_t reserved = 0;  // held in the BodyBudget (taken once admitted)
   EventLoop::TimerId deadline = 0;
   const HttpHandler* handler = nullptr;  // null: the Engine.IO endpoint
   const RouteOptions* route = nullptr;
@@ -109,6 +110,7 @@ struct WsiState {
   BodyIntake body;
   bool answered = false;     // respond() was called for this request
   bool close_after = false;  // close once the response is out (the body was not read)
+  bool draining = false;     // answered and refused: the rest of the body is read and dropped
   std::unique_ptr<HttpResponse> response;  // being written (a pointer: WebSockets never have one)
   bool headers_sent = false;
   std::size_t body_offset = 0;
@@ -189,6 +191,9 @@ class LwsTransport::Impl {
   void run_request(WsiState& st);  // the body is in: Engine.IO or the route's handler
   int on_http_writeable(WsiState& st);
   int write_file_body(WsiState& st);
+  void start_draining(WsiState& st);  // reads out a refused body before closing
+  // How long a refused body is read and dropped before the connection closes.
+  static constexpr std::chrono::seconds kDrainTime{2};
   void read_file_chunk(WsiState& st);
   // How a route (or the file thread) answers later: once, and not at all if
   // the request is over by then. Loop thread only.
@@ -203,8 +208,10 @@ class LwsTransport::Impl {
   void answer_preflight(WsiState& st, std::string methods);
 
   // http_body.cpp: request bodies, from the headers to the handler.
-  // Reserves the budget and arms the deadline; false when it refused.
-  bool begin_body(WsiState& st, std::size_t limit, std::chrono::milliseconds timeout, bool spooled);
+  // Checks the limit and arms the deadline; false when it refused.
+  bool begin_body(WsiState& st, std::size_t limit, std::chrono::milliseconds timeout);
+  // Takes the body's bytes from the budget; false when it refused.
+  bool reserve_body(WsiState& st, bool spooled);
   void ask_admission(WsiState& st, const HttpAdmission& admit);
   void on_admitted(WsiState& st, std::optional<HttpResponse> refusal);
   int on_http_body(WsiState& st, const char* data, std::size_t len);
