@@ -330,8 +330,9 @@ void Attachments::place(std::shared_ptr<const Upload> up, const Checked& c, std:
       if (alive.expired()) return;
       if (!s.ok()) {
         add_usage(meta.owner, -static_cast<std::int64_t>(meta.size));
-        log_.warn("attachment not stored", {{"error", s.message()}});
-        return done(refusal_of(s));
+        log_.warn("attachment not stored", {{"error", s.message()}});  // the details (paths) stay in the log
+        return done(s.code() == realtime::StatusCode::unavailable ? low_on_space()
+                                                                    : refusal(500, "internal", "could not store the attachment"));
       }
       done(realtime::Attachment{std::string(kAttachmentUrlPrefix) + id, meta.name, static_cast<std::int64_t>(meta.size), meta.mime});
     };
