@@ -92,7 +92,9 @@ void Attachments::forget(std::map<std::string, std::vector<std::string>> dead) {
   std::weak_ptr<char> alive = alive_;
   const bool queued = worker_.run([this, alive, dir = opt_.dir, dead = std::move(dead)]() -> std::function<void()> {
     std::vector<std::pair<std::string, std::uint64_t>> freed;  // owner, bytes
-    for (const auto& [id, msgs] : dead) {
+    for (const auto& entry : dead) {
+      const std::string& id = entry.first;
+      const std::vector<std::string>& msgs = entry.second;
       auto meta = load_meta(dir, id);
       if (!meta || !meta->refs) continue;
       auto& refs = *meta->refs;

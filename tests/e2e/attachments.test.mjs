@@ -15,7 +15,7 @@ import { startChatd, connect, rest, userToken, ok, failed, uid, tempDir } from "
 const T = { timeout: 30000 };
 const servers = [];
 after(async () => {
-  for (const s of servers) await s.stop();
+  for (const s of servers) assert.equal(await s.stop(), 0);  // a sanitizer report would exit non-zero
 });
 
 async function start(args = [], dataDir) {
@@ -249,10 +249,12 @@ test("--min-free-bytes: on a full-ish disk uploads are refused (507) first, mess
       unlinkSync(join(mnt, "filler"));
     }
   } finally {
+    let code = 0;
     if (server) {
-      await server.stop();
+      code = await server.stop();
       servers.splice(servers.indexOf(server), 1);
     }
     execFileSync("umount", [mnt], { stdio: "ignore", timeout: 10000 });
+    assert.equal(code, 0);
   }
 });
