@@ -74,17 +74,19 @@ test("connect: the chatd_token cookie only from the server's own origin or --cor
   const listed = await startChatd({ args: ["--cors-origin", "https://app.example"] });
   try {
     const cookie = `chatd_token=${t}`;
-    for (const origin of ["https://evil.example", "null", `http://127.0.0.1:${listed.port + 1}`]) {
-      const c = new Client(listed, undefined, { auth: {}, extraHeaders: { cookie, origin } });
-      try {
-        await assert.rejects(c.ready(), (err) => err.message === "unauthorized", origin);
-      } finally {
+    for (const transports of [["websocket"], ["polling"]]) {
+      for (const origin of ["https://evil.example", "null", `http://127.0.0.1:${listed.port + 1}`]) {
+        const c = new Client(listed, undefined, { auth: {}, transports, extraHeaders: { cookie, origin } });
+        try {
+          await assert.rejects(c.ready(), (err) => err.message === "unauthorized", `${origin} ${transports}`);
+        } finally {
+          c.close();
+        }
+      }
+      for (const origin of [listed.url, "https://app.example"]) {
+        const c = await new Client(listed, undefined, { auth: {}, transports, extraHeaders: { cookie, origin } }).ready();
         c.close();
       }
-    }
-    for (const origin of [listed.url, "https://app.example"]) {
-      const c = await new Client(listed, undefined, { auth: {}, extraHeaders: { cookie, origin } }).ready();
-      c.close();
     }
     // A token the page holds itself is not ambient: any origin may send it.
     const own = await new Client(listed, t, { extraHeaders: { origin: "https://evil.example" } }).ready();
