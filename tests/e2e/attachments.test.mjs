@@ -8,7 +8,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync, readdirSync, mkdirSync, statfsSync, unlinkSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, readdirSync, mkdirSync, statfsSync, statSync, unlinkSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import { startChatd, connect, rest, userToken, ok, failed, uid, tempDir } from "./lib/harness.mjs";
 
@@ -203,6 +204,48 @@ test("restart: unclaimed uploads and crash leftovers go; refs a crash left are s
     b.close();
   }
   await eventually(() => !existsSync(join(dir, idOf(pending))) && !existsSync(join(dir, idOf(twice))), "both files to go");
+});
+
+// chatd's resident memory in MiB.
+function rssMiB(server) {
+  return Number(readFileSync(`/proc/${server.proc.pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]) / 1024;
+}
+
+// Regression: an upload's body was held whole in memory (10 uploads in
+// progress took 118 MB), and so was every download.
+test("uploads in progress and stalled downloads hold little memory: bodies go to disk, files come from it", T, async () => {
+  const server = await start(["--max-attachment-bytes", String(10 << 20), "--attachment-quota-bytes", "0"]);
+  const ann = person("ann");
+  const r = await room(server, ann);
+  const file = (await upload(server, ann, r.id, Buffer.alloc(10 << 20, 5))).body.attachment;
+  const socks = [];
+  const open = (request, body) => {
+    const s = net.connect({ host: "127.0.0.1", port: server.port });
+    s.on("error", () => {});
+    s.pause();  // an answer, if any, is never read
+    socks.push(s);
+    s.write(request);
+    if (body) s.write(body);
+    return new Promise((resolve) => s.once("connect", resolve));
+  };
+  try {
+    const before = rssMiB(server);
+    const nine = Buffer.alloc(9 << 20, 6);
+    for (let i = 0; i < 10; i++) {
+      await open(`POST /api/rooms/${r.id}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ann.token}\r\n` +
+        `Content-Length: ${10 << 20}\r\n\r\n`, nine);  // 9 of 10 MiB sent
+      await open(`GET ${file.url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ann.token}\r\n\r\n`);
+    }
+    // Until the uploads' bytes are in (the spool holds them), bounded.
+    const spool = join(attachmentsDir(server), ".spool");
+    const spooled = () => readdirSync(spool).reduce((n, f) => n + statSync(join(spool, f)).size, 0);
+    await eventually(() => spooled() >= 10 * (8 << 20), "the uploads to reach the spool", 15000);
+    const grew = rssMiB(server) - before;
+    // Held in memory these would be 90 MiB of uploads and 100 of downloads.
+    assert.ok(grew < 30, `chatd grew by ${grew.toFixed(1)} MiB`);
+  } finally {
+    for (const s of socks) s.destroy();
+  }
 });
 
 // The database must keep room when uploads fill the disk: uploads stop at
