@@ -21,6 +21,7 @@
 #include "realtime/memory_store.h"
 #include "realtime/socketio_server.h"
 #include "realtime/sqlite_store.h"
+#include "attachments.h"
 #include "rest_api.h"
 
 namespace {
@@ -71,7 +72,11 @@ int main(int argc, char** argv) {
   lws.cors_origins = config.cors_origins;
   lws.ping_interval = config.ping_interval;
   lws.ping_timeout = config.ping_timeout;
-  lws.max_http_body = std::max(config.max_body_bytes, config.max_attachment_bytes);
+  // JSON bodies; the upload route sets its own limit and spools to disk.
+  lws.max_http_body = config.max_body_bytes;
+  lws.body_timeout = config.body_timeout;
+  lws.max_buffered_bytes = config.max_buffered_bytes;
+  lws.max_buffered_bytes_per_address = config.max_buffered_bytes_per_address;
   auto transport = realtime::LwsTransport::create(lws);
   if (!transport.ok())
     return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
@@ -94,7 +99,10 @@ int main(int argc, char** argv) {
   realtime::SystemClock clock;
   realtime::socketio::Options sio;
   sio.connect_timeout = config.connect_timeout;
-  realtime::JwtAuthenticator auth(realtime::JwtOptions{config.jwt_secret}, clock);
+  realtime::JwtOptions jwt;
+  jwt.secret = config.jwt_secret;
+  jwt.cookie_origins = config.cors_origins;  // the pages that may also use the chatd_token cookie
+  realtime::JwtAuthenticator auth(jwt, clock);
   int exit_code = 0;
   {
     realtime::socketio::Server io(t, sio);
@@ -107,9 +115,22 @@ int main(int argc, char** argv) {
     chat_options.message_rate = config.message_rate;
     chat_options.typing_rate = config.typing_rate;
     chat_options.rtc_rate = config.rtc_rate;
-    realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
+    // Attachment files: their own worker thread, and an observer of the
+    // chat service (declared first: it must outlive the service).
     realtime::BlockingWorker worker(t);
-    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, worker, log});
+    chatd::AttachmentOptions files;
+    files.dir = std::filesystem::path(config.data_dir) / "attachments";
+    files.max_bytes = config.max_attachment_bytes;
+    files.types = config.attachment_types;
+    files.quota_bytes = config.attachment_quota_bytes;
+    files.min_free_bytes = config.min_free_bytes;
+    files.unclaimed_ttl = std::chrono::minutes(config.attachment_unclaimed_minutes);
+    files.upload_timeout = config.upload_timeout;
+    chatd::Attachments attachments(files, worker, t, *store, log);
+    if (auto s = attachments.open(); !s.ok()) return fail("attachments: " + s.message());
+    realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
+    chat.set_message_observer(&attachments);
+    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, attachments, log});
     api.install();
     if (!config.static_dir.empty()) {
       if (auto s = t.serve_static("/", config.static_dir); !s.ok()) return fail("--static-dir: " + s.message());
@@ -134,6 +155,7 @@ int main(int argc, char** argv) {
       }
     }
 
+    attachments.start();
     g_transport = &t;
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);

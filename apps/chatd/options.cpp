@@ -100,6 +100,14 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("turn-urls", "TURN URLs for /api/ice-servers (comma list)", cxxopts::value<std::string>()->default_value(""))
       ("turn-secret", "Shared secret for TURN REST credentials", cxxopts::value<std::string>()->default_value(""))
       ("turn-ttl", "Lifetime of TURN credentials, seconds", cxxopts::value<int>()->default_value("86400"));
+  options.add_options("Request bodies and attachment storage")
+      ("body-timeout", "A JSON request body must arrive within this, ms (the whole body, not per chunk)", cxxopts::value<int>()->default_value("30000"))
+      ("upload-timeout", "An attachment upload's body must arrive within this, ms", cxxopts::value<int>()->default_value("120000"))
+      ("max-buffered-bytes", "Request bodies held in memory at once, all clients (past it: 503)", cxxopts::value<std::size_t>()->default_value("67108864"))
+      ("max-buffered-bytes-per-address", "Request bodies held in memory at once per client address (past it: 429); 0: no cap, e.g. behind a proxy", cxxopts::value<std::size_t>()->default_value("8388608"))
+      ("attachment-quota-bytes", "Attachment bytes one user may have stored (past it: 413 quota_exceeded); 0: no quota", cxxopts::value<std::uint64_t>()->default_value("1073741824"))
+      ("min-free-bytes", "Uploads are refused (507) before free space on --data-dir falls below this, so the database keeps room", cxxopts::value<std::uint64_t>()->default_value("268435456"))
+      ("attachment-unclaimed-minutes", "An upload that no message uses is removed after this", cxxopts::value<int>()->default_value("1440"));
   options.add_options("Engine.IO")
       ("ping-interval", "Heartbeat interval, ms", cxxopts::value<int>()->default_value("25000"))
       ("ping-timeout", "Heartbeat timeout, ms", cxxopts::value<int>()->default_value("20000"))
@@ -115,7 +123,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   }
   if (args.count("help")) {
     out.help = true;
-    out.help_text = options.help({"Server", "Security", "Chat", "Calls", "Engine.IO"});
+    out.help_text = options.help({"Server", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO"});
     return out;
   }
   if (!args.unmatched().empty()) return realtime::Status::bad_request("unexpected argument " + args.unmatched()[0]);
@@ -198,6 +206,17 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto ping_interval = number("ping-interval", to_int);
   auto ping_timeout = number("ping-timeout", to_int);
   auto connect_timeout = number("connect-timeout", to_int);
+  auto to_u64 = [](const std::string& s, std::size_t* used = nullptr) -> std::uint64_t { return std::stoull(s, used); };
+  auto body_timeout = number("body-timeout", to_int);
+  auto upload_timeout = number("upload-timeout", to_int);
+  auto buffered = number("max-buffered-bytes", to_size);
+  auto buffered_per_address = number("max-buffered-bytes-per-address", to_size);
+  auto quota = number("attachment-quota-bytes", to_u64);
+  auto min_free = number("min-free-bytes", to_u64);
+  auto unclaimed = number("attachment-unclaimed-minutes", to_int);
+  for (const realtime::Status& s : {body_timeout.status(), upload_timeout.status(), buffered.status(),
+                                    buffered_per_address.status(), quota.status(), min_free.status(), unclaimed.status()})
+    if (!s.ok()) return s;
   for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), body.status(),
                                     attach.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
                                     ping_timeout.status(), connect_timeout.status(), message_rate.status(),
@@ -217,6 +236,13 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.ping_interval = std::chrono::milliseconds(*ping_interval);
   c.ping_timeout = std::chrono::milliseconds(*ping_timeout);
   c.connect_timeout = std::chrono::milliseconds(*connect_timeout);
+  c.body_timeout = std::chrono::milliseconds(*body_timeout);
+  c.upload_timeout = std::chrono::milliseconds(*upload_timeout);
+  c.max_buffered_bytes = *buffered;
+  c.max_buffered_bytes_per_address = *buffered_per_address;
+  c.attachment_quota_bytes = *quota;
+  c.min_free_bytes = *min_free;
+  c.attachment_unclaimed_minutes = *unclaimed;
 
   using realtime::Status;
   if (c.port < 0 || c.port > 65535) return Status::bad_request("--port must be 0..65535");
@@ -229,6 +255,11 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)
     return Status::bad_request("timeouts must be positive");
+  if (c.body_timeout.count() <= 0 || c.upload_timeout.count() <= 0)
+    return Status::bad_request("--body-timeout and --upload-timeout must be positive");
+  if (c.max_buffered_bytes < c.max_body_bytes)
+    return Status::bad_request("--max-buffered-bytes must hold at least one --max-body-bytes body");
+  if (c.attachment_unclaimed_minutes < 0) return Status::bad_request("--attachment-unclaimed-minutes must not be negative");
   if (c.jwt_secret.empty() && !c.dev)
     return Status::bad_request("set --jwt-secret (or CHATD_JWT_SECRET) to the secret your tokens are signed with, "
                                "or start with --dev to try chatd with development tokens");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,15 @@ struct Config {
   std::chrono::milliseconds ping_interval{25000};
   std::chrono::milliseconds ping_timeout{20000};
   std::chrono::milliseconds connect_timeout{45000};
+  // Request bodies and attachment storage (what a client may make the
+  // server hold in memory and on disk).
+  std::chrono::milliseconds body_timeout{30000};     // a JSON body must arrive within this
+  std::chrono::milliseconds upload_timeout{120000};  // an upload's body within this
+  std::size_t max_buffered_bytes = 64 << 20;             // bodies in memory, all clients
+  std::size_t max_buffered_bytes_per_address = 8 << 20;  // per client address; 0: no cap
+  std::uint64_t attachment_quota_bytes = 1ull << 30;     // live attachments per uploader; 0: none
+  std::uint64_t min_free_bytes = 256ull << 20;           // uploads stop before the data dir has less free
+  int attachment_unclaimed_minutes = 24 * 60;            // an upload no message uses goes after this
 };
 
 // Parses argv (and the environment, and --config). `help` is set when the

@@ -1,18 +1,17 @@
-// REST routes: authenticate (API key or JWT), rate-limit per caller, turn
-// the request into a chat operation's payload, and its answer into an HTTP
-// status and body. Attachments are stored under <data-dir>/attachments as
-// <id> (bytes) and <id>.json (room, name, mime, size).
+// REST routes: every route with a caller authenticates it (API key or JWT)
+// and takes a token from its rate bucket on the request's headers, before
+// the body is read; then the request becomes a chat operation's payload and
+// its answer an HTTP status and body. Uploads are spooled to disk by the
+// transport and stored by Attachments; downloads are streamed from disk.
 #include "rest_api.h"
 
-#include <filesystem>
-#include <fstream>
+#include <optional>
 #include <unordered_map>
 
 #include "core/base64.h"
 #include "chat/crypto.h"
 #include "chat/token_bucket.h"
 #include "chat/wire.h"
-#include "multipart.h"
 
 namespace chatd {
 namespace {
@@ -21,9 +20,14 @@ using realtime::Json;
 using realtime::Result;
 using realtime::Status;
 using realtime::StatusCode;
+using realtime::HttpDecision;
 using realtime::HttpRequest;
 using realtime::HttpResponse;
 using realtime::HttpResponder;
+using realtime::RouteOptions;
+
+// A multipart body around a file of the largest size: boundaries and headers.
+constexpr std::size_t kMultipartSlack = 16 * 1024;
 
 int http_status(StatusCode code) {
   switch (code) {
@@ -54,19 +58,24 @@ HttpResponse error_response(const Status& s) {
   return json_response(http_status(s.code()), Json::object({{"error", realtime::chat::error_json(s)}}));
 }
 
-bool valid_attachment_id(std::string_view id) {
-  if (id.size() != 22) return false;
-  for (char c : id)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
-  return true;
+HttpResponse refusal_response(const UploadRefusal& r) {
+  return json_response(r.http_status, Json::object({{"error", Json::object({{"code", r.code}, {"message", r.message}})}}));
 }
+
+// The caller's own rate bucket: the API key's and users' are kept apart
+// (a user id can be any string, so no user id may name the service's).
+struct RateBuckets {
+  static constexpr std::size_t kMaxUsers = 100'000;
+  std::optional<realtime::chat::TokenBucket> service;
+  std::unordered_map<std::string, realtime::chat::TokenBucket> users;
+};
 
 }  // namespace
 
 struct RestApi::Impl {
   explicit Impl(RestContext c) : ctx(c) {}
   RestContext ctx;
-  std::unordered_map<std::string, realtime::chat::TokenBucket> buckets;
+  RateBuckets buckets;
 
   // Who is calling, or the response that refuses them.
   Result<realtime::Actor> authenticate(const HttpRequest& req) {
@@ -90,12 +99,40 @@ struct RestApi::Impl {
   }
 
   bool allow(const realtime::Actor& a) {
-    const std::string key = a.service ? std::string("\x01service") : a.identity.user_id;
-    if (buckets.size() > 100'000) buckets.clear();  // bound memory; a reset only forgives
-    auto it = buckets.find(key);
-    if (it == buckets.end())
-      it = buckets.emplace(key, realtime::chat::TokenBucket(ctx.config.rest_rate.per_second, ctx.config.rest_rate.burst, ctx.transport.now())).first;
-    return it->second.take(ctx.transport.now());
+    const auto now = ctx.transport.now();
+    const realtime::RateLimit& limit = ctx.config.rest_rate;
+    if (a.service) {
+      if (!buckets.service) buckets.service.emplace(limit.per_second, limit.burst, now);
+      return buckets.service->take(now);
+    }
+    auto& users = buckets.users;
+    if (users.size() >= RateBuckets::kMaxUsers) users.clear();  // bound memory; a reset only forgives
+    auto it = users.find(a.identity.user_id);
+    if (it == users.end()) it = users.emplace(a.identity.user_id, realtime::chat::TokenBucket(limit.per_second, limit.burst, now)).first;
+    return it->second.take(now);
+  }
+
+  // Every route that has a caller is added through here. On the headers,
+  // before a byte of the body is read, the caller is authenticated and
+  // rate-limited, then `check` (if any) may refuse too. The handler
+  // authenticates again (an HMAC; nothing is carried over from the
+  // admission) and gets the caller.
+  using CallerHandler = std::function<void(realtime::Actor, const HttpRequest&, HttpResponder)>;
+  using CallerCheck = std::function<void(const realtime::Actor&, const HttpRequest&, HttpDecision)>;
+  void add(std::string method, std::string pattern, CallerHandler handler, RouteOptions options = {},
+           CallerCheck check = nullptr) {
+    options.admit = [this, check = std::move(check)](const HttpRequest& head, HttpDecision decide) {
+      auto actor = authenticate(head);
+      if (!actor.ok()) return decide(error_response(actor.status()));
+      if (!allow(*actor)) return decide(error_response(Status::rate_limited("too many requests")));
+      if (check) return check(*actor, head, std::move(decide));
+      decide(std::nullopt);
+    };
+    ctx.transport.add_route(std::move(method), std::move(pattern), [this, handler = std::move(handler)](const HttpRequest& req, HttpResponder respond) {
+      auto actor = authenticate(req);
+      if (!actor.ok()) return respond(error_response(actor.status()));
+      handler(std::move(actor).value(), req, std::move(respond));
+    }, std::move(options));
   }
 
   Result<Json> body_json(const HttpRequest& req) {
@@ -118,17 +155,14 @@ struct RestApi::Impl {
     a.identity.role = "user";
   }
 
-  // The common shape of a route: authenticate, limit, build the payload,
-  // run the chat operation, answer with `created` on success.
+  // The common shape of a JSON route (the caller already checked): build
+  // the payload, run the chat operation, answer with `created` on success.
   using Build = std::function<Result<Json>(realtime::Actor&, const HttpRequest&, Json& body)>;
   // Routes under /api/rooms/{id} name their room in the path: route()
   // validates it and sets the payload's `room`.
   enum class RoomInPath { no, yes };
-  realtime::HttpHandler route(std::string event, int created, Build build, RoomInPath in_path = RoomInPath::no) {
-    return [this, event, created, build, in_path](const HttpRequest& req, HttpResponder respond) {
-      auto actor = authenticate(req);
-      if (!actor.ok()) return respond(error_response(actor.status()));
-      if (!allow(*actor)) return respond(error_response(Status::rate_limited("too many requests")));
+  CallerHandler route(std::string event, int created, Build build, RoomInPath in_path = RoomInPath::no) {
+    return [this, event, created, build, in_path](realtime::Actor actor, const HttpRequest& req, HttpResponder respond) {
       auto body = body_json(req);
       if (!body.ok()) return respond(error_response(body.status()));
       std::string room;
@@ -137,10 +171,10 @@ struct RestApi::Impl {
         if (!id.ok()) return respond(error_response(id.status()));
         room = *id;
       }
-      auto payload = build(*actor, req, *body);
+      auto payload = build(actor, req, *body);
       if (!payload.ok()) return respond(error_response(payload.status()));
       if (in_path == RoomInPath::yes) payload->set("room", room);
-      ctx.chat.call(*actor, event, *payload, [respond, created](Result<Json> r) {
+      ctx.chat.call(actor, event, *payload, [respond, created](Result<Json> r) {
         if (!r.ok()) return respond(error_response(r.status()));
         Json out = std::move(r).value();
         int status = created;
@@ -187,67 +221,68 @@ RestApi::~RestApi() = default;
 void RestApi::install() { impl_->install(); }
 
 void RestApi::Impl::install() {
-  auto& t = ctx.transport;
   using A = realtime::Actor;
   using R = const HttpRequest;
   constexpr auto kRoom = RoomInPath::yes;
-  t.add_route("POST", "/api/rooms", route("room:create", 201, [](A&, R&, Json& body) -> Result<Json> { return body; }));
-  t.add_route("GET", "/api/rooms", route("rooms:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("POST", "/api/rooms", route("room:create", 201, [](A&, R&, Json& body) -> Result<Json> { return body; }));
+  add("GET", "/api/rooms", route("rooms:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object();
   }));
-  t.add_route("GET", "/api/rooms/{id}", route("room:get", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("GET", "/api/rooms/{id}", route("room:get", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object();
   }, kRoom));
-  t.add_route("POST", "/api/rooms/{id}/members", route("member:add", 201, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("POST", "/api/rooms/{id}/members", route("member:add", 201, [](A& a, R& req, Json& body) -> Result<Json> {
     if (!a.service) act_for(a, req, body, "by");
     return body;
   }, kRoom));
-  t.add_route("DELETE", "/api/rooms/{id}/members/{userId}", route("member:remove", 200, [](A&, R& req, Json&) -> Result<Json> {
+  add("DELETE", "/api/rooms/{id}/members/{userId}", route("member:remove", 200, [](A&, R& req, Json&) -> Result<Json> {
     return Json::object({{"userId", req.params.at("userId")}});
   }, kRoom));
-  t.add_route("GET", "/api/rooms/{id}/messages", route("message:history", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("GET", "/api/rooms/{id}/messages", route("message:history", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     Json p = Json::object();
     for (const char* n : {"before", "after", "limit"})
       if (Status s = query_int(req, n, p); !s.ok()) return s;
     return p;
   }, kRoom));
-  t.add_route("POST", "/api/rooms/{id}/messages", route("message:send", 201, [](A& a, R&, Json& body) -> Result<Json> {
+  add("POST", "/api/rooms/{id}/messages", route("message:send", 201, [](A& a, R&, Json& body) -> Result<Json> {
     if (a.service) {
       if (!body["senderId"].is_string()) return Status::bad_request("a service publish names senderId");
       a.identity.user_id = body["senderId"].as_string();
       a.identity.name = body["senderName"].is_string() ? body["senderName"].as_string() : a.identity.user_id;
-      a.identity.role = body["senderRole"].is_string() ? body["senderRole"].as_string() : "";
+      // A message's role is its sender's room role; a service names no
+      // other (senderRole in the body is ignored, as the docs say).
+      a.identity.role.clear();
     }
     return body;
   }, kRoom));
-  t.add_route("PATCH", "/api/messages/{id}", route("message:edit", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("PATCH", "/api/messages/{id}", route("message:edit", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     body.set("id", req.params.at("id"));
     return body;
   }));
-  t.add_route("DELETE", "/api/messages/{id}", route("message:delete", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("DELETE", "/api/messages/{id}", route("message:delete", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object({{"id", req.params.at("id")}});
   }));
-  t.add_route("POST", "/api/rooms/{id}/read", route("message:read", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("POST", "/api/rooms/{id}/read", route("message:read", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return body;
   }, kRoom));
-  t.add_route("GET", "/api/rooms/{id}/presence", route("presence:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("GET", "/api/rooms/{id}/presence", route("presence:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object();
   }, kRoom));
-  t.add_route("GET", "/api/rooms/{id}/search", route("message:search", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("GET", "/api/rooms/{id}/search", route("message:search", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     Json p = Json::object();
     if (auto q = req.query.find("q"); q != req.query.end()) p.set("q", q->second);
     if (Status s = query_int(req, "limit", p); !s.ok()) return s;
     return p;
   }, kRoom));
-  t.add_route("POST", "/api/rooms/{id}/end", route("session:end", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+  add("POST", "/api/rooms/{id}/end", route("session:end", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object();
   }, kRoom));
@@ -256,89 +291,66 @@ void RestApi::Impl::install() {
 }
 
 void RestApi::Impl::install_attachments() {
-  const std::filesystem::path dir = std::filesystem::path(ctx.config.data_dir) / "attachments";
-  ctx.transport.add_route("POST", "/api/rooms/{id}/attachments", [this, dir](const HttpRequest& req, HttpResponder respond) {
-    auto actor = authenticate(req);
-    if (!actor.ok()) return respond(error_response(actor.status()));
-    if (!allow(*actor)) return respond(error_response(Status::rate_limited("too many requests")));
-    auto id = room_param(req);
-    if (!id.ok()) return respond(error_response(id.status()));
-    if (req.body.empty()) return respond(error_response(Status::bad_request("empty upload")));
-    if (req.body.size() > ctx.config.max_attachment_bytes)
-      return respond(error_response(Status::payload_too_large("attachment too large")));
-    std::string mime = "application/octet-stream";
-    std::string content_type;
-    if (auto ct = req.headers.find("content-type"); ct != req.headers.end()) content_type = ct->second;
-    if (!content_type.empty()) mime = content_type.substr(0, content_type.find(';'));
-    std::string name = "file";
-    if (auto n = req.query.find("name"); n != req.query.end() && !n->second.empty()) name = n->second.substr(0, 255);
-    std::string bytes = req.body;
-    if (mime == "multipart/form-data") {
-      auto part = parse_multipart(content_type, req.body);
-      if (!part.ok()) return respond(error_response(part.status()));
-      mime = part->mime;
-      if (!part->filename.empty()) name = part->filename.substr(0, 255);
-      bytes = std::move(part->bytes);
-      if (bytes.empty()) return respond(error_response(Status::bad_request("empty upload")));
-    }
-    const auto& types = ctx.config.attachment_types;
-    if (!types.empty() && std::none_of(types.begin(), types.end(), [&](const std::string& p) { return mime.starts_with(p); }))
-      return respond(error_response(Status::bad_request("attachment type " + mime + " is not allowed")));
-    ctx.chat.call(*actor, "room:get", Json::object({{"room", *id}}), [this, dir, req_body = std::move(bytes), mime, name, respond](Result<Json> room) mutable {
-      if (!room.ok()) return respond(error_response(room.status()));
-      const std::string room_id = (*room)["room"]["id"].as_string();
-      const std::string att_id = realtime::detail::base64url_encode(realtime::chat::random_bytes(16));
-      Json meta = Json::object({{"room", room_id}, {"name", name}, {"mime", mime}, {"size", static_cast<long long>(req_body.size())}});
-      const bool queued = ctx.worker.run([dir, att_id, body = std::move(req_body), meta, respond]() -> std::function<void()> {
-        std::error_code ec;
-        std::filesystem::create_directories(dir, ec);
-        std::ofstream data(dir / att_id, std::ios::binary);
-        data.write(body.data(), static_cast<std::streamsize>(body.size()));
-        std::ofstream m(dir / (att_id + ".json"));
-        m << meta.dump();
-        const bool ok = !ec && data.good() && m.good();
-        data.close();
-        m.close();
-        return [ok, att_id, meta, respond] {
-          if (!ok) return respond(error_response(Status::internal("could not store the attachment")));
-          respond(json_response(201, Json::object({{"attachment", Json::object({{"url", "/api/attachments/" + att_id},
-                                                                                {"name", meta["name"]},
-                                                                                {"size", meta["size"]},
-                                                                                {"mime", meta["mime"]}})}})));
-        };
+  Attachments& files = ctx.attachments;
+  const Config& c = ctx.config;
+  // The uploader whose quota an upload counts against; none for the service.
+  auto owner = [](const realtime::Actor& a) { return a.service ? std::string() : a.identity.user_id; };
+  RouteOptions upload;
+  upload.max_body = c.max_attachment_bytes + kMultipartSlack;
+  upload.body_timeout = c.upload_timeout;
+  upload.spool_dir = files.spool_dir().string();
+  // On the headers: the room and membership, then quota and disk space for
+  // the announced length; only then is the body read (to the spool).
+  auto check = [this, &files, owner](const realtime::Actor& a, const HttpRequest& head, HttpDecision decide) {
+    auto room = room_param(head);
+    if (!room.ok()) return decide(error_response(room.status()));
+    auto cl = head.headers.find("content-length");
+    const std::uint64_t length = cl == head.headers.end() ? 0 : std::stoull(cl->second);  // digits: the transport checked
+    ctx.chat.call(a, "room:get", Json::object({{"room", *room}}), [&files, owner, a, length, decide](Result<Json> r) {
+      if (!r.ok()) return decide(error_response(r.status()));
+      files.admit(owner(a), length, [decide](std::optional<UploadRefusal> no) {
+        decide(no ? std::optional<HttpResponse>(refusal_response(*no)) : std::nullopt);
       });
-      if (!queued) respond(error_response(Status::unavailable("attachment queue is full")));
     });
-  });
+  };
+  add("POST", "/api/rooms/{id}/attachments", [this, &files, owner](realtime::Actor a, const HttpRequest& req, HttpResponder respond) {
+    Upload up;
+    up.owner = owner(a);
+    up.room = req.params.at("id");
+    if (auto ct = req.headers.find("content-type"); ct != req.headers.end()) up.content_type = ct->second;
+    if (auto n = req.query.find("name"); n != req.query.end()) up.name = n->second;
+    up.body_file = req.body_file;
+    up.body_size = req.body_size;
+    up.announced = req.body_size;
+    // Membership again: it may have ended while the body came in.
+    ctx.chat.call(a, "room:get", Json::object({{"room", up.room}}), [&files, up, respond](Result<Json> room) mutable {
+      if (!room.ok()) {
+        files.abandon(up.owner, up.announced);
+        return respond(error_response(room.status()));
+      }
+      files.store(std::move(up), [respond](std::variant<realtime::Attachment, UploadRefusal> stored) {
+        if (auto* no = std::get_if<UploadRefusal>(&stored)) return respond(refusal_response(*no));
+        const auto& att = std::get<realtime::Attachment>(stored);
+        respond(json_response(201, Json::object({{"attachment", Json::object({{"url", att.url},
+                                                                                {"name", att.name},
+                                                                                {"size", static_cast<long long>(att.size)},
+                                                                                {"mime", att.mime}})}})));
+      });
+    });
+  }, upload, check);
 
-  ctx.transport.add_route("GET", "/api/attachments/{id}", [this, dir](const HttpRequest& req, HttpResponder respond) {
-    auto actor = authenticate(req);
-    if (!actor.ok()) return respond(error_response(actor.status()));
-    if (!allow(*actor)) return respond(error_response(Status::rate_limited("too many requests")));
-    const std::string att_id = req.params.at("id");
-    if (!valid_attachment_id(att_id)) return respond(error_response(Status::not_found("no such attachment")));
-    realtime::Actor who = *actor;
-    const bool queued = ctx.worker.run([this, dir, att_id, who, respond]() -> std::function<void()> {
-      std::ifstream m(dir / (att_id + ".json"));
-      std::string meta_text((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
-      std::ifstream data(dir / att_id, std::ios::binary);
-      std::string bytes((std::istreambuf_iterator<char>(data)), std::istreambuf_iterator<char>());
-      const bool found = m.good() || !meta_text.empty();
-      return [this, found, meta_text, bytes = std::move(bytes), who, respond]() mutable {
-        auto meta = Json::parse(meta_text);
-        if (!found || !meta.ok() || !(*meta)["room"].is_string()) return respond(error_response(Status::not_found("no such attachment")));
-        const std::string mime = (*meta)["mime"].is_string() ? (*meta)["mime"].as_string() : "application/octet-stream";
-        ctx.chat.call(who, "room:get", Json::object({{"room", (*meta)["room"]}}), [mime, bytes = std::move(bytes), respond](Result<Json> room) mutable {
-          if (!room.ok()) return respond(error_response(room.status()));
-          HttpResponse r;
-          r.content_type = mime;
-          r.headers["x-content-type-options"] = "nosniff";
-          r.body = std::move(bytes);
-          respond(std::move(r));
-        });
-      };
+  add("GET", "/api/attachments/{id}", [this, &files](realtime::Actor who, const HttpRequest& req, HttpResponder respond) {
+    files.find(req.params.at("id"), [this, who, respond](Result<StoredAttachment> found) {
+      if (!found.ok()) return respond(error_response(found.status()));
+      ctx.chat.call(who, "room:get", Json::object({{"room", found->room}}), [found = *found, respond](Result<Json> room) {
+        if (!room.ok()) return respond(error_response(room.status()));
+        HttpResponse r;
+        r.content_type = found.mime;
+        r.headers["x-content-type-options"] = "nosniff";
+        r.file = found.file.string();  // streamed from disk by the transport, off the loop
+        respond(std::move(r));
+      });
     });
-    if (!queued) respond(error_response(Status::unavailable("attachment queue is full")));
   });
 }
 
@@ -347,9 +359,7 @@ void RestApi::Impl::install_misc() {
   t.add_route("GET", "/healthz", [](const HttpRequest&, HttpResponder respond) {
     respond(json_response(200, Json::object({{"status", "ok"}})));
   });
-  t.add_route("GET", "/api/ice-servers", [this](const HttpRequest& req, HttpResponder respond) {
-    auto actor = authenticate(req);
-    if (!actor.ok()) return respond(error_response(actor.status()));
+  add("GET", "/api/ice-servers", [this](realtime::Actor actor, const HttpRequest&, HttpResponder respond) {
     const Config& c = ctx.config;
     Json servers = Json::array();
     if (!c.stun_urls.empty()) {
@@ -359,7 +369,7 @@ void RestApi::Impl::install_misc() {
     }
     if (!c.turn_secret.empty() && !c.turn_urls.empty()) {
       const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(realtime::SystemClock{}.now().time_since_epoch()).count() + c.turn_ttl_seconds;
-      const std::string user = actor->service ? "service" : actor->identity.user_id;
+      const std::string user = actor.service ? "service" : actor.identity.user_id;
       const std::string username = std::to_string(expiry) + ":" + user;
       Json urls = Json::array();
       for (const auto& u : c.turn_urls) urls.push(u);
@@ -379,11 +389,7 @@ void RestApi::Impl::install_misc() {
                           b["role"].is_string() ? b["role"].as_string() : ""};
     respond(json_response(200, Json::object({{"token", ctx.auth.sign(id, std::chrono::hours(24))}})));
   });
-  t.add_route("GET", "/metrics", [this](const HttpRequest& req, HttpResponder respond) {
-    if (!ctx.config.metrics_public) {
-      auto actor = authenticate(req);
-      if (!actor.ok() || !actor->service) return respond(error_response(Status::unauthorized("metrics need the API key")));
-    }
+  auto metrics = [this](const HttpRequest&, HttpResponder respond) {
     const realtime::ChatStats& s = ctx.chat.stats();
     std::string out;
     auto line = [&](const std::string& name, const std::string& help, const std::string& type, const std::string& value) {
@@ -413,7 +419,15 @@ void RestApi::Impl::install_misc() {
     r.content_type = "text/plain; version=0.0.4";
     r.body = std::move(out);
     respond(std::move(r));
-  });
+  };
+  if (ctx.config.metrics_public) {
+    t.add_route("GET", "/metrics", metrics);
+  } else {
+    add("GET", "/metrics", [metrics](realtime::Actor actor, const HttpRequest& req, HttpResponder respond) {
+      if (!actor.service) return respond(error_response(Status::unauthorized("metrics need the API key")));
+      metrics(req, std::move(respond));
+    });
+  }
 }
 
 }  // namespace chatd

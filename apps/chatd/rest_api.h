@@ -1,20 +1,20 @@
 // chatd's REST API (protocol section 8): JSON routes that run the same
 // chat operations as the socket events, plus attachments, ICE servers,
-// dev tokens, health and metrics. Loop thread only; file I/O goes to the
-// BlockingWorker.
+// dev tokens, health and metrics. Loop thread only; file I/O goes through
+// Attachments to its worker.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <string>
 
+#include "attachments.h"
 #include "log.h"
 #include "options.h"
 #include "realtime/chat_service.h"
 #include "realtime/jwt_authenticator.h"
 #include "realtime/lws_transport.h"
 #include "realtime/socketio_server.h"
-#include "realtime/blocking_worker.h"
 
 namespace chatd {
 
@@ -25,7 +25,7 @@ struct RestContext {
   realtime::ChatService& chat;
   realtime::Store& store;
   const realtime::JwtAuthenticator& auth;
-  realtime::BlockingWorker& worker;
+  Attachments& attachments;
   Log& log;
 };
 

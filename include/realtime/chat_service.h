@@ -77,6 +77,31 @@ struct ChatStats {
   double latency_sum_ms = 0;
 };
 
+// Follows messages being stored and deleted, for whatever an embedder keeps
+// beside them (chatd keeps an attachment's file while a message refers to
+// it). Loop thread only. Set with ChatService::set_message_observer().
+class REALTIME_EXPORT MessageObserver {
+ public:
+  virtual ~MessageObserver() = default;
+  // A user's new message passed every check and the filter, and is about to
+  // be stored. Call `proceed` exactly once, now or later on the loop: ok
+  // stores it; an error refuses it and is what the sender gets. Runs before
+  // the store sees the message, so whatever it records survives a crash
+  // that the message survives.
+  virtual void before_store(const NewMessage& message, std::function<void(Status)> proceed) {
+    (void)message;
+    proceed({});
+  }
+  // The store's answer to an append that before_store let through: the new
+  // message, an earlier one (duplicate: the same clientMsgId), or an error.
+  virtual void after_store(const NewMessage& message, const Result<Appended>& result) {
+    (void)message;
+    (void)result;
+  }
+  // A message was deleted; `before` is the message as it was, attachment and all.
+  virtual void deleted(const Message& before) { (void)before; }
+};
+
 class REALTIME_EXPORT ChatService {
  public:
   using Reply = std::function<void(Result<Json>)>;
@@ -94,6 +119,8 @@ class REALTIME_EXPORT ChatService {
   ChatService& operator=(const ChatService&) = delete;
 
   void set_message_filter(MessageFilter filter);
+  // Null for none. The observer must outlive the service.
+  void set_message_observer(MessageObserver* observer);
   // Adds an event to the protocol (a name the chat service does not use).
   void add_event(std::string name, EventHandler handler);
 

@@ -6,11 +6,17 @@
 // checked (an invalid token is refused, never skipped). Claims: `sub` (the
 // user id, 1-128 bytes), `name` (defaults to sub), `role` (defaults to
 // "user"), `exp` (required), `nbf` (optional).
+//
+// A browser sends the cookie with a WebSocket or polling handshake whatever
+// page opened it, so a cookie-borne token is only accepted from the
+// server's own origin (the handshake's Host), from cookie_origins, or
+// without an Origin header (a client that is not a web page).
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "realtime/authenticator.h"
 #include "realtime/clock.h"
@@ -23,6 +29,9 @@ struct JwtOptions {
   std::chrono::seconds leeway{30};             // tolerance on exp and nbf
   std::string cookie_name = "chatd_token";
   std::string query_name = "token";
+  // Web origins ("https://app.example.com") besides the server's own whose
+  // pages may connect with the cookie; "*" is never one of them.
+  std::vector<std::string> cookie_origins = {};
 };
 
 class REALTIME_EXPORT JwtAuthenticator final : public Authenticator {

@@ -6,6 +6,12 @@
 // thread that is to be the loop thread; stop() (any thread, or a signal
 // handler) makes run() return. Everything but post() and stop() must be
 // called on the loop thread (or before run()).
+//
+// A request is routed on its request line and headers before a byte of its
+// body is read: unknown paths, wrong methods, bodies over the route's limit
+// and whatever the route's admission check refuses are answered at once and
+// the connection is closed. Bodies held in memory count against a total and
+// a per-address budget, and each body has one deadline.
 #pragma once
 
 #include <chrono>
@@ -13,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,9 +38,21 @@ struct LwsOptions {
   std::chrono::milliseconds ping_timeout{20000};
   std::chrono::milliseconds upgrade_timeout{10000};  // probe to "5"
   std::size_t max_payload = 1000000;                 // bytes per message / polling body
-  std::vector<std::string> cors_origins;             // empty = same origin only; "*" = any
+  // Origins whose pages may read answers (polling, routes). Listed origins
+  // get credentialed CORS; "*" lets any origin read, never with credentials.
+  std::vector<std::string> cors_origins;  // empty = same origin only
   std::size_t max_queued_bytes = 4 << 20;            // per connection; past it: closed, too_slow
-  std::size_t max_http_body = 1 << 20;               // router request bodies; past it: 413
+  std::size_t max_http_body = 1 << 20;               // a route's body limit unless it sets its own; past it: 413
+  // Request bodies held in memory at once (route bodies, polling POSTs,
+  // what a spooled upload has in flight), all clients together and per
+  // client address. A request that would pass them is answered 503 / 429
+  // on its headers. 0 per address: no per-address cap (behind a proxy
+  // every client has the proxy's address).
+  std::size_t max_buffered_bytes = 64 << 20;
+  std::size_t max_buffered_bytes_per_address = 8 << 20;
+  // The whole body must arrive within this, from the end of the headers
+  // (not per chunk, so a slow drip cannot hold a connection); past it: 408.
+  std::chrono::milliseconds body_timeout{30000};
   std::size_t max_packets_per_payload = 10000;       // polling POST flood cap
   bool allow_upgrades = true;                        // offer polling -> WebSocket
   bool allow_polling = true;
@@ -46,21 +65,49 @@ struct HttpRequest {
   std::map<std::string, std::string, std::less<>> params;  // from {name} segments
   std::map<std::string, std::string, std::less<>> query;
   std::map<std::string, std::string, std::less<>> headers;  // lower-case names
-  std::string body;
+  std::string body;       // the body, unless the route spools it
+  std::string body_file;  // a spooling route's body (see RouteOptions::spool_dir)
+  std::size_t body_size = 0;  // bytes in body or body_file
   std::string remote_address;
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
-  std::map<std::string, std::string, std::less<>> headers;  // extra, lower-case names
+  // Extra headers, lower-case names. A name or value with CR, LF or NUL is
+  // dropped (and such a content_type becomes application/octet-stream).
+  std::map<std::string, std::string, std::less<>> headers;
   std::string body;
+  // When set, the body is this file instead of `body`: opened and read on
+  // the transport's file thread as the socket drains, never whole in
+  // memory. A file that cannot be opened is answered 404.
+  std::string file;
 };
 
 // Answers one request. Call it once, on the loop thread, now or later; a
 // call after the client went away is a no-op.
 using HttpResponder = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
+
+// A route's verdict on a request's line and headers: nullopt reads the
+// body and runs the handler; a response is sent at once instead, the body
+// is never read and the connection is closed. Call it once, loop thread.
+using HttpDecision = std::function<void(std::optional<HttpResponse> refusal)>;
+// Sees the request without its body (body empty, params bound). May decide
+// now or later (after a store lookup): until it does, the socket is not read.
+using HttpAdmission = std::function<void(const HttpRequest& head, HttpDecision decide)>;
+
+struct RouteOptions {
+  std::size_t max_body = 0;  // bytes; 0 = LwsOptions::max_http_body. Announced larger: 413
+  std::chrono::milliseconds body_timeout{0};  // 0 = LwsOptions::body_timeout
+  HttpAdmission admit;       // optional check on the headers (authentication, limits)
+  // Non-empty: the body is written to a new file in this directory (on the
+  // file thread; at most a small window of it in memory) and the handler
+  // gets its path in HttpRequest::body_file. The transport removes that
+  // path when the request ends (answered, or the client gone): a handler
+  // that keeps the bytes renames the file first (same file system).
+  std::string spool_dir;
+};
 
 class REALTIME_EXPORT LwsTransport : public Transport, public EventLoop {
  public:
@@ -72,8 +119,9 @@ class REALTIME_EXPORT LwsTransport : public Transport, public EventLoop {
 
   // Routes and static mounts are added before run().
   // "/api/rooms/{id}" binds params["id"]. Unknown path: 404; known path,
-  // other method: 405; body over max_http_body: 413.
-  void add_route(std::string method, std::string pattern, HttpHandler handler);
+  // other method: 405; body over the route's limit: 413; a body without a
+  // Content-Length (chunked): 411. All decided before the body is read.
+  void add_route(std::string method, std::string pattern, HttpHandler handler, RouteOptions options = {});
   // GET/HEAD under url_prefix serve files below dir; no escaping dir. The
   // files are read on a thread of the transport's own, not on the loop.
   Status serve_static(std::string url_prefix, std::string dir);

@@ -4,6 +4,7 @@
 // asymmetric alg can never be used to skip the HMAC.
 #include "realtime/jwt_authenticator.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 
@@ -34,6 +35,33 @@ std::string_view bearer(std::string_view header) {
   return header.substr(kPrefix.size());
 }
 
+bool same_text_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Whether a page at the handshake's Origin may use the cookie: no Origin
+// (not a web page), a listed origin, or the server's own (scheme://Host,
+// with the scheme's default port optional).
+bool cookie_origin_allowed(const Handshake& handshake, const std::vector<std::string>& listed) {
+  auto origin = handshake.headers.find("origin");
+  if (origin == handshake.headers.end()) return true;
+  const std::string_view o = origin->second;
+  if (o != "*" && std::find(listed.begin(), listed.end(), o) != listed.end()) return true;
+  auto host = handshake.headers.find("host");
+  const auto sep = o.find("://");
+  if (host == handshake.headers.end() || sep == std::string_view::npos) return false;
+  const std::string_view scheme = o.substr(0, sep);
+  const std::string_view authority = o.substr(sep + 3);
+  std::string_view h = host->second;
+  const std::string_view default_port = same_text_ignoring_case(scheme, "https") ? ":443" : ":80";
+  if (h.size() > default_port.size() && h.substr(h.size() - default_port.size()) == default_port &&
+      authority.find(':') == std::string_view::npos)
+    h.remove_suffix(default_port.size());
+  return same_text_ignoring_case(authority, h);
+}
+
 }  // namespace
 
 JwtAuthenticator::JwtAuthenticator(JwtOptions options, const Clock& clock)
@@ -50,7 +78,13 @@ Result<Identity> JwtAuthenticator::authenticate(const Handshake& handshake, cons
     if (token.empty()) return refuse("Authorization header is not a Bearer token");
     return verify(token);
   }
-  if (std::string c = handshake.cookie(options_.cookie_name); !c.empty()) return verify(c);
+  if (std::string c = handshake.cookie(options_.cookie_name); !c.empty()) {
+    // Cross-site WebSocket hijacking: any page could otherwise connect as
+    // the user whose browser holds the cookie.
+    if (!cookie_origin_allowed(handshake, options_.cookie_origins))
+      return refuse("the token cookie is not accepted from this origin");
+    return verify(c);
+  }
   return refuse("no token");
 }
 

@@ -80,18 +80,30 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
     m.created_at = clock.now();
     if (filter)
       if (Status s = filter(who, m); !s.ok()) return call.fail(s);
-    store.append(std::move(m), guard([this, call](Result<Appended> a) {
-      if (!a.ok()) return call.fail(a.status());
-      if (!a->duplicate) {
-        publish(a->message);
-        // The sending socket hears of its message even when it has not
-        // joined the room (a member may send without joining).
-        if (call.socket && !nsp.hub().in_room(call.socket->id(), hub_room(a->message.room)))
-          call.socket->emit("message:new", Json::object({{"message", chat::to_json(a->message)}}));
-      }
-      Json out = Json::object({{"message", chat::to_json(a->message)}});
-      if (a->duplicate) out.set("duplicate", true);
-      call.ok(std::move(out));
+    auto append = [this, call](NewMessage msg) {
+      auto shown = observer ? std::make_shared<const NewMessage>(msg) : nullptr;
+      store.append(std::move(msg), guard([this, call, shown](Result<Appended> a) {
+        if (shown && observer) observer->after_store(*shown, a);
+        if (!a.ok()) return call.fail(a.status());
+        if (!a->duplicate) {
+          publish(a->message);
+          // The sending socket hears of its message even when it has not
+          // joined the room (a member may send without joining).
+          if (call.socket && !nsp.hub().in_room(call.socket->id(), hub_room(a->message.room)))
+            call.socket->emit("message:new", Json::object({{"message", chat::to_json(a->message)}}));
+        }
+        Json out = Json::object({{"message", chat::to_json(a->message)}});
+        if (a->duplicate) out.set("duplicate", true);
+        call.ok(std::move(out));
+      }));
+    };
+    // An observer (chatd's attachments) may hold the message back until it
+    // has recorded what it needs to.
+    if (!observer) return append(std::move(m));
+    auto held = std::make_shared<NewMessage>(std::move(m));
+    observer->before_store(*held, guard([call, held, append](Status s) {
+      if (!s.ok()) return call.fail(s);
+      append(std::move(*held));
     }));
   });
 }
@@ -136,8 +148,9 @@ void ChatService::Impl::message_delete(const ChatCall& call, const Json& p) {
       if (!allowed) return call.fail(Status::forbidden("only the sender or the room owner may delete"));
       if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
       if (msg.deleted) return call.ok(Json::object());
-      store.delete_message(msg.id, guard([this, call](Result<Message> deleted) {
+      store.delete_message(msg.id, guard([this, call, msg](Result<Message> deleted) {
         if (!deleted.ok()) return call.fail(deleted.status());
+        if (observer) observer->deleted(msg);
         nsp.to(hub_room(deleted->room))
             .emit("message:deleted", Json::object({{"room", deleted->room}, {"id", deleted->id}}));
         call.ok(Json::object());

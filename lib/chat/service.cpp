@@ -57,6 +57,7 @@ ChatService::ChatService(socketio::Namespace& nsp, Store& store, EventLoop& loop
 ChatService::~ChatService() = default;
 
 void ChatService::set_message_filter(MessageFilter filter) { impl_->filter = std::move(filter); }
+void ChatService::set_message_observer(MessageObserver* observer) { impl_->observer = observer; }
 
 void ChatService::add_event(std::string name, EventHandler handler) {
   impl_->extra_events[std::move(name)] = std::move(handler);

@@ -135,6 +135,7 @@ struct ChatService::Impl {
   const Clock& clock;
   ChatOptions options;
   MessageFilter filter;
+  MessageObserver* observer = nullptr;
   std::map<std::string, EventHandler, std::less<>> extra_events;
   std::unordered_map<std::string, SocketState> sockets;      // by sid
   std::unordered_map<std::string, std::string> names;        // user id -> display name last seen

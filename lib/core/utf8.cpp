@@ -1,4 +1,5 @@
-// UTF-8 validation shared by Json (lenient parsing) and the chat rules.
+// UTF-8 validation shared by Json (lenient parsing) and the chat rules, and
+// cutting on a character boundary (chatd's attachment names).
 #include "realtime/utf8.h"
 
 #include <cstdint>
@@ -16,6 +17,14 @@ std::optional<std::size_t> utf8_length(std::string_view s) {
     i += len;
   }
   return n;
+}
+
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t cut = max_bytes;
+  // Continuation bytes are 10xxxxxx: back up to the start of the character.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
 }
 
 }  // namespace realtime

@@ -107,5 +107,35 @@ TEST_F(JwtTest, CarrierOrderAuthQueryHeaderCookie) {
   EXPECT_FALSE(auth.authenticate(Handshake{}, Json()).ok());
 }
 
+// Regression: a cookie-borne token was accepted from any page's handshake
+// (cross-site WebSocket hijacking).
+TEST_F(JwtTest, CookieTokenOnlyFromTheServersOwnOrListedOrigins) {
+  JwtOptions o{"s3cret"};
+  o.cookie_origins = {"https://app.example.com", "*"};
+  JwtAuthenticator a(o, clock);
+  const std::string cookie = "chatd_token=" + a.sign({"u", "", ""}, hours(1));
+  auto with = [&](std::map<std::string, std::string, std::less<>> headers) {
+    Handshake h;
+    h.headers = std::move(headers);
+    h.headers["cookie"] = cookie;
+    return a.authenticate(h, Json()).ok();
+  };
+  EXPECT_TRUE(with({}));  // no Origin: not a web page
+  EXPECT_TRUE(with({{"host", "chat.example.com"}, {"origin", "https://chat.example.com"}}));
+  EXPECT_TRUE(with({{"host", "chat.example.com:443"}, {"origin", "https://chat.example.com"}}));
+  EXPECT_TRUE(with({{"host", "127.0.0.1:8080"}, {"origin", "http://127.0.0.1:8080"}}));
+  EXPECT_TRUE(with({{"host", "chat.example.com"}, {"origin", "https://app.example.com"}}));
+  EXPECT_FALSE(with({{"host", "chat.example.com"}, {"origin", "https://evil.example"}}));
+  EXPECT_FALSE(with({{"host", "127.0.0.1:8080"}, {"origin", "http://127.0.0.1:9090"}}));
+  EXPECT_FALSE(with({{"host", "chat.example.com"}, {"origin", "null"}}));
+  EXPECT_FALSE(with({{"host", "chat.example.com"}, {"origin", "*"}}));
+  EXPECT_FALSE(with({{"origin", "https://chat.example.com"}}));  // no Host to compare with
+  // The other carriers are not ambient: a page must hold the token to send them.
+  Handshake h;
+  h.headers = {{"host", "chat.example.com"}, {"origin", "https://evil.example"}};
+  h.query = {{"token", a.sign({"u", "", ""}, hours(1))}};
+  EXPECT_TRUE(a.authenticate(h, Json()).ok());
+}
+
 }  // namespace
 }  // namespace realtime

@@ -67,6 +67,35 @@ test("connect: the token query parameter, Authorization header and chatd_token c
   }
 });
 
+// Regression: with the chatd_token cookie any web page could open a socket
+// as the user (browsers send the cookie whatever page opened the socket).
+test("connect: the chatd_token cookie only from the server's own origin or --cors-origin", T, async () => {
+  const t = userToken("u-cookie", "Cookie");
+  const listed = await startChatd({ args: ["--cors-origin", "https://app.example"] });
+  try {
+    const cookie = `chatd_token=${t}`;
+    for (const transports of [["websocket"], ["polling"]]) {
+      for (const origin of ["https://evil.example", "null", `http://127.0.0.1:${listed.port + 1}`]) {
+        const c = new Client(listed, undefined, { auth: {}, transports, extraHeaders: { cookie, origin } });
+        try {
+          await assert.rejects(c.ready(), (err) => err.message === "unauthorized", `${origin} ${transports}`);
+        } finally {
+          c.close();
+        }
+      }
+      for (const origin of [listed.url, "https://app.example"]) {
+        const c = await new Client(listed, undefined, { auth: {}, transports, extraHeaders: { cookie, origin } }).ready();
+        c.close();
+      }
+    }
+    // A token the page holds itself is not ambient: any origin may send it.
+    const own = await new Client(listed, t, { extraHeaders: { origin: "https://evil.example" } }).ready();
+    own.close();
+  } finally {
+    assert.equal(await listed.stop(), 0);
+  }
+});
+
 test("non-members: join, send, history, search, presence, read, typing and rtc are forbidden", T, async () => {
   const ann = person("ann"), eve = person("eve");
   const a = await connect(server, ann.token), e = await connect(server, eve.token);

@@ -141,7 +141,9 @@ test("messages: POST 201 (user, service senderId), clientMsgId repeat 200, GET h
     assert.equal(s.status, 201);
     assert.equal(s.body.message.senderId, bob.id);
     assert.equal(s.body.message.senderName, "Bob B.");
-    assert.equal(s.body.message.senderRole, "student", "a service publish keeps the role it names");
+    // Regression: the role a service named was stored; a message's role is
+    // its sender's room role (docs/protocol.md: senderRole has no effect).
+    assert.equal(s.body.message.senderRole, "member", "senderRole of a service publish is ignored");
     const notMember = await rest(server, "POST", `/api/rooms/${room.id}/messages`, { token: API_KEY, body: { text: "x", senderId: "stranger" } });
     assert.equal(notMember.status, 403);
 

@@ -48,8 +48,9 @@ std::optional<HttpReply> parse(const std::string& raw, bool complete_only) {
   auto cl = r.headers.find("content-length");
   if (cl != r.headers.end()) {
     auto want = static_cast<std::size_t>(std::strtoull(cl->second.c_str(), nullptr, 10));
-    if (r.body.size() < want) return std::nullopt;
-    r.body.resize(want);
+    // Closed early (or a HEAD answer): what came is the reply.
+    if (r.body.size() < want && complete_only) return std::nullopt;
+    if (r.body.size() > want) r.body.resize(want);
   } else if (complete_only) {
     return std::nullopt;
   }
@@ -92,6 +93,71 @@ std::optional<HttpReply> http_raw(int port, std::string_view request, int timeou
   }
   ::close(fd);
   return reply;
+}
+
+RawConnection::RawConnection(int port, const char* source_address) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) return;
+  if (source_address != nullptr) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source_address, &src.sin_addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::send(std::string_view bytes) {
+  while (fd_ >= 0 && !bytes.empty()) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return fd_ >= 0;
+}
+
+std::optional<HttpReply> RawConnection::reply(int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buf[16384];
+  while (fd_ >= 0) {
+    if (auto r = parse(raw_, true)) return r;
+    pollfd p{fd_, POLLIN, 0};
+    int ms = remaining_ms(deadline);
+    if (ms == 0 || ::poll(&p, 1, ms) <= 0) return std::nullopt;
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return parse(raw_, false);
+    raw_.append(buf, static_cast<std::size_t>(n));
+  }
+  return std::nullopt;
+}
+
+bool RawConnection::closed_within(int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buf[16384];
+  while (fd_ >= 0) {
+    pollfd p{fd_, POLLIN, 0};
+    int ms = remaining_ms(deadline);
+    if (ms == 0 || ::poll(&p, 1, ms) <= 0) return false;
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return true;
+    raw_.append(buf, static_cast<std::size_t>(n));
+  }
+  return true;
 }
 
 std::optional<HttpReply> http(int port, std::string_view method, std::string_view target,

@@ -1,11 +1,14 @@
-// HTTP exchange for the lws transport: gathers one request (method, path,
-// query, headers, capped body), hands it to the Engine.IO endpoint or the
-// router, and writes the response in chunks as the socket drains. Loop
-// thread only; one request at a time per connection (HTTP/1.1 keep-alive).
+// HTTP exchange for the lws transport: reads one request's line and
+// headers, routes it before any of its body is read (http_body.cpp takes
+// the body from there), hands it to the Engine.IO endpoint or the route,
+// and writes the response in chunks as the socket drains: from memory, or
+// from a file read on the file thread. Loop thread only; one request at a
+// time per connection (HTTP/1.1 keep-alive).
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <optional>
 
 #include "transport/lws/impl.h"
 
@@ -66,22 +69,55 @@ void read_headers(lws* wsi, HttpRequest& req) {
   }
 }
 
-bool has_body_method(std::string_view m) {
-  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+// How long the body is, from the headers; a response refuses the request.
+// Only Content-Length framing is read: lws does not decode chunked bodies,
+// and a request that names a Transfer-Encoding must not be guessed at (the
+// same bytes could be read as a body here and as requests elsewhere).
+struct Framing {
+  std::size_t length = 0;
+  bool expected = false;  // lws will deliver a body (maybe empty) and complete it
+  bool unframed = false;  // a POST/PUT/PATCH without a length: empty, but lws expects a body
+  std::optional<HttpResponse> refusal;
+};
+
+Framing body_framing(const HttpRequest& req) {
+  Framing f;
+  if (req.headers.count("transfer-encoding") != 0) {
+    f.refusal = lws_detail::error_response(411, "bad_request",
+                                           "send the body with a Content-Length (chunked bodies are not supported)");
+    return f;
+  }
+  auto cl = req.headers.find("content-length");
+  if (cl == req.headers.end()) {
+    f.unframed = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+    return f;
+  }
+  const std::string& v = cl->second;
+  if (v.empty() || v.size() > 15 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    f.refusal = lws_detail::error_response(400, "bad_request", "invalid Content-Length");
+    return f;
+  }
+  f.length = static_cast<std::size_t>(std::stoull(v));
+  // lws completes a POST body announced as empty too (and only a POST's).
+  f.expected = f.length > 0 || req.method == "POST";
+  return f;
 }
 
 }  // namespace
 
 int LwsTransport::Impl::on_http(lws* wsi) {
   WsiState& st = state(wsi);
+  end_request(st);  // a keep-alive connection's previous request, if still held
   st.role = lws_detail::Role::http;
   st.request = HttpRequest{};
   st.cors.clear();
   st.response.reset();
   st.headers_sent = false;
   st.body_offset = 0;
-  st.waiting_body = false;
-  st.body_too_large = false;
+  st.answered = false;
+  st.close_after = false;
+  st.draining = false;
+  st.token = std::make_shared<lws_detail::RequestToken>(lws_detail::RequestToken{wsi});
   for (const auto& m : kMethods) {
     if (lws_hdr_total_length(wsi, m.token) > 0) {
       st.request.method = m.name;
@@ -98,75 +134,53 @@ int LwsTransport::Impl::on_http(lws* wsi) {
   // the CORS headers an allowed origin needs to read it.
   add_cors(st);
 
-  std::size_t content_length = 0;
-  auto length_header = st.request.headers.find("content-length");
-  if (length_header != st.request.headers.end()) {
-    content_length = static_cast<std::size_t>(std::strtoull(length_header->second.c_str(), nullptr, 10));
-  }
-  // lws completes a POST body announced as empty (Content-Length: 0) too,
-  // and drops a response given before that completion: wait for it.
-  const bool empty_post = st.request.method == "POST" && length_header != st.request.headers.end();
-  if (has_body_method(st.request.method) && (content_length > 0 || empty_post)) {
-    st.waiting_body = true;
-    st.body_limit = is_eio_path(st.request.path) ? opt_.max_payload : opt_.max_http_body;
-    st.body_too_large = content_length > st.body_limit;
-    // Long bodies trickle in; the request timeout restarts per chunk below.
-    set_wsi_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
+  Framing framing = body_framing(st.request);
+  if (framing.refusal) {
+    refuse(st, std::move(*framing.refusal));
     return 0;
   }
-  dispatch(st);
+  st.body.length = framing.length;
+  st.body.expected = framing.expected;
+  // With no length the body is empty, but lws waits for one: nothing after
+  // this request can be read as the next one.
+  st.close_after = framing.unframed;
+  route_request(st);
   return 0;
 }
 
-int LwsTransport::Impl::on_http_body(WsiState& st, const char* data, std::size_t len) {
-  if (!st.waiting_body) return -1;
-  set_wsi_timeout(st.wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
-  // Over the cap the rest is read and discarded, so the 413 reaches the
-  // client before the connection closes; memory stays at the cap.
-  if (st.body_too_large || st.request.body.size() + len > st.body_limit) {
-    st.body_too_large = true;
-    st.request.body.clear();
-    st.request.body.shrink_to_fit();
-    return 0;
-  }
-  st.request.body.append(data, len);
-  return 0;
-}
-
-int LwsTransport::Impl::on_http_body_done(WsiState& st) {
-  set_wsi_timeout(st.wsi, NO_PENDING_TIMEOUT, 0);
-  st.waiting_body = false;
-  if (st.body_too_large) {
-    if (is_eio_path(st.request.path)) {
+void LwsTransport::Impl::route_request(WsiState& st) {
+  const HttpRequest& req = st.request;
+  if (is_eio_path(req.path)) {
+    if (st.body.length > opt_.max_payload) {
       // engine.io answers 413 and the session cannot carry on.
-      auto sid = st.request.query.find("sid");
-      if (sid != st.request.query.end()) {
+      if (auto sid = req.query.find("sid"); sid != req.query.end()) {
         if (auto it = sessions_.find(sid->second); it != sessions_.end()) {
           auto keep = it->second;
           close_session(*keep, CloseReason::transport_error);
         }
       }
     }
-    auto r = lws_detail::error_response(413, "payload_too_large", "request body too large");
-    r.headers["connection"] = "close";
-    respond(st, std::move(r));
-    return 0;
-  }
-  dispatch(st);
-  return 0;
-}
-
-void LwsTransport::Impl::dispatch(WsiState& st) {
-  const HttpRequest& req = st.request;
-  if (is_eio_path(req.path)) {
-    eio_http(st);
+    // Polling POSTs: in memory, within maxPayload and the budget.
+    if (st.body.expected && !begin_body(st, opt_.max_payload, opt_.body_timeout)) return;
+    on_admitted(st, std::nullopt);
     return;
   }
   auto m = router_.match(req.method, req.path);
+  // Anything answered without its route reads no body: it closes instead.
+  if (m.handler == nullptr && st.body.expected) st.close_after = true;
   if (m.handler != nullptr) {
     st.request.params = std::move(m.params);
-    // Copy: the handler may keep the request beyond this call.
-    (*m.handler)(st.request, responder_for(st));
+    st.body.handler = m.handler;
+    st.body.route = m.options;
+    const RouteOptions& o = *m.options;
+    const std::size_t limit = o.max_body != 0 ? o.max_body : opt_.max_http_body;
+    const auto timeout = o.body_timeout.count() != 0 ? o.body_timeout : opt_.body_timeout;
+    if (st.body.expected && !begin_body(st, limit, timeout)) return;
+    if (o.admit) {
+      ask_admission(st, o.admit);
+    } else {
+      on_admitted(st, std::nullopt);
+    }
     return;
   }
   if (m.path_known && req.method == "OPTIONS") {
@@ -179,10 +193,10 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
     respond(st, std::move(r));
     return;
   }
-  if (static_files_ && router_.under_static(req.path)) {
+  if (files_ && router_.under_static(req.path)) {
     // Read on the file thread: the loop never waits on the disk.
     HttpResponder responder = responder_for(st);
-    const bool queued = static_files_->run([this, method = req.method, path = req.path, responder]() {
+    const bool queued = files_->run([this, method = req.method, path = req.path, responder]() {
       auto r = router_.serve_static(method, path);
       return std::function<void()>([responder, r = std::move(r)]() mutable {
         responder(r ? std::move(*r) : lws_detail::error_response(404, "not_found", "no such path"));
@@ -194,19 +208,34 @@ void LwsTransport::Impl::dispatch(WsiState& st) {
   respond(st, lws_detail::error_response(404, "not_found", "no such path"));
 }
 
+void LwsTransport::Impl::run_request(WsiState& st) {
+  if (st.body.handler == nullptr) {
+    eio_http(st);
+    return;
+  }
+  // The handler may keep a copy of the request beyond this call.
+  (*st.body.handler)(st.request, responder_for(st));
+}
+
 HttpResponder LwsTransport::Impl::responder_for(WsiState& st) {
-  st.slot = std::make_shared<lws_detail::ResponseSlot>(lws_detail::ResponseSlot{this, st.wsi});
-  std::weak_ptr<lws_detail::ResponseSlot> weak = st.slot;
-  return [weak](HttpResponse r) {
-    auto slot = weak.lock();
-    if (!slot || slot->wsi == nullptr || slot->impl == nullptr) return;
-    lws* wsi = slot->wsi;
-    slot->wsi = nullptr;  // answer once
-    if (auto* s = slot->impl->find_state(wsi)) slot->impl->respond(*s, std::move(r));
+  std::weak_ptr<lws_detail::RequestToken> weak = st.token;
+  return [this, weak](HttpResponse r) {
+    auto token = weak.lock();
+    if (WsiState* s = token ? request_state(token) : nullptr; s != nullptr && !s->answered) respond(*s, std::move(r));
   };
 }
 
+lws_detail::WsiState* LwsTransport::Impl::request_state(const std::shared_ptr<lws_detail::RequestToken>& token) {
+  if (token->wsi == nullptr) return nullptr;
+  WsiState* st = find_state(token->wsi);
+  return st != nullptr && st->token == token ? st : nullptr;
+}
+
 void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
+  st.answered = true;
+  // lws 4.1 serves no POLLOUT to an HTTP socket whose reads are paused:
+  // resume them (what arrives now is dropped) or the answer never leaves.
+  update_rx(st);
   // lws closes after a "Connection: close" request without saying so; a
   // keep-alive client agent (Node's) would then reuse a dying socket.
   if (auto c = st.request.headers.find("connection"); c != st.request.headers.end()) {
@@ -215,10 +244,21 @@ void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (v.find("close") != std::string::npos) response.headers["connection"] = "close";
   }
+  if (st.close_after) response.headers["connection"] = "close";
   st.response = std::make_unique<HttpResponse>(std::move(response));
   st.headers_sent = false;
   st.body_offset = 0;
+  st.file = {};
   lws_callback_on_writable(st.wsi);
+}
+
+void LwsTransport::Impl::refuse(WsiState& st, HttpResponse response) {
+  if (st.answered) return;
+  st.close_after = true;
+  if (st.body.deadline != 0) cancel_timer(st.body.deadline);
+  st.body.deadline = 0;
+  st.body.spool.reset();
+  respond(st, std::move(response));
 }
 
 int LwsTransport::Impl::on_http_writeable(WsiState& st) {
@@ -236,16 +276,48 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
   }
   if (!st.response) return 0;
   HttpResponse& r = *st.response;
+  const bool streamed = !r.file.empty();
+  if (streamed && !st.file.ready) {
+    if (!st.file.source) {
+      // Opened on the file thread; its size goes into the headers.
+      std::weak_ptr<lws_detail::RequestToken> weak = st.token;
+      st.file.source = lws_detail::FileSource::open(files(), r.file, [this, weak](Result<std::uint64_t> size) {
+        auto token = weak.lock();
+        WsiState* s = token ? request_state(token) : nullptr;
+        if (s == nullptr || !s->response) return;
+        if (!size.ok()) {
+          s->file = {};
+          HttpResponse missing = lws_detail::error_response(404, "not_found", "no such file");
+          missing.headers = std::move(s->response->headers);
+          *s->response = std::move(missing);
+        } else {
+          s->file.ready = true;
+          s->file.left = *size;
+        }
+        lws_callback_on_writable(s->wsi);
+      });
+      if (!st.file.source) {
+        *st.response = lws_detail::error_response(503, "unavailable", "too many file reads queued");
+        lws_callback_on_writable(st.wsi);
+      }
+    }
+    return 0;
+  }
   if (!st.headers_sent) {
     std::vector<unsigned char> buf(LWS_PRE + 4096);
     unsigned char* start = buf.data() + LWS_PRE;
     unsigned char* p = start;
     unsigned char* end = buf.data() + buf.size() - 1;
-    if (lws_add_http_common_headers(st.wsi, static_cast<unsigned>(r.status), r.content_type.c_str(),
-                                    r.body.size(), &p, end) != 0) {
+    // A header value that carries CR, LF or NUL would let whoever chose it
+    // write headers of their own: such headers are not sent.
+    auto clean = [](std::string_view v) { return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; };
+    const std::string content_type = clean(r.content_type) ? r.content_type : "application/octet-stream";
+    const std::uint64_t length = streamed ? st.file.left : r.body.size();
+    if (lws_add_http_common_headers(st.wsi, static_cast<unsigned>(r.status), content_type.c_str(), length, &p, end) != 0) {
       return -1;
     }
     auto add = [&](const std::string& name, const std::string& value) {
+      if (!clean(name) || !clean(value) || name.find(':') != std::string::npos) return 0;
       std::string n = name + ":";
       return lws_add_http_header_by_name(st.wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
                                          reinterpret_cast<const unsigned char*>(value.data()),
@@ -259,10 +331,14 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
     }
     if (lws_finalize_write_http_header(st.wsi, start, &p, end) != 0) return -1;
     st.headers_sent = true;
-    if (!r.body.empty() && st.request.method != "HEAD") {
+    if (length != 0 && st.request.method != "HEAD") {
+      if (streamed) read_file_chunk(st);
       lws_callback_on_writable(st.wsi);
       return 0;
     }
+  } else if (streamed) {
+    const int done = write_file_body(st);
+    if (done <= 0) return done;
   } else {
     std::size_t n = std::min(kChunk, r.body.size() - st.body_offset);
     std::vector<unsigned char> buf(LWS_PRE + n);
@@ -278,12 +354,68 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
   }
   // The whole response is out: ready for the next request on this socket.
   bool close = r.headers.count("connection") != 0;
+  // Refused before its body came in: the client is likely still sending
+  // (unless it was too slow to send it in time).
+  const bool linger = close && st.body.expected && !st.body.complete && !st.body.timed_out;
   st.response.reset();
   st.role = lws_detail::Role::http;
   st.session.reset();
-  st.slot.reset();
+  end_request(st);
+  if (linger) {
+    start_draining(st);
+    return 0;
+  }
   if (close) return -1;
   return lws_http_transaction_completed(st.wsi) != 0 ? -1 : 0;
+}
+
+void LwsTransport::Impl::start_draining(WsiState& st) {
+  // Closing now, with the rest of the body unread, would make the kernel
+  // reset the connection, and many clients (Node's fetch) then lose the
+  // answer they were sent. So the rest is read and dropped, for a short
+  // while at most, and the connection closes when it ends.
+  st.draining = true;
+  st.token = std::make_shared<lws_detail::RequestToken>(lws_detail::RequestToken{st.wsi});
+  std::weak_ptr<lws_detail::RequestToken> weak = st.token;
+  set_timer(kDrainTime, [this, weak] {
+    auto token = weak.lock();
+    if (WsiState* s = token ? request_state(token) : nullptr) kill_wsi(s->wsi);
+  });
+}
+
+// Writes the chunk the file thread has read, and asks for the next one:
+// -1 on a failed write, 0 while more is to come, 1 when the file is out.
+int LwsTransport::Impl::write_file_body(WsiState& st) {
+  lws_detail::FileBody& f = st.file;
+  if (f.chunk.empty()) return 0;  // still reading; its completion asks for writeable
+  const bool last = f.chunk.size() >= f.left;
+  const std::size_t n = last ? static_cast<std::size_t>(f.left) : f.chunk.size();
+  std::vector<unsigned char> buf(LWS_PRE + n);
+  std::memcpy(buf.data() + LWS_PRE, f.chunk.data(), n);
+  if (lws_write(st.wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0) return -1;
+  f.left -= n;
+  f.chunk.clear();
+  if (last) return 1;
+  read_file_chunk(st);
+  return 0;
+}
+
+void LwsTransport::Impl::read_file_chunk(WsiState& st) {
+  if (st.file.reading || !st.file.source) return;
+  st.file.reading = true;
+  std::weak_ptr<lws_detail::RequestToken> weak = st.token;
+  const bool queued = st.file.source->read([this, weak](Result<std::string> chunk) {
+    auto token = weak.lock();
+    WsiState* s = token ? request_state(token) : nullptr;
+    if (s == nullptr) return;
+    s->file.reading = false;
+    // The headers promised a length: a file that fails or shrinks under us
+    // can only end the connection.
+    if (!chunk.ok() || chunk->empty()) return kill_wsi(s->wsi);
+    s->file.chunk = std::move(chunk).value();
+    lws_callback_on_writable(s->wsi);
+  });
+  if (!queued) kill_wsi(st.wsi);
 }
 
 void LwsTransport::Impl::answer_preflight(WsiState& st, std::string methods) {
@@ -302,13 +434,18 @@ void LwsTransport::Impl::answer_preflight(WsiState& st, std::string methods) {
 void LwsTransport::Impl::add_cors(WsiState& st) {
   auto origin = st.request.headers.find("origin");
   if (origin == st.request.headers.end() || opt_.cors_origins.empty()) return;
-  bool allowed = std::any_of(opt_.cors_origins.begin(), opt_.cors_origins.end(),
-                             [&](const std::string& o) { return o == "*" || o == origin->second; });
-  if (!allowed) return;
-  // Echo the origin (not "*") so credentialed requests work too.
-  st.cors["access-control-allow-origin"] = origin->second;
-  st.cors["access-control-allow-credentials"] = "true";
-  st.cors["vary"] = "Origin";
+  const auto& list = opt_.cors_origins;
+  if (std::find(list.begin(), list.end(), origin->second) != list.end()) {
+    // A listed origin is echoed with credentials: its pages may send
+    // cookies and read the answers.
+    st.cors["access-control-allow-origin"] = origin->second;
+    st.cors["access-control-allow-credentials"] = "true";
+    st.cors["vary"] = "Origin";
+  } else if (std::find(list.begin(), list.end(), "*") != list.end()) {
+    // Any page may read, but never with the user's cookies: "*" with
+    // credentials would hand every site the logged-in user's answers.
+    st.cors["access-control-allow-origin"] = "*";
+  }
 }
 
 }  // namespace realtime

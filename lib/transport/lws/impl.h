@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "core/string_map.h"
-#include "realtime/blocking_worker.h"
 #include "protocol/engineio_session.h"
+#include "realtime/blocking_worker.h"
 #include "realtime/lws_transport.h"
+#include "transport/lws/body_budget.h"
+#include "transport/lws/file_io.h"
 #include "transport/lws/router.h"
 
 namespace realtime::lws_detail {
@@ -67,10 +69,37 @@ struct OutPacket {
 // What a libwebsockets connection is doing right now.
 enum class Role : std::uint8_t { none, http, poll_get, poll_post, ws_primary, ws_probe };
 
-// Lets a route handler answer later: cleared when its connection goes away.
-struct ResponseSlot {
-  LwsTransport::Impl* impl = nullptr;
+// One HTTP request, for work that finishes later (a route's responder, an
+// admission, a file read, the body deadline): wsi is null once the request
+// has ended or its connection has gone, and the late work does nothing.
+struct RequestToken {
   lws* wsi = nullptr;
+};
+
+// A request body on its way in (http_body.cpp): what the budget holds for
+// it, where its bytes go, and whether the route has admitted it yet.
+struct BodyIntake {
+  bool expected = false;  // a body (maybe empty) is announced: wait for its completion
+  bool complete = false;  // lws delivered all of it
+  bool admitted = false;  // the route's admission (if any) said yes
+  bool paused = false;    // socket reads are stopped (admission pending, spool window full)
+  bool timed_out = false; // the deadline passed before the body was in
+  std::size_t length = 0;    // Content-Length
+  std::size_t received = 0;
+  std::size_t reserved = 0;  // held in the BodyBudget (taken once admitted)
+  EventLoop::TimerId deadline = 0;
+  const HttpHandler* handler = nullptr;  // null: the Engine.IO endpoint
+  const RouteOptions* route = nullptr;
+  std::shared_ptr<BodySpool> spool;
+};
+
+// A file response (HttpResponse::file) being streamed.
+struct FileBody {
+  std::shared_ptr<FileSource> source;
+  bool ready = false;    // opened, size known
+  bool reading = false;  // a read is on the file thread
+  std::uint64_t left = 0;  // bytes still to write
+  std::string chunk;       // read, not yet written
 };
 
 struct WsiState {
@@ -78,13 +107,15 @@ struct WsiState {
   Role role = Role::none;
   HttpRequest request;
   std::map<std::string, std::string, std::less<>> cors;  // headers to add
-  bool waiting_body = false;
-  bool body_too_large = false;
-  std::size_t body_limit = 0;
+  BodyIntake body;
+  bool answered = false;     // respond() was called for this request
+  bool close_after = false;  // close once the response is out (the body was not read)
+  bool draining = false;     // answered and refused: the rest of the body is read and dropped
   std::unique_ptr<HttpResponse> response;  // being written (a pointer: WebSockets never have one)
   bool headers_sent = false;
   std::size_t body_offset = 0;
-  std::shared_ptr<ResponseSlot> slot;
+  FileBody file;
+  std::shared_ptr<RequestToken> token;
   std::shared_ptr<EioConnection> session;
   // WebSocket
   std::string rx;
@@ -154,19 +185,41 @@ class LwsTransport::Impl {
   void drop_wsi(lws* wsi);
   void shutdown();
 
-  // http_exchange.cpp: requests in, responses out.
+  // http_exchange.cpp: requests in, routed on their headers; responses out.
   int on_http(lws* wsi);
-  int on_http_body(WsiState& st, const char* data, std::size_t len);
-  int on_http_body_done(WsiState& st);
+  void route_request(WsiState& st);
+  void run_request(WsiState& st);  // the body is in: Engine.IO or the route's handler
   int on_http_writeable(WsiState& st);
-  void dispatch(WsiState& st);
+  int write_file_body(WsiState& st);
+  void start_draining(WsiState& st);  // reads out a refused body before closing
+  // How long a refused body is read and dropped before the connection closes.
+  static constexpr std::chrono::seconds kDrainTime{2};
+  void read_file_chunk(WsiState& st);
   // How a route (or the file thread) answers later: once, and not at all if
-  // the connection is gone by then. Loop thread only.
+  // the request is over by then. Loop thread only.
   HttpResponder responder_for(WsiState& st);
+  // The state of the request `token` names, or null when it is over.
+  WsiState* request_state(const std::shared_ptr<lws_detail::RequestToken>& token);
   void respond(WsiState& st, HttpResponse response);
+  // Answers without reading (the rest of) the body, and closes after.
+  void refuse(WsiState& st, HttpResponse response);
   void add_cors(WsiState& st);
   // 204 to an OPTIONS request; with CORS headers when the origin may.
   void answer_preflight(WsiState& st, std::string methods);
+
+  // http_body.cpp: request bodies, from the headers to the handler.
+  // Checks the limit and arms the deadline; false when it refused.
+  bool begin_body(WsiState& st, std::size_t limit, std::chrono::milliseconds timeout);
+  // Takes the body's bytes from the budget; false when it refused.
+  bool reserve_body(WsiState& st, bool spooled);
+  void ask_admission(WsiState& st, const HttpAdmission& admit);
+  void on_admitted(WsiState& st, std::optional<HttpResponse> refusal);
+  int on_http_body(WsiState& st, const char* data, std::size_t len);
+  int on_http_body_done(WsiState& st);
+  void finish_body(WsiState& st);
+  void update_rx(WsiState& st);  // stops or resumes reading the socket
+  void end_request(WsiState& st);  // gives back what the request held
+  BlockingWorker& files();  // the file thread, started on first use
 
   // engineio_endpoint.cpp: sessions over polling and WebSocket.
   bool is_eio_path(std::string_view path) const;
@@ -224,9 +277,11 @@ class LwsTransport::Impl {
   std::unordered_map<lws*, std::unique_ptr<WsiState>> wsis_;
   detail::StringMap<std::shared_ptr<EioConnection>> sessions_;
   lws_detail::Router router_;
-  // Reads static files; made by the first serve_static(). Last member, and
-  // reset first in ~Impl: its thread posts to the loop until it is joined.
-  std::unique_ptr<BlockingWorker> static_files_;
+  lws_detail::BodyBudget budget_{opt_.max_buffered_bytes, opt_.max_buffered_bytes_per_address};
+  // Static files, spooled bodies, file responses: made by serve_static() or
+  // on first use. Last member, and reset first in ~Impl: its thread posts
+  // to the loop until it is joined.
+  std::unique_ptr<BlockingWorker> files_;
 };
 
 }  // namespace realtime

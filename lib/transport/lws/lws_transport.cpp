@@ -40,7 +40,10 @@ void on_timer(struct ev_loop* loop, ev_timer* /*w*/, int /*revents*/) {
 }  // namespace
 
 LwsTransport::Impl::~Impl() {
-  static_files_.reset();  // joins its thread, which may still post()
+  // Spools and file reads queue their last jobs (removing a partial body)
+  // while the file thread still runs; then it is joined (it may post()).
+  for (auto& [wsi, st] : wsis_) end_request(*st);
+  files_.reset();
   if (ctx_ != nullptr) {
     shutdown();
     lws_context_destroy(ctx_);
@@ -163,7 +166,7 @@ void LwsTransport::Impl::drop_wsi(lws* wsi) {
   if (it == wsis_.end()) return;
   std::unique_ptr<WsiState> st = std::move(it->second);
   wsis_.erase(it);
-  if (st->slot) st->slot->wsi = nullptr;
+  end_request(*st);
   eio_wsi_gone(*st);
 }
 
@@ -263,13 +266,13 @@ LwsTransport::~LwsTransport() = default;
 
 int LwsTransport::port() const { return impl_->port_; }
 
-void LwsTransport::add_route(std::string method, std::string pattern, HttpHandler handler) {
-  impl_->router_.add_route(std::move(method), pattern, std::move(handler));
+void LwsTransport::add_route(std::string method, std::string pattern, HttpHandler handler, RouteOptions options) {
+  impl_->router_.add_route(std::move(method), pattern, std::move(handler), std::move(options));
 }
 
 Status LwsTransport::serve_static(std::string url_prefix, std::string dir) {
   if (Status s = impl_->router_.add_static(std::move(url_prefix), dir); !s.ok()) return s;
-  if (!impl_->static_files_) impl_->static_files_ = std::make_unique<BlockingWorker>(*this);
+  impl_->files();  // started now: routes read serve_static's files through it
   return {};
 }
 

@@ -37,8 +37,8 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
   return r;
 }
 
-void Router::add_route(std::string method, std::string_view pattern, HttpHandler handler) {
-  Route r{std::move(method), {}, std::move(handler)};
+void Router::add_route(std::string method, std::string_view pattern, HttpHandler handler, RouteOptions options) {
+  Route r{std::move(method), {}, std::move(handler), std::move(options)};
   for (auto seg : split_path(pattern)) r.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
 }
@@ -62,6 +62,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     m.path_known = true;
     if (r.method == method) {
       m.handler = &r.handler;
+      m.options = &r.options;
       m.params = std::move(params);
       return m;
     }

@@ -21,12 +21,13 @@ class Router {
  public:
   struct Match {
     const HttpHandler* handler = nullptr;  // null: no route for this method
+    const RouteOptions* options = nullptr;  // the matched route's, with handler
     std::map<std::string, std::string, std::less<>> params;
     bool path_known = false;  // some route has this path (so 405, not 404)
     std::string allow;        // "GET, POST" for a 405
   };
 
-  void add_route(std::string method, std::string_view pattern, HttpHandler handler);
+  void add_route(std::string method, std::string_view pattern, HttpHandler handler, RouteOptions options = {});
   Match match(std::string_view method, std::string_view path) const;
 
   Status add_static(std::string url_prefix, const std::string& dir);
@@ -42,6 +43,7 @@ class Router {
     std::string method;
     std::vector<std::string> segments;  // "{name}" binds one segment
     HttpHandler handler;
+    RouteOptions options;
   };
   struct Mount {
     std::string prefix;          // always ends with '/'

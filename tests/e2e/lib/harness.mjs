@@ -72,14 +72,15 @@ function cleanEnv() {
 
 // Starts chatd on an ephemeral loopback port with SQLite in `dataDir`;
 // resolves once the "chatd listening" line names the port.
-export async function startChatd({ dataDir = tempDir(), args = [], dev = true } = {}) {
+// `env`: variables to add (for the sanitizers' options, say).
+export async function startChatd({ dataDir = tempDir(), args = [], dev = true, env = {} } = {}) {
   if (!BIN) throw new Error("CHATD must name the chatd binary");
   const argv = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--store", "sqlite",
     "--jwt-secret", SECRET, "--api-key", API_KEY,
     // A suite's bursts of calls are no abuse; the file that tests the limit sets its own.
     ...(args.includes("--rest-rate") ? [] : ["--rest-rate", "1000", "--rest-burst", "1000"]),
     ...(dev ? ["--dev"] : []), ...args];
-  const proc = spawn(BIN, argv, { stdio: ["ignore", "ignore", "pipe"], env: cleanEnv() });
+  const proc = spawn(BIN, argv, { stdio: ["ignore", "ignore", "pipe"], env: { ...cleanEnv(), ...env } });
   running.add(proc);
   let log = "";
   const exited = new Promise((resolve) => proc.on("close", (code, signal) => {
