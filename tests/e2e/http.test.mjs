@@ -45,9 +45,17 @@ class Raw {
     await this.connected;
     if (!this.closed) this.socket.write(s);
   }
-  // Resolves with {status, headers, text} once the head of an answer is in.
+  // Resolves with {status, headers, text} once the head of an answer and
+  // the Content-Length bytes of its body are in (the body may arrive in a
+  // later packet than the head).
   async answer(ms = 2000) {
-    await this.#until(() => this.data.includes("\r\n\r\n") || this.closed, ms, "an answer");
+    const complete = () => {
+      const end = this.data.indexOf("\r\n\r\n");
+      if (end < 0) return false;
+      const length = this.data.slice(0, end).match(/\r\ncontent-length:\s*(\d+)/i);
+      return !length || Buffer.byteLength(this.data.slice(end + 4), "latin1") >= Number(length[1]);
+    };
+    await this.#until(() => complete() || this.closed, ms, "an answer");
     const [head, ...rest] = this.data.split("\r\n\r\n");
     const [line, ...lines] = head.split("\r\n");
     const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
