@@ -30,7 +30,7 @@ void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, 
     // A refresh only restarts the expiry; the others hear of changes only.
     st->typing_in[room] = loop.set_timer(options.typing_timeout, guard([this, sid, who, room] {
       if (SocketState* s = state(sid)) s->typing_in.erase(room);
-      nsp.to(hub_room(room)).except(sid).emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
+      nsp.to(hub_room(room)).except(sid).droppable().emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
                                                                         {"name", who.name}, {"typing", false}}));
     }));
     if (was) return;
@@ -38,7 +38,7 @@ void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, 
     if (!was) return;
     st->typing_in.erase(it);
   }
-  nsp.to(hub_room(room)).except(sid).emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
+  nsp.to(hub_room(room)).except(sid).droppable().emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
                                                                     {"name", who.name}, {"typing", on}}));
 }
 

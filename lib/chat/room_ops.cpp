@@ -185,7 +185,7 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
     call.socket->join(hub);
     if (!already) {
       const auto online = static_cast<long long>(nsp.hub().online_users(hub));
-      nsp.to(hub).except(sid).emit(
+      nsp.to(hub).except(sid).droppable().emit(
           "presence:join",
           Json::object({{"room", room.id},
                         {"peer", Json::object({{"sid", sid}, {"userId", who.user_id}, {"name", who.name},

@@ -242,7 +242,8 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
   const std::string hub = hub_room(room);
   if (announce) {
     const auto online = static_cast<long long>(nsp.hub().online_users(hub));
-    nsp.to(hub).emit("presence:leave",
+    // Presence hints are volatile; rtc:peer-left and session:state are not.
+    nsp.to(hub).droppable().emit("presence:leave",
                      Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}, {"online", online}}));
     nsp.to(hub).emit("rtc:peer-left", Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}}));
   }

@@ -1,5 +1,7 @@
 // Typing, signalling relay, sessions, rate limits and bad input through
 // real sockets.
+#include <algorithm>
+
 #include "chat_test_util.h"
 
 namespace realtime::testing {
@@ -123,6 +125,51 @@ TEST_F(LiveTest, EmbedderEventsAndMessageFilter) {
   });
   EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", room}, {"text", "a forbidden word"}}))), "forbidden");
   EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "ok"}}))["message"]["text"], Json("ok (checked)"));
+}
+
+// Sockets whose send queue is backed up (past half of a 64 KiB cap here):
+// typing and presence are volatile and skip them; messages still queue.
+class BackpressureTest : public ChatTest {
+ protected:
+  BackpressureTest() : ChatTest({}, InProcessTransport::Options{64 * 1024}) {}
+  void SetUp() override {
+    ann = connect("ann");
+    bob = connect("bob");
+    cy = connect("cy");
+    room = create_room(*ann, "group", Json::array({"bob", "cy"}));
+    for (auto* c : {ann.get(), bob.get(), cy.get()}) c->call("room:join", Json::object({{"room", room}}));
+    for (auto* c : {ann.get(), bob.get(), cy.get()}) c->clear();
+  }
+  // Messages that Bob does not read: ann and cy read theirs (call pumps the
+  // caller, cy->clear() pumps cy), Bob's inbox only grows.
+  void back_up_bob() {
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", std::string(4000, 'x')}}))["ok"], Json(true));
+      cy->clear();
+    }
+    ASSERT_TRUE(bob->is_open()) << "40 KB is over the soft limit, under the cap";
+  }
+  std::unique_ptr<ChatClient> ann, bob, cy;
+  std::string room;
+};
+
+TEST_F(BackpressureTest, TypingAndPresenceSkipABackedUpSocketWhileMessagesStillQueue) {
+  back_up_bob();
+  ann->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  auto dan = connect("dan", "admin");
+  dan->call("room:join", Json::object({{"room", room}}));
+  ann->call("message:send", Json::object({{"room", room}, {"text", "must arrive"}}));
+  EXPECT_EQ(cy->take("typing").size(), 1u) << "a socket keeping up gets typing";
+  EXPECT_EQ(cy->take("presence:join").size(), 1u) << "and presence";
+  auto names = bob->names();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "typing"), 0) << "skipped while backed up";
+  EXPECT_EQ(std::count(names.begin(), names.end(), "presence:join"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "message:new"), 11) << "messages are never skipped";
+  EXPECT_TRUE(bob->is_open());
+  // Once Bob has read his queue, volatile events reach him again.
+  bob->clear();
+  ann->call("typing", Json::object({{"room", room}, {"typing", false}}));
+  EXPECT_EQ(bob->take("typing").size(), 1u);
 }
 
 class SessionTest : public ChatTest {
