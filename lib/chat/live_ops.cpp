@@ -15,31 +15,37 @@ void ChatService::Impl::typing(const ChatCall& call, const Json& p) {
     if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     SocketState* st = state(call.socket->id());
     if (!st || !st->rooms.contains(r->id)) return call.fail(Status::forbidden("join the room first"));
-    set_typing(call.socket->id(), call.actor.identity, r->id, on);
+    set_typing(call.socket->id(), call.actor.identity, r->id, on, role_in(*r, call.actor.identity));
     call.ok(Json::object());
   });
 }
 
-void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on) {
+void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on,
+                                   const std::string& role) {
   SocketState* st = state(sid);
   if (!st) return;
   auto it = st->typing_in.find(room);
   const bool was = it != st->typing_in.end();
-  if (was) loop.cancel_timer(it->second);
+  // The role of the typist's events: the one they started with (a stop
+  // may come after the room left the cache).
+  const std::string shown = was ? it->second.role : role;
+  auto event = [&](bool typing) {
+    return Json::object({{"room", room}, {"userId", who.user_id}, {"name", who.name}, {"role", shown}, {"typing", typing}});
+  };
+  if (was) loop.cancel_timer(it->second.timer);
   if (on) {
     // A refresh only restarts the expiry; the others hear of changes only.
-    st->typing_in[room] = loop.set_timer(options.typing_timeout, guard([this, sid, who, room] {
+    auto timer = loop.set_timer(options.typing_timeout, guard([this, sid, room, stop = event(false)] {
       if (SocketState* s = state(sid)) s->typing_in.erase(room);
-      nsp.to(hub_room(room)).except(sid).droppable().emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
-                                                                        {"name", who.name}, {"typing", false}}));
+      nsp.to(hub_room(room)).except(sid).droppable().emit("typing", stop);
     }));
+    st->typing_in[room] = Typing{timer, shown};
     if (was) return;
   } else {
     if (!was) return;
     st->typing_in.erase(it);
   }
-  nsp.to(hub_room(room)).except(sid).droppable().emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
-                                                                    {"name", who.name}, {"typing", on}}));
+  nsp.to(hub_room(room)).except(sid).droppable().emit("typing", event(on));
 }
 
 Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {

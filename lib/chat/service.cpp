@@ -44,7 +44,7 @@ ChatService::Impl::Impl(socketio::Namespace& n, Store& s, EventLoop& l, const Cl
 
 ChatService::Impl::~Impl() {
   for (auto& [sid, st] : sockets)
-    for (auto& [room, timer] : st.typing_in) loop.cancel_timer(timer);
+    for (auto& [room, typing] : st.typing_in) loop.cancel_timer(typing.timer);
   for (auto& [room, timer] : session_timers) loop.cancel_timer(timer);
 }
 

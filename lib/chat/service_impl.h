@@ -42,11 +42,17 @@ struct ChatService::Impl {
   // which rate bucket it draws from.
   static const std::map<std::string, OpInfo, std::less<>>& ops();
 
+  // A socket typing in a room: its expiry timer, and the role its typing
+  // events carry (the room role when it started, kept for the stop).
+  struct Typing {
+    EventLoop::TimerId timer = 0;
+    std::string role;
+  };
   struct SocketState {
     std::weak_ptr<socketio::Socket> socket;
     chat::TokenBucket message, typing, rtc;
     std::set<std::string> rooms;                        // chat rooms joined
-    std::map<std::string, EventLoop::TimerId> typing_in;  // rooms typing in -> expiry timer
+    std::map<std::string, Typing> typing_in;              // rooms typing in
   };
 
   // A socket in room:join with afterSeq: live messages of the room are held
@@ -122,7 +128,10 @@ struct ChatService::Impl {
   void message_search(const ChatCall& call, const Json& p);
   // --- live_ops.cpp
   void typing(const ChatCall& call, const Json& p);
-  void set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on);
+  // Starts (with the typist's role), refreshes or stops a socket's typing
+  // in a room; the others hear of changes only.
+  void set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on,
+                  const std::string& role = {});
   void presence_list(const ChatCall& call, const Json& p);
   void rtc_relay(const ChatCall& call, const Json& p, std::string_view event, std::string_view key);
   void rtc_offer(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:offer", "sdp"); }

@@ -20,7 +20,7 @@ TEST_F(LiveTest, TypingGoesToOthersOnChangeAndExpiresAfterSixSeconds) {
   EXPECT_EQ(ann->call("typing", Json::object({{"room", room}, {"typing", true}}))["ok"], Json(true));
   auto t = bob->take("typing");
   ASSERT_EQ(t.size(), 1u);
-  EXPECT_EQ(t[0].dump(), R"({"room":")" + room + R"(","userId":"ann","name":"Ann","typing":true})");
+  EXPECT_EQ(t[0].dump(), R"({"room":")" + room + R"(","userId":"ann","name":"Ann","role":"owner","typing":true})");
   EXPECT_EQ(ann_tab2->take("typing").size(), 1u) << "the typist's other tabs hear it too";
   EXPECT_TRUE(ann->take("typing").empty()) << "not echoed to the typist's socket";
 
@@ -33,6 +33,26 @@ TEST_F(LiveTest, TypingGoesToOthersOnChangeAndExpiresAfterSixSeconds) {
   auto stop = bob->take("typing");
   ASSERT_EQ(stop.size(), 1u);
   EXPECT_EQ(stop[0]["typing"], Json(false));
+}
+
+TEST_F(LiveTest, TypingCarriesTheRoomRoleOrTheJwtRoleOfANonMemberAdmin) {
+  auto root = connect("root", "admin");
+  ASSERT_EQ(root->call("room:join", Json::object({{"room", room}}))["ok"], Json(true));
+  bob->clear();
+  bob->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  root->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  auto seen_by_ann = ann->take("typing");
+  ASSERT_EQ(seen_by_ann.size(), 2u);
+  EXPECT_EQ(seen_by_ann[0]["role"], Json("member"));
+  EXPECT_EQ(seen_by_ann[1]["role"], Json("admin"));
+  // The stop the server sends itself carries the role too.
+  transport_.advance(seconds(7));
+  auto stops = ann->take("typing");
+  ASSERT_EQ(stops.size(), 2u);
+  for (const auto& s : stops) {
+    EXPECT_EQ(s["typing"], Json(false));
+    EXPECT_EQ(s["role"], Json(s["userId"] == Json("root") ? "admin" : "member")) << s.dump();
+  }
 }
 
 TEST_F(LiveTest, TypingStopsWhenTheTypistLeavesAndNeedsAJoinedSocket) {
