@@ -42,4 +42,11 @@ Result<std::string> required_room_id(const Json& payload, std::string_view key =
 // or http(s)), name, size, mime optional.
 Result<Attachment> parse_attachment(const Json& value);
 
+// An attachment id as chatd's uploads make them: 22 base64url characters
+// (16 random bytes). What /api/attachments/{id} may name.
+bool is_valid_attachment_id(std::string_view id);
+// An absolute http:// or https:// URL with a host, and no space, control
+// character or other byte a URL never carries raw.
+bool is_web_url(std::string_view url);
+
 }  // namespace realtime::chat
