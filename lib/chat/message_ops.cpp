@@ -75,8 +75,9 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
     if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     m.sender_id = who.user_id;
     m.sender_name = who.name.empty() ? who.user_id : who.name;
-    // A service publishing for a user may name the role shown with it.
-    m.sender_role = call.actor.service && !who.role.empty() ? who.role : role_in(*r, who);
+    // The sender's room role, whoever publishes: a service call's own idea
+    // of the role (REST's senderRole) is not stored.
+    m.sender_role = role_in(*r, who);
     m.created_at = clock.now();
     if (filter)
       if (Status s = filter(who, m); !s.ok()) return call.fail(s);

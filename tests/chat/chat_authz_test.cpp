@@ -31,6 +31,19 @@ class AuthzTest : public RoomOfTwoTest {
   }
 };
 
+TEST_F(AuthzTest, ServicePublishStoresTheRoomRoleNotTheOneItNames) {
+  Actor service;
+  service.service = true;
+  service.identity = Identity{"bob", "Bob", "teacher"};  // what a REST body's senderRole would say
+  std::optional<Result<Json>> got;
+  chat_.call(service, "message:send", Json::object({{"room", room}, {"text", "automated"}}),
+             [&](Result<Json> r) { got = std::move(r); });
+  transport_.run_until([&] { return got.has_value(); });
+  ASSERT_TRUE(got && got->ok());
+  EXPECT_EQ((**got)["message"]["senderRole"], Json("member")) << "bob's role in the room";
+  EXPECT_EQ((**got)["message"]["senderName"], Json("Bob"));
+}
+
 TEST_F(AuthzTest, AttachmentUrlIsThisServersAttachmentOrAnAbsoluteWebUrl) {
   auto with_url = [&](const std::string& url) {
     return send(*ann, "", Json::object({{"type", "file"}, {"attachment", Json::object({{"url", url}})}}));
