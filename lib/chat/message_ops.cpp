@@ -21,6 +21,10 @@ Status check_text(const std::string& text, std::size_t max_chars, bool blank_ok)
   return {};
 }
 
+// What a caller who may not read the message's room hears: the same as
+// for an id that does not exist, since ids are sequential.
+Status no_such_message(const std::string& id) { return Status::not_found("no message " + id); }
+
 Result<std::string> required_message_id(const Json& p) {
   auto id = chat::required_string(p, "id");
   if (!id.ok()) return id;
@@ -105,11 +109,13 @@ void ChatService::Impl::message_edit(const ChatCall& call, const Json& p) {
   if (Status s = check_text(*text, options.max_text_chars, false); !s.ok()) return call.fail(s);
   store.get_message(*id, guard([this, call, text = *text](Result<Message> m) {
     if (!m.ok()) return call.fail(m.status());
-    if (m->deleted) return call.fail(Status::not_found("message " + m->id + " was deleted"));
     const Message msg = *m;
     with_room(msg.room, [this, call, msg, text](Result<Room> r) {
       if (!r.ok()) return call.fail(r.status());
-      if (msg.sender_id != call.actor.identity.user_id && !is_admin(call.actor))
+      if (!may_read(call.actor, *r)) return call.fail(no_such_message(msg.id));
+      if (msg.deleted) return call.fail(Status::not_found("message " + msg.id + " was deleted"));
+      // Membership now, not at sending: a removed member's words stay as they were.
+      if (!is_admin(call.actor) && !(msg.sender_id == call.actor.identity.user_id && r->member(msg.sender_id)))
         return call.fail(Status::forbidden("only the sender may edit a message"));
       if (msg.type == MessageType::system) return call.fail(Status::forbidden("system messages cannot be edited"));
       if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
@@ -131,9 +137,9 @@ void ChatService::Impl::message_delete(const ChatCall& call, const Json& p) {
     const Message msg = *m;
     with_room(msg.room, [this, call, msg](Result<Room> r) {
       if (!r.ok()) return call.fail(r.status());
+      if (!may_read(call.actor, *r)) return call.fail(no_such_message(msg.id));
       const Member* me = r->member(call.actor.identity.user_id);
-      const bool allowed = msg.sender_id == call.actor.identity.user_id || is_admin(call.actor) ||
-                           (me && me->role == "owner");
+      const bool allowed = is_admin(call.actor) || (me && (me->role == "owner" || msg.sender_id == me->user_id));
       if (!allowed) return call.fail(Status::forbidden("only the sender or the room owner may delete"));
       if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
       if (msg.deleted) return call.ok(Json::object());

@@ -31,6 +31,47 @@ class AuthzTest : public RoomOfTwoTest {
   }
 };
 
+TEST_F(AuthzTest, RemovedMemberCanNeitherEditNorDeleteTheirOldMessages) {
+  Json mine = send(*bob, "said while a member")["message"];
+  ASSERT_TRUE(mine["id"].is_string());
+  ASSERT_EQ(ann->call("member:remove", Json::object({{"room", room}, {"userId", "bob"}}))["ok"], Json(true));
+  ann->clear();
+  EXPECT_EQ(code(bob->call("message:edit", Json::object({{"id", mine["id"]}, {"text", "rewritten later"}}))),
+            "not_found");
+  EXPECT_EQ(code(bob->call("message:delete", Json::object({{"id", mine["id"]}}))), "not_found");
+  EXPECT_TRUE(ann->take("message:edited").empty()) << "nothing was broadcast";
+  EXPECT_TRUE(ann->take("message:deleted").empty());
+  Json page = ann->call("message:history", Json::object({{"room", room}}));
+  const Json& kept = page["messages"].as_array()[0];
+  EXPECT_EQ(kept["text"], Json("said while a member"));
+  EXPECT_EQ(kept["deleted"], Json(false));
+  EXPECT_TRUE(kept["editedAt"].is_null());
+  // A service acting for the removed user is refused the same way.
+  EXPECT_EQ(code_of(service_call("bob", "message:edit", Json::object({{"id", mine["id"]}, {"text", "x"}}))),
+            "not_found");
+  EXPECT_EQ(code_of(service_call("bob", "message:delete", Json::object({{"id", mine["id"]}}))), "not_found");
+}
+
+TEST_F(AuthzTest, NonMembersCannotTellAMessageIdExists) {
+  Json m = send(*ann, "private")["message"];
+  auto eve = connect("eve");
+  // The same answer as for an id that does not exist: ids are sequential.
+  EXPECT_EQ(code(eve->call("message:edit", Json::object({{"id", m["id"]}, {"text", "x"}}))), "not_found");
+  EXPECT_EQ(code(eve->call("message:delete", Json::object({{"id", m["id"]}}))), "not_found");
+  EXPECT_EQ(code(eve->call("message:edit", Json::object({{"id", "m999999"}, {"text", "x"}}))), "not_found");
+  // A member who may read the message but not change it still hears why.
+  EXPECT_EQ(code(bob->call("message:edit", Json::object({{"id", m["id"]}, {"text", "x"}}))), "forbidden");
+  EXPECT_EQ(code(bob->call("message:delete", Json::object({{"id", m["id"]}}))), "forbidden");
+}
+
+TEST_F(AuthzTest, AdminsEditAndDeleteWithoutBeingMembers) {
+  Json m = send(*bob, "needs moderation")["message"];
+  auto root = connect("root", "admin");
+  Json edited = root->call("message:edit", Json::object({{"id", m["id"]}, {"text", "[moderated]"}}));
+  ASSERT_EQ(edited["ok"], Json(true)) << edited.dump();
+  EXPECT_EQ(root->call("message:delete", Json::object({{"id", m["id"]}}))["ok"], Json(true));
+}
+
 TEST_F(AuthzTest, ServicePublishStoresTheRoomRoleNotTheOneItNames) {
   Actor service;
   service.service = true;
