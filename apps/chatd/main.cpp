@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
     chat_options.replay_limit = config.replay_limit;
     chat_options.session_max = std::chrono::minutes(config.session_max_minutes);
     chat_options.session_end_roles = config.session_end_roles;
+    chat_options.join_token_ttl = std::chrono::seconds(config.join_token_ttl_seconds);
     chat_options.message_rate = config.message_rate;
     chat_options.typing_rate = config.typing_rate;
     chat_options.rtc_rate = config.rtc_rate;

@@ -84,6 +84,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("replay-limit", "Messages replayed to a rejoining client before replayTruncated", cxxopts::value<int>()->default_value("1000"))
       ("session-max-minutes", "End session rooms this long after they start (0: never)", cxxopts::value<int>()->default_value("0"))
       ("session-end-roles", "Room roles allowed to end a session (comma list; default: any member)", cxxopts::value<std::string>()->default_value(""))
+      ("join-token-ttl", "Seconds a session join token works, from creation or rotation (session:token)", cxxopts::value<int>()->default_value("86400"))
       ("max-body-bytes", "Largest JSON request body", cxxopts::value<std::size_t>()->default_value("1048576"))
       ("max-attachment-bytes", "Largest attachment upload", cxxopts::value<std::size_t>()->default_value("10485760"))
       ("attachment-types", "Allowed attachment MIME type prefixes (comma list; default: any)", cxxopts::value<std::string>()->default_value(""))
@@ -178,6 +179,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto max_text = number("max-text-chars", to_size);
   auto replay = number("replay-limit", to_int);
   auto session_max = number("session-max-minutes", to_int);
+  auto join_ttl = number("join-token-ttl", to_int);
   auto body = number("max-body-bytes", to_size);
   auto attach = number("max-attachment-bytes", to_size);
   // A token bucket from --<name>-rate and --<name>-burst, checked.
@@ -198,7 +200,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto ping_interval = number("ping-interval", to_int);
   auto ping_timeout = number("ping-timeout", to_int);
   auto connect_timeout = number("connect-timeout", to_int);
-  for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), body.status(),
+  for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), join_ttl.status(), body.status(),
                                     attach.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
                                     ping_timeout.status(), connect_timeout.status(), message_rate.status(),
                                     typing_rate.status(), rtc_rate.status()})
@@ -207,6 +209,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.max_text_chars = *max_text;
   c.replay_limit = *replay;
   c.session_max_minutes = *session_max;
+  c.join_token_ttl_seconds = *join_ttl;
   c.max_body_bytes = *body;
   c.max_attachment_bytes = *attach;
   c.rest_rate = *rest_rate;
@@ -227,6 +230,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.max_text_chars < 1) return Status::bad_request("--max-text-chars must be at least 1");
   if (c.replay_limit < 0) return Status::bad_request("--replay-limit must not be negative");
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
+  if (c.join_token_ttl_seconds <= 0) return Status::bad_request("--join-token-ttl must be positive");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)
     return Status::bad_request("timeouts must be positive");
   if (c.jwt_secret.empty() && !c.dev)

@@ -27,6 +27,7 @@ struct Config {
   std::size_t max_text_chars = 4000;
   int replay_limit = 1000;
   int session_max_minutes = 0;
+  int join_token_ttl_seconds = 24 * 3600;  // session join tokens, from creation or rotation
   std::vector<std::string> session_end_roles;
   std::size_t max_body_bytes = 1 << 20;        // JSON request bodies
   std::size_t max_attachment_bytes = 10 << 20;

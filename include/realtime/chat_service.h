@@ -56,6 +56,9 @@ struct ChatOptions {
   RateLimit rtc_rate{100, 100};
   // Rooms one socket may have joined at once.
   std::size_t max_rooms_per_socket = 100;
+  // How long a session's join token lets people in, from its creation or
+  // its last rotation (session:token).
+  std::chrono::seconds join_token_ttl{24 * 3600};
 };
 
 // Who performs an operation called through call().

@@ -85,8 +85,7 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   std::string join_token;
   if (room.kind == RoomKind::session) {
     room.status = RoomStatus::scheduled;
-    join_token = realtime::detail::base64url_encode(chat::random_bytes(32));
-    room.join_secret = join_token_digest(join_token);
+    join_token = new_join_token(room);
   } else {
     room.status = RoomStatus::active;
     room.started_at = room.created_at;
@@ -100,7 +99,10 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
       Json room_json = chat::to_json(*created);
       notify(*created, Json::object({{"type", "room-created"}, {"room", room_json}, {"by", by}}), {});
       Json out = Json::object({{"room", std::move(room_json)}});
-      if (!join_token.empty()) out.set("joinToken", join_token);
+      if (!join_token.empty()) {
+        out.set("joinToken", join_token);
+        out.set("joinTokenExpiresAt", chat::time_json(created->join_expires_at));
+      }
       call.ok(std::move(out));
     }));
   };
@@ -143,8 +145,7 @@ void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
     const Identity& who = call.actor.identity;
     bool by_token = false;
     if (!room.member(who.user_id) && !is_admin(call.actor)) {
-      by_token = token && room.kind == RoomKind::session && !room.join_secret.empty() &&
-                 chat::constant_time_equal(join_token_digest(*token), room.join_secret);
+      by_token = token && join_token_valid(room, *token);
       if (!by_token) return call.fail(Status::forbidden("not a member of " + room.id));
     }
     if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
@@ -343,6 +344,40 @@ void ChatService::Impl::member_remove(const ChatCall& call, const Json& p) {
         call.ok(Json::object({{"room", std::move(room_json)}}));
       });
     }));
+  });
+}
+
+std::string ChatService::Impl::new_join_token(Room& room) {
+  std::string token = realtime::detail::base64url_encode(chat::random_bytes(32));
+  room.join_secret = join_token_digest(token);
+  room.join_expires_at = clock.now() + options.join_token_ttl;
+  return token;
+}
+
+bool ChatService::Impl::join_token_valid(const Room& room, const std::string& token) const {
+  if (room.kind != RoomKind::session || room.join_secret.empty()) return false;
+  // Rooms stored before tokens expired have no expiry: their TTL runs from creation.
+  const Timestamp expires = room.join_expires_at.value_or(room.created_at + options.join_token_ttl);
+  if (clock.now() >= expires) return false;
+  return chat::constant_time_equal(join_token_digest(token), room.join_secret);
+}
+
+void ChatService::Impl::session_token(const ChatCall& call, const Json& p) {
+  with_readable_room(call, p, [this, call](const Room& room) {
+    const Member* me = room.member(call.actor.identity.user_id);
+    const bool allowed = call.actor.service || is_admin(call.actor) || (me && me->role == "owner");
+    if (!allowed) return call.fail(Status::forbidden("only the room owner may rotate its join token"));
+    if (room.kind != RoomKind::session) return call.fail(Status::bad_request(room.id + " is not a session room"));
+    if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+    Room rotated = room;
+    std::string token = new_join_token(rotated);
+    store.set_join_secret(room.id, rotated.join_secret, rotated.join_expires_at,
+                          guard([this, call, token](Result<Room> updated) {
+                            if (!updated.ok()) return call.fail(updated.status());
+                            remember(*updated);
+                            call.ok(Json::object({{"joinToken", token},
+                                                  {"expiresAt", chat::time_json(updated->join_expires_at)}}));
+                          }));
   });
 }
 

@@ -32,6 +32,7 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"typing", {&I::typing, true, B::typing}},
       {"presence:list", {&I::presence_list, false, B::message}},
       {"session:end", {&I::session_end, false, B::message}},
+      {"session:token", {&I::session_token, false, B::message}},
       {"rtc:offer", {&I::rtc_offer, true, B::rtc}},
       {"rtc:answer", {&I::rtc_answer, true, B::rtc}},
       {"rtc:ice", {&I::rtc_ice, true, B::rtc}},

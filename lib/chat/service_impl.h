@@ -119,6 +119,12 @@ struct ChatService::Impl {
   void member_add(const ChatCall& call, const Json& p);
   void member_remove(const ChatCall& call, const Json& p);
   void session_end(const ChatCall& call, const Json& p);
+  void session_token(const ChatCall& call, const Json& p);
+  // A fresh join token for a session room: the token to hand out, with its
+  // digest and expiry set on `room`.
+  std::string new_join_token(Room& room);
+  // Whether `token` lets its holder into `room` now.
+  bool join_token_valid(const Room& room, const std::string& token) const;
   // --- message_ops.cpp
   void message_send(const ChatCall& call, const Json& p);
   void message_edit(const ChatCall& call, const Json& p);

@@ -51,6 +51,10 @@ class HoldingStore : public Store {
                       std::optional<Timestamp> ended_at, Completion<Room> done) override {
     inner_->update_session(std::move(room), status, started_at, ended_at, std::move(done));
   }
+  void set_join_secret(std::string room, std::string secret, std::optional<Timestamp> expires_at,
+                       Completion<Room> done) override {
+    inner_->set_join_secret(std::move(room), std::move(secret), expires_at, std::move(done));
+  }
   void list_rooms(std::string user_id, Completion<std::vector<RoomSummary>> done) override {
     inner_->list_rooms(std::move(user_id), std::move(done));
   }
