@@ -60,6 +60,10 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   auto id = chat::optional_string(p, "id");
   if (!id.ok()) return call.fail(id.status());
   if (*id && !is_valid_room_id(**id)) return call.fail(Status::bad_request("id is not a valid room id"));
+  // With reuse, a direct room whose id is taken by the same two users is
+  // answered as found: both sides of a conversation can create it.
+  auto reuse = chat::optional_bool(p, "reuse");
+  if (!reuse.ok()) return call.fail(reuse.status());
 
   std::string creator;
   if (call.actor.service) {
@@ -92,8 +96,10 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   }
   const std::string by = call.actor.service ? "system" : call.actor.identity.user_id;
 
-  auto create = [this, call, by, join_token](Room r) {
-    store.create_room(std::move(r), guard([this, call, by, join_token](Result<Room> created) {
+  // on_conflict, when given, runs instead of failing a taken id.
+  auto create = [this, call, by, join_token](Room r, std::function<void()> on_conflict = nullptr) {
+    store.create_room(std::move(r), guard([this, call, by, join_token, on_conflict](Result<Room> created) {
+      if (!created.ok() && created.status().code() == StatusCode::conflict && on_conflict) return on_conflict();
       if (!created.ok()) return call.fail(created.status());
       remember(*created);
       Json room_json = chat::to_json(*created);
@@ -109,6 +115,31 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
 
   if (room.kind != RoomKind::direct) return create(std::move(room));
   if (room.members.size() != 2) return call.fail(Status::bad_request("a direct room has exactly two members"));
+  if (*id && reuse->value_or(false)) {
+    // Look first, create if free, look again if someone created it in
+    // between. A room of other members under that id stays a conflict:
+    // it is not this pair's conversation, whoever is in it.
+    auto same_pair = [a = room.members[0].user_id, b = room.members[1].user_id](const Room& r) {
+      return r.kind == RoomKind::direct && r.members.size() == 2 &&
+             ((r.members[0].user_id == a && r.members[1].user_id == b) ||
+              (r.members[0].user_id == b && r.members[1].user_id == a));
+    };
+    auto found = [call, same_pair](const Room& r) {
+      if (!same_pair(r)) return call.fail(Status::conflict("room " + r.id + " exists"));
+      call.ok(Json::object({{"room", chat::to_json(r)}, {"existing", true}}));
+    };
+    const std::string rid = room.id;
+    return with_room(rid, [this, call, create, found, rid, room = std::move(room)](Result<Room> r) mutable {
+      if (r.ok()) return found(*r);
+      if (r.status().code() != StatusCode::not_found) return call.fail(r.status());
+      create(std::move(room), [this, call, found, rid] {
+        with_room(rid, [call, found](Result<Room> again) {
+          if (!again.ok()) return call.fail(again.status());
+          found(*again);
+        });
+      });
+    });
+  }
   if (*id) return create(std::move(room));
   // Without an id, a direct room between the same two users is reused.
   const std::string a = room.members[0].user_id, b = room.members[1].user_id;
