@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   lws.ping_interval = config.ping_interval;
   lws.ping_timeout = config.ping_timeout;
   lws.max_http_body = std::max(config.max_body_bytes, config.max_attachment_bytes);
+  lws.max_queued_bytes = config.max_queued_bytes;
   auto transport = realtime::LwsTransport::create(lws);
   if (!transport.ok())
     return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
@@ -102,6 +103,9 @@ int main(int argc, char** argv) {
     realtime::ChatOptions chat_options;
     chat_options.max_text_chars = config.max_text_chars;
     chat_options.replay_limit = config.replay_limit;
+    // An answer must fit the queue with room to spare (the queue may hold
+    // other traffic, and backpressure starts at half of it).
+    chat_options.max_answer_bytes = std::min(config.max_answer_bytes, config.max_queued_bytes / 4);
     chat_options.session_max = std::chrono::minutes(config.session_max_minutes);
     chat_options.session_end_roles = config.session_end_roles;
     chat_options.join_token_ttl = std::chrono::seconds(config.join_token_ttl_seconds);

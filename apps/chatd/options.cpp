@@ -82,6 +82,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   options.add_options("Chat")
       ("max-text-chars", "Longest message, in characters", cxxopts::value<std::size_t>()->default_value("4000"))
       ("replay-limit", "Messages replayed to a rejoining client before replayTruncated", cxxopts::value<int>()->default_value("1000"))
+      ("max-answer-bytes", "Bytes of messages or rooms in one replay, history page or rooms:list page (at most a quarter of --max-queued-bytes is used)", cxxopts::value<std::size_t>()->default_value("1048576"))
       ("session-max-minutes", "End session rooms this long after they start (0: never)", cxxopts::value<int>()->default_value("0"))
       ("session-end-roles", "Room roles allowed to end a session (comma list; default: any member)", cxxopts::value<std::string>()->default_value(""))
       ("join-token-ttl", "Seconds a session join token works, from creation or rotation (session:token)", cxxopts::value<int>()->default_value("86400"))
@@ -104,7 +105,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   options.add_options("Engine.IO")
       ("ping-interval", "Heartbeat interval, ms", cxxopts::value<int>()->default_value("25000"))
       ("ping-timeout", "Heartbeat timeout, ms", cxxopts::value<int>()->default_value("20000"))
-      ("connect-timeout", "Close connections that join no namespace within this, ms", cxxopts::value<int>()->default_value("45000"));
+      ("connect-timeout", "Close connections that join no namespace within this, ms", cxxopts::value<int>()->default_value("45000"))
+      ("max-queued-bytes", "Bytes queued for one slow client before it is disconnected (at least 65536)", cxxopts::value<std::size_t>()->default_value("4194304"));
   // clang-format on
 
   ParsedConfig out;
@@ -178,6 +180,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto port = number("port", to_int);
   auto max_text = number("max-text-chars", to_size);
   auto replay = number("replay-limit", to_int);
+  auto answer_bytes = number("max-answer-bytes", to_size);
+  auto queued_bytes = number("max-queued-bytes", to_size);
   auto session_max = number("session-max-minutes", to_int);
   auto join_ttl = number("join-token-ttl", to_int);
   auto body = number("max-body-bytes", to_size);
@@ -203,11 +207,13 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), join_ttl.status(), body.status(),
                                     attach.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
                                     ping_timeout.status(), connect_timeout.status(), message_rate.status(),
-                                    typing_rate.status(), rtc_rate.status()})
+                                    typing_rate.status(), rtc_rate.status(), answer_bytes.status(), queued_bytes.status()})
     if (!s.ok()) return s;
   c.port = *port;
   c.max_text_chars = *max_text;
   c.replay_limit = *replay;
+  c.max_answer_bytes = *answer_bytes;
+  c.max_queued_bytes = *queued_bytes;
   c.session_max_minutes = *session_max;
   c.join_token_ttl_seconds = *join_ttl;
   c.max_body_bytes = *body;
@@ -229,6 +235,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     return Status::bad_request("--log-level must be debug, info, warn or error");
   if (c.max_text_chars < 1) return Status::bad_request("--max-text-chars must be at least 1");
   if (c.replay_limit < 0) return Status::bad_request("--replay-limit must not be negative");
+  if (c.max_queued_bytes < 65536) return Status::bad_request("--max-queued-bytes must be at least 65536");
+  if (c.max_answer_bytes < 4096) return Status::bad_request("--max-answer-bytes must be at least 4096");
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
   if (c.join_token_ttl_seconds <= 0) return Status::bad_request("--join-token-ttl must be positive");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)

@@ -26,6 +26,8 @@ struct Config {
   std::string sqlite_sync = "full";       // full or normal
   std::size_t max_text_chars = 4000;
   int replay_limit = 1000;
+  std::size_t max_answer_bytes = 1 << 20;   // replay, history, search, rooms:list pages
+  std::size_t max_queued_bytes = 4 << 20;   // per connection; past it the client is cut (too slow)
   int session_max_minutes = 0;
   int join_token_ttl_seconds = 24 * 3600;  // session join tokens, from creation or rotation
   std::vector<std::string> session_end_roles;

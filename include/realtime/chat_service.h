@@ -44,6 +44,13 @@ struct ChatOptions {
   std::size_t max_text_chars = 4000;
   // Messages replayed by room:join with afterSeq before replayTruncated.
   int replay_limit = 1000;
+  // Encoded bytes of messages (or room summaries) in one answer: a replay,
+  // a history or search page, a rooms:list page. Past it the answer is
+  // cut (replayTruncated, hasMore) and the client pages on; a replay also
+  // stops as soon as the socket's connection is under backpressure. At
+  // least one item always fits a page. Keep it well under the transport's
+  // per-connection queue cap (chatd: a quarter of --max-queued-bytes).
+  std::size_t max_answer_bytes = 1 << 20;
   // A typist who sends no refresh for this long is reported as stopped.
   std::chrono::milliseconds typing_timeout{6000};
   // Room roles allowed to end a session; empty means every member.

@@ -164,11 +164,29 @@ void ChatService::Impl::message_history(const ChatCall& call, const Json& p) {
   q.after = *after;
   q.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(50), 1, 200));
   with_readable_room(call, p, [this, call, q](const Room& room) {
-    store.history(room.id, q, guard([call](Result<HistoryPage> page) {
+    store.history(room.id, q, guard([this, call, q](Result<HistoryPage> page) {
       if (!page.ok()) return call.fail(page.status());
-      Json messages = Json::array();
-      for (const auto& m : page->messages) messages.push(chat::to_json(m));
-      call.ok(Json::object({{"messages", std::move(messages)}, {"hasMore", page->has_more}}));
+      // Within max_answer_bytes, cut at the far end from the cursor, so
+      // that the next page (before = first seq, or after = last seq) takes
+      // up exactly where this one stops.
+      const bool keep_newest = !q.after;
+      std::vector<Json> items;
+      std::vector<std::size_t> sizes;
+      items.reserve(page->messages.size());
+      sizes.reserve(page->messages.size());
+      auto add = [&](const Message& m) {
+        items.push_back(chat::to_json(m));
+        sizes.push_back(size_of(items.back()));
+      };
+      if (keep_newest)
+        for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) add(*it);
+      else
+        for (const auto& m : page->messages) add(m);
+      const std::size_t n = chat::fitting(sizes, options.max_answer_bytes);
+      items.resize(n);
+      if (keep_newest) std::reverse(items.begin(), items.end());
+      const bool cut = n < page->messages.size();
+      call.ok(Json::object({{"messages", Json(std::move(items))}, {"hasMore", page->has_more || cut}}));
     }));
   });
 }
@@ -204,11 +222,17 @@ void ChatService::Impl::message_search(const ChatCall& call, const Json& p) {
   if (!limit.ok()) return call.fail(limit.status());
   const int n = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(20), 1, 100));
   with_readable_room(call, p, [this, call, q = *q, n](const Room& room) {
-    store.search(room.id, q, n, guard([call](Result<std::vector<Message>> found) {
+    store.search(room.id, q, n, guard([this, call](Result<std::vector<Message>> found) {
       if (!found.ok()) return call.fail(found.status());
-      Json messages = Json::array();
-      for (const auto& m : *found) messages.push(chat::to_json(m));
-      call.ok(Json::object({{"messages", std::move(messages)}}));
+      // Newest first; what passes max_answer_bytes (the oldest) is left out.
+      std::vector<Json> items;
+      std::vector<std::size_t> sizes;
+      for (const auto& m : *found) {
+        items.push_back(chat::to_json(m));
+        sizes.push_back(size_of(items.back()));
+      }
+      items.resize(chat::fitting(sizes, options.max_answer_bytes));
+      call.ok(Json::object({{"messages", Json(std::move(items))}}));
     }));
   });
 }

@@ -2,6 +2,7 @@
 // ending a session. Error precedence follows the protocol: validation,
 // then existence, then permission, then state.
 #include <algorithm>
+#include <charconv>
 
 #include "core/base64.h"
 #include "chat/crypto.h"
@@ -46,6 +47,42 @@ Result<std::vector<Member>> parse_members(const Json& value, std::vector<Member>
 }
 
 std::string new_room_id() { return "r_" + realtime::detail::base64url_encode(chat::random_bytes(12)); }
+
+// rooms:list pages: at most this many rooms, and max_answer_bytes.
+constexpr std::int64_t kMaxRoomsPerPage = 1000;
+
+// Where a rooms:list page ended: the last room's activity time and id, in
+// the store's order (activity descending, then id ascending). On the wire
+// it is "<milliseconds>.<room id>", which clients treat as opaque.
+struct ListCursor {
+  std::int64_t activity_ms = 0;
+  std::string room;
+};
+
+std::int64_t activity_ms(const RoomSummary& s) {
+  const Timestamp t = s.last_message ? s.last_message->created_at : s.room.created_at;
+  return t.time_since_epoch().count();
+}
+
+std::string list_cursor(const RoomSummary& s) { return std::to_string(activity_ms(s)) + "." + s.room.id; }
+
+std::optional<ListCursor> parse_list_cursor(std::string_view text) {
+  const auto dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  ListCursor c;
+  const char* end = text.data() + dot;
+  auto [p, ec] = std::from_chars(text.data(), end, c.activity_ms);
+  if (ec != std::errc{} || p != end) return std::nullopt;
+  c.room = std::string(text.substr(dot + 1));
+  if (!is_valid_room_id(c.room)) return std::nullopt;
+  return c;
+}
+
+// True for rooms that come after the cursor in the list's order.
+bool after_cursor(const RoomSummary& s, const ListCursor& c) {
+  const std::int64_t a = activity_ms(s);
+  return a < c.activity_ms || (a == c.activity_ms && s.room.id > c.room);
+}
 
 }  // namespace
 
@@ -209,7 +246,8 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
   const std::string hub = hub_room(room.id);
   const bool already = st->rooms.contains(room.id);
 
-  auto enter = [this, call, room, sid, hub, already](bool truncated) {
+  // replayed: {last seq replayed, cut short} when this join replayed.
+  auto enter = [this, call, room, sid, hub, already](std::optional<std::pair<std::int64_t, bool>> replayed) {
     SocketState* s = state(sid);
     if (!s || !call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
     const Identity& who = call.actor.identity;
@@ -225,44 +263,68 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
                         {"online", online}}));
       broadcast_session_state(room);
     }
-    store.read_state(room.id, who.user_id, guard([this, call, room, truncated](Result<ReadState> rs) {
+    store.read_state(room.id, who.user_id, guard([this, call, room, replayed](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
       Json reads = Json::array();
       for (const auto& r : rs->reads) reads.push(Json::object({{"userId", r.user_id}, {"seq", static_cast<long long>(r.seq)}}));
-      call.ok(Json::object({{"room", chat::to_json(room)},
-                            {"peers", peers_of(room.id)},
-                            {"presence", presence_of(room, *rs)},
-                            {"reads", std::move(reads)},
-                            {"lastSeq", static_cast<long long>(rs->last_seq)},
-                            {"unread", static_cast<long long>(rs->unread)},
-                            {"replayTruncated", truncated}}));
+      Json ack = Json::object({{"room", chat::to_json(room)},
+                               {"peers", peers_of(room.id)},
+                               {"presence", presence_of(room, *rs)},
+                               {"reads", std::move(reads)},
+                               {"lastSeq", static_cast<long long>(rs->last_seq)},
+                               {"unread", static_cast<long long>(rs->unread)},
+                               {"replayTruncated", replayed && replayed->second}});
+      // Where paging the rest starts: live messages may already have
+      // overtaken this ack, so the client cannot tell it from what it got.
+      if (replayed) ack.set("replayLastSeq", static_cast<long long>(replayed->first));
+      call.ok(std::move(ack));
     }));
   };
 
-  if (!after_seq || already) return enter(false);
+  if (!after_seq || already) return enter(std::nullopt);
   // Hold live messages of the room for this socket while the replay is read.
   auto joiner = std::make_shared<Joiner>(Joiner{sid, {}});
   joiners[room.id].push_back(joiner);
   HistoryQuery q;
   q.after = *after_seq;
-  q.limit = options.replay_limit;
+  q.limit = std::max(1, options.replay_limit);
   store.history(room.id, q, guard([this, call, room, joiner, after_seq, enter](Result<HistoryPage> page) {
     auto& list = joiners[room.id];
     std::erase(list, joiner);
     if (list.empty()) joiners.erase(room.id);
     if (!page.ok()) return call.fail(page.status());
-    std::int64_t last = *after_seq;
-    for (const auto& m : page->messages) {
-      call.socket->emit("message:new", Json::object({{"message", chat::to_json(m)}}));
-      last = m.seq;
-    }
-    for (const auto& m : joiner->held)
-      if (m.seq > last) {
-        call.socket->emit("message:new", Json::object({{"message", chat::to_json(m)}}));
-        last = m.seq;
-      }
-    enter(page->has_more);
+    if (!call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
+    enter(replay(*call.socket, *after_seq, *page, *joiner));
   }));
+}
+
+std::pair<std::int64_t, bool> ChatService::Impl::replay(socketio::Socket& socket, std::int64_t after_seq,
+                                                         const HistoryPage& page, const Joiner& joiner) {
+  std::int64_t last = after_seq;
+  std::size_t budget = options.max_answer_bytes;
+  int left = options.replay_limit;
+  // False once the replay must stop: the budget is spent, the connection
+  // is backed up (or gone), or the replay limit is reached.
+  auto send = [&](const Message& m) {
+    if (left <= 0 || socket.connection().backpressured()) return false;
+    Json event = Json::object({{"message", chat::to_json(m)}});
+    const std::size_t size = size_of(event);
+    if (size > budget) return false;
+    if (socket.emit("message:new", std::move(event)) == SendStatus::dropped) return false;
+    budget -= size;
+    --left;
+    last = m.seq;
+    return true;
+  };
+  for (const auto& m : page.messages)
+    if (!send(m)) return {last, true};
+  // Messages published during the read follow, unless the page stopped
+  // short of them (the store had more) or too many came to hold: then
+  // they are part of what the client pages.
+  if (page.has_more || joiner.overflowed) return {last, true};
+  for (const auto& m : joiner.held)
+    if (m.seq > last && !send(m)) return {last, true};
+  return {last, false};
 }
 
 void ChatService::Impl::room_leave(const ChatCall& call, const Json& p) {
@@ -272,9 +334,42 @@ void ChatService::Impl::room_leave(const ChatCall& call, const Json& p) {
   call.ok(Json::object());
 }
 
-void ChatService::Impl::rooms_list(const ChatCall& call, const Json&) {
+void ChatService::Impl::rooms_list(const ChatCall& call, const Json& p) {
+  auto limit = chat::optional_int(p, "limit");
+  if (!limit.ok()) return call.fail(limit.status());
+  auto cursor_text = chat::optional_string(p, "cursor");
+  if (!cursor_text.ok()) return call.fail(cursor_text.status());
+  std::optional<ListCursor> cursor;
+  if (*cursor_text) {
+    cursor = parse_list_cursor(**cursor_text);
+    if (!cursor) return call.fail(Status::bad_request("cursor is not one rooms:list gave"));
+  }
+  const std::size_t max_rooms =
+      static_cast<std::size_t>(std::clamp<std::int64_t>(limit->value_or(kMaxRoomsPerPage), 1, kMaxRoomsPerPage));
   if (call.actor.identity.user_id.empty()) return call.fail(Status::bad_request("userId is required"));
-  store.list_rooms(call.actor.identity.user_id, guard([this, call](Result<std::vector<RoomSummary>> r) {
+  auto answer = [this, call, cursor, max_rooms](Result<std::vector<RoomSummary>> list) {
+    if (!list.ok()) return call.fail(list.status());
+    // The store's order (newest activity first, then id); a page starts
+    // just after the cursor and stops at the count or the byte budget.
+    auto first = list->begin();
+    if (cursor)
+      first = std::find_if(list->begin(), list->end(), [&](const RoomSummary& s) { return after_cursor(s, *cursor); });
+    std::vector<Json> items;
+    std::size_t used = 0;
+    for (auto it = first; it != list->end() && items.size() < max_rooms; ++it) {
+      Json item = chat::to_json(*it);
+      const std::size_t size = size_of(item);
+      if (!items.empty() && used + size > options.max_answer_bytes) break;  // the first always fits
+      used += size;
+      items.push_back(std::move(item));
+    }
+    const auto last = first + static_cast<std::ptrdiff_t>(items.size());
+    const bool more = last != list->end();
+    Json out = Json::object({{"rooms", Json(std::move(items))}, {"hasMore", more}});
+    out.set("nextCursor", more ? Json(list_cursor(*(last - 1))) : Json());
+    call.ok(std::move(out));
+  };
+  store.list_rooms(call.actor.identity.user_id, guard([this, call, answer](Result<std::vector<RoomSummary>> r) {
     if (!r.ok()) return call.fail(r.status());
     // Sessions whose automatic end fell due while no process watched them
     // (a restart) are ended first, then the list is read again.
@@ -282,12 +377,6 @@ void ChatService::Impl::rooms_list(const ChatCall& call, const Json&) {
     for (const auto& s : *r)
       if (auto due = session_end_due(s.room); due && *due <= clock.now() && !rooms_cache.contains(s.room.id))
         overdue.push_back(s.room.id);
-    auto answer = [call](Result<std::vector<RoomSummary>> list) {
-      if (!list.ok()) return call.fail(list.status());
-      Json rooms = Json::array();
-      for (const auto& s : *list) rooms.push(chat::to_json(s));
-      call.ok(Json::object({{"rooms", std::move(rooms)}}));
-    };
     if (overdue.empty()) return answer(std::move(r));
     auto left = std::make_shared<std::size_t>(overdue.size());
     for (const auto& id : overdue)

@@ -260,8 +260,28 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
 void ChatService::Impl::publish(const Message& m) {
   ++stats.messages_stored;
   stats.messages_delivered += nsp.to(hub_room(m.room)).emit("message:new", Json::object({{"message", chat::to_json(m)}}));
-  if (auto it = joiners.find(m.room); it != joiners.end())
-    for (auto& j : it->second) j->held.push_back(m);
+  if (auto it = joiners.find(m.room); it != joiners.end()) {
+    // A close estimate of the encoded size is enough to bound what is held.
+    const std::size_t bytes = m.text.size() + (m.attachment ? m.attachment->url.size() + m.attachment->name.size() : 0) + 400;
+    for (auto& j : it->second) {
+      if (j->overflowed) continue;
+      j->held_bytes += bytes;
+      if (j->held_bytes > options.max_answer_bytes) {
+        j->overflowed = true;
+        std::vector<Message>().swap(j->held);
+      } else {
+        j->held.push_back(m);
+      }
+    }
+  }
+}
+
+std::size_t ChatService::Impl::size_of(const Json& value) {
+  scratch_.clear();
+  value.dump_to(scratch_);
+  const std::size_t n = scratch_.size();
+  if (scratch_.capacity() > options.max_answer_bytes) std::string().swap(scratch_);  // after one huge value
+  return n;
 }
 
 void ChatService::Impl::notify(const Room& room, Json payload, const std::vector<std::string>& extra_users) {

@@ -57,9 +57,13 @@ struct ChatService::Impl {
 
   // A socket in room:join with afterSeq: live messages of the room are held
   // for it while its replay is read, so it gets neither a gap nor a duplicate.
+  // At most max_answer_bytes are held: past that the replay is cut short
+  // there and the client pages the rest from history.
   struct Joiner {
     std::string sid;
     std::vector<Message> held;
+    std::size_t held_bytes = 0;
+    bool overflowed = false;
   };
 
   // --- service.cpp
@@ -114,6 +118,13 @@ struct ChatService::Impl {
   void room_get(const ChatCall& call, const Json& p);
   void room_join(const ChatCall& call, const Json& p);
   void finish_join(const ChatCall& call, Room room, std::optional<std::int64_t> after_seq);
+  // Sends the replay of a join: messages in seq order while the budget
+  // lasts and the connection is not backed up. Returns the last seq sent
+  // (after_seq if none) and whether it stopped early.
+  std::pair<std::int64_t, bool> replay(socketio::Socket& socket, std::int64_t after_seq, const HistoryPage& page,
+                                       const Joiner& joiner);
+  // Encoded size of a value (a reused buffer, no allocation once warm).
+  std::size_t size_of(const Json& value);
   void room_leave(const ChatCall& call, const Json& p);
   void rooms_list(const ChatCall& call, const Json& p);
   void member_add(const ChatCall& call, const Json& p);
@@ -161,6 +172,7 @@ struct ChatService::Impl {
   // committed answers without it, and this process's are never older.
   std::unordered_map<std::string, std::unordered_map<std::string, Timestamp>> last_seen_here;
   ChatStats stats;
+  std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

@@ -99,6 +99,16 @@ Result<std::string> required_room_id(const Json& payload, std::string_view key) 
   return id;
 }
 
+std::size_t fitting(const std::vector<std::size_t>& sizes, std::size_t budget) {
+  std::size_t used = 0, n = 0;
+  for (std::size_t s : sizes) {
+    if (n > 0 && used + s > budget) break;
+    used += s;
+    ++n;
+  }
+  return n;
+}
+
 bool is_valid_attachment_id(std::string_view id) {
   if (id.size() != 22) return false;
   for (char c : id) {

@@ -1,7 +1,8 @@
 // A Store that forwards to another but can hold back set_last_seen writes
-// and read_state answers, so that a test can replay an order of events the
-// SQLite store's writer and reader threads produce now and then: a read
-// that starts before a write commits and answers after it.
+// and read_state (and, on request, history) answers, so that a test can
+// replay an order of events the SQLite store's writer and reader threads
+// produce now and then: a read that starts before a write commits and
+// answers after it, or messages published while a replay is being read.
 #pragma once
 
 #include <functional>
@@ -19,6 +20,8 @@ class HoldingStore : public Store {
   explicit HoldingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   bool hold = false;
+  // Holds history answers too (the replay read of room:join with afterSeq).
+  bool hold_history = false;
   // Applies the held writes, which complete as the inner store completes them.
   void release_writes() { run(writes_); }
   // Hands the held read answers to their callers.
@@ -69,7 +72,10 @@ class HoldingStore : public Store {
     inner_->delete_message(std::move(id), std::move(done));
   }
   void history(std::string room, HistoryQuery query, Completion<HistoryPage> done) override {
-    inner_->history(std::move(room), query, std::move(done));
+    if (!hold_history) return inner_->history(std::move(room), query, std::move(done));
+    inner_->history(std::move(room), query, [this, done](Result<HistoryPage> r) {
+      answers_.push_back([done, r = std::move(r)] { done(r); });
+    });
   }
   void search(std::string room, std::string query, int limit, Completion<std::vector<Message>> done) override {
     inner_->search(std::move(room), std::move(query), limit, std::move(done));
