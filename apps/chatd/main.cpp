@@ -109,6 +109,13 @@ int main(int argc, char** argv) {
     chat_options.session_max = std::chrono::minutes(config.session_max_minutes);
     chat_options.session_end_roles = config.session_end_roles;
     chat_options.join_token_ttl = std::chrono::seconds(config.join_token_ttl_seconds);
+    chat_options.room_create_quota = config.room_create_quota;
+    chat_options.room_create_period = std::chrono::seconds(config.room_create_period_seconds);
+    chat_options.max_members_per_create = config.max_create_members;
+    chat_options.max_members_per_room = config.max_room_members;
+    chat_options.max_sockets_per_user = config.max_sockets_per_user;
+    chat_options.room_cache_bytes = config.room_cache_bytes;
+    chat_options.name_cache_bytes = config.name_cache_bytes;
     chat_options.message_rate = config.message_rate;
     chat_options.typing_rate = config.typing_rate;
     chat_options.rtc_rate = config.rtc_rate;

@@ -86,6 +86,13 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("session-max-minutes", "End session rooms this long after they start (0: never)", cxxopts::value<int>()->default_value("0"))
       ("session-end-roles", "Room roles allowed to end a session (comma list; default: any member)", cxxopts::value<std::string>()->default_value(""))
       ("join-token-ttl", "Seconds a session join token works, from creation or rotation (session:token)", cxxopts::value<int>()->default_value("86400"))
+      ("room-create-quota", "Rooms one user may create per --room-create-period (0: no quota; services are not counted)", cxxopts::value<std::size_t>()->default_value("200"))
+      ("room-create-period", "Seconds over which --room-create-quota refills", cxxopts::value<int>()->default_value("3600"))
+      ("max-create-members", "Entries in one room:create members list", cxxopts::value<std::size_t>()->default_value("1000"))
+      ("max-room-members", "Members one room may have", cxxopts::value<std::size_t>()->default_value("10000"))
+      ("max-sockets-per-user", "Sockets one user may have connected at once (0: no limit)", cxxopts::value<std::size_t>()->default_value("50"))
+      ("room-cache-bytes", "Memory for rooms no socket is in (rooms with sockets are always kept)", cxxopts::value<std::size_t>()->default_value("33554432"))
+      ("name-cache-bytes", "Memory for display names of users seen", cxxopts::value<std::size_t>()->default_value("8388608"))
       ("max-body-bytes", "Largest JSON request body", cxxopts::value<std::size_t>()->default_value("1048576"))
       ("max-attachment-bytes", "Largest attachment upload", cxxopts::value<std::size_t>()->default_value("10485760"))
       ("attachment-types", "Allowed attachment MIME type prefixes (comma list; default: any)", cxxopts::value<std::string>()->default_value(""))
@@ -184,6 +191,13 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto queued_bytes = number("max-queued-bytes", to_size);
   auto session_max = number("session-max-minutes", to_int);
   auto join_ttl = number("join-token-ttl", to_int);
+  auto create_quota = number("room-create-quota", to_size);
+  auto create_period = number("room-create-period", to_int);
+  auto create_members = number("max-create-members", to_size);
+  auto room_members = number("max-room-members", to_size);
+  auto user_sockets = number("max-sockets-per-user", to_size);
+  auto room_cache = number("room-cache-bytes", to_size);
+  auto name_cache = number("name-cache-bytes", to_size);
   auto body = number("max-body-bytes", to_size);
   auto attach = number("max-attachment-bytes", to_size);
   // A token bucket from --<name>-rate and --<name>-burst, checked.
@@ -207,7 +221,9 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), join_ttl.status(), body.status(),
                                     attach.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
                                     ping_timeout.status(), connect_timeout.status(), message_rate.status(),
-                                    typing_rate.status(), rtc_rate.status(), answer_bytes.status(), queued_bytes.status()})
+                                    typing_rate.status(), rtc_rate.status(), answer_bytes.status(), queued_bytes.status(),
+                                    create_quota.status(), create_period.status(), create_members.status(),
+                                    room_members.status(), user_sockets.status(), room_cache.status(), name_cache.status()})
     if (!s.ok()) return s;
   c.port = *port;
   c.max_text_chars = *max_text;
@@ -216,6 +232,13 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.max_queued_bytes = *queued_bytes;
   c.session_max_minutes = *session_max;
   c.join_token_ttl_seconds = *join_ttl;
+  c.room_create_quota = *create_quota;
+  c.room_create_period_seconds = *create_period;
+  c.max_create_members = *create_members;
+  c.max_room_members = *room_members;
+  c.max_sockets_per_user = *user_sockets;
+  c.room_cache_bytes = *room_cache;
+  c.name_cache_bytes = *name_cache;
   c.max_body_bytes = *body;
   c.max_attachment_bytes = *attach;
   c.rest_rate = *rest_rate;
@@ -239,6 +262,9 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.max_answer_bytes < 4096) return Status::bad_request("--max-answer-bytes must be at least 4096");
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
   if (c.join_token_ttl_seconds <= 0) return Status::bad_request("--join-token-ttl must be positive");
+  if (c.room_create_period_seconds <= 0) return Status::bad_request("--room-create-period must be positive");
+  if (c.max_create_members < 1 || c.max_room_members < 2)
+    return Status::bad_request("--max-create-members must be at least 1 and --max-room-members at least 2");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)
     return Status::bad_request("timeouts must be positive");
   if (c.jwt_secret.empty() && !c.dev)

@@ -50,10 +50,8 @@ void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, 
 
 Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
   const std::string hub = hub_room(room.id);
-  const auto here = last_seen_here.find(room.id);
   auto last_seen = [&](const std::string& user) -> Json {
-    if (here != last_seen_here.end())
-      if (auto it = here->second.find(user); it != here->second.end()) return format_iso8601(it->second);
+    if (auto here = last_seen_here.find(room.id, user)) return format_iso8601(*here);
     for (const auto& l : state.last_seen)
       if (l.user_id == user) return format_iso8601(l.at);
     return Json();
@@ -76,7 +74,7 @@ Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
 
 void ChatService::Impl::presence_list(const ChatCall& call, const Json& p) {
   with_readable_room(call, p, [this, call](const Room& room) {
-    store.read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
+    read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
       call.ok(Json::object({{"presence", presence_of(room, *rs)}}));
     }));

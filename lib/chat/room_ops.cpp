@@ -19,11 +19,14 @@ std::string join_token_digest(std::string_view token) { return realtime::detail:
 
 bool valid_user_id(const std::string& id) { return !id.empty() && id.size() <= kMaxUserIdBytes; }
 
-// members: ["id", ...] or [{"userId","role"}, ...]; duplicates keep the first.
-Result<std::vector<Member>> parse_members(const Json& value, std::vector<Member> members) {
+// members: ["id", ...] or [{"userId","role"}, ...]; duplicates keep the
+// first. At most max_entries entries, and max_members once merged.
+Result<std::vector<Member>> parse_members(const Json& value, std::vector<Member> members, std::size_t max_entries,
+                                          std::size_t max_members) {
   if (value.is_null()) return members;
   if (!value.is_array()) return Status::bad_request("members must be an array");
-  if (value.size() > 1000) return Status::bad_request("too many members");
+  if (value.size() > max_entries)
+    return Status::payload_too_large("members has more than " + std::to_string(max_entries) + " entries");
   for (const Json& item : value.as_array()) {
     Member m;
     if (item.is_string()) {
@@ -43,6 +46,8 @@ Result<std::vector<Member>> parse_members(const Json& value, std::vector<Member>
     const bool seen = std::any_of(members.begin(), members.end(), [&](const Member& x) { return x.user_id == m.user_id; });
     if (!seen) members.push_back(std::move(m));
   }
+  if (members.size() > max_members)
+    return Status::payload_too_large("a room has at most " + std::to_string(max_members) + " members");
   return members;
 }
 
@@ -113,7 +118,8 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   }
   std::vector<Member> initial;
   if (!creator.empty()) initial.push_back({creator, "owner"});
-  auto members = parse_members(p["members"], std::move(initial));
+  auto members = parse_members(p["members"], std::move(initial), options.max_members_per_create,
+                               options.max_members_per_room);
   if (!members.ok()) return call.fail(members.status());
 
   Room room;
@@ -135,6 +141,10 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
 
   // on_conflict, when given, runs instead of failing a taken id.
   auto create = [this, call, by, join_token](Room r, std::function<void()> on_conflict = nullptr) {
+    // A user's rooms count against their quota when one is about to be
+    // made (a found direct room costs nothing); services are not counted.
+    if (!call.actor.service && !take_room_quota(call.actor.identity.user_id))
+      return call.fail(Status::rate_limited("you created too many rooms recently; try again later"));
     store.create_room(std::move(r), guard([this, call, by, join_token, on_conflict](Result<Room> created) {
       if (!created.ok() && created.status().code() == StatusCode::conflict && on_conflict) return on_conflict();
       if (!created.ok()) return call.fail(created.status());
@@ -182,7 +192,6 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   const std::string a = room.members[0].user_id, b = room.members[1].user_id;
   store.find_direct_room(a, b, guard([this, call, create, room = std::move(room)](Result<Room> existing) mutable {
     if (existing.ok()) {
-      remember(*existing);
       return call.ok(Json::object({{"room", chat::to_json(*existing)}, {"existing", true}}));
     }
     if (existing.status().code() != StatusCode::not_found) return call.fail(existing.status());
@@ -217,6 +226,8 @@ void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
       if (!by_token) return call.fail(Status::forbidden("not a member of " + room.id));
     }
     if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+    if (by_token && room.members.size() >= options.max_members_per_room)
+      return call.fail(Status::forbidden(room.id + " is full"));
 
     auto activate = [this, call, after_seq](Room rm) {
       if (rm.kind != RoomKind::session || rm.status != RoomStatus::scheduled) return finish_join(call, std::move(rm), after_seq);
@@ -253,6 +264,7 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
     const Identity& who = call.actor.identity;
     s->rooms.insert(room.id);
     call.socket->join(hub);
+    rooms_cache.pin(room);
     if (!already) {
       const auto online = static_cast<long long>(nsp.hub().online_users(hub));
       nsp.to(hub).except(sid).droppable().emit(
@@ -263,12 +275,12 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
                         {"online", online}}));
       broadcast_session_state(room);
     }
-    store.read_state(room.id, who.user_id, guard([this, call, room, replayed](Result<ReadState> rs) {
+    read_state(room.id, who.user_id, guard([this, call, room, replayed](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
       Json reads = Json::array();
       for (const auto& r : rs->reads) reads.push(Json::object({{"userId", r.user_id}, {"seq", static_cast<long long>(r.seq)}}));
       Json ack = Json::object({{"room", chat::to_json(room)},
-                               {"peers", peers_of(room.id)},
+                               {"peers", peers_of(room)},
                                {"presence", presence_of(room, *rs)},
                                {"reads", std::move(reads)},
                                {"lastSeq", static_cast<long long>(rs->last_seq)},
@@ -406,6 +418,7 @@ void ChatService::Impl::member_add(const ChatCall& call, const Json& p) {
       return call.fail(Status::forbidden("only the room owner may add members"));
     if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     if (room.member(added.user_id)) return call.fail(Status::conflict(added.user_id + " is already a member"));
+    if (room.members.size() >= options.max_members_per_room) return call.fail(Status::forbidden(room.id + " is full"));
     store.add_member(room.id, added, guard([this, call, added](Result<Room> updated) {
       if (!updated.ok()) return call.fail(updated.status());
       remember(*updated);

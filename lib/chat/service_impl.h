@@ -10,6 +10,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chat/last_seen_cache.h"
+#include "chat/lru_cache.h"
+#include "chat/room_cache.h"
 #include "chat/token_bucket.h"
 #include "chat/wire.h"
 #include "realtime/chat_service.h"
@@ -79,8 +82,13 @@ struct ChatService::Impl {
   // The opening of every read operation: the payload's `room`, which must
   // exist and be readable by the caller; failures answer the call.
   void with_readable_room(const ChatCall& call, const Json& p, std::function<void(const Room&)> then);
-  void remember(const Room& room) { rooms_cache[room.id] = room; }
-  std::string name_of(const std::string& user_id) const;
+  // A write's result (create, members, session changes, token rotation).
+  void remember(const Room& room) { rooms_cache.put_written(room); }
+  // store.read_state through the lastSeen bookkeeping (see LastSeenCache).
+  void read_state(const std::string& room, const std::string& user, Completion<ReadState> done);
+  // Takes a token of the user's room_create_quota; false when spent.
+  bool take_room_quota(const std::string& user_id);
+  std::string name_of(const std::string& user_id);
   std::string role_in(const Room& room, const Identity& who) const;
   bool is_admin(const Actor& a) const { return !a.service && a.identity.role == "admin"; }
   // A service call acting for a user reads what that user may read.
@@ -99,7 +107,7 @@ struct ChatService::Impl {
   // rtc:peer-left, typing stop, session:state, lastSeen).
   void leave_room(const std::string& sid, const Identity& who, const std::string& room, bool announce,
                   std::optional<Timestamp> last_seen = std::nullopt);
-  Json peers_of(const std::string& room);
+  Json peers_of(const Room& room);
   // Members (and non-member admins present) with online and lastSeen.
   Json presence_of(const Room& room, const ReadState& state);
   void broadcast_session_state(const Room& room);
@@ -163,14 +171,18 @@ struct ChatService::Impl {
   MessageFilter filter;
   std::map<std::string, EventHandler, std::less<>> extra_events;
   std::unordered_map<std::string, SocketState> sockets;      // by sid
-  std::unordered_map<std::string, std::string> names;        // user id -> display name last seen
-  std::unordered_map<std::string, Room> rooms_cache;         // rooms this process has touched
+  // Everything below is bounded: by ChatOptions budgets, or by what is in
+  // flight (sockets, their rooms, pending reads and writes).
+  chat::LruCache<std::string> names{options.name_cache_bytes};  // user id -> display name last seen
+  chat::RoomCache rooms_cache{options.room_cache_bytes};
   std::unordered_map<std::string, std::vector<std::shared_ptr<Joiner>>> joiners;  // by room
   std::unordered_map<std::string, EventLoop::TimerId> session_timers;  // room -> auto-end timer
-  // lastSeen values this process set (room -> user -> time). Presence
-  // prefers them to the store's: a read that started before such a write
-  // committed answers without it, and this process's are never older.
-  std::unordered_map<std::string, std::unordered_map<std::string, Timestamp>> last_seen_here;
+  // lastSeen values this process set, while a store read may still miss
+  // them; presence prefers them to the store's.
+  chat::LastSeenCache last_seen_here;
+  // room_create_quota per user; a forgotten bucket is a full one.
+  chat::LruCache<chat::TokenBucket> create_quota{kMaxQuotaBuckets};
+  static constexpr std::size_t kMaxQuotaBuckets = 100'000;
   ChatStats stats;
   std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();

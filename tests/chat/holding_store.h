@@ -1,5 +1,5 @@
 // A Store that forwards to another but can hold back set_last_seen writes
-// and read_state (and, on request, history) answers, so that a test can
+// and read_state (and, on request, history and get_room) answers, so that a test can
 // replay an order of events the SQLite store's writer and reader threads
 // produce now and then: a read that starts before a write commits and
 // answers after it, or messages published while a replay is being read.
@@ -22,6 +22,8 @@ class HoldingStore : public Store {
   bool hold = false;
   // Holds history answers too (the replay read of room:join with afterSeq).
   bool hold_history = false;
+  // Holds get_room answers too (a room read that a write overtakes).
+  bool hold_rooms = false;
   // Applies the held writes, which complete as the inner store completes them.
   void release_writes() { run(writes_); }
   // Hands the held read answers to their callers.
@@ -40,7 +42,12 @@ class HoldingStore : public Store {
   }
 
   void create_room(Room room, Completion<Room> done) override { inner_->create_room(std::move(room), std::move(done)); }
-  void get_room(std::string id, Completion<Room> done) override { inner_->get_room(std::move(id), std::move(done)); }
+  void get_room(std::string id, Completion<Room> done) override {
+    if (!hold_rooms) return inner_->get_room(std::move(id), std::move(done));
+    inner_->get_room(std::move(id), [this, done](Result<Room> r) {
+      answers_.push_back([done, r = std::move(r)] { done(r); });
+    });
+  }
   void find_direct_room(std::string a, std::string b, Completion<Room> done) override {
     inner_->find_direct_room(std::move(a), std::move(b), std::move(done));
   }
