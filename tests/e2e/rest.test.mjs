@@ -141,7 +141,7 @@ test("messages: POST 201 (user, service senderId), clientMsgId repeat 200, GET h
     assert.equal(s.status, 201);
     assert.equal(s.body.message.senderId, bob.id);
     assert.equal(s.body.message.senderName, "Bob B.");
-    assert.equal(s.body.message.senderRole, "student", "a service publish keeps the role it names");
+    assert.equal(s.body.message.senderRole, "member", "the sender's room role; the senderRole named is not stored");
     const notMember = await rest(server, "POST", `/api/rooms/${room.id}/messages`, { token: API_KEY, body: { text: "x", senderId: "stranger" } });
     assert.equal(notMember.status, 403);
 
