@@ -190,7 +190,7 @@ void ChatService::Impl::room_create(const ChatCall& call, const Json& p) {
   if (*id) return create(std::move(room));
   // Without an id, a direct room between the same two users is reused.
   const std::string a = room.members[0].user_id, b = room.members[1].user_id;
-  store.find_direct_room(a, b, guard([this, call, create, room = std::move(room)](Result<Room> existing) mutable {
+  store.find_direct_room(a, b, guard([call, create, room = std::move(room)](Result<Room> existing) mutable {
     if (existing.ok()) {
       return call.ok(Json::object({{"room", chat::to_json(*existing)}, {"existing", true}}));
     }
