@@ -12,7 +12,8 @@
 
 namespace realtime::testing {
 
-// Records every frame sent to it; can be told to refuse sends.
+// Records every frame sent to it; can be told to refuse sends or to
+// report backpressure.
 class RecordingConnection final : public Connection {
  public:
   explicit RecordingConnection(std::string id) : id_(std::move(id)) {}
@@ -28,6 +29,7 @@ class RecordingConnection final : public Connection {
   }
   bool is_open() const override { return open_; }
   std::size_t queued_bytes() const override { return 0; }
+  bool backpressured() const override { return busy; }
 
   std::vector<std::string> texts() const {
     std::vector<std::string> out;
@@ -37,6 +39,7 @@ class RecordingConnection final : public Connection {
 
   std::vector<Frame> frames;
   CloseReason closed_with = CloseReason::server_close;
+  bool busy = false;  // what backpressured() answers
 
  private:
   std::string id_;

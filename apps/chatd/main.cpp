@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   lws.body_timeout = config.body_timeout;
   lws.max_buffered_bytes = config.max_buffered_bytes;
   lws.max_buffered_bytes_per_address = config.max_buffered_bytes_per_address;
+  lws.max_queued_bytes = config.max_queued_bytes;
   auto transport = realtime::LwsTransport::create(lws);
   if (!transport.ok())
     return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
@@ -110,8 +111,19 @@ int main(int argc, char** argv) {
     realtime::ChatOptions chat_options;
     chat_options.max_text_chars = config.max_text_chars;
     chat_options.replay_limit = config.replay_limit;
+    // An answer must fit the queue with room to spare (the queue may hold
+    // other traffic, and backpressure starts at half of it).
+    chat_options.max_answer_bytes = std::min(config.max_answer_bytes, config.max_queued_bytes / 4);
     chat_options.session_max = std::chrono::minutes(config.session_max_minutes);
     chat_options.session_end_roles = config.session_end_roles;
+    chat_options.join_token_ttl = std::chrono::seconds(config.join_token_ttl_seconds);
+    chat_options.room_create_quota = config.room_create_quota;
+    chat_options.room_create_period = std::chrono::seconds(config.room_create_period_seconds);
+    chat_options.max_members_per_create = config.max_create_members;
+    chat_options.max_members_per_room = config.max_room_members;
+    chat_options.max_sockets_per_user = config.max_sockets_per_user;
+    chat_options.room_cache_bytes = config.room_cache_bytes;
+    chat_options.name_cache_bytes = config.name_cache_bytes;
     chat_options.message_rate = config.message_rate;
     chat_options.typing_rate = config.typing_rate;
     chat_options.rtc_rate = config.rtc_rate;

@@ -82,8 +82,17 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   options.add_options("Chat")
       ("max-text-chars", "Longest message, in characters", cxxopts::value<std::size_t>()->default_value("4000"))
       ("replay-limit", "Messages replayed to a rejoining client before replayTruncated", cxxopts::value<int>()->default_value("1000"))
+      ("max-answer-bytes", "Bytes of messages or rooms in one replay, history page or rooms:list page (at most a quarter of --max-queued-bytes is used)", cxxopts::value<std::size_t>()->default_value("1048576"))
       ("session-max-minutes", "End session rooms this long after they start (0: never)", cxxopts::value<int>()->default_value("0"))
       ("session-end-roles", "Room roles allowed to end a session (comma list; default: any member)", cxxopts::value<std::string>()->default_value(""))
+      ("join-token-ttl", "Seconds a session join token works, from creation or rotation (session:token)", cxxopts::value<int>()->default_value("86400"))
+      ("room-create-quota", "Rooms one user may create per --room-create-period (0: no quota; services are not counted)", cxxopts::value<std::size_t>()->default_value("200"))
+      ("room-create-period", "Seconds over which --room-create-quota refills", cxxopts::value<int>()->default_value("3600"))
+      ("max-create-members", "Entries in one room:create members list", cxxopts::value<std::size_t>()->default_value("1000"))
+      ("max-room-members", "Members one room may have", cxxopts::value<std::size_t>()->default_value("10000"))
+      ("max-sockets-per-user", "Sockets one user may have connected at once (0: no limit)", cxxopts::value<std::size_t>()->default_value("50"))
+      ("room-cache-bytes", "Memory for rooms no socket is in (rooms with sockets are always kept)", cxxopts::value<std::size_t>()->default_value("33554432"))
+      ("name-cache-bytes", "Memory for display names of users seen", cxxopts::value<std::size_t>()->default_value("8388608"))
       ("max-body-bytes", "Largest JSON request body", cxxopts::value<std::size_t>()->default_value("1048576"))
       ("max-attachment-bytes", "Largest attachment upload", cxxopts::value<std::size_t>()->default_value("10485760"))
       ("attachment-types", "Allowed attachment MIME type prefixes (comma list; default: any)", cxxopts::value<std::string>()->default_value(""))
@@ -111,7 +120,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   options.add_options("Engine.IO")
       ("ping-interval", "Heartbeat interval, ms", cxxopts::value<int>()->default_value("25000"))
       ("ping-timeout", "Heartbeat timeout, ms", cxxopts::value<int>()->default_value("20000"))
-      ("connect-timeout", "Close connections that join no namespace within this, ms", cxxopts::value<int>()->default_value("45000"));
+      ("connect-timeout", "Close connections that join no namespace within this, ms", cxxopts::value<int>()->default_value("45000"))
+      ("max-queued-bytes", "Bytes queued for one slow client before it is disconnected (at least 65536)", cxxopts::value<std::size_t>()->default_value("4194304"));
   // clang-format on
 
   ParsedConfig out;
@@ -185,7 +195,17 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto port = number("port", to_int);
   auto max_text = number("max-text-chars", to_size);
   auto replay = number("replay-limit", to_int);
+  auto answer_bytes = number("max-answer-bytes", to_size);
+  auto queued_bytes = number("max-queued-bytes", to_size);
   auto session_max = number("session-max-minutes", to_int);
+  auto join_ttl = number("join-token-ttl", to_int);
+  auto create_quota = number("room-create-quota", to_size);
+  auto create_period = number("room-create-period", to_int);
+  auto create_members = number("max-create-members", to_size);
+  auto room_members = number("max-room-members", to_size);
+  auto user_sockets = number("max-sockets-per-user", to_size);
+  auto room_cache = number("room-cache-bytes", to_size);
+  auto name_cache = number("name-cache-bytes", to_size);
   auto body = number("max-body-bytes", to_size);
   auto attach = number("max-attachment-bytes", to_size);
   // A token bucket from --<name>-rate and --<name>-burst, checked.
@@ -217,15 +237,27 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   for (const realtime::Status& s : {body_timeout.status(), upload_timeout.status(), buffered.status(),
                                     buffered_per_address.status(), quota.status(), min_free.status(), unclaimed.status()})
     if (!s.ok()) return s;
-  for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), body.status(),
+  for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), join_ttl.status(), body.status(),
                                     attach.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
                                     ping_timeout.status(), connect_timeout.status(), message_rate.status(),
-                                    typing_rate.status(), rtc_rate.status()})
+                                    typing_rate.status(), rtc_rate.status(), answer_bytes.status(), queued_bytes.status(),
+                                    create_quota.status(), create_period.status(), create_members.status(),
+                                    room_members.status(), user_sockets.status(), room_cache.status(), name_cache.status()})
     if (!s.ok()) return s;
   c.port = *port;
   c.max_text_chars = *max_text;
   c.replay_limit = *replay;
+  c.max_answer_bytes = *answer_bytes;
+  c.max_queued_bytes = *queued_bytes;
   c.session_max_minutes = *session_max;
+  c.join_token_ttl_seconds = *join_ttl;
+  c.room_create_quota = *create_quota;
+  c.room_create_period_seconds = *create_period;
+  c.max_create_members = *create_members;
+  c.max_room_members = *room_members;
+  c.max_sockets_per_user = *user_sockets;
+  c.room_cache_bytes = *room_cache;
+  c.name_cache_bytes = *name_cache;
   c.max_body_bytes = *body;
   c.max_attachment_bytes = *attach;
   c.rest_rate = *rest_rate;
@@ -252,7 +284,13 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     return Status::bad_request("--log-level must be debug, info, warn or error");
   if (c.max_text_chars < 1) return Status::bad_request("--max-text-chars must be at least 1");
   if (c.replay_limit < 0) return Status::bad_request("--replay-limit must not be negative");
+  if (c.max_queued_bytes < 65536) return Status::bad_request("--max-queued-bytes must be at least 65536");
+  if (c.max_answer_bytes < 4096) return Status::bad_request("--max-answer-bytes must be at least 4096");
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
+  if (c.join_token_ttl_seconds <= 0) return Status::bad_request("--join-token-ttl must be positive");
+  if (c.room_create_period_seconds <= 0) return Status::bad_request("--room-create-period must be positive");
+  if (c.max_create_members < 1 || c.max_room_members < 2)
+    return Status::bad_request("--max-create-members must be at least 1 and --max-room-members at least 2");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)
     return Status::bad_request("timeouts must be positive");
   if (c.body_timeout.count() <= 0 || c.upload_timeout.count() <= 0)

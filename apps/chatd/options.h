@@ -27,7 +27,18 @@ struct Config {
   std::string sqlite_sync = "full";       // full or normal
   std::size_t max_text_chars = 4000;
   int replay_limit = 1000;
+  std::size_t max_answer_bytes = 1 << 20;   // replay, history, search, rooms:list pages
+  std::size_t max_queued_bytes = 4 << 20;   // per connection; past it the client is cut (too slow)
   int session_max_minutes = 0;
+  int join_token_ttl_seconds = 24 * 3600;  // session join tokens, from creation or rotation
+  // Quotas and memory of the chat service; see realtime::ChatOptions.
+  std::size_t room_create_quota = 200;       // rooms per user per period (0: no quota)
+  int room_create_period_seconds = 3600;
+  std::size_t max_create_members = 1000;     // entries in one room:create's members
+  std::size_t max_room_members = 10000;
+  std::size_t max_sockets_per_user = 50;     // 0: no limit
+  std::size_t room_cache_bytes = 32 << 20;   // idle rooms kept in memory
+  std::size_t name_cache_bytes = 8 << 20;    // display names kept in memory
   std::vector<std::string> session_end_roles;
   std::size_t max_body_bytes = 1 << 20;        // JSON request bodies
   std::size_t max_attachment_bytes = 10 << 20;

@@ -44,6 +44,13 @@ struct ChatOptions {
   std::size_t max_text_chars = 4000;
   // Messages replayed by room:join with afterSeq before replayTruncated.
   int replay_limit = 1000;
+  // Encoded bytes of messages (or room summaries) in one answer: a replay,
+  // a history or search page, a rooms:list page. Past it the answer is
+  // cut (replayTruncated, hasMore) and the client pages on; a replay also
+  // stops as soon as the socket's connection is under backpressure. At
+  // least one item always fits a page. Keep it well under the transport's
+  // per-connection queue cap (chatd: a quarter of --max-queued-bytes).
+  std::size_t max_answer_bytes = 1 << 20;
   // A typist who sends no refresh for this long is reported as stopped.
   std::chrono::milliseconds typing_timeout{6000};
   // Room roles allowed to end a session; empty means every member.
@@ -56,6 +63,32 @@ struct ChatOptions {
   RateLimit rtc_rate{100, 100};
   // Rooms one socket may have joined at once.
   std::size_t max_rooms_per_socket = 100;
+  // How long a session's join token lets people in, from its creation or
+  // its last rotation (session:token).
+  std::chrono::seconds join_token_ttl{24 * 3600};
+
+  // Quotas (docs/protocol.md, "Limits"). Rooms one user may create per
+  // room_create_period: a token bucket that refills continuously, so up
+  // to the whole quota at once; past it room:create is rate_limited.
+  // Service calls are not counted. 0 turns the quota off.
+  std::size_t room_create_quota = 200;
+  std::chrono::seconds room_create_period{3600};
+  // Entries in one room:create's members list (more: payload_too_large).
+  std::size_t max_members_per_create = 1000;
+  // Members one room may have: room:create past it is payload_too_large,
+  // member:add and entering with a join token are forbidden.
+  std::size_t max_members_per_room = 10000;
+  // Sockets one user may have connected at once on the namespace; one
+  // more is refused at CONNECT with connect_error "rate_limited".
+  std::size_t max_sockets_per_user = 50;
+
+  // Memory for rooms that no socket is in, kept for their next event
+  // (estimated bytes, least recently used forgotten first). Rooms with
+  // sockets in them are kept whatever this says.
+  std::size_t room_cache_bytes = 32 << 20;
+  // Memory for display names of users seen (for system messages and the
+  // presence of members who are offline); least recently seen forgotten.
+  std::size_t name_cache_bytes = 8 << 20;
 };
 
 // Who performs an operation called through call().
@@ -75,6 +108,19 @@ struct ChatStats {
   static constexpr double kLatencyBoundsMs[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
   std::uint64_t latency_buckets[std::size(kLatencyBoundsMs) + 1] = {};
   double latency_sum_ms = 0;
+};
+
+// What the chat service holds in memory now (every one of them bounded;
+// see ChatOptions and docs/architecture.md). For tests and monitoring.
+struct ChatCaches {
+  std::size_t rooms_pinned = 0;      // rooms sockets are in
+  std::size_t rooms_idle = 0;        // other rooms kept (room_cache_bytes)
+  std::size_t rooms_idle_bytes = 0;
+  std::size_t names = 0;             // display names (name_cache_bytes)
+  std::size_t names_bytes = 0;
+  std::size_t last_seen = 0;         // lastSeen values a store read might still miss
+  std::size_t joiners = 0;           // sockets whose replay is being read
+  std::size_t quota_buckets = 0;     // users with a room_create_quota bucket
 };
 
 // Follows messages being stored and deleted, for whatever an embedder keeps
@@ -130,6 +176,7 @@ class REALTIME_EXPORT ChatService {
   void call(const Actor& actor, std::string_view event, const Json& payload, Reply reply);
 
   const ChatStats& stats() const;
+  ChatCaches caches() const;
 
  private:
   struct Impl;

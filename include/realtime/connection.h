@@ -65,6 +65,12 @@ class REALTIME_EXPORT Connection {
   virtual bool is_open() const = 0;
   // Bytes queued for this client but not yet written.
   virtual std::size_t queued_bytes() const = 0;
+  // True while the queue is past the transport's soft limit, that is while
+  // send() answers `backpressure`. Senders skip what may be lost (typing,
+  // presence: Socket.IO's volatile emits) for such a connection, so that
+  // its queue keeps room for what must arrive. A transport that cannot
+  // tell answers false and gets every frame.
+  virtual bool backpressured() const { return false; }
 };
 
 }  // namespace realtime

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -20,6 +21,11 @@
 #include "realtime/export.h"
 
 namespace realtime {
+
+// Whether a send may be skipped: `droppable` frames (typing, presence) are
+// not given to a connection under backpressure (Connection::backpressured),
+// `reliable` ones always are (and a connection past its cap is closed).
+enum class Delivery : std::uint8_t { reliable, droppable };
 
 // What a join or leave changed in one room.
 struct RoomChange {
@@ -46,16 +52,20 @@ class REALTIME_EXPORT Hub {
   RoomChange leave(std::string_view conn_id, std::string_view room);
 
   // Sends the frames to every connection in the room except `except` (a
-  // connection id, or empty). Returns how many connections were sent to.
+  // connection id, or empty). Returns how many connections were sent to
+  // (those skipped under backpressure for a droppable send not counted).
   std::size_t broadcast(std::string_view room, std::span<const Frame> frames,
-                        std::string_view except = {});
-  std::size_t broadcast(std::string_view room, const Frame& frame, std::string_view except = {}) {
-    return broadcast(room, std::span<const Frame>(&frame, 1), except);
+                        std::string_view except = {}, Delivery delivery = Delivery::reliable);
+  std::size_t broadcast(std::string_view room, const Frame& frame, std::string_view except = {},
+                        Delivery delivery = Delivery::reliable) {
+    return broadcast(room, std::span<const Frame>(&frame, 1), except, delivery);
   }
   // Every connection of one user: the private per-user channel.
   std::size_t send_to_user(std::string_view user_id, std::span<const Frame> frames,
-                           std::string_view except = {});
-  bool send_to(std::string_view conn_id, std::span<const Frame> frames);
+                           std::string_view except = {}, Delivery delivery = Delivery::reliable);
+  // False when the connection is unknown or was skipped (droppable, under
+  // backpressure).
+  bool send_to(std::string_view conn_id, std::span<const Frame> frames, Delivery delivery = Delivery::reliable);
 
   Connection* find(std::string_view conn_id) const;
   // The user a connection belongs to; empty when unknown.

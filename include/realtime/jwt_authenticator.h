@@ -26,7 +26,7 @@ namespace realtime {
 
 struct JwtOptions {
   std::string secret;                          // HMAC key; must not be empty
-  std::chrono::seconds leeway{30};             // tolerance on exp and nbf
+  std::chrono::seconds leeway{30};             // tolerance on exp and nbf (clamped to 0..10 years)
   std::string cookie_name = "chatd_token";
   std::string query_name = "token";
   // Web origins ("https://app.example.com") besides the server's own whose

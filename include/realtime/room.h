@@ -42,6 +42,10 @@ struct Room {
   // Opaque to the store: the chat service keeps a digest of the session
   // join token here. Empty when the room has none.
   std::string join_secret;
+  // When join_secret stops letting anyone in. nullopt for rooms stored
+  // before tokens expired: the chat service then counts its TTL from
+  // created_at.
+  std::optional<Timestamp> join_expires_at;
 
   const Member* member(std::string_view user_id) const {
     for (const auto& m : members)

@@ -72,6 +72,10 @@ class REALTIME_EXPORT BroadcastOperator {
   BroadcastOperator& to(std::string_view room) { rooms_.emplace_back(room); return *this; }
   BroadcastOperator& to_user(std::string_view user_id) { users_.emplace_back(user_id); return *this; }
   BroadcastOperator& except(std::string_view room_or_sid) { except_.emplace_back(room_or_sid); return *this; }
+  // Socket.IO's `volatile`: sockets whose connection is under backpressure
+  // skip this emit, so their queue keeps room for what must arrive. For
+  // events a client can do without (typing, presence hints).
+  BroadcastOperator& droppable() { delivery_ = Delivery::droppable; return *this; }
   template <class... A>
   std::size_t emit(std::string_view event, A&&... args) const {
     Json::Array a;
@@ -87,6 +91,7 @@ class REALTIME_EXPORT BroadcastOperator {
   explicit BroadcastOperator(Namespace& nsp) : nsp_(&nsp) {}
   Namespace* nsp_;
   std::vector<std::string> rooms_, users_, except_;
+  Delivery delivery_ = Delivery::reliable;
 };
 
 class REALTIME_EXPORT Namespace {
@@ -102,6 +107,7 @@ class REALTIME_EXPORT Namespace {
   BroadcastOperator to(std::string_view room) { return BroadcastOperator(*this).to(room); }
   BroadcastOperator to_user(std::string_view user_id) { return BroadcastOperator(*this).to_user(user_id); }
   BroadcastOperator except(std::string_view room) { return BroadcastOperator(*this).except(room); }
+  BroadcastOperator droppable() { return BroadcastOperator(*this).droppable(); }
   template <class... A>
   std::size_t emit(std::string_view event, A&&... args) {
     return BroadcastOperator(*this).emit(event, std::forward<A>(args)...);

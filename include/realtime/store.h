@@ -60,6 +60,11 @@ class REALTIME_EXPORT RoomStore {
   // Sets status, started_at and ended_at as given in `room` (only those).
   virtual void update_session(std::string room, RoomStatus status, std::optional<Timestamp> started_at,
                               std::optional<Timestamp> ended_at, Completion<Room> done) = 0;
+  // Replaces join_secret and join_expires_at (only those): a rotated
+  // session token, after which the old one matches nothing. `not_found`
+  // for an unknown room.
+  virtual void set_join_secret(std::string room, std::string secret, std::optional<Timestamp> expires_at,
+                               Completion<Room> done) = 0;
   // The rooms user_id is a member of, most recent activity first (the
   // newest message's time, else the room's creation; ties by id).
   virtual void list_rooms(std::string user_id, Completion<std::vector<RoomSummary>> done) = 0;

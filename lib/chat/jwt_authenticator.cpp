@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 #include "core/base64.h"
 #include "chat/crypto.h"
@@ -109,10 +110,14 @@ Result<Identity> JwtAuthenticator::verify(std::string_view token) const {
   auto claims = Json::parse(*payload, 16);
   if (!claims.ok() || !claims->is_object()) return refuse("token claims are not a JSON object");
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
-  const std::int64_t leeway = options_.leeway.count();
+  // An embedder's leeway is kept within ten years, so `now -/+ leeway` cannot overflow either.
+  const std::int64_t leeway = std::clamp<std::int64_t>(options_.leeway.count(), 0, 10 * 365 * 86400);
+  // Claims are any int64 a signer chose: the leeway goes on the side of
+  // `now` (a clock reading, far from the int64 limits), never on the
+  // claim's, so no comparison can overflow.
   const auto exp = seconds_claim(*claims, "exp");
   if (!exp) return refuse("token has no exp");
-  if (now > *exp + leeway) return refuse("token expired");
+  if (now - leeway > *exp) return refuse("token expired");
   if (claims->find("nbf")) {
     const auto nbf = seconds_claim(*claims, "nbf");
     if (!nbf) return refuse("nbf is not a number");
@@ -133,11 +138,16 @@ Result<Identity> JwtAuthenticator::verify(std::string_view token) const {
 
 std::string JwtAuthenticator::sign(const Identity& identity, std::chrono::seconds ttl) const {
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  // A lifetime past the end of the int64 range saturates instead of
+  // wrapping into the past.
+  const std::int64_t ttl_s = std::max<std::int64_t>(ttl.count(), 0);
+  const std::int64_t exp = ttl_s > std::numeric_limits<std::int64_t>::max() - now ? std::numeric_limits<std::int64_t>::max()
+                                                                                : now + ttl_s;
   Json claims = Json::object({{"sub", identity.user_id},
                               {"name", identity.name.empty() ? identity.user_id : identity.name},
                               {"role", identity.role.empty() ? "user" : identity.role},
                               {"iat", now},
-                              {"exp", now + ttl.count()}});
+                              {"exp", exp}});
   std::string input = realtime::detail::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
                       realtime::detail::base64url_encode(claims.dump());
   std::string sig = realtime::detail::base64url_encode(chat::hmac_sha256(options_.secret, input));

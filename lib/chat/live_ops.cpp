@@ -15,39 +15,43 @@ void ChatService::Impl::typing(const ChatCall& call, const Json& p) {
     if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     SocketState* st = state(call.socket->id());
     if (!st || !st->rooms.contains(r->id)) return call.fail(Status::forbidden("join the room first"));
-    set_typing(call.socket->id(), call.actor.identity, r->id, on);
+    set_typing(call.socket->id(), call.actor.identity, r->id, on, role_in(*r, call.actor.identity));
     call.ok(Json::object());
   });
 }
 
-void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on) {
+void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on,
+                                   const std::string& role) {
   SocketState* st = state(sid);
   if (!st) return;
   auto it = st->typing_in.find(room);
   const bool was = it != st->typing_in.end();
-  if (was) loop.cancel_timer(it->second);
+  // The role of the typist's events: the one they started with (a stop
+  // may come after the room left the cache).
+  const std::string shown = was ? it->second.role : role;
+  auto event = [&](bool typing) {
+    return Json::object({{"room", room}, {"userId", who.user_id}, {"name", who.name}, {"role", shown}, {"typing", typing}});
+  };
+  if (was) loop.cancel_timer(it->second.timer);
   if (on) {
     // A refresh only restarts the expiry; the others hear of changes only.
-    st->typing_in[room] = loop.set_timer(options.typing_timeout, guard([this, sid, who, room] {
+    auto timer = loop.set_timer(options.typing_timeout, guard([this, sid, room, stop = event(false)] {
       if (SocketState* s = state(sid)) s->typing_in.erase(room);
-      nsp.to(hub_room(room)).except(sid).emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
-                                                                        {"name", who.name}, {"typing", false}}));
+      nsp.to(hub_room(room)).except(sid).droppable().emit("typing", stop);
     }));
+    st->typing_in[room] = Typing{timer, shown};
     if (was) return;
   } else {
     if (!was) return;
     st->typing_in.erase(it);
   }
-  nsp.to(hub_room(room)).except(sid).emit("typing", Json::object({{"room", room}, {"userId", who.user_id},
-                                                                    {"name", who.name}, {"typing", on}}));
+  nsp.to(hub_room(room)).except(sid).droppable().emit("typing", event(on));
 }
 
 Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
   const std::string hub = hub_room(room.id);
-  const auto here = last_seen_here.find(room.id);
   auto last_seen = [&](const std::string& user) -> Json {
-    if (here != last_seen_here.end())
-      if (auto it = here->second.find(user); it != here->second.end()) return format_iso8601(it->second);
+    if (auto here = last_seen_here.find(room.id, user)) return format_iso8601(*here);
     for (const auto& l : state.last_seen)
       if (l.user_id == user) return format_iso8601(l.at);
     return Json();
@@ -70,7 +74,7 @@ Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
 
 void ChatService::Impl::presence_list(const ChatCall& call, const Json& p) {
   with_readable_room(call, p, [this, call](const Room& room) {
-    store.read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
+    read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
       if (!rs.ok()) return call.fail(rs.status());
       call.ok(Json::object({{"presence", presence_of(room, *rs)}}));
     }));

@@ -21,6 +21,10 @@ Status check_text(const std::string& text, std::size_t max_chars, bool blank_ok)
   return {};
 }
 
+// What a caller who may not read the message's room hears: the same as
+// for an id that does not exist, since ids are sequential.
+Status no_such_message(const std::string& id) { return Status::not_found("no message " + id); }
+
 Result<std::string> required_message_id(const Json& p) {
   auto id = chat::required_string(p, "id");
   if (!id.ok()) return id;
@@ -75,8 +79,9 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
     if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     m.sender_id = who.user_id;
     m.sender_name = who.name.empty() ? who.user_id : who.name;
-    // A service publishing for a user may name the role shown with it.
-    m.sender_role = call.actor.service && !who.role.empty() ? who.role : role_in(*r, who);
+    // The sender's room role, whoever publishes: a service call's own idea
+    // of the role (REST's senderRole) is not stored.
+    m.sender_role = role_in(*r, who);
     m.created_at = clock.now();
     if (filter)
       if (Status s = filter(who, m); !s.ok()) return call.fail(s);
@@ -116,11 +121,13 @@ void ChatService::Impl::message_edit(const ChatCall& call, const Json& p) {
   if (Status s = check_text(*text, options.max_text_chars, false); !s.ok()) return call.fail(s);
   store.get_message(*id, guard([this, call, text = *text](Result<Message> m) {
     if (!m.ok()) return call.fail(m.status());
-    if (m->deleted) return call.fail(Status::not_found("message " + m->id + " was deleted"));
     const Message msg = *m;
     with_room(msg.room, [this, call, msg, text](Result<Room> r) {
       if (!r.ok()) return call.fail(r.status());
-      if (msg.sender_id != call.actor.identity.user_id && !is_admin(call.actor))
+      if (!may_read(call.actor, *r)) return call.fail(no_such_message(msg.id));
+      if (msg.deleted) return call.fail(Status::not_found("message " + msg.id + " was deleted"));
+      // Membership now, not at sending: a removed member's words stay as they were.
+      if (!is_admin(call.actor) && !(msg.sender_id == call.actor.identity.user_id && r->member(msg.sender_id)))
         return call.fail(Status::forbidden("only the sender may edit a message"));
       if (msg.type == MessageType::system) return call.fail(Status::forbidden("system messages cannot be edited"));
       if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
@@ -142,9 +149,9 @@ void ChatService::Impl::message_delete(const ChatCall& call, const Json& p) {
     const Message msg = *m;
     with_room(msg.room, [this, call, msg](Result<Room> r) {
       if (!r.ok()) return call.fail(r.status());
+      if (!may_read(call.actor, *r)) return call.fail(no_such_message(msg.id));
       const Member* me = r->member(call.actor.identity.user_id);
-      const bool allowed = msg.sender_id == call.actor.identity.user_id || is_admin(call.actor) ||
-                           (me && me->role == "owner");
+      const bool allowed = is_admin(call.actor) || (me && (me->role == "owner" || msg.sender_id == me->user_id));
       if (!allowed) return call.fail(Status::forbidden("only the sender or the room owner may delete"));
       if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
       if (msg.deleted) return call.ok(Json::object());
@@ -170,11 +177,29 @@ void ChatService::Impl::message_history(const ChatCall& call, const Json& p) {
   q.after = *after;
   q.limit = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(50), 1, 200));
   with_readable_room(call, p, [this, call, q](const Room& room) {
-    store.history(room.id, q, guard([call](Result<HistoryPage> page) {
+    store.history(room.id, q, guard([this, call, q](Result<HistoryPage> page) {
       if (!page.ok()) return call.fail(page.status());
-      Json messages = Json::array();
-      for (const auto& m : page->messages) messages.push(chat::to_json(m));
-      call.ok(Json::object({{"messages", std::move(messages)}, {"hasMore", page->has_more}}));
+      // Within max_answer_bytes, cut at the far end from the cursor, so
+      // that the next page (before = first seq, or after = last seq) takes
+      // up exactly where this one stops.
+      const bool keep_newest = !q.after;
+      std::vector<Json> items;
+      std::vector<std::size_t> sizes;
+      items.reserve(page->messages.size());
+      sizes.reserve(page->messages.size());
+      auto add = [&](const Message& m) {
+        items.push_back(chat::to_json(m));
+        sizes.push_back(size_of(items.back()));
+      };
+      if (keep_newest)
+        for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) add(*it);
+      else
+        for (const auto& m : page->messages) add(m);
+      const std::size_t n = chat::fitting(sizes, options.max_answer_bytes);
+      items.resize(n);
+      if (keep_newest) std::reverse(items.begin(), items.end());
+      const bool cut = n < page->messages.size();
+      call.ok(Json::object({{"messages", Json(std::move(items))}, {"hasMore", page->has_more || cut}}));
     }));
   });
 }
@@ -210,11 +235,17 @@ void ChatService::Impl::message_search(const ChatCall& call, const Json& p) {
   if (!limit.ok()) return call.fail(limit.status());
   const int n = static_cast<int>(std::clamp<std::int64_t>(limit->value_or(20), 1, 100));
   with_readable_room(call, p, [this, call, q = *q, n](const Room& room) {
-    store.search(room.id, q, n, guard([call](Result<std::vector<Message>> found) {
+    store.search(room.id, q, n, guard([this, call](Result<std::vector<Message>> found) {
       if (!found.ok()) return call.fail(found.status());
-      Json messages = Json::array();
-      for (const auto& m : *found) messages.push(chat::to_json(m));
-      call.ok(Json::object({{"messages", std::move(messages)}}));
+      // Newest first; what passes max_answer_bytes (the oldest) is left out.
+      std::vector<Json> items;
+      std::vector<std::size_t> sizes;
+      for (const auto& m : *found) {
+        items.push_back(chat::to_json(m));
+        sizes.push_back(size_of(items.back()));
+      }
+      items.resize(chat::fitting(sizes, options.max_answer_bytes));
+      call.ok(Json::object({{"messages", Json(std::move(items))}}));
     }));
   });
 }

@@ -32,6 +32,7 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"typing", {&I::typing, true, B::typing}},
       {"presence:list", {&I::presence_list, false, B::message}},
       {"session:end", {&I::session_end, false, B::message}},
+      {"session:token", {&I::session_token, false, B::message}},
       {"rtc:offer", {&I::rtc_offer, true, B::rtc}},
       {"rtc:answer", {&I::rtc_answer, true, B::rtc}},
       {"rtc:ice", {&I::rtc_ice, true, B::rtc}},
@@ -44,13 +45,23 @@ ChatService::Impl::Impl(socketio::Namespace& n, Store& s, EventLoop& l, const Cl
 
 ChatService::Impl::~Impl() {
   for (auto& [sid, st] : sockets)
-    for (auto& [room, timer] : st.typing_in) loop.cancel_timer(timer);
+    for (auto& [room, typing] : st.typing_in) loop.cancel_timer(typing.timer);
   for (auto& [room, timer] : session_timers) loop.cancel_timer(timer);
 }
 
 ChatService::ChatService(socketio::Namespace& nsp, Store& store, EventLoop& loop, const Clock& clock,
                          ChatOptions options)
     : impl_(std::make_unique<Impl>(nsp, store, loop, clock, std::move(options))) {
+  // Sockets per user are counted before the socket exists, so that one
+  // too many is refused at CONNECT rather than dropped after.
+  nsp.use([alive = std::weak_ptr<char>(impl_->alive_), impl = impl_.get()](
+              socketio::Socket& s) -> std::optional<socketio::ConnectError> {
+    if (alive.expired() || impl->options.max_sockets_per_user == 0) return std::nullopt;
+    if (impl->nsp.hub().connections_of_user(s.identity().user_id).size() < impl->options.max_sockets_per_user)
+      return std::nullopt;
+    return socketio::ConnectError{"rate_limited", Json::object({{"code", "rate_limited"},
+                                                                {"message", "too many connections for this user"}})};
+  });
   nsp.on_connection(impl_->guard([impl = impl_.get()](socketio::Socket& s) { impl->on_connection(s); }));
 }
 
@@ -69,9 +80,23 @@ void ChatService::call(const Actor& actor, std::string_view event, const Json& p
 
 const ChatStats& ChatService::stats() const { return impl_->stats; }
 
+ChatCaches ChatService::caches() const {
+  const Impl& i = *impl_;
+  ChatCaches c;
+  c.rooms_pinned = i.rooms_cache.pinned_count();
+  c.rooms_idle = i.rooms_cache.idle_count();
+  c.rooms_idle_bytes = i.rooms_cache.idle_bytes();
+  c.names = i.names.size();
+  c.names_bytes = i.names.cost();
+  c.last_seen = i.last_seen_here.size();
+  for (const auto& [room, list] : i.joiners) c.joiners += list.size();
+  c.quota_buckets = i.create_quota.size();
+  return c;
+}
+
 void ChatService::Impl::on_connection(socketio::Socket& socket) {
   const Identity& who = socket.identity();
-  names[who.user_id] = who.name;
+  names.put(who.user_id, who.name, who.user_id.size() + who.name.size() + 128);
   const auto now = loop.now();
   const auto& o = options;
   sockets.emplace(socket.id(), SocketState{socket.weak_from_this(),
@@ -157,10 +182,12 @@ ChatService::Impl::SocketState* ChatService::Impl::state(const std::string& sid)
 }
 
 void ChatService::Impl::with_room(const std::string& id, std::function<void(Result<Room>)> then) {
-  if (auto it = rooms_cache.find(id); it != rooms_cache.end()) return then(it->second);
-  store.get_room(id, guard([this, then = std::move(then)](Result<Room> r) mutable {
+  if (const Room* cached = rooms_cache.find(id)) return then(*cached);
+  store.get_room(id, guard([this, ticket = rooms_cache.read_ticket(), then = std::move(then)](Result<Room> r) mutable {
     if (!r.ok()) return then(std::move(r));
-    remember(*r);
+    // A write that completed during the read is newer than what it read.
+    if (const Room* cached = rooms_cache.find(r->id)) r = *cached;
+    rooms_cache.put_read(*r, ticket);
     // A session this process has not seen may have been started before a
     // restart: its end is due from when it started, not from now.
     if (auto due = session_end_due(*r); due && *due <= clock.now()) return end_session(*r, std::move(then));
@@ -200,9 +227,30 @@ void ChatService::Impl::with_readable_room(const ChatCall& call, const Json& p,
   });
 }
 
-std::string ChatService::Impl::name_of(const std::string& user_id) const {
-  auto it = names.find(user_id);
-  return it == names.end() ? user_id : it->second;
+std::string ChatService::Impl::name_of(const std::string& user_id) {
+  const std::string* name = names.find(user_id);
+  return name ? *name : user_id;
+}
+
+void ChatService::Impl::read_state(const std::string& room, const std::string& user, Completion<ReadState> done) {
+  const auto ticket = last_seen_here.begin_read();
+  store.read_state(room, user, [this, alive = std::weak_ptr<char>(alive_), ticket, done = std::move(done)](Result<ReadState> r) {
+    if (alive.expired()) return;
+    done(std::move(r));
+    last_seen_here.end_read(ticket);
+  });
+}
+
+bool ChatService::Impl::take_room_quota(const std::string& user_id) {
+  if (options.room_create_quota == 0) return true;
+  const auto now = loop.now();
+  chat::TokenBucket* bucket = create_quota.find(user_id);
+  if (!bucket) {
+    const double quota = static_cast<double>(options.room_create_quota);
+    const double period = std::max<double>(1.0, static_cast<double>(options.room_create_period.count()));
+    bucket = &create_quota.put(user_id, chat::TokenBucket(quota / period, quota, now), 1);
+  }
+  return bucket->take(now);
 }
 
 std::string ChatService::Impl::role_in(const Room& room, const Identity& who) const {
@@ -210,17 +258,15 @@ std::string ChatService::Impl::role_in(const Room& room, const Identity& who) co
   return m ? m->role : who.role;
 }
 
-Json ChatService::Impl::peers_of(const std::string& room) {
+Json ChatService::Impl::peers_of(const Room& room) {
   Json peers = Json::array();
-  auto cached = rooms_cache.find(room);
-  auto sids = nsp.hub().connections_in(hub_room(room));
+  auto sids = nsp.hub().connections_in(hub_room(room.id));
   std::sort(sids.begin(), sids.end());
   for (const auto& sid : sids) {
     socketio::Socket* s = nsp.socket(sid);
     if (!s) continue;
     const Identity& who = s->identity();
-    std::string role = cached == rooms_cache.end() ? who.role : role_in(cached->second, who);
-    peers.push(Json::object({{"sid", sid}, {"userId", who.user_id}, {"name", who.name}, {"role", role}}));
+    peers.push(Json::object({{"sid", sid}, {"userId", who.user_id}, {"name", who.name}, {"role", role_in(room, who)}}));
   }
   return peers;
 }
@@ -231,7 +277,7 @@ void ChatService::Impl::broadcast_session_state(const Room& room) {
       .emit("session:state", Json::object({{"room", room.id},
                                            {"status", std::string(to_string(room.status))},
                                            {"startedAt", chat::time_json(room.started_at)},
-                                           {"participants", peers_of(room.id)}}));
+                                           {"participants", peers_of(room)}}));
 }
 
 void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, const std::string& room,
@@ -243,24 +289,49 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
   const std::string hub = hub_room(room);
   if (announce) {
     const auto online = static_cast<long long>(nsp.hub().online_users(hub));
-    nsp.to(hub).emit("presence:leave",
+    // Presence hints are volatile; rtc:peer-left and session:state are not.
+    nsp.to(hub).droppable().emit("presence:leave",
                      Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}, {"online", online}}));
     nsp.to(hub).emit("rtc:peer-left", Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}}));
   }
   if (!nsp.hub().user_in_room(who.user_id, hub)) {
     const Timestamp at = last_seen.value_or(clock.now());
-    last_seen_here[room][who.user_id] = at;
-    store.set_last_seen(room, who.user_id, at, [](Status) {});
+    last_seen_here.set(room, who.user_id, at);
+    store.set_last_seen(room, who.user_id, at, guard([this, room, user = who.user_id, at](Status) {
+      last_seen_here.written(room, user, at);
+    }));
   }
   if (announce)
-    if (auto it = rooms_cache.find(room); it != rooms_cache.end()) broadcast_session_state(it->second);
+    if (const Room* cached = rooms_cache.find(room)) broadcast_session_state(*cached);
+  // The last socket gone: the room may leave memory under pressure.
+  if (nsp.hub().online_users(hub) == 0) rooms_cache.unpin(room);
 }
 
 void ChatService::Impl::publish(const Message& m) {
   ++stats.messages_stored;
   stats.messages_delivered += nsp.to(hub_room(m.room)).emit("message:new", Json::object({{"message", chat::to_json(m)}}));
-  if (auto it = joiners.find(m.room); it != joiners.end())
-    for (auto& j : it->second) j->held.push_back(m);
+  if (auto it = joiners.find(m.room); it != joiners.end()) {
+    // A close estimate of the encoded size is enough to bound what is held.
+    const std::size_t bytes = m.text.size() + (m.attachment ? m.attachment->url.size() + m.attachment->name.size() : 0) + 400;
+    for (auto& j : it->second) {
+      if (j->overflowed) continue;
+      j->held_bytes += bytes;
+      if (j->held_bytes > options.max_answer_bytes) {
+        j->overflowed = true;
+        std::vector<Message>().swap(j->held);
+      } else {
+        j->held.push_back(m);
+      }
+    }
+  }
+}
+
+std::size_t ChatService::Impl::size_of(const Json& value) {
+  scratch_.clear();
+  value.dump_to(scratch_);
+  const std::size_t n = scratch_.size();
+  if (scratch_.capacity() > options.max_answer_bytes) std::string().swap(scratch_);  // after one huge value
+  return n;
 }
 
 void ChatService::Impl::notify(const Room& room, Json payload, const std::vector<std::string>& extra_users) {

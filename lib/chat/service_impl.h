@@ -10,6 +10,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chat/last_seen_cache.h"
+#include "chat/lru_cache.h"
+#include "chat/room_cache.h"
 #include "chat/token_bucket.h"
 #include "chat/wire.h"
 #include "realtime/chat_service.h"
@@ -42,18 +45,28 @@ struct ChatService::Impl {
   // which rate bucket it draws from.
   static const std::map<std::string, OpInfo, std::less<>>& ops();
 
+  // A socket typing in a room: its expiry timer, and the role its typing
+  // events carry (the room role when it started, kept for the stop).
+  struct Typing {
+    EventLoop::TimerId timer = 0;
+    std::string role;
+  };
   struct SocketState {
     std::weak_ptr<socketio::Socket> socket;
     chat::TokenBucket message, typing, rtc;
     std::set<std::string> rooms;                        // chat rooms joined
-    std::map<std::string, EventLoop::TimerId> typing_in;  // rooms typing in -> expiry timer
+    std::map<std::string, Typing> typing_in;              // rooms typing in
   };
 
   // A socket in room:join with afterSeq: live messages of the room are held
   // for it while its replay is read, so it gets neither a gap nor a duplicate.
+  // At most max_answer_bytes are held: past that the replay is cut short
+  // there and the client pages the rest from history.
   struct Joiner {
     std::string sid;
     std::vector<Message> held;
+    std::size_t held_bytes = 0;
+    bool overflowed = false;
   };
 
   // --- service.cpp
@@ -69,8 +82,13 @@ struct ChatService::Impl {
   // The opening of every read operation: the payload's `room`, which must
   // exist and be readable by the caller; failures answer the call.
   void with_readable_room(const ChatCall& call, const Json& p, std::function<void(const Room&)> then);
-  void remember(const Room& room) { rooms_cache[room.id] = room; }
-  std::string name_of(const std::string& user_id) const;
+  // A write's result (create, members, session changes, token rotation).
+  void remember(const Room& room) { rooms_cache.put_written(room); }
+  // store.read_state through the lastSeen bookkeeping (see LastSeenCache).
+  void read_state(const std::string& room, const std::string& user, Completion<ReadState> done);
+  // Takes a token of the user's room_create_quota; false when spent.
+  bool take_room_quota(const std::string& user_id);
+  std::string name_of(const std::string& user_id);
   std::string role_in(const Room& room, const Identity& who) const;
   bool is_admin(const Actor& a) const { return !a.service && a.identity.role == "admin"; }
   // A service call acting for a user reads what that user may read.
@@ -89,7 +107,7 @@ struct ChatService::Impl {
   // rtc:peer-left, typing stop, session:state, lastSeen).
   void leave_room(const std::string& sid, const Identity& who, const std::string& room, bool announce,
                   std::optional<Timestamp> last_seen = std::nullopt);
-  Json peers_of(const std::string& room);
+  Json peers_of(const Room& room);
   // Members (and non-member admins present) with online and lastSeen.
   Json presence_of(const Room& room, const ReadState& state);
   void broadcast_session_state(const Room& room);
@@ -108,11 +126,24 @@ struct ChatService::Impl {
   void room_get(const ChatCall& call, const Json& p);
   void room_join(const ChatCall& call, const Json& p);
   void finish_join(const ChatCall& call, Room room, std::optional<std::int64_t> after_seq);
+  // Sends the replay of a join: messages in seq order while the budget
+  // lasts and the connection is not backed up. Returns the last seq sent
+  // (after_seq if none) and whether it stopped early.
+  std::pair<std::int64_t, bool> replay(socketio::Socket& socket, std::int64_t after_seq, const HistoryPage& page,
+                                       const Joiner& joiner);
+  // Encoded size of a value (a reused buffer, no allocation once warm).
+  std::size_t size_of(const Json& value);
   void room_leave(const ChatCall& call, const Json& p);
   void rooms_list(const ChatCall& call, const Json& p);
   void member_add(const ChatCall& call, const Json& p);
   void member_remove(const ChatCall& call, const Json& p);
   void session_end(const ChatCall& call, const Json& p);
+  void session_token(const ChatCall& call, const Json& p);
+  // A fresh join token for a session room: the token to hand out, with its
+  // digest and expiry set on `room`.
+  std::string new_join_token(Room& room);
+  // Whether `token` lets its holder into `room` now.
+  bool join_token_valid(const Room& room, const std::string& token) const;
   // --- message_ops.cpp
   void message_send(const ChatCall& call, const Json& p);
   void message_edit(const ChatCall& call, const Json& p);
@@ -122,7 +153,10 @@ struct ChatService::Impl {
   void message_search(const ChatCall& call, const Json& p);
   // --- live_ops.cpp
   void typing(const ChatCall& call, const Json& p);
-  void set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on);
+  // Starts (with the typist's role), refreshes or stops a socket's typing
+  // in a room; the others hear of changes only.
+  void set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on,
+                  const std::string& role = {});
   void presence_list(const ChatCall& call, const Json& p);
   void rtc_relay(const ChatCall& call, const Json& p, std::string_view event, std::string_view key);
   void rtc_offer(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:offer", "sdp"); }
@@ -138,15 +172,20 @@ struct ChatService::Impl {
   MessageObserver* observer = nullptr;
   std::map<std::string, EventHandler, std::less<>> extra_events;
   std::unordered_map<std::string, SocketState> sockets;      // by sid
-  std::unordered_map<std::string, std::string> names;        // user id -> display name last seen
-  std::unordered_map<std::string, Room> rooms_cache;         // rooms this process has touched
+  // Everything below is bounded: by ChatOptions budgets, or by what is in
+  // flight (sockets, their rooms, pending reads and writes).
+  chat::LruCache<std::string> names{options.name_cache_bytes};  // user id -> display name last seen
+  chat::RoomCache rooms_cache{options.room_cache_bytes};
   std::unordered_map<std::string, std::vector<std::shared_ptr<Joiner>>> joiners;  // by room
   std::unordered_map<std::string, EventLoop::TimerId> session_timers;  // room -> auto-end timer
-  // lastSeen values this process set (room -> user -> time). Presence
-  // prefers them to the store's: a read that started before such a write
-  // committed answers without it, and this process's are never older.
-  std::unordered_map<std::string, std::unordered_map<std::string, Timestamp>> last_seen_here;
+  // lastSeen values this process set, while a store read may still miss
+  // them; presence prefers them to the store's.
+  chat::LastSeenCache last_seen_here;
+  // room_create_quota per user; a forgotten bucket is a full one.
+  chat::LruCache<chat::TokenBucket> create_quota{kMaxQuotaBuckets};
+  static constexpr std::size_t kMaxQuotaBuckets = 100'000;
   ChatStats stats;
+  std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

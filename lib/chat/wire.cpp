@@ -99,14 +99,50 @@ Result<std::string> required_room_id(const Json& payload, std::string_view key) 
   return id;
 }
 
+std::size_t fitting(const std::vector<std::size_t>& sizes, std::size_t budget) {
+  std::size_t used = 0, n = 0;
+  for (std::size_t s : sizes) {
+    if (n > 0 && used + s > budget) break;
+    used += s;
+    ++n;
+  }
+  return n;
+}
+
+bool is_valid_attachment_id(std::string_view id) {
+  if (id.size() != 22) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_web_url(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) rest = url.substr(8);
+  else if (url.starts_with("http://")) rest = url.substr(7);
+  else return false;
+  const auto host_end = rest.find_first_of("/?#");
+  if (rest.substr(0, host_end).empty()) return false;
+  // RFC 3986 never has these raw; a browser would percent-encode them.
+  constexpr std::string_view kNever = "\"<>\\^`{|}";
+  for (unsigned char c : rest)
+    if (c <= 0x20 || c == 0x7f || kNever.find(static_cast<char>(c)) != std::string_view::npos) return false;
+  return true;
+}
+
 Result<Attachment> parse_attachment(const Json& value) {
   if (!value.is_object()) return Status::bad_request("attachment must be an object");
   auto url = required_string(value, "url");
   if (!url.ok()) return Status::bad_request("attachment.url is required");
   const std::string& u = *url;
-  const bool local = u.starts_with("/api/attachments/") && u.size() > 17 && u.size() < 512;
-  const bool web = (u.starts_with("https://") || u.starts_with("http://")) && u.size() < 2048;
-  if (!local && !web) return Status::bad_request("attachment.url must be /api/attachments/{id} or http(s)");
+  // Clients fetch a local url with the viewer's token: it must name an
+  // attachment, never a path that walks elsewhere on this server.
+  constexpr std::string_view kLocal = "/api/attachments/";
+  const bool local = u.starts_with(kLocal) && is_valid_attachment_id(std::string_view(u).substr(kLocal.size()));
+  const bool web = u.size() < 2048 && is_web_url(u);
+  if (!local && !web) return Status::bad_request("attachment.url must be /api/attachments/{id} or an http(s) URL");
   Attachment a;
   a.url = u;
   auto name = optional_string(value, "name");

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "realtime/json.h"
 #include "realtime/message.h"
@@ -41,5 +42,16 @@ Result<std::string> required_room_id(const Json& payload, std::string_view key =
 // An attachment object: url required (this server's /api/attachments/{id}
 // or http(s)), name, size, mime optional.
 Result<Attachment> parse_attachment(const Json& value);
+
+// How many of `sizes`, taken in order, fit in `budget` bytes; at least one
+// when there is one, so that paging always moves on.
+std::size_t fitting(const std::vector<std::size_t>& sizes, std::size_t budget);
+
+// An attachment id as chatd's uploads make them: 22 base64url characters
+// (16 random bytes). What /api/attachments/{id} may name.
+bool is_valid_attachment_id(std::string_view id);
+// An absolute http:// or https:// URL with a host, and no space, control
+// character or other byte a URL never carries raw.
+bool is_web_url(std::string_view url);
 
 }  // namespace realtime::chat

@@ -113,13 +113,26 @@ RoomChange Hub::leave(std::string_view conn_id, std::string_view room) {
 }
 
 namespace {
-void send_all(Connection& c, std::span<const Frame> frames) {
+// False when the send was skipped: droppable frames for a connection
+// under backpressure. A frame of a packet is never sent without the rest.
+bool send_all(Connection& c, std::span<const Frame> frames, Delivery delivery) {
+  if (delivery == Delivery::droppable && c.backpressured()) return false;
   for (const Frame& f : frames)
-    if (c.send(f) == SendStatus::dropped) return;
+    if (c.send(f) == SendStatus::dropped) break;
+  return true;
+}
+
+std::size_t send_each(const std::vector<std::shared_ptr<Connection>>& targets, std::span<const Frame> frames,
+                      Delivery delivery) {
+  std::size_t sent = 0;
+  for (const auto& c : targets)
+    if (send_all(*c, frames, delivery)) ++sent;
+  return sent;
 }
 }  // namespace
 
-std::size_t Hub::broadcast(std::string_view room, std::span<const Frame> frames, std::string_view except) {
+std::size_t Hub::broadcast(std::string_view room, std::span<const Frame> frames, std::string_view except,
+                           Delivery delivery) {
   auto rit = impl_->rooms.find(room);
   if (rit == impl_->rooms.end()) return 0;
   // A send may close a slow connection, whose close handler may leave this
@@ -128,27 +141,24 @@ std::size_t Hub::broadcast(std::string_view room, std::span<const Frame> frames,
   targets.reserve(rit->second.conns.size());
   for (const auto& [id, conn] : rit->second.conns)
     if (id != except) targets.push_back(impl_->conns.find(id)->second.conn);
-  for (const auto& c : targets) send_all(*c, frames);
-  return targets.size();
+  return send_each(targets, frames, delivery);
 }
 
 std::size_t Hub::send_to_user(std::string_view user_id, std::span<const Frame> frames,
-                              std::string_view except) {
+                              std::string_view except, Delivery delivery) {
   auto uit = impl_->users.find(user_id);
   if (uit == impl_->users.end()) return 0;
   std::vector<std::shared_ptr<Connection>> targets;
   for (const auto& id : uit->second)
     if (id != except) targets.push_back(impl_->conns.find(id)->second.conn);
-  for (const auto& c : targets) send_all(*c, frames);
-  return targets.size();
+  return send_each(targets, frames, delivery);
 }
 
-bool Hub::send_to(std::string_view conn_id, std::span<const Frame> frames) {
+bool Hub::send_to(std::string_view conn_id, std::span<const Frame> frames, Delivery delivery) {
   Impl::ConnEntry* c = impl_->find_conn(conn_id);
   if (!c) return false;
   auto keep = c->conn;
-  send_all(*keep, frames);
-  return true;
+  return send_all(*keep, frames, delivery);
 }
 
 Connection* Hub::find(std::string_view conn_id) const {

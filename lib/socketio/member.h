@@ -22,6 +22,7 @@ class Member final : public Connection {
   void close(CloseReason reason) override { conn_->close(reason); }
   bool is_open() const override { return conn_->is_open(); }
   std::size_t queued_bytes() const override { return conn_->queued_bytes(); }
+  bool backpressured() const override { return conn_->backpressured(); }
 
  private:
   std::string sid_;

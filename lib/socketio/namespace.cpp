@@ -25,10 +25,10 @@ std::size_t BroadcastOperator::emit_args(std::string_view event, Json::Array arg
   // The common cases go straight to the Hub's channels.
   if (except_.size() <= 1 && users_.empty() && rooms_.size() == 1 &&
       (except_.empty() || nsp_->socket(except_[0]))) {
-    return hub.broadcast(rooms_[0], frames, except_.empty() ? std::string_view() : except_[0]);
+    return hub.broadcast(rooms_[0], frames, except_.empty() ? std::string_view() : except_[0], delivery_);
   }
   if (except_.empty() && rooms_.empty() && users_.size() == 1) {
-    return hub.send_to_user(users_[0], frames);
+    return hub.send_to_user(users_[0], frames, {}, delivery_);
   }
 
   std::set<std::string> excluded;
@@ -45,7 +45,7 @@ std::size_t BroadcastOperator::emit_args(std::string_view event, Json::Array arg
   std::size_t sent = 0;
   for (const auto& sid : targets) {
     if (excluded.contains(sid)) continue;
-    if (hub.send_to(sid, frames)) ++sent;
+    if (hub.send_to(sid, frames, delivery_)) ++sent;
   }
   return sent;
 }

@@ -1,5 +1,7 @@
 // Typing, signalling relay, sessions, rate limits and bad input through
 // real sockets.
+#include <algorithm>
+
 #include "chat_test_util.h"
 
 namespace realtime::testing {
@@ -18,7 +20,7 @@ TEST_F(LiveTest, TypingGoesToOthersOnChangeAndExpiresAfterSixSeconds) {
   EXPECT_EQ(ann->call("typing", Json::object({{"room", room}, {"typing", true}}))["ok"], Json(true));
   auto t = bob->take("typing");
   ASSERT_EQ(t.size(), 1u);
-  EXPECT_EQ(t[0].dump(), R"({"room":")" + room + R"(","userId":"ann","name":"Ann","typing":true})");
+  EXPECT_EQ(t[0].dump(), R"({"room":")" + room + R"(","userId":"ann","name":"Ann","role":"owner","typing":true})");
   EXPECT_EQ(ann_tab2->take("typing").size(), 1u) << "the typist's other tabs hear it too";
   EXPECT_TRUE(ann->take("typing").empty()) << "not echoed to the typist's socket";
 
@@ -31,6 +33,26 @@ TEST_F(LiveTest, TypingGoesToOthersOnChangeAndExpiresAfterSixSeconds) {
   auto stop = bob->take("typing");
   ASSERT_EQ(stop.size(), 1u);
   EXPECT_EQ(stop[0]["typing"], Json(false));
+}
+
+TEST_F(LiveTest, TypingCarriesTheRoomRoleOrTheJwtRoleOfANonMemberAdmin) {
+  auto root = connect("root", "admin");
+  ASSERT_EQ(root->call("room:join", Json::object({{"room", room}}))["ok"], Json(true));
+  bob->clear();
+  bob->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  root->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  auto seen_by_ann = ann->take("typing");
+  ASSERT_EQ(seen_by_ann.size(), 2u);
+  EXPECT_EQ(seen_by_ann[0]["role"], Json("member"));
+  EXPECT_EQ(seen_by_ann[1]["role"], Json("admin"));
+  // The stop the server sends itself carries the role too.
+  transport_.advance(seconds(7));
+  auto stops = ann->take("typing");
+  ASSERT_EQ(stops.size(), 2u);
+  for (const auto& s : stops) {
+    EXPECT_EQ(s["typing"], Json(false));
+    EXPECT_EQ(s["role"], Json(s["userId"] == Json("root") ? "admin" : "member")) << s.dump();
+  }
 }
 
 TEST_F(LiveTest, TypingStopsWhenTheTypistLeavesAndNeedsAJoinedSocket) {
@@ -123,6 +145,51 @@ TEST_F(LiveTest, EmbedderEventsAndMessageFilter) {
   });
   EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", room}, {"text", "a forbidden word"}}))), "forbidden");
   EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "ok"}}))["message"]["text"], Json("ok (checked)"));
+}
+
+// Sockets whose send queue is backed up (past half of a 64 KiB cap here):
+// typing and presence are volatile and skip them; messages still queue.
+class BackpressureTest : public ChatTest {
+ protected:
+  BackpressureTest() : ChatTest({}, InProcessTransport::Options{64 * 1024}) {}
+  void SetUp() override {
+    ann = connect("ann");
+    bob = connect("bob");
+    cy = connect("cy");
+    room = create_room(*ann, "group", Json::array({"bob", "cy"}));
+    for (auto* c : {ann.get(), bob.get(), cy.get()}) c->call("room:join", Json::object({{"room", room}}));
+    for (auto* c : {ann.get(), bob.get(), cy.get()}) c->clear();
+  }
+  // Messages that Bob does not read: ann and cy read theirs (call pumps the
+  // caller, cy->clear() pumps cy), Bob's inbox only grows.
+  void back_up_bob() {
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", std::string(4000, 'x')}}))["ok"], Json(true));
+      cy->clear();
+    }
+    ASSERT_TRUE(bob->is_open()) << "40 KB is over the soft limit, under the cap";
+  }
+  std::unique_ptr<ChatClient> ann, bob, cy;
+  std::string room;
+};
+
+TEST_F(BackpressureTest, TypingAndPresenceSkipABackedUpSocketWhileMessagesStillQueue) {
+  back_up_bob();
+  ann->call("typing", Json::object({{"room", room}, {"typing", true}}));
+  auto dan = connect("dan", "admin");
+  dan->call("room:join", Json::object({{"room", room}}));
+  ann->call("message:send", Json::object({{"room", room}, {"text", "must arrive"}}));
+  EXPECT_EQ(cy->take("typing").size(), 1u) << "a socket keeping up gets typing";
+  EXPECT_EQ(cy->take("presence:join").size(), 1u) << "and presence";
+  auto names = bob->names();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "typing"), 0) << "skipped while backed up";
+  EXPECT_EQ(std::count(names.begin(), names.end(), "presence:join"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "message:new"), 11) << "messages are never skipped";
+  EXPECT_TRUE(bob->is_open());
+  // Once Bob has read his queue, volatile events reach him again.
+  bob->clear();
+  ann->call("typing", Json::object({{"room", room}, {"typing", false}}));
+  EXPECT_EQ(bob->take("typing").size(), 1u);
 }
 
 class SessionTest : public ChatTest {

@@ -42,18 +42,6 @@ TEST_F(MessagesTest, SenderHearsOfItsMessageWithoutJoining) {
   EXPECT_EQ(ann->take("message:new").size(), 1u) << "and the joined tab once, not twice";
 }
 
-TEST_F(MessagesTest, ServicePublishesWithTheNamedRole) {
-  Actor service;
-  service.service = true;
-  service.identity = Identity{"bob", "Bob", "bot"};
-  std::optional<Result<Json>> got;
-  chat_.call(service, "message:send", Json::object({{"room", room}, {"text", "automated"}}),
-             [&](Result<Json> r) { got = std::move(r); });
-  transport_.run_until([&] { return got.has_value(); });
-  ASSERT_TRUE(got && got->ok());
-  EXPECT_EQ((**got)["message"]["senderRole"], Json("bot"));
-}
-
 TEST_F(MessagesTest, ClientMsgIdMakesSendIdempotent) {
   Json first = send(*ann, "once", Json::object({{"clientMsgId", "c-1"}}));
   Json again = send(*ann, "once", Json::object({{"clientMsgId", "c-1"}}));

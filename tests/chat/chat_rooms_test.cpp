@@ -65,6 +65,42 @@ TEST_F(RoomsTest, DirectRoomIsReusedWithoutIdAndNeedsTwoMembers) {
   EXPECT_EQ(bob->call("member:remove", Json::object({{"room", first}, {"userId", "bob"}}))["ok"], Json(true));
 }
 
+// One direct room per tutoring event, opened by whichever side comes
+// first: with reuse, a taken id answers the room when it is this pair's,
+// and conflict when it is anyone else's (docs/protocol.md 8(c)).
+TEST_F(RoomsTest, DirectRoomWithIdAndReuseIsFoundByTheSamePairOnly) {
+  auto ann = connect("ann");
+  auto bob = connect("bob");
+  auto cy = connect("cy");
+  auto open = [](ChatClient& c, const std::string& other) {
+    return c.call("room:create", Json::object({{"kind", "direct"}, {"id", "event-7"}, {"reuse", true},
+                                               {"members", Json::array({other})}}));
+  };
+  Json first = open(*ann, "bob");
+  ASSERT_EQ(first["ok"], Json(true)) << first.dump();
+  EXPECT_TRUE(first["existing"].is_null()) << "created";
+  bob->clear();
+  Json second = open(*bob, "ann");
+  ASSERT_EQ(second["ok"], Json(true)) << second.dump();
+  EXPECT_EQ(second["existing"], Json(true));
+  EXPECT_EQ(second["room"], first["room"]);
+  EXPECT_TRUE(bob->take("notification").empty()) << "finding it notifies nobody";
+  EXPECT_EQ(code(open(*cy, "bob")), "conflict") << "another pair, even with one of the members";
+  EXPECT_EQ(code(open(*ann, "cy")), "conflict");
+  EXPECT_EQ(code(bob->call("room:create", Json::object({{"kind", "direct"}, {"id", "event-7"},
+                                                       {"members", Json::array({"ann"})}}))),
+            "conflict")
+      << "without reuse a taken id is conflict, as the contract says";
+  EXPECT_EQ(code(ann->call("room:create", Json::object({{"kind", "direct"}, {"id", "event-8"}, {"reuse", "yes"},
+                                                       {"members", Json::array({"bob"})}}))),
+            "bad_request");
+  // A group room under the id is not this pair's direct room either.
+  create_room(*ann, "group", Json::array({"bob"}), Json::object({{"id", "event-9"}}));
+  EXPECT_EQ(code(bob->call("room:create", Json::object({{"kind", "direct"}, {"id", "event-9"}, {"reuse", true},
+                                                       {"members", Json::array({"ann"})}}))),
+            "conflict");
+}
+
 TEST_F(RoomsTest, OnlyMembersJoinAndJoinAckDescribesTheRoom) {
   auto ann = connect("ann");
   auto bob = connect("bob");

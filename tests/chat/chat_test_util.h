@@ -140,8 +140,9 @@ class ChatClient {
 
 class ChatTest : public ::testing::Test {
  protected:
-  explicit ChatTest(ChatOptions options = {})
-      : store_(std::make_unique<HoldingStore>(make_memory_store(transport_))),
+  explicit ChatTest(ChatOptions options = {}, InProcessTransport::Options transport = {})
+      : transport_(transport),
+        store_(std::make_unique<HoldingStore>(make_memory_store(transport_))),
         io_(transport_, {}),
         auth_(JwtOptions{"test-secret"}, clock_),
         chat_(io_.of("/"), *store_, transport_, clock_, std::move(options)) {

@@ -1,7 +1,8 @@
 // A Store that forwards to another but can hold back set_last_seen writes
-// and read_state answers, so that a test can replay an order of events the
-// SQLite store's writer and reader threads produce now and then: a read
-// that starts before a write commits and answers after it.
+// and read_state (and, on request, history and get_room) answers, so that a test can
+// replay an order of events the SQLite store's writer and reader threads
+// produce now and then: a read that starts before a write commits and
+// answers after it, or messages published while a replay is being read.
 #pragma once
 
 #include <functional>
@@ -19,6 +20,10 @@ class HoldingStore : public Store {
   explicit HoldingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   bool hold = false;
+  // Holds history answers too (the replay read of room:join with afterSeq).
+  bool hold_history = false;
+  // Holds get_room answers too (a room read that a write overtakes).
+  bool hold_rooms = false;
   // Applies the held writes, which complete as the inner store completes them.
   void release_writes() { run(writes_); }
   // Hands the held read answers to their callers.
@@ -37,7 +42,12 @@ class HoldingStore : public Store {
   }
 
   void create_room(Room room, Completion<Room> done) override { inner_->create_room(std::move(room), std::move(done)); }
-  void get_room(std::string id, Completion<Room> done) override { inner_->get_room(std::move(id), std::move(done)); }
+  void get_room(std::string id, Completion<Room> done) override {
+    if (!hold_rooms) return inner_->get_room(std::move(id), std::move(done));
+    inner_->get_room(std::move(id), [this, done](Result<Room> r) {
+      answers_.push_back([done, r = std::move(r)] { done(r); });
+    });
+  }
   void find_direct_room(std::string a, std::string b, Completion<Room> done) override {
     inner_->find_direct_room(std::move(a), std::move(b), std::move(done));
   }
@@ -50,6 +60,10 @@ class HoldingStore : public Store {
   void update_session(std::string room, RoomStatus status, std::optional<Timestamp> started_at,
                       std::optional<Timestamp> ended_at, Completion<Room> done) override {
     inner_->update_session(std::move(room), status, started_at, ended_at, std::move(done));
+  }
+  void set_join_secret(std::string room, std::string secret, std::optional<Timestamp> expires_at,
+                       Completion<Room> done) override {
+    inner_->set_join_secret(std::move(room), std::move(secret), expires_at, std::move(done));
   }
   void list_rooms(std::string user_id, Completion<std::vector<RoomSummary>> done) override {
     inner_->list_rooms(std::move(user_id), std::move(done));
@@ -65,7 +79,10 @@ class HoldingStore : public Store {
     inner_->delete_message(std::move(id), std::move(done));
   }
   void history(std::string room, HistoryQuery query, Completion<HistoryPage> done) override {
-    inner_->history(std::move(room), query, std::move(done));
+    if (!hold_history) return inner_->history(std::move(room), query, std::move(done));
+    inner_->history(std::move(room), query, [this, done](Result<HistoryPage> r) {
+      answers_.push_back([done, r = std::move(r)] { done(r); });
+    });
   }
   void search(std::string room, std::string query, int limit, Completion<std::vector<Message>> done) override {
     inner_->search(std::move(room), std::move(query), limit, std::move(done));

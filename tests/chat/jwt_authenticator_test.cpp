@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/base64.h"
 #include "chat/crypto.h"
 
@@ -62,6 +64,26 @@ TEST_F(JwtTest, ExpiryAndNotBeforeHaveThirtySecondLeeway) {
   EXPECT_TRUE(auth.verify(token(now_s() + 60, now_s() + 29)).ok());
   EXPECT_FALSE(auth.verify(token(now_s() + 60, now_s() + 31)).ok());
   EXPECT_FALSE(auth.verify(forge(R"({"alg":"HS256"})", R"({"sub":"u"})", "s3cret")).ok()) << "exp is required";
+}
+
+// Claims at the ends of the int64 range: the comparisons with the leeway
+// must not overflow (the sanitizer build aborts on signed overflow).
+TEST_F(JwtTest, TimeClaimsAtTheInt64LimitsCompareWithoutOverflow) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  auto token = [&](const std::string& times) {
+    return forge(R"({"alg":"HS256"})", R"({"sub":"u",)" + times + "}", "s3cret");
+  };
+  auto n = [](std::int64_t v) { return std::to_string(v); };
+  EXPECT_TRUE(auth.verify(token(R"("exp":)" + n(kMax))).ok()) << "expires at the end of time";
+  EXPECT_FALSE(auth.verify(token(R"("exp":)" + n(kMin))).ok()) << "expired at the start of time";
+  EXPECT_FALSE(auth.verify(token(R"("exp":)" + n(kMax) + R"(,"nbf":)" + n(kMax))).ok()) << "not valid yet";
+  EXPECT_TRUE(auth.verify(token(R"("exp":)" + n(kMax) + R"(,"nbf":)" + n(kMin))).ok());
+  EXPECT_TRUE(auth.verify(token(R"("exp":)" + n(kMax) + R"(,"iat":)" + n(kMin))).ok());
+  EXPECT_TRUE(auth.verify(token(R"("exp":)" + n(kMax) + R"(,"iat":)" + n(kMax))).ok());
+  // sign() with a lifetime past the end of the range still makes a token
+  // that verifies (its exp saturates instead of wrapping into the past).
+  EXPECT_TRUE(auth.verify(auth.sign({"u", "", ""}, std::chrono::seconds(kMax))).ok());
 }
 
 TEST_F(JwtTest, SubMustBeOneTo128Bytes) {

@@ -43,6 +43,28 @@ TEST_F(HubTest, JoinAndLeaveReportChanges) {
   EXPECT_FALSE(not_in.changed);
 }
 
+TEST_F(HubTest, DroppableSendsSkipConnectionsUnderBackpressure) {
+  auto a = add("a", "ann");
+  auto b = add("b", "bob");
+  auto b2 = add("b2", "bob");
+  for (const char* id : {"a", "b", "b2"}) hub.join(id, "r");
+  b->busy = true;
+  const Frame f = Frame::text("typing");
+  EXPECT_EQ(hub.broadcast("r", f, {}, Delivery::droppable), 2u);
+  EXPECT_EQ(a->frames.size(), 1u);
+  EXPECT_TRUE(b->frames.empty()) << "skipped while backed up";
+  EXPECT_EQ(b2->frames.size(), 1u);
+  EXPECT_EQ(hub.send_to_user("bob", std::span<const Frame>(&f, 1), {}, Delivery::droppable), 1u);
+  EXPECT_FALSE(hub.send_to("b", std::span<const Frame>(&f, 1), Delivery::droppable));
+  EXPECT_TRUE(b->frames.empty());
+  // What must arrive is queued whatever the backpressure.
+  EXPECT_EQ(hub.broadcast("r", Frame::text("message")), 3u);
+  ASSERT_EQ(b->frames.size(), 1u);
+  EXPECT_EQ(b->frames[0].view(), "message");
+  b->busy = false;
+  EXPECT_EQ(hub.broadcast("r", f, {}, Delivery::droppable), 3u);
+}
+
 TEST_F(HubTest, BroadcastReachesEveryoneInRoomOnlyAndSharesBytes) {
   auto a = add("a", "ann");
   auto b = add("b", "bob");

@@ -362,7 +362,7 @@ test("typing: others and the typist's other tabs hear changes only; stops on lea
     const room = ok(await u.ann.c.call("room:create", { kind: "group", members: [u.bob.id] })).room;
     for (const c of [u.ann.c, tab2, u.bob.c]) ok(await c.call("room:join", { room: room.id }));
     assert.deepEqual(await u.ann.c.call("typing", { room: room.id, typing: true }), { ok: true });
-    const on = { room: room.id, userId: u.ann.id, name: "Ann", typing: true };
+    const on = { room: room.id, userId: u.ann.id, name: "Ann", role: "owner", typing: true };
     assert.deepEqual(await u.bob.c.next("typing"), on);
     assert.deepEqual(await tab2.next("typing"), on);
     ok(await u.ann.c.call("typing", { room: room.id, typing: true }));

@@ -36,6 +36,11 @@ test("bad options: exit 2 with the reason", T, async () => {
     [["--dev", "stray-argument"], /stray-argument/],
     [["--dev", "--message-rate", "0"], /--message-rate must be > 0/],
     [["--dev", "--rtc-burst", "0.5"], /--rtc-rate must be > 0 and --rtc-burst >= 1/],
+    [["--dev", "--join-token-ttl", "0"], /--join-token-ttl must be positive/],
+    [["--dev", "--max-queued-bytes", "1000"], /--max-queued-bytes must be at least 65536/],
+    [["--dev", "--max-answer-bytes", "10"], /--max-answer-bytes must be at least 4096/],
+    [["--dev", "--room-create-period", "0"], /--room-create-period must be positive/],
+    [["--dev", "--max-room-members", "1"], /--max-room-members at least 2/],
   ]) {
     const r = await runChatd([...args, "--data-dir", tempDir()]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);

@@ -204,7 +204,7 @@ test("(c) tutor/tutee event chat: one direct room per event, closed to others, i
     failed(await o.call("message:send", { room: ev1, text: "hi" }), "forbidden");
 
     ok(await u.call("typing", { room: ev1, typing: true }));
-    assert.deepEqual(await t.next("typing"), { room: ev1, userId: tutee.id, name: "Tia", typing: true });
+    assert.deepEqual(await t.next("typing"), { room: ev1, userId: tutee.id, name: "Tia", role: "tutee", typing: true });
     const m = ok(await u.call("message:send", { room: ev1, text: "Hello, can we review chapter 3?" })).message;
     assert.equal(m.senderRole, "tutee");
     assert.equal((await t.next("message:new")).message.text, "Hello, can we review chapter 3?");

@@ -124,5 +124,32 @@ TEST_F(SocketIoRoomsTest, NamespacesAreSeparate) {
   EXPECT_EQ(other.texts(), std::vector<std::string>{R"(2/other,["y"])"});
 }
 
+// droppable() is Socket.IO's volatile emit: a socket whose connection is
+// under backpressure (here: an unread inbox past half of a 4 KiB cap)
+// skips it; plain emits still queue for it.
+TEST(SocketIoVolatileTest, DroppableEmitsSkipBackedUpSocketsOnly) {
+  InProcessTransport transport(InProcessTransport::Options{4096});
+  Server io{transport, Options{}};
+  io.of("/").on_connection([](Socket& s) { s.join("r"); });
+  TestClient slow(transport), quick(transport);
+  ASSERT_FALSE(slow.connect().empty());
+  ASSERT_FALSE(quick.connect().empty());
+  const std::string big(1500, 'x');
+  io.of("/").to("r").emit("fill", big);
+  io.of("/").to("r").emit("fill", big);
+  transport.run_until_idle();
+  ASSERT_EQ(quick.texts().size(), 2u);  // quick reads; slow does not
+  EXPECT_EQ(io.of("/").to("r").droppable().emit("typing", true), 1u);
+  EXPECT_EQ(io.of("/").droppable().emit("hint"), 1u) << "the namespace-wide path skips it too";
+  EXPECT_EQ(io.of("/").to("r").emit("message", "must arrive"), 2u);
+  EXPECT_EQ(quick.texts(), (std::vector<std::string>{R"(2["typing",true])", R"(2["hint"])", R"(2["message","must arrive"])"}));
+  auto got = slow.texts();
+  ASSERT_EQ(got.size(), 3u) << "two fills and the message, no typing, no hint";
+  EXPECT_EQ(got[2], R"(2["message","must arrive"])");
+  EXPECT_TRUE(slow.is_open());
+  // Read: volatile emits reach it again.
+  EXPECT_EQ(io.of("/").to("r").droppable().emit("typing", false), 2u);
+}
+
 }  // namespace
 }  // namespace realtime::socketio

@@ -345,5 +345,35 @@ TEST_F(SqliteStoreTest, CompletionsRunOnTheLoopThreadOnly) {
   EXPECT_EQ(on_loop, 4);
 }
 
+// Migration 2 (join token expiry): a file from schema 1, with a session
+// room and its token digest, opens at schema 2 with every row kept and no
+// expiry on the old room; the new column is then written and read.
+TEST_F(SqliteStoreTest, SchemaOneFileMigratesToJoinTokenExpiry) {
+  {
+    auto store = open_ok(options());
+    ASSERT_NE(store, nullptr);
+    SyncStore s(loop_, *store);
+    Room r = make_room("lesson", {"tutor"}, RoomKind::session);
+    r.join_secret = "digest-from-v1";
+    ASSERT_TRUE(s.create_room(r).ok());
+    store->close();
+  }
+  // What chatd with schema 1 left behind: no join_expires_at column.
+  ASSERT_EQ(raw_exec(options().path, "ALTER TABLE rooms DROP COLUMN join_expires_at; PRAGMA user_version = 1"), "");
+  ASSERT_EQ(raw_exec(options().path, "SELECT count(*) FROM pragma_table_info('rooms') WHERE name = 'join_expires_at'"), "0");
+  auto store = open_ok(options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(raw_exec(options().path, "PRAGMA user_version"), "2");
+  SyncStore s(loop_, *store);
+  auto old = s.get_room("lesson");
+  ASSERT_TRUE(old.ok()) << old.status().to_string();
+  EXPECT_EQ(old->join_secret, "digest-from-v1");
+  EXPECT_FALSE(old->join_expires_at.has_value());
+  auto rotated = s.set_join_secret("lesson", "digest-v2", at_ms(42'000));
+  ASSERT_TRUE(rotated.ok()) << rotated.status().to_string();
+  EXPECT_EQ(s.get_room("lesson")->join_expires_at, std::optional<Timestamp>(at_ms(42'000)));
+  store->close();
+}
+
 }  // namespace
 }  // namespace realtime::testing

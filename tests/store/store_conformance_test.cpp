@@ -15,6 +15,7 @@ TEST_P(RoomConformance, CreateThenGetReturnsEveryField) {
   r.status = RoomStatus::scheduled;
   r.started_at.reset();
   r.join_secret = "digest";
+  r.join_expires_at = at_ms(86'400'005);
   r.members[1].role = "tutor";
   auto created = s().create_room(r);
   ASSERT_TRUE(created.ok()) << created.status().to_string();
@@ -65,6 +66,27 @@ TEST_P(RoomConformance, RemoveMemberDropsPointerAndRejectsNonMembers) {
   auto again = s().add_member("r1", {"bob", "member"});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->members.back().user_id, "bob");
+}
+
+TEST_P(RoomConformance, SetJoinSecretReplacesTheSecretAndItsExpiryOnly) {
+  Room r = make_room("s1", {"ann", "bob"}, RoomKind::session, 5);
+  r.join_secret = "old-digest";
+  r.join_expires_at = at_ms(1000);
+  ASSERT_TRUE(s().create_room(r).ok());
+  auto rotated = s().set_join_secret("s1", "new-digest", at_ms(5000));
+  ASSERT_TRUE(rotated.ok()) << rotated.status().to_string();
+  r.join_secret = "new-digest";
+  r.join_expires_at = at_ms(5000);
+  EXPECT_EQ(*rotated, r);
+  EXPECT_EQ(*s().get_room("s1"), r);
+  auto cleared = s().set_join_secret("s1", "", std::nullopt);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(cleared->join_secret, "");
+  EXPECT_FALSE(cleared->join_expires_at.has_value());
+  EXPECT_EQ(s().set_join_secret("nope", "x", at_ms(1)).status().code(), StatusCode::not_found);
+  // A room made without an expiry reads back without one.
+  ASSERT_TRUE(s().create_room(make_room("g1", {"ann"})).ok());
+  EXPECT_FALSE(s().get_room("g1")->join_expires_at.has_value());
 }
 
 TEST_P(RoomConformance, UpdateSessionSetsOnlyStatusAndTimes) {

@@ -102,6 +102,16 @@ class MemoryStore final : public Store {
     finish(done, r->room);
   }
 
+  void set_join_secret(std::string room, std::string secret, std::optional<Timestamp> expires_at,
+                       Completion<Room> done) override {
+    if (refuse(done)) return;
+    RoomRec* r = find(room);
+    if (!r) return finish(done, not_found_room(room));
+    r->room.join_secret = std::move(secret);
+    r->room.join_expires_at = expires_at;
+    finish(done, r->room);
+  }
+
   void list_rooms(std::string user_id, Completion<std::vector<RoomSummary>> done) override {
     if (refuse(done)) return;
     std::vector<RoomSummary> out;

@@ -26,7 +26,7 @@ Result<Room> write_create_room(Db& db, const Room& room) {
   if (*existing) return Status::conflict("room " + room.id + " exists");
   Stmt ins = db.prepare(
       "INSERT INTO rooms(id, kind, title, status, created_by, created_at, started_at, ended_at, "
-      "join_secret) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "join_secret, join_expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   ins.bind(1, room.id)
       .bind(2, static_cast<std::int64_t>(room.kind))
       .bind(3, room.title)
@@ -35,7 +35,8 @@ Result<Room> write_create_room(Db& db, const Room& room) {
       .bind(6, to_millis(room.created_at))
       .bind_opt(8, room.ended_at ? std::optional<std::int64_t>(to_millis(*room.ended_at)) : std::nullopt)
       .bind_opt(7, room.started_at ? std::optional<std::int64_t>(to_millis(*room.started_at)) : std::nullopt)
-      .bind(9, room.join_secret);
+      .bind(9, room.join_secret)
+      .bind_opt(10, room.join_expires_at ? std::optional<std::int64_t>(to_millis(*room.join_expires_at)) : std::nullopt);
   if (Status s = ins.run(); !s.ok()) return s;
   const std::int64_t rid = db.last_insert_rowid();
   std::int64_t pos = 0;
@@ -97,6 +98,16 @@ Result<Room> write_update_session(Db& db, const std::string& room, RoomStatus st
       .bind(2, static_cast<std::int64_t>(status))
       .bind_opt(3, started_at ? std::optional<std::int64_t>(to_millis(*started_at)) : std::nullopt)
       .bind_opt(4, ended_at ? std::optional<std::int64_t>(to_millis(*ended_at)) : std::nullopt);
+  if (Status s = up.run(); !s.ok()) return s;
+  return load_room(db, *rid);
+}
+
+Result<Room> write_set_join_secret(Db& db, const std::string& room, const std::string& secret,
+                                   std::optional<Timestamp> expires_at) {
+  auto rid = require_room(db, room);
+  if (!rid.ok()) return rid.status();
+  Stmt up = db.prepare("UPDATE rooms SET join_secret = ?2, join_expires_at = ?3 WHERE rid = ?1");
+  up.bind(1, *rid).bind(2, secret).bind_opt(3, expires_at ? std::optional<std::int64_t>(to_millis(*expires_at)) : std::nullopt);
   if (Status s = up.run(); !s.ok()) return s;
   return load_room(db, *rid);
 }

@@ -54,8 +54,8 @@ Result<Room> load_room(Db& db, std::int64_t rid) {
   Room room;
   {
     Stmt s = db.prepare(
-        "SELECT id, kind, title, status, created_by, created_at, started_at, ended_at, join_secret "
-        "FROM rooms WHERE rid = ?1");
+        "SELECT id, kind, title, status, created_by, created_at, started_at, ended_at, join_secret, "
+        "join_expires_at FROM rooms WHERE rid = ?1");
     s.bind(1, rid);
     if (!s.step()) return s.status().ok() ? Status::not_found("no such room") : s.status();
     room.id = s.text(0);
@@ -67,6 +67,7 @@ Result<Room> load_room(Db& db, std::int64_t rid) {
     if (auto v = s.opt_int64(6)) room.started_at = from_millis(*v);
     if (auto v = s.opt_int64(7)) room.ended_at = from_millis(*v);
     room.join_secret = s.text(8);
+    if (auto v = s.opt_int64(9)) room.join_expires_at = from_millis(*v);
   }
   Stmt s = db.prepare("SELECT user_id, role FROM members WHERE rid = ?1 ORDER BY pos");
   s.bind(1, rid);

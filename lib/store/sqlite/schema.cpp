@@ -76,6 +76,11 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
   text, content='messages', content_rowid='mid',
   tokenize='ascii', detail='none');
 )sql",
+    // 1 -> 2: session join tokens expire. NULL for rooms made before: the
+    // chat service counts their lifetime from created_at.
+    R"sql(
+ALTER TABLE rooms ADD COLUMN join_expires_at INTEGER;
+)sql",
 };
 
 Status with_path(const Status& s, const std::string& path) {

@@ -59,6 +59,12 @@ class SqliteStore final : public Store {
       return sqlite::write_update_session(db, room, status, started_at, ended_at);
     }, std::move(done));
   }
+  void set_join_secret(std::string room, std::string secret, std::optional<Timestamp> expires_at,
+                       Completion<Room> done) override {
+    write<Room>([=, room = std::move(room), secret = std::move(secret)](Db& db) {
+      return sqlite::write_set_join_secret(db, room, secret, expires_at);
+    }, std::move(done));
+  }
   void list_rooms(std::string user_id, Completion<std::vector<RoomSummary>> done) override {
     read<std::vector<RoomSummary>>(
         [user_id = std::move(user_id)](Db& db) { return sqlite::read_room_list(db, user_id); },

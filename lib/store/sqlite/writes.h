@@ -20,6 +20,8 @@ Result<Room> write_add_member(Db& db, const std::string& room, const Member& mem
 Result<Room> write_remove_member(Db& db, const std::string& room, const std::string& user_id);
 Result<Room> write_update_session(Db& db, const std::string& room, RoomStatus status,
                                   std::optional<Timestamp> started_at, std::optional<Timestamp> ended_at);
+Result<Room> write_set_join_secret(Db& db, const std::string& room, const std::string& secret,
+                                   std::optional<Timestamp> expires_at);
 Result<ReadMark> write_mark_read(Db& db, const std::string& room, const std::string& user_id,
                                  std::int64_t seq);
 Result<Done> write_set_last_seen(Db& db, const std::string& room, const std::string& user_id,

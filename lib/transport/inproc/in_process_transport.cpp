@@ -23,6 +23,9 @@ class InProcessTransport::ServerSide final : public Connection {
   const std::string& id() const override { return client_->id(); }
   bool is_open() const override { return open_; }
   std::size_t queued_bytes() const override { return client_->inbox_bytes_; }
+  bool backpressured() const override {
+    return open_ && client_->inbox_bytes_ > transport_.options_.max_queued_bytes / 2;
+  }
 
   SendStatus send(const Frame& frame) override {
     if (!open_) return SendStatus::dropped;

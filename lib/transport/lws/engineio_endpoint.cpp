@@ -80,6 +80,11 @@ SendStatus EioConnection::send(const Frame& frame) {
   return queued_ > impl_->opt_.max_queued_bytes / 2 ? SendStatus::backpressure : SendStatus::sent;
 }
 
+// The same soft limit as send()'s backpressure answer.
+bool EioConnection::backpressured() const {
+  return open_ && impl_ != nullptr && queued_ > impl_->opt_.max_queued_bytes / 2;
+}
+
 void EioConnection::close(CloseReason reason) {
   if (open_ && impl_ != nullptr) impl_->close_session(*this, reason);
 }

@@ -135,6 +135,7 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   void close(CloseReason reason) override;
   bool is_open() const override { return open_; }
   std::size_t queued_bytes() const override { return queued_; }
+  bool backpressured() const override;
 
   LwsTransport::Impl* impl_;  // null once closed
   std::string sid_;

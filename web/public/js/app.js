@@ -220,16 +220,19 @@ async function joinRoom(id, joinToken) {
   const entry = state.rooms.get(id);
   if (entry && id !== state.current) entry.unread = ack.unread;
   if (ack.lastSeq === 0) rs.hasMoreOlder = false;
-  if (ack.replayTruncated) await catchUp(rs);
+  // A cut-short replay resumes after its last message: live ones may
+  // already have arrived past the gap.
+  if (ack.replayTruncated) await catchUp(rs, ack.replayLastSeq ?? before);
   if (rs.messages.size === 0 && ack.lastSeq > 0) await loadNewest(rs);
   return before > 0 ? rs.lastSeq - before : 0;
 }
 
-async function catchUp(rs) {
+async function catchUp(rs, after) {
   for (;;) {
-    const h = await request(state.socket, 'message:history', { room: rs.id, after: rs.lastSeq, limit: 200 });
+    const h = await request(state.socket, 'message:history', { room: rs.id, after, limit: 200 });
     for (const m of h.messages) addMessage(rs, m);
     if (!h.hasMore || h.messages.length === 0) break;
+    after = h.messages[h.messages.length - 1].seq;
   }
 }
 
@@ -258,11 +261,16 @@ async function loadOlder() {
 }
 
 async function loadRooms() {
-  const ack = await request(state.socket, 'rooms:list', {});
   const seen = new Set();
-  for (const r of ack.rooms) {
-    seen.add(r.room.id);
-    state.rooms.set(r.room.id, { room: r.room, lastMessage: r.lastMessage, unread: r.room.id === state.current ? 0 : r.unread });
+  // Page by page: a user in very many rooms gets them in several answers.
+  for (let cursor = null, pages = 0; pages < 1000; pages++) {
+    const ack = await request(state.socket, 'rooms:list', cursor ? { cursor } : {});
+    for (const r of ack.rooms) {
+      seen.add(r.room.id);
+      state.rooms.set(r.room.id, { room: r.room, lastMessage: r.lastMessage, unread: r.room.id === state.current ? 0 : r.unread });
+    }
+    if (!ack.hasMore) break;
+    cursor = ack.nextCursor;
   }
   for (const id of [...state.rooms.keys()]) if (!seen.has(id)) state.rooms.delete(id);
 }

@@ -1,0 +1,164 @@
+// Quotas and memory bounds of the chat service, each hit on purpose: rooms
+// a user may create per period, members per create and per room, sockets
+// per user; and the in-memory caches (rooms, names, lastSeen, joiners),
+// which go back within their budgets once the rooms empty.
+#include "chat_test_util.h"
+
+namespace realtime::testing {
+namespace {
+
+using std::chrono::minutes;
+
+Result<Json> service_call(ChatService& chat, InProcessTransport& t, std::string_view event, Json payload) {
+  Actor service;
+  service.service = true;
+  std::optional<Result<Json>> got;
+  chat.call(service, event, payload, [&](Result<Json> r) { got = std::move(r); });
+  t.run_until([&] { return got.has_value(); });
+  return got ? std::move(*got) : Result<Json>(Status::internal("no answer"));
+}
+
+class QuotaTest : public ChatTest {
+ protected:
+  QuotaTest()
+      : ChatTest([] {
+          ChatOptions o;
+          o.room_create_quota = 3;
+          o.room_create_period = std::chrono::hours(1);
+          o.max_members_per_create = 5;
+          o.max_members_per_room = 6;
+          o.max_sockets_per_user = 2;
+          return o;
+        }()) {}
+  Json create(ChatClient& c, Json members = Json::array(), const std::string& kind = "group") {
+    return c.call("room:create", Json::object({{"kind", kind}, {"members", std::move(members)}}));
+  }
+};
+
+TEST_F(QuotaTest, RoomsAUserMayCreateRefillOverThePeriod) {
+  auto ann = connect("ann");
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(create(*ann)["ok"], Json(true)) << i;
+  EXPECT_EQ(code(create(*ann)), "rate_limited");
+  EXPECT_TRUE(ann->is_open());
+  auto bob = connect("bob");
+  EXPECT_EQ(create(*bob)["ok"], Json(true)) << "the quota is per user";
+  auto by_service = service_call(chat_, transport_, "room:create",
+                                 Json::object({{"kind", "group"}, {"createdBy", "ann"}}));
+  EXPECT_TRUE(by_service.ok()) << "service calls are not counted";
+  // A direct room that already exists is found, not made: no quota needed.
+  transport_.advance(minutes(20));  // a third of the period: one room back
+  ASSERT_EQ(create(*ann, Json::array({"bob"}), "direct")["ok"], Json(true));
+  Json found = bob->call("room:create", Json::object({{"kind", "direct"}, {"members", Json::array({"ann"})}}));
+  EXPECT_EQ(found["existing"], Json(true));
+  EXPECT_EQ(code(create(*ann)), "rate_limited");
+}
+
+TEST_F(QuotaTest, MembersPerCreateAndPerRoom) {
+  auto ann = connect("ann");
+  EXPECT_EQ(code(create(*ann, Json::array({"u1", "u2", "u3", "u4", "u5", "u6"}))), "payload_too_large");
+  Json full = create(*ann, Json::array({"u1", "u2", "u3", "u4", "u5"}));
+  ASSERT_EQ(full["ok"], Json(true)) << full.dump();
+  EXPECT_EQ(full["room"]["members"].size(), 6u) << "five and the creator";
+  const std::string room = full["room"]["id"].as_string();
+  EXPECT_EQ(code(ann->call("member:add", Json::object({{"room", room}, {"userId", "u7"}}))), "forbidden");
+  ASSERT_EQ(ann->call("member:remove", Json::object({{"room", room}, {"userId", "u5"}}))["ok"], Json(true));
+  EXPECT_EQ(ann->call("member:add", Json::object({{"room", room}, {"userId", "u7"}}))["ok"], Json(true));
+  // A join token does not let anyone past the limit either.
+  Json session = ann->call("room:create", Json::object({{"kind", "session"},
+                                                        {"members", Json::array({"u1", "u2", "u3", "u4", "u5"})}}));
+  ASSERT_EQ(session["ok"], Json(true)) << session.dump();
+  auto late = connect("late");
+  EXPECT_EQ(code(late->call("room:join", Json::object({{"room", session["room"]["id"]}, {"joinToken", session["joinToken"]}}))),
+            "forbidden");
+}
+
+TEST_F(QuotaTest, SocketsPerUserAreRefusedAtConnect) {
+  auto a1 = connect("ann");
+  auto a2 = connect("ann");
+  ChatClient a3(transport_, auth_.sign({"ann", "Ann", "user"}, std::chrono::hours(1)));
+  EXPECT_TRUE(a3.sid.empty());
+  ASSERT_TRUE(a3.refused.has_value());
+  EXPECT_EQ((*a3.refused)["message"], Json("rate_limited"));
+  EXPECT_EQ((*a3.refused)["data"]["code"], Json("rate_limited"));
+  auto bob = connect("bob");
+  EXPECT_FALSE(bob->sid.empty()) << "per user";
+  a1->close();
+  auto again = connect("ann");
+  EXPECT_FALSE(again->sid.empty()) << "a closed socket frees its place";
+}
+
+// Small budgets, so that a few dozen rooms are more than the cache holds.
+class CacheBoundsTest : public ChatTest {
+ protected:
+  CacheBoundsTest()
+      : ChatTest([] {
+          ChatOptions o;
+          o.room_cache_bytes = 64 * 1024;
+          o.name_cache_bytes = 4 * 1024;
+          o.room_create_quota = 0;
+          o.message_rate = {1000, 1000};
+          return o;
+        }()) {}
+};
+
+TEST_F(CacheBoundsTest, RoomsNamesAndLastSeenGoBackWithinBoundsOnceRoomsEmpty) {
+  auto ann = connect("ann");
+  Json members = Json::array();
+  for (int i = 0; i < 100; ++i) members.push("member-" + std::to_string(i));
+  std::vector<std::string> rooms;
+  for (int i = 0; i < 40; ++i) {  // ~40 x 15 KB of rooms: ten times the budget
+    rooms.push_back(create_room(*ann, "group", members));
+    ASSERT_LE(chat_.caches().rooms_idle_bytes, 64u * 1024) << "after room " << i;
+  }
+  // Rooms sockets are in stay whatever the budget...
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(ann->call("room:join", Json::object({{"room", rooms[i]}}))["ok"], Json(true));
+  EXPECT_EQ(chat_.caches().rooms_pinned, 8u);
+  // ...and go back to the budget when they empty.
+  for (int i = 0; i < 8; ++i) ann->call("room:leave", Json::object({{"room", rooms[i]}}));
+  transport_.run_until_idle();
+  ChatCaches c = chat_.caches();
+  EXPECT_EQ(c.rooms_pinned, 0u);
+  EXPECT_LE(c.rooms_idle_bytes, 64u * 1024);
+  EXPECT_LT(c.rooms_idle, 40u);
+  EXPECT_EQ(c.last_seen, 0u) << "every lastSeen write has completed and no read is pending";
+  EXPECT_EQ(c.joiners, 0u);
+  // Evicted rooms still work: they are read again from the store.
+  Json old = ann->call("room:join", Json::object({{"room", rooms[39 - 39]}, {"afterSeq", 0}}));
+  ASSERT_EQ(old["ok"], Json(true)) << old.dump();
+  EXPECT_EQ(old["room"]["members"].size(), 101u);
+  ann->call("member:add", Json::object({{"room", rooms[1]}, {"userId", "late"}}));
+  EXPECT_EQ(ann->call("room:get", Json::object({{"room", rooms[1]}}))["room"]["members"].size(), 102u);
+
+  // Display names of many users: the least recently seen are forgotten.
+  std::vector<std::unique_ptr<ChatClient>> visitors;
+  for (int i = 0; i < 60; ++i) {
+    visitors.push_back(connect("visitor-" + std::to_string(i)));
+    visitors.back()->close();
+    ASSERT_LE(chat_.caches().names_bytes, 4u * 1024);
+  }
+  EXPECT_LT(chat_.caches().names, 60u);
+}
+
+// A room read that a write overtakes (the SQLite store reads and writes on
+// different threads) must not leave the older row in the cache.
+TEST_F(CacheBoundsTest, ARoomReadOvertakenByAWriteDoesNotCacheTheOlderRow) {
+  auto ann = connect("ann");
+  std::vector<std::string> rooms;
+  Json members = Json::array();
+  for (int i = 0; i < 100; ++i) members.push("member-" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) rooms.push_back(create_room(*ann, "group", members));
+  ASSERT_LT(chat_.caches().rooms_idle, 10u) << "the first rooms were pushed out";
+  store_->hold_rooms = true;
+  const auto get = ann->send_call("room:get", Json::object({{"room", rooms[0]}}));  // reads the row now
+  transport_.run_until_idle();
+  store_->hold_rooms = false;
+  ASSERT_EQ(ann->call("member:add", Json::object({{"room", rooms[0]}, {"userId", "new"}}))["ok"], Json(true));
+  store_->release_answers();  // the first read answers, with the row from before the write
+  Json got = ann->wait_ack(get);
+  ASSERT_EQ(got["ok"], Json(true)) << got.dump();
+  Json now = ann->call("room:get", Json::object({{"room", rooms[0]}}));
+  EXPECT_EQ(now["room"]["members"].size(), 102u) << "the cache holds the row the write made";
+}
+
+}  // namespace
+}  // namespace realtime::testing
