@@ -227,7 +227,10 @@ void RestApi::Impl::install() {
   add("POST", "/api/rooms", route("room:create", 201, [](A&, R&, Json& body) -> Result<Json> { return body; }));
   add("GET", "/api/rooms", route("rooms:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
-    return Json::object();
+    Json p = Json::object();
+    if (auto c = req.query.find("cursor"); c != req.query.end() && !c->second.empty()) p.set("cursor", c->second);
+    if (Status s = query_int(req, "limit", p); !s.ok()) return s;
+    return p;
   }));
   add("GET", "/api/rooms/{id}", route("room:get", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
@@ -283,6 +286,10 @@ void RestApi::Impl::install() {
     return p;
   }, kRoom));
   add("POST", "/api/rooms/{id}/end", route("session:end", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+    act_for(a, req, body, "userId");
+    return Json::object();
+  }, kRoom));
+  add("POST", "/api/rooms/{id}/token", route("session:token", 200, [](A& a, R& req, Json& body) -> Result<Json> {
     act_for(a, req, body, "userId");
     return Json::object();
   }, kRoom));

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { startChatd, connect, rest, userToken, ok, uid, API_KEY, ISO_MS } from "./lib/harness.mjs";
+import { startChatd, connect, rest, userToken, ok, failed, uid, API_KEY, ISO_MS } from "./lib/harness.mjs";
 
 let server;
 before(async () => {
@@ -75,6 +75,43 @@ test("POST/GET /api/rooms and GET /api/rooms/{id}: user and service", T, async (
   const bad = await rest(server, "GET", "/api/rooms/bad%20id", { token: ann.token });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, "bad_request");
+});
+
+test("GET /api/rooms pages with ?cursor=&limit=; POST /api/rooms/{id}/token rotates a session's join token", T, async () => {
+  const ann = person("ann"), bob = person("bob"), eve = person("eve");
+  const ids = [];
+  for (let i = 0; i < 3; ++i)
+    ids.push((await rest(server, "POST", "/api/rooms", { token: ann.token, body: { kind: "group", members: [bob.id] } })).body.room.id);
+  const seen = [];
+  let cursor = "";
+  for (let pages = 0; pages < 3; ++pages) {
+    const page = await rest(server, "GET", `/api/rooms?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token: bob.token });
+    assert.equal(page.status, 200);
+    assert.equal(page.body.rooms.length, 1);
+    seen.push(page.body.rooms[0].room.id);
+    assert.equal(page.body.hasMore, pages < 2);
+    cursor = page.body.nextCursor;
+  }
+  assert.deepEqual(seen.sort(), [...ids].sort());
+  assert.equal((await rest(server, "GET", "/api/rooms?limit=x", { token: bob.token })).status, 400);
+  assert.equal((await rest(server, "GET", "/api/rooms?cursor=forged", { token: bob.token })).status, 400);
+
+  const created = await rest(server, "POST", "/api/rooms", { token: ann.token, body: { kind: "session", members: [bob.id] } });
+  const room = created.body.room;
+  const rotated = await rest(server, "POST", `/api/rooms/${room.id}/token`, { token: ann.token });
+  assert.equal(rotated.status, 200);
+  assert.match(rotated.body.joinToken, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(rotated.body.joinToken, created.body.joinToken);
+  assert.ok(Date.parse(rotated.body.expiresAt) > Date.now());
+  assert.equal((await rest(server, "POST", `/api/rooms/${room.id}/token`, { token: bob.token })).status, 403, "a member who is not the owner");
+  assert.equal((await rest(server, "POST", `/api/rooms/${room.id}/token`, { token: API_KEY })).status, 200, "the service");
+  const e = await connect(server, eve.token);
+  try {
+    failed(await e.call("room:join", { room: room.id, joinToken: created.body.joinToken }), "forbidden");
+    failed(await e.call("room:join", { room: room.id, joinToken: rotated.body.joinToken }), "forbidden");
+  } finally {
+    e.close();
+  }
 });
 
 test("members: POST 201 (owner, service), DELETE 200 (owner, self, service), with live notifications", T, async () => {
