@@ -1,0 +1,265 @@
+// The writer (group commit, retries) and reader threads of the PostgreSQL
+// store (see workers.h). Everything here runs on those threads, except
+// enqueue() and stop().
+#include "store/postgres/workers.h"
+
+#include <algorithm>
+#include <random>
+
+#include "store/postgres/append.h"
+
+namespace realtime::pg {
+namespace {
+
+// Most times one batch is planned and run (retries after lost races, and
+// rounds that narrow a failing statement down to its call).
+constexpr int kMaxRounds = 16;
+
+template <class Ops>
+void post_all(Executor& exec, Ops ops) {
+  auto shared = std::make_shared<Ops>(std::move(ops));
+  exec.post([shared] {
+    for (auto& op : *shared) op->complete();
+  });
+}
+
+// What a call that waited in vain is told: why the server is unreachable,
+// or that it did not answer in time.
+Status waited(const Health& health, const PostgresStoreOptions& o) {
+  Status h = health.get();
+  if (!h.ok()) return Status::unavailable(h.message());
+  return at_server(o, Status::unavailable("no answer within " + std::to_string(o.request_timeout.count()) + " ms"));
+}
+
+Clock::time_point idle_wake(const Link& link, const PostgresStoreOptions& o) {
+  const auto now = Clock::now();
+  return link.connected() ? now + o.probe_interval : std::max(link.next_attempt(), now + std::chrono::milliseconds{5});
+}
+
+}  // namespace
+
+Writer::Writer(const PostgresStoreOptions& o, Health& health, std::size_t index, Executor& completions)
+    : o_(o), link_(o, Role::writer, health, index), health_(health), completions_(completions) {}
+
+Writer::~Writer() { stop(); }
+
+void Writer::start(Conn first) {
+  link_.adopt(std::move(first));
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Writer::stop() {
+  queue_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Writer::loop() {
+  for (;;) {
+    Batch batch = queue_.take(std::max<std::size_t>(o_.max_batch, 1), idle_wake(link_, o_));
+    if (batch.empty()) {
+      if (queue_.stopping()) return;
+      link_.probe();
+      continue;
+    }
+    run(batch);
+    post_all(completions_, std::move(batch));
+  }
+}
+
+void Writer::fail_unsettled(Batch& batch, const Status& s) {
+  for (auto& op : batch) {
+    if (op->settled) continue;
+    op->settled = true;
+    op->fail(s);
+  }
+}
+
+void Writer::fail_expired(Batch& batch) {
+  const auto now = Clock::now();
+  for (auto& op : batch) {
+    if (op->settled || op->due > now) continue;
+    op->settled = true;
+    op->fail(waited(health_, o_));
+  }
+}
+
+void Writer::run(Batch& batch) {
+  fail_expired(batch);
+  for (;;) {
+    const bool waiting = std::any_of(batch.begin(), batch.end(), [](const auto& op) { return !op->settled; });
+    if (!waiting) return;
+    if (Conn* c = link_.get()) return run_batch(*c, batch);
+    // Closing while cut off: nobody should wait for a reconnection.
+    if (queue_.stopping()) return fail_unsettled(batch, waited(health_, o_));
+    auto earliest = link_.next_attempt();
+    for (auto& op : batch)
+      if (!op->settled) earliest = std::min(earliest, op->due);
+    queue_.pause(earliest);
+    fail_expired(batch);
+  }
+}
+
+void Writer::run_batch(Conn& c, Batch& batch) {
+  std::minstd_rand jitter(static_cast<unsigned>(batch.size()));
+  int races = 0;
+  std::string last_error;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    // Plan: BEGIN, the room lock, the calls in order, COMMIT.
+    Pipeline p;
+    std::vector<long> owner;  // per statement: op index, -1 nobody, -2 - k segment k
+    std::vector<Segment> segments;
+    std::vector<std::string> rooms;
+    for (auto& op : batch) {
+      if (op->settled) continue;
+      if (const std::string* r = op->room()) rooms.push_back(*r);
+    }
+    std::sort(rooms.begin(), rooms.end());
+    rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
+    p.add(Query::begin, {});
+    owner.push_back(-1);
+    if (!rooms.empty()) {
+      ArrayText ids;
+      for (const auto& r : rooms) ids.add(r);
+      p.add(Query::lock_rooms, Params().add(ids.take()));
+      owner.push_back(-1);
+    }
+    Segment seg;
+    auto end_segment = [&] {
+      if (seg.empty()) return;
+      seg.plan(p);
+      owner.push_back(-2 - static_cast<long>(segments.size()));
+      segments.push_back(std::move(seg));
+      seg = Segment();
+    };
+    std::size_t calls = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      WriteOp& op = *batch[i];
+      if (op.settled) continue;
+      if (AppendOp* a = op.as_append()) {
+        if (!seg.accepts(*a)) end_segment();
+        seg.add(a);
+        continue;
+      }
+      end_segment();
+      const std::size_t before = p.size();
+      op.plan(p);
+      owner.resize(p.size(), static_cast<long>(i));
+      calls += p.size() - before;
+    }
+    end_segment();
+    p.add(Query::commit, {});
+    owner.push_back(-1);
+
+    if (calls == 0 && segments.empty()) {
+      // Only flushes: what they wait for committed in earlier batches.
+      for (auto& op : batch)
+        if (!op->settled) op->take(Outcome{});
+      return;
+    }
+    auto out = c.run(p, Clock::now() + o_.request_timeout);
+    if (!out.ok()) {
+      link_.broken(out.status());
+      return fail_unsettled(
+          batch, at_server(o_, Status::unavailable(out.status().message() +
+                                                   "; not acknowledged: the batch may or may not have committed")));
+    }
+    if (!out->error) {
+      for (const auto& s : segments) s.take(*out);
+      for (auto& op : batch)
+        if (!op->settled && !op->as_append()) op->take(*out);
+      return;
+    }
+    const Outcome::Error& e = *out->error;
+    last_error = e.message + (e.sqlstate.empty() ? "" : " (" + e.sqlstate + ")");
+    const ErrorKind kind = classify(e.sqlstate);
+    if (!c.connected()) {
+      // The server ended the session with the error (a shutdown): the
+      // transaction is gone with it.
+      link_.broken(Status::unavailable(last_error));
+      return fail_unsettled(batch, at_server(o_, Status::unavailable("not stored: " + last_error)));
+    }
+    if (kind == ErrorKind::retry) {
+      if (++races > kMaxRetries) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(1, 10 * races)(jitter)));
+      continue;
+    }
+    if (kind == ErrorKind::resource) {
+      const bool transient = e.sqlstate.starts_with("08") || e.sqlstate.starts_with("57") ||
+                             e.sqlstate == "25006" || e.sqlstate == "53300";
+      const std::string msg = "not stored: " + last_error;
+      return fail_unsettled(batch, at_server(o_, transient ? Status::unavailable(msg) : Status::internal(msg)));
+    }
+    // One call's statement failed: that call fails alone, after its
+    // segment (if it had company) was split into single appends.
+    const long who = e.index < owner.size() ? owner[e.index] : -1;
+    if (who >= 0) {
+      batch[static_cast<std::size_t>(who)]->settled = true;
+      batch[static_cast<std::size_t>(who)]->fail(Status::internal("not stored: PostgreSQL: " + last_error));
+      continue;
+    }
+    if (who <= -2) {
+      const Segment& s = segments[static_cast<std::size_t>(-2 - who)];
+      if (s.ops().size() > 1) {
+        for (AppendOp* a : s.ops()) a->alone = true;
+      } else {
+        s.ops().front()->settled = true;
+        s.ops().front()->fail(Status::internal("not stored: PostgreSQL: " + last_error));
+      }
+      continue;
+    }
+    return fail_unsettled(batch, Status::internal("not stored: PostgreSQL: " + last_error));
+  }
+  fail_unsettled(batch, Status::internal("not stored: PostgreSQL kept failing the transaction: " + last_error));
+}
+
+Readers::Readers(const PostgresStoreOptions& o, Health& health, std::size_t first_index, Executor& completions)
+    : o_(o), health_(health), completions_(completions) {
+  for (std::size_t i = 0; i < o.readers; ++i) {
+    links_.push_back(std::make_unique<Link>(o, Role::reader, health, first_index + i));
+  }
+}
+
+Readers::~Readers() { stop(); }
+
+void Readers::start() {
+  for (auto& link : links_) threads_.emplace_back([this, l = link.get()] { loop(*l); });
+}
+
+void Readers::stop() {
+  queue_.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void Readers::loop(Link& link) {
+  for (;;) {
+    auto ops = queue_.take(1, idle_wake(link, o_));
+    if (ops.empty()) {
+      if (queue_.stopping()) return;
+      link.probe();
+      continue;
+    }
+    ReadOp& op = *ops.front();
+    for (;;) {
+      if (Clock::now() >= op.due) {
+        op.fail(waited(health_, o_));
+        break;
+      }
+      Conn* c = link.get();
+      if (c == nullptr) {
+        if (queue_.stopping()) {
+          op.fail(waited(health_, o_));
+          break;
+        }
+        queue_.pause(std::min(op.due, link.next_attempt()));
+        continue;
+      }
+      if (op.run(*c, Clock::now() + o_.request_timeout)) break;
+      link.broken(Status::unavailable("connection lost during a read"));
+    }
+    post_all(completions_, std::move(ops));
+  }
+}
+
+}  // namespace realtime::pg
