@@ -16,7 +16,7 @@ struct Config {
   std::string host = "0.0.0.0";
   int port = 8080;
   std::string data_dir = "./data";
-  std::string store = "sqlite";  // or "memory"
+  std::string store = "sqlite";  // or "memory", "postgres"
   std::string jwt_secret;
   std::string api_key;
   bool dev = false;
@@ -43,6 +43,17 @@ struct Config {
   std::chrono::milliseconds ping_interval{25000};
   std::chrono::milliseconds ping_timeout{20000};
   std::chrono::milliseconds connect_timeout{45000};
+
+  // --- PostgreSQL store (--store postgres; issue 12) ---
+  struct Postgres {
+    std::string url;  // libpq URI or key=value string; may hold the password: never log it
+    std::size_t readers = 2;
+    std::size_t max_batch = 4096;
+    std::chrono::milliseconds connect_timeout{3000};
+    std::chrono::milliseconds request_timeout{5000};
+    std::chrono::milliseconds start_timeout{30000};
+    std::string synchronous_commit = "on";
+  } pg;
 };
 
 // Parses argv (and the environment, and --config). `help` is set when the

@@ -14,9 +14,14 @@
 namespace realtime::pg {
 namespace {
 
+// libpq's message on one line: its newlines and tabs become spaces.
 std::string trimmed(const char* s) {
-  std::string out = s != nullptr ? s : "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  std::string out;
+  for (const char* p = s != nullptr ? s : ""; *p != '\0'; ++p) {
+    const char c = (*p == '\n' || *p == '\t') ? ' ' : *p;
+    if (c != ' ' || (!out.empty() && out.back() != ' ')) out.push_back(c);
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
 

@@ -187,13 +187,16 @@ Result<pg::Conn> first_connection(const PostgresStoreOptions& o) {
       // A refusal about the schema or the database is final.
       if (why.code() != StatusCode::unavailable) return Status(why.code(), pg::redact(why.message(), o.conninfo));
     }
-    if (Clock::now() + pause >= give_up) {
+    const auto now = Clock::now();
+    if (now >= give_up) {
       return pg::at_server(
           o, Status::unavailable(fmt::format("cannot connect ({} attempt{} in {:.1f} s): ", attempts,
                                              attempts == 1 ? "" : "s",
                                              std::chrono::duration<double>(o.start_timeout).count()) +
                                  why.message()));
     }
+    pause = std::min(pause, std::chrono::duration_cast<std::chrono::milliseconds>(give_up - now) +
+                                std::chrono::milliseconds{1});
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds{2000});
   }

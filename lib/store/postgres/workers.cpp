@@ -23,12 +23,12 @@ void post_all(Executor& exec, Ops ops) {
   });
 }
 
-// What a call that waited in vain is told: why the server is unreachable,
-// or that it did not answer in time.
+// What a call that waited in vain is told. Callers' messages may reach
+// clients, so they do not name the server; health() and the log do.
 Status waited(const Health& health, const PostgresStoreOptions& o) {
-  Status h = health.get();
-  if (!h.ok()) return Status::unavailable(h.message());
-  return at_server(o, Status::unavailable("no answer within " + std::to_string(o.request_timeout.count()) + " ms"));
+  if (!health.get().ok()) return Status::unavailable("the database is unreachable; retry later");
+  return Status::unavailable("no answer from the database within " + std::to_string(o.request_timeout.count()) +
+                             " ms; retry later");
 }
 
 Clock::time_point idle_wake(const Link& link, const PostgresStoreOptions& o) {
@@ -159,9 +159,8 @@ void Writer::run_batch(Conn& c, Batch& batch) {
     auto out = c.run(p, Clock::now() + o_.request_timeout);
     if (!out.ok()) {
       link_.broken(out.status());
-      return fail_unsettled(
-          batch, at_server(o_, Status::unavailable(out.status().message() +
-                                                   "; not acknowledged: the batch may or may not have committed")));
+      return fail_unsettled(batch, Status::unavailable("lost the connection to the database; the write may or may "
+                                                       "not have been stored: retry (with its clientMsgId)"));
     }
     if (!out->error) {
       for (const auto& s : segments) s.take(*out);
@@ -176,7 +175,7 @@ void Writer::run_batch(Conn& c, Batch& batch) {
       // The server ended the session with the error (a shutdown): the
       // transaction is gone with it.
       link_.broken(Status::unavailable(last_error));
-      return fail_unsettled(batch, at_server(o_, Status::unavailable("not stored: " + last_error)));
+      return fail_unsettled(batch, Status::unavailable("not stored: the database ended the session; retry later"));
     }
     if (kind == ErrorKind::retry) {
       if (++races > kMaxRetries) break;
@@ -186,8 +185,8 @@ void Writer::run_batch(Conn& c, Batch& batch) {
     if (kind == ErrorKind::resource) {
       const bool transient = e.sqlstate.starts_with("08") || e.sqlstate.starts_with("57") ||
                              e.sqlstate == "25006" || e.sqlstate == "53300";
-      const std::string msg = "not stored: " + last_error;
-      return fail_unsettled(batch, at_server(o_, transient ? Status::unavailable(msg) : Status::internal(msg)));
+      const std::string msg = "not stored: PostgreSQL: " + last_error;
+      return fail_unsettled(batch, transient ? Status::unavailable(msg) : Status::internal(msg));
     }
     // One call's statement failed: that call fails alone, after its
     // segment (if it had company) was split into single appends.
