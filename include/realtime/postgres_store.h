@@ -1,7 +1,8 @@
 // The PostgreSQL Store: one database that several chatd processes share.
 // Called on the loop thread like every Store; libpq runs only on the
 // store's own threads (one writer connection with group commit, a small
-// pool of reader connections), and completions come back through the
+// pool of reader connections, one that maintains the search index), and
+// completions come back through the
 // Executor given at open. Nothing is cached between calls, so any number
 // of processes may write to the same rooms at once. docs/store.md has the
 // schema, how seq is allocated under concurrency, and what an ack means.
@@ -51,6 +52,11 @@ struct PostgresStoreOptions {
   // An idle connection is checked this often, so that health() notices a
   // lost server without traffic.
   std::chrono::milliseconds probe_interval{1000};
+  // How often a separate connection merges the search index's pending
+  // entries into the index (only after appends), which the writer would
+  // otherwise do on its own time. Searches read the pending entries one by
+  // one, so this also bounds how much of that they find.
+  std::chrono::milliseconds index_interval{200};
   // synchronous_commit of the writer's session: "on" (the default: an ack
   // means the commit is flushed to the server's disk, and to a synchronous
   // standby if one is configured), "remote_apply", "remote_write" or

@@ -71,16 +71,26 @@ void AppendOp::answer_from(const Rows& rows, int row) {
   }
 }
 
+namespace {
+
+std::string client_key(const NewMessage& m) { return m.sender_id + '\0' + *m.client_msg_id; }
+
+}  // namespace
+
 bool Segment::accepts(const AppendOp& op) const {
   if (ops_.empty()) return true;
   if (op.alone || ops_.front()->alone) return false;
   const NewMessage& m = op.msg();
-  for (const AppendOp* o : ops_) {
-    const NewMessage& e = o->msg();
-    if (m.client_msg_id && e.client_msg_id == m.client_msg_id && e.sender_id == m.sender_id) return false;
-    if (m.reply_to && e.room == m.room) return false;
-  }
+  if (m.client_msg_id && client_ids_.count(client_key(m)) > 0) return false;
+  if (m.reply_to && rooms_.count(m.room) > 0) return false;
   return true;
+}
+
+void Segment::add(AppendOp* op) {
+  ops_.push_back(op);
+  const NewMessage& m = op->msg();
+  rooms_.insert(m.room);
+  if (m.client_msg_id) client_ids_.insert(client_key(m));
 }
 
 void Segment::plan(Pipeline& p) {

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "realtime/store.h"
@@ -52,7 +53,7 @@ class Segment {
  public:
   // Whether `op` may join this segment (see the file comment).
   bool accepts(const AppendOp& op) const;
-  void add(AppendOp* op) { ops_.push_back(op); }
+  void add(AppendOp* op);
   bool empty() const { return ops_.empty(); }
   const std::vector<AppendOp*>& ops() const { return ops_; }
   // Adds the segment's statement; every op records its position.
@@ -62,6 +63,8 @@ class Segment {
 
  private:
   std::vector<AppendOp*> ops_;
+  // What accepts() looks up: the rooms appended to, and "sender\0clientMsgId".
+  std::unordered_set<std::string> rooms_, client_ids_;
   std::size_t stmt_ = 0;
 };
 

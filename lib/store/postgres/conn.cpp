@@ -40,6 +40,7 @@ std::int64_t Rows::int64(int row, int col) const {
 }
 
 void ArrayText::add(std::string_view v) {
+  any_value_ = true;
   if (text_.size() > 1) text_.push_back(',');
   text_.push_back('"');
   for (char c : v) {
@@ -57,8 +58,13 @@ void ArrayText::null() {
 std::string ArrayText::take() {
   std::string out;
   out.swap(text_);
-  out.push_back('}');
+  if (any_value_) {
+    out.push_back('}');
+  } else {
+    out.assign("{}");
+  }
   text_.push_back('{');
+  any_value_ = false;
   return out;
 }
 

@@ -84,10 +84,13 @@ class ArrayText {
   void add(const std::optional<T>& v) {
     if (v) add(*v); else null();
   }
+  // The array's text; "{}" when every element was NULL (unnest pads an
+  // empty array with NULLs, and the server parses nothing).
   std::string take();
 
  private:
   std::string text_ = "{";
+  bool any_value_ = false;
 };
 
 // A batch of prepared statements for one round trip.

@@ -31,12 +31,14 @@ class PostgresStore final : public Store {
       : options_(options),
         exec_(completions),
         pending_(std::make_shared<std::atomic<std::size_t>>(0)),
-        health_(1 + options_.readers, completions, options_.on_health_change),
-        writer_(options_, health_, 0, completions),
-        readers_(options_, health_, 1, completions) {}
+        health_(2 + options_.readers, completions, options_.on_health_change),
+        indexer_(options_, health_, 1),
+        writer_(options_, health_, 0, completions, indexer_),
+        readers_(options_, health_, 2, completions) {}
   ~PostgresStore() override { close(); }
 
   void start(pg::Conn first) {
+    indexer_.start();
     writer_.start(std::move(first));
     readers_.start();
   }
@@ -100,6 +102,7 @@ class PostgresStore final : public Store {
     if (closed_.exchange(true)) return;
     writer_.stop();
     readers_.stop();
+    indexer_.stop();
   }
 
   std::size_t pending() const override { return pending_->load(); }
@@ -146,6 +149,7 @@ class PostgresStore final : public Store {
   std::atomic<bool> closed_{false};
   std::mutex close_mu_;
   pg::Health health_;
+  pg::Indexer indexer_;
   pg::Writer writer_;
   pg::Readers readers_;
 };

@@ -73,7 +73,10 @@ CREATE TABLE messages(
 );
 CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_msg_id)
   WHERE client_msg_id IS NOT NULL;
-CREATE INDEX messages_words ON messages USING gin (words);
+-- New entries wait in the index's pending list until the store's
+-- indexer connection merges them (gin_clean_pending_list), off the
+-- writer's path; the limit only matters if the indexer falls behind.
+CREATE INDEX messages_words ON messages USING gin (words) WITH (gin_pending_list_limit = 16384);
 )sql",
 };
 

@@ -37,6 +37,7 @@ enum class Query : std::uint8_t {
   read_state_head,   // last seq and the user's unread
   read_state_reads,  // members' read pointers
   read_state_seen,   // last seen times
+  clean_index,       // merge the search index's pending list
   count_,            // not a statement
 };
 

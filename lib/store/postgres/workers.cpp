@@ -38,8 +38,56 @@ Clock::time_point idle_wake(const Link& link, const PostgresStoreOptions& o) {
 
 }  // namespace
 
-Writer::Writer(const PostgresStoreOptions& o, Health& health, std::size_t index, Executor& completions)
-    : o_(o), link_(o, Role::writer, health, index), health_(health), completions_(completions) {}
+Indexer::Indexer(const PostgresStoreOptions& o, Health& health, std::size_t index)
+    : o_(o), link_(o, Role::reader, health, index) {}
+
+Indexer::~Indexer() { stop(); }
+
+void Indexer::start() { thread_ = std::thread([this] { loop(); }); }
+
+void Indexer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Indexer::appended(std::size_t n) {
+  std::lock_guard lock(mu_);
+  pending_ += n;
+}
+
+void Indexer::loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, o_.index_interval, [&] { return stopping_; });
+    if (stopping_) break;
+    if (pending_ == 0) {
+      // Idle: keep the connection checked like every other, so that
+      // health() recovers with the server.
+      lock.unlock();
+      link_.probe();
+      lock.lock();
+      continue;
+    }
+    pending_ = 0;
+    lock.unlock();
+    // Failures cost nothing but this round: the inserts merge the list
+    // themselves once it passes its limit.
+    if (Conn* c = link_.get()) {
+      Pipeline p;
+      p.add(Query::clean_index, {});
+      if (!c->run(p, Clock::now() + o_.request_timeout).ok()) link_.broken(Status::unavailable("indexer lost"));
+    }
+    lock.lock();
+  }
+}
+
+Writer::Writer(const PostgresStoreOptions& o, Health& health, std::size_t index, Executor& completions,
+               Indexer& indexer)
+    : o_(o), link_(o, Role::writer, health, index), health_(health), completions_(completions), indexer_(indexer) {}
 
 Writer::~Writer() { stop(); }
 
@@ -163,7 +211,12 @@ void Writer::run_batch(Conn& c, Batch& batch) {
                                                        "not have been stored: retry (with its clientMsgId)"));
     }
     if (!out->error) {
-      for (const auto& s : segments) s.take(*out);
+      std::size_t appends = 0;
+      for (const auto& s : segments) {
+        s.take(*out);
+        appends += s.ops().size();
+      }
+      if (appends > 0) indexer_.appended(appends);
       for (auto& op : batch)
         if (!op->settled && !op->as_append()) op->take(*out);
       return;
