@@ -224,13 +224,11 @@ Status PgCluster::stop(StopMode mode) {
   return {};
 }
 
-void PgCluster::pause() {
-  if (pid_ <= 0 || paused_) return;
-  // The postmaster first, so that it starts no new process meanwhile;
-  // its children each lead their own session, so they are found by
-  // parent pid rather than by process group.
-  frozen_ = {pid_};
-  kill(pid_, SIGSTOP);
+std::vector<pid_t> PgCluster::processes() const {
+  std::vector<pid_t> out;
+  if (pid_ <= 0) return out;
+  out.push_back(pid_);
+  // Children lead their own sessions: found by parent pid.
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -241,12 +239,37 @@ void PgCluster::pause() {
     std::string state;
     pid_t ppid = 0;
     rest >> state >> ppid;
-    if (ppid == pid_) {
-      const pid_t child = static_cast<pid_t>(std::stol(name));
-      kill(child, SIGSTOP);
-      frozen_.push_back(child);
-    }
+    if (ppid == pid_) out.push_back(static_cast<pid_t>(std::stol(name)));
   }
+  return out;
+}
+
+double PgCluster::cpu_seconds() const {
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  for (const pid_t p : processes()) {
+    const std::string stat = read_file("/proc/" + std::to_string(p) + "/stat");
+    const auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close_paren + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::atof(field.c_str());
+      if (i == 15) stime = std::atof(field.c_str());
+    }
+    total += (utime + stime) / tick;
+  }
+  return total;
+}
+
+void PgCluster::pause() {
+  if (pid_ <= 0 || paused_) return;
+  // The postmaster first, so that it starts no new process meanwhile.
+  kill(pid_, SIGSTOP);
+  frozen_ = processes();
+  for (const pid_t p : frozen_)
+    if (p != pid_) kill(p, SIGSTOP);
   paused_ = true;
 }
 

@@ -61,6 +61,10 @@ class PgCluster {
   void pause();
   void resume();
 
+  // CPU seconds used so far by the server's processes that are alive now
+  // (the postmaster and its children: sessions, WAL writer, checkpointer,
+  // autovacuum), for benchmarks that ask where the time goes.
+  double cpu_seconds() const;
   // Runs SQL on `db` (one or more statements), for setup and faults.
   Status exec(const std::string& sql, const std::string& db = "postgres") const;
   // The server's log so far (for failure messages).
@@ -69,6 +73,8 @@ class PgCluster {
  private:
   PgCluster() = default;
   Status launch();
+  // The postmaster and its children.
+  std::vector<pid_t> processes() const;
 
   Options options_;
   std::string dir_;
