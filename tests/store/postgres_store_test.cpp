@@ -205,6 +205,41 @@ std::vector<Result<Appended>> append_together(InProcessTransport& loop, Store& s
   return out;
 }
 
+// Search looks at a room's newest 1000 messages first and asks the index
+// for older ones only when those do not fill the page (sql.cpp): both
+// halves, and the seam between them.
+TEST_F(PostgresStore, SearchFindsMatchesBeyondTheNewestThousandInOrder) {
+  Store& store = open(pg_test_options());
+  SyncStore s(loop_, store);
+  ASSERT_TRUE(s.create_room(make_room("r1", {"ann"})).ok());
+  std::vector<std::string> texts;
+  for (int i = 1; i <= 1500; ++i) {
+    std::string t = "common words " + std::to_string(i);
+    if (i == 3 || i == 700 || i == 1450) t += " needle";
+    if (i == 5) t += " gone";
+    if (i == 9) t += " solitary";
+    texts.push_back(t);
+  }
+  auto out = append_together(loop_, store, "r1", texts);
+  ASSERT_EQ(out.size(), texts.size());
+  ASSERT_TRUE(out[4].ok());
+  ASSERT_TRUE(s.delete_message(out[4]->message.id).ok());
+  auto seqs = [&](const std::string& q, int limit) {
+    std::vector<std::int64_t> v;
+    auto r = s.search("r1", q, limit);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    if (r.ok())
+      for (const auto& m : *r) v.push_back(m.seq);
+    return v;
+  };
+  EXPECT_EQ(seqs("needle", 50), (std::vector<std::int64_t>{1450, 700, 3}));  // across the seam
+  EXPECT_EQ(seqs("needle", 2), (std::vector<std::int64_t>{1450, 700}));
+  EXPECT_EQ(seqs("NEED", 50), (std::vector<std::int64_t>{1450, 700, 3}));
+  EXPECT_EQ(seqs("common", 3), (std::vector<std::int64_t>{1500, 1499, 1498}));  // the newest only
+  EXPECT_EQ(seqs("solit", 50), (std::vector<std::int64_t>{9}));                  // old and alone
+  EXPECT_TRUE(seqs("gone", 50).empty());                                         // deleted, old
+}
+
 TEST_F(PostgresStore, AStatementThatFailsFailsOnlyItsCallAndTheRestCommit) {
   std::string schema;
   Store& store = open(pg_test_options(&schema));

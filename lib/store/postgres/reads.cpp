@@ -188,7 +188,16 @@ std::unique_ptr<ReadOp> search_op(std::string room, std::string query, int limit
       if (o->rows(0).size() == 0) return no_room(room);
       return std::vector<Message>{};
     }
-    return messages_from(exec(c, Query::search, Params().add(room).add(terms).add(std::int64_t{limit}), dl), room);
+    Pipeline p;
+    p.add(Query::room_exists, Params().add(room));
+    p.add(Query::search, Params().add(room).add(terms).add(std::int64_t{limit}));
+    auto o = exec(c, p, dl);
+    if (!o.ok()) return o.status();
+    if (o->rows(0).size() == 0) return no_room(room);
+    std::vector<Message> out;
+    const Rows r = o->rows(1);
+    for (int i = 0; i < r.size(); ++i) out.push_back(read_message(r, i, 0, room));
+    return out;
   }, std::move(done));
 }
 

@@ -18,6 +18,10 @@ namespace realtime::pg {
 namespace {
 
 #define MESSAGE_COLS REALTIME_PG_MESSAGE_COLS
+// MESSAGE_COLS by name, for a subquery that selected them.
+#define MESSAGE_NAMES                                                                                   \
+  "rid, seq, sender_id, sender_name, sender_role, type, text, reply_seq, att_url, att_name, att_size, " \
+  "att_mime, client_msg_id, created_at, edited_at, deleted"
 // MESSAGE_COLS' types, all NULL.
 #define MESSAGE_NULLS                                                                                       \
   "NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::smallint, NULL::text, NULL::bigint, " \
@@ -186,11 +190,30 @@ constexpr std::array<const char*, kQueryCount> kText = {
     "SELECT m.* FROM rooms r LEFT JOIN LATERAL (SELECT " MESSAGE_COLS " FROM messages m"
     " WHERE m.rid = r.rid AND m.seq > $2::bigint AND m.seq < $3::bigint"
     " ORDER BY m.seq LIMIT $4::bigint) m ON true WHERE r.id = $1",
-    // search: $2 is the tsquery of the user's words (prefix terms); the
-    // room's lexeme keeps the index lookup inside the room
-    "SELECT m.* FROM rooms r LEFT JOIN LATERAL (SELECT " MESSAGE_COLS " FROM messages m"
-    " WHERE m.rid = r.rid AND m.words @@ ($2::text || ' & ''#' || r.rid || '''')::tsquery"
-    " AND NOT m.deleted ORDER BY m.seq DESC LIMIT $3::bigint) m ON true WHERE r.id = $1",
+    // search: $2 is the user's words as prefix terms, joined to the
+    // room's lexeme so that the GIN index lookup stays inside the room.
+    // The planner cannot tell a rare word from a common one (it estimates
+    // every prefix query alike) and would walk the room's messages newest
+    // first, filtering: instant for a common word, the whole room for a
+    // rare one. So the search looks at the newest 1000 messages first and
+    // asks the index for older matches only when those did not fill the
+    // page (`m.rid + 0` and OFFSET 0 keep the planner from turning that
+    // lookup back into a walk). Rows only; room_exists says whether the
+    // room exists.
+    "WITH r AS MATERIALIZED ("
+    "  SELECT rid, ($2::text || ' & ''#' || rid || '''')::tsquery AS q FROM rooms WHERE id = $1"
+    "), recent AS MATERIALIZED ("
+    "  SELECT m.* FROM r, LATERAL (SELECT " MESSAGE_COLS ", m.words FROM messages m WHERE m.rid = r.rid"
+    "                              ORDER BY m.seq DESC LIMIT 1000) m"
+    "), hits AS MATERIALIZED ("
+    "  SELECT h.* FROM recent h, r WHERE h.words @@ r.q AND NOT h.deleted"
+    "), older AS ("
+    "  SELECT o.* FROM (SELECT " MESSAGE_COLS ", m.words FROM r, messages m"
+    "                   WHERE m.words @@ r.q AND m.rid + 0 = r.rid AND NOT m.deleted"
+    "                   AND m.seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM recent) OFFSET 0) o"
+    "  WHERE (SELECT count(*) FROM hits) < $3::bigint"
+    ") SELECT " MESSAGE_NAMES " FROM (SELECT * FROM hits UNION ALL SELECT * FROM older) s"
+    " ORDER BY seq DESC LIMIT $3::bigint",
     // read_state_head
     "SELECT r.last_seq, " UNREAD_OF("r.rid", "$2") " FROM rooms r WHERE r.id = $1",
     // read_state_reads: members only
