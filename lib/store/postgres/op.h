@@ -43,6 +43,8 @@ class WriteOp : public Op {
   // Adds this call's statements to the batch (after BEGIN and the room
   // lock, before COMMIT); `first` and `count` record where they are.
   virtual void plan(Pipeline& p) = 0;
+  // False for a call that adds no statement (flush).
+  virtual bool has_statements() const { return true; }
   // After COMMIT succeeded: the answer from this call's results.
   virtual void take(const Outcome& o) = 0;
 

@@ -101,6 +101,10 @@ Status configure(Conn& c, const PostgresStoreOptions& o, Role role, Clock::time_
   }
   const auto ms = o.request_timeout.count();
   std::string sql = "SET client_encoding = 'UTF8'; SET default_transaction_isolation = 'read committed';";
+  // The statements are short and run again and again; JIT compiling one
+  // whose plan the planner costs high (a segment over 10,000 rooms) took
+  // longer than running it: 150 us per message instead of 30.
+  sql += "SET jit = off;";
   // The server gives up on work the store has stopped waiting for.
   sql += "SET statement_timeout = " + std::to_string(ms) + ";";
   sql += "SET idle_in_transaction_session_timeout = " + std::to_string(2 * ms) + ";";

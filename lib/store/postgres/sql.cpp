@@ -70,8 +70,12 @@ constexpr std::array<const char*, kQueryCount> kText = {
     "                       $13::text[], $14::bigint[], $15::text[])"
     "    WITH ORDINALITY AS t(room, sender, name, role, type, text, reply_rid, reply_seq,"
     "                         att_url, att_name, att_size, att_mime, cmid, created, words, ord)"
-    "), room AS MATERIALIZED ("  // each room once, not once per message
-    "  SELECT r.id, r.rid, r.last_seq FROM (SELECT DISTINCT i.room FROM input i) d JOIN rooms r ON r.id = d.room"
+    // Each room once, not once per message; locked in rid order, which
+    // also reads its newest last_seq (read committed re-reads a row it
+    // waited for): a batch of one segment needs no lock_rooms before it.
+    "), room AS MATERIALIZED ("
+    "  SELECT r.id, r.rid, r.last_seq FROM rooms r WHERE r.id IN (SELECT u.room FROM unnest($1::text[]) u(room))"
+    "  ORDER BY r.rid FOR NO KEY UPDATE"
     "), judged AS ("
     "  SELECT i.*, r.rid, r.last_seq, p.rid AS prior_rid, p.seq AS prior_seq,"
     "    CASE WHEN r.rid IS NULL THEN 1"

@@ -152,49 +152,50 @@ void Writer::run_batch(Conn& c, Batch& batch) {
   int races = 0;
   std::string last_error;
   for (int round = 0; round < kMaxRounds; ++round) {
-    // Plan: BEGIN, the room lock, the calls in order, COMMIT.
+    // Plan: BEGIN, the room lock, the calls in order (consecutive appends
+    // as segments), COMMIT.
+    std::vector<Segment> segments;
+    std::vector<long> units;  // in call order: op index, or -2 - segment index
+    std::vector<std::string> rooms;
+    std::size_t calls = 0;    // calls other than appends and flushes
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      WriteOp& op = *batch[i];
+      if (op.settled) continue;
+      if (const std::string* r = op.room()) rooms.push_back(*r);
+      if (AppendOp* a = op.as_append()) {
+        const bool open = !units.empty() && units.back() <= -2;
+        if (!open || !segments.back().accepts(*a)) {
+          segments.emplace_back();
+          units.push_back(-2 - static_cast<long>(segments.size() - 1));
+        }
+        segments.back().add(a);
+        continue;
+      }
+      units.push_back(static_cast<long>(i));
+      if (op.has_statements()) ++calls;
+    }
     Pipeline p;
     std::vector<long> owner;  // per statement: op index, -1 nobody, -2 - k segment k
-    std::vector<Segment> segments;
-    std::vector<std::string> rooms;
-    for (auto& op : batch) {
-      if (op->settled) continue;
-      if (const std::string* r = op->room()) rooms.push_back(*r);
-    }
-    std::sort(rooms.begin(), rooms.end());
-    rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
     p.add(Query::begin, {});
     owner.push_back(-1);
-    if (!rooms.empty()) {
+    // A batch that is a single segment locks its rooms itself, in the
+    // same order (sql.cpp); any other takes them all first.
+    if (!rooms.empty() && (calls > 0 || segments.size() > 1)) {
+      std::sort(rooms.begin(), rooms.end());
+      rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
       ArrayText ids;
       for (const auto& r : rooms) ids.add(r);
       p.add(Query::lock_rooms, Params().add(ids.take()));
       owner.push_back(-1);
     }
-    Segment seg;
-    auto end_segment = [&] {
-      if (seg.empty()) return;
-      seg.plan(p);
-      owner.push_back(-2 - static_cast<long>(segments.size()));
-      segments.push_back(std::move(seg));
-      seg = Segment();
-    };
-    std::size_t calls = 0;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      WriteOp& op = *batch[i];
-      if (op.settled) continue;
-      if (AppendOp* a = op.as_append()) {
-        if (!seg.accepts(*a)) end_segment();
-        seg.add(a);
-        continue;
+    for (const long u : units) {
+      if (u <= -2) {
+        segments[static_cast<std::size_t>(-2 - u)].plan(p);
+      } else {
+        batch[static_cast<std::size_t>(u)]->plan(p);
       }
-      end_segment();
-      const std::size_t before = p.size();
-      op.plan(p);
-      owner.resize(p.size(), static_cast<long>(i));
-      calls += p.size() - before;
+      owner.resize(p.size(), u);
     }
-    end_segment();
     p.add(Query::commit, {});
     owner.push_back(-1);
 

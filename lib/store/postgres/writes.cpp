@@ -250,6 +250,7 @@ class Flush final : public Typed<Done, WriteOp> {
  public:
   using Typed::Typed;
   void plan(Pipeline&) override { count = 0; }
+  bool has_statements() const override { return false; }
   void take(const Outcome&) override { answer(Done{}); }
 };
 
