@@ -195,6 +195,27 @@ TEST_F(PostgresStore, StringsPostgresCannotHoldAreBadRequestAndStoreNothing) {
   EXPECT_EQ(s.get_message(ok.id)->text, "fine");
 }
 
+TEST_F(PostgresStore, CallsPastMaxPendingFailAtOnceWithUnavailable) {
+  PostgresStoreOptions o = pg_test_options();
+  o.max_pending = 5;
+  Store& store = open(o);
+  ASSERT_TRUE(SyncStore(loop_, store).create_room(make_room("r1", {"ann"})).ok());
+  int stored = 0, refused = 0;
+  for (int i = 0; i < 50; ++i) {
+    store.append(make_msg("r1", "ann", "m" + std::to_string(i)), [&](Result<Appended> r) {
+      if (r.ok()) ++stored;
+      else if (r.status().code() == StatusCode::unavailable) ++refused;
+      else ADD_FAILURE() << r.status().to_string();
+    });
+  }
+  EXPECT_LE(store.pending(), 50u);
+  ASSERT_TRUE(loop_.run_until([&] { return stored + refused == 50; }, kWaitLimit));
+  EXPECT_EQ(stored, 5);
+  EXPECT_EQ(refused, 45);
+  EXPECT_EQ(store.pending(), 0u);
+  EXPECT_EQ(SyncStore(loop_, store).read_state("r1", "ann")->last_seq, 5);
+}
+
 // Every append of `texts` queued before the first completes (one batch
 // as far as the writer can tell), answered in call order.
 std::vector<Result<Appended>> append_together(InProcessTransport& loop, Store& store, const std::string& room,
