@@ -124,7 +124,6 @@ void Segment::plan(Pipeline& p) {
   stmt_ = p.add(Query::append, std::move(params));
   for (AppendOp* op : ops_) {
     op->first = stmt_;
-    op->count = 1;
   }
 }
 

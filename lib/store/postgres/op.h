@@ -41,7 +41,7 @@ class WriteOp : public Op {
   virtual const std::string* room() const { return nullptr; }
   virtual AppendOp* as_append() { return nullptr; }
   // Adds this call's statements to the batch (after BEGIN and the room
-  // lock, before COMMIT); `first` and `count` record where they are.
+  // lock, before COMMIT); `first` records where they start.
   virtual void plan(Pipeline& p) = 0;
   // False for a call that adds no statement (flush).
   virtual bool has_statements() const { return true; }
@@ -49,7 +49,6 @@ class WriteOp : public Op {
   virtual void take(const Outcome& o) = 0;
 
   std::size_t first = 0;
-  std::size_t count = 0;
   // Answered already (bad input, or failed on its own when its batch
   // was retried): the batch leaves it out.
   bool settled = false;

@@ -165,7 +165,8 @@ Status check(const PostgresStoreOptions& o) {
     return Status::bad_request("PostgreSQL timeouts must be positive");
   }
   if (!o.conninfo.empty() && pg::describe(o.conninfo).empty()) {
-    return Status::bad_request(pg::redact("the PostgreSQL connection string does not parse: " + o.conninfo, o.conninfo));
+    // Not quoted: whatever is wrong with it, it may hold a password.
+    return Status::bad_request("the PostgreSQL connection string does not parse (a libpq URI or key=value pairs)");
   }
   return {};
 }

@@ -1,10 +1,11 @@
-// The PostgreSQL store's threads: one writer and a pool of readers, each
-// with its own connection (a Link). Enqueue from the loop thread; stop()
-// from the closing thread drains the queues, then joins.
+// The PostgreSQL store's threads: one writer, a pool of readers and an
+// indexer, each with its own connection (a Link). Enqueue from the loop
+// thread; stop() from the closing thread drains the queues, then joins.
 //
 // Writer, group commit: each batch (everything queued, up to max_batch)
 // is one transaction sent as one pipeline: BEGIN, a lock on every room it
-// writes to (in rid order), the calls' statements (consecutive appends as
+// writes to (in rid order; a batch that is one segment of appends takes
+// them in that statement), the calls' statements (consecutive appends as
 // segments), COMMIT, and one sync: one round trip per batch. Completions
 // are posted only after COMMIT answered. When the transaction fails:
 //  - lost a race (deadlock, serialization failure, a unique key another
@@ -143,7 +144,6 @@ class Writer {
   // runs the batch.
   void run(Batch& batch);
   void run_batch(Conn& c, Batch& batch);
-  // Plans one attempt; owner[i] is the op (or -1 - segment) of statement i.
   void fail_unsettled(Batch& batch, const Status& s);
   void fail_expired(Batch& batch);
 

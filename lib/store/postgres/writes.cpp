@@ -28,7 +28,6 @@ class RoomWrite : public Typed<Room, WriteOp> {
   void plan(Pipeline& p) override {
     first = p.add(query(), params());
     p.add(Query::load_room, Params().add(room_));
-    count = 2;
   }
   void take(const Outcome& o) override {
     if (Status s = verdict(o.rows(first)); !s.ok()) return answer(std::move(s));
@@ -150,7 +149,6 @@ class MarkRead final : public Typed<ReadMark, WriteOp> {
   const std::string* room() const override { return &room_; }
   void plan(Pipeline& p) override {
     first = p.add(Query::mark_read, Params().add(room_).add(user_).add(seq_));
-    count = 1;
   }
   void take(const Outcome& o) override {
     const Rows r = o.rows(first);
@@ -180,7 +178,6 @@ class SetLastSeen final : public Typed<Done, WriteOp> {
   const std::string* room() const override { return &room_; }
   void plan(Pipeline& p) override {
     first = p.add(Query::set_last_seen, Params().add(room_).add(user_).add(to_millis(at_)));
-    count = 1;
   }
   void take(const Outcome& o) override {
     if (o.rows(first).size() == 0) return answer(no_room(room_));
@@ -210,7 +207,6 @@ class Edit final : public Typed<Message, WriteOp> {
   void plan(Pipeline& p) override {
     first = p.add(Query::edit_message,
                   Params().add(key_->rid).add(key_->seq).add(text_).add(to_millis(at_)).add(words_));
-    count = 1;
   }
   void take(const Outcome& o) override {
     const Rows r = o.rows(first);
@@ -233,7 +229,6 @@ class Delete final : public Typed<Message, WriteOp> {
   void plan(Pipeline& p) override {
     first = p.add(Query::delete_message, Params().add(key_->rid).add(key_->seq));
     p.add(Query::load_message, Params().add(key_->rid).add(key_->seq));
-    count = 2;
   }
   void take(const Outcome& o) override {
     const Rows r = o.rows(first + 1);
@@ -249,7 +244,7 @@ class Delete final : public Typed<Message, WriteOp> {
 class Flush final : public Typed<Done, WriteOp> {
  public:
   using Typed::Typed;
-  void plan(Pipeline&) override { count = 0; }
+  void plan(Pipeline&) override {}
   bool has_statements() const override { return false; }
   void take(const Outcome&) override { answer(Done{}); }
 };
