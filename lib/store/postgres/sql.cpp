@@ -201,9 +201,9 @@ constexpr std::array<const char*, kQueryCount> kText = {
     // first, filtering: instant for a common word, the whole room for a
     // rare one. So the search looks at the newest 1000 messages first and
     // asks the index for older matches only when those did not fill the
-    // page (`m.rid + 0` and OFFSET 0 keep the planner from turning that
-    // lookup back into a walk). Rows only; room_exists says whether the
-    // room exists.
+    // page (`+ 0` on rid and seq, and OFFSET 0, leave the planner no other
+    // index to turn that lookup back into a walk with). Rows only;
+    // room_exists says whether the room exists.
     "WITH r AS MATERIALIZED ("
     "  SELECT rid, ($2::text || ' & ''#' || rid || '''')::tsquery AS q FROM rooms WHERE id = $1"
     "), recent AS MATERIALIZED ("
@@ -214,7 +214,7 @@ constexpr std::array<const char*, kQueryCount> kText = {
     "), older AS ("
     "  SELECT o.* FROM (SELECT " MESSAGE_COLS ", m.words FROM r, messages m"
     "                   WHERE m.words @@ r.q AND m.rid + 0 = r.rid AND NOT m.deleted"
-    "                   AND m.seq < (SELECT coalesce(min(seq), 9223372036854775807) FROM recent) OFFSET 0) o"
+    "                   AND m.seq + 0 < (SELECT coalesce(min(seq), 9223372036854775807) FROM recent) OFFSET 0) o"
     "  WHERE (SELECT count(*) FROM hits) < $3::bigint"
     ") SELECT " MESSAGE_NAMES " FROM (SELECT * FROM hits UNION ALL SELECT * FROM older) s"
     " ORDER BY seq DESC LIMIT $3::bigint",
