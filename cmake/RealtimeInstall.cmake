@@ -17,11 +17,15 @@ install(EXPORT realtimeTargets
 
 set(REALTIME_HAS_LWS OFF)
 set(REALTIME_HAS_SQLITE OFF)
+set(REALTIME_HAS_POSTGRES OFF)
 if(TARGET realtime_transport_lws)
   set(REALTIME_HAS_LWS ON)
 endif()
 if(TARGET realtime_store_sqlite)
   set(REALTIME_HAS_SQLITE ON)
+endif()
+if(TARGET realtime_store_postgres)
+  set(REALTIME_HAS_POSTGRES ON)
 endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/realtimeConfig.cmake.in
   ${PROJECT_BINARY_DIR}/realtimeConfig.cmake

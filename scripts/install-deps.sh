@@ -16,6 +16,8 @@ packages=(
   libwebsockets-evlib-ev libev-dev  # its libev (epoll) loop plugin, and libev for our watchers
   rapidjson-dev       # JSON codec (header-only)
   libsqlite3-dev sqlite3  # message store
+  libpq-dev           # PostgreSQL store (libpq 15)
+  postgresql-15       # the throwaway servers its tests and bench/store start (and the postgres user they run as)
   libfmt-dev libcxxopts-dev
   libssl-dev          # JWT HMAC, random join tokens
   googletest libgtest-dev libgmock-dev

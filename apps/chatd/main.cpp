@@ -1,8 +1,8 @@
 // chatd: the standalone chat and call-signalling server.
 //
 // Wires librealtime together: the libwebsockets transport (Socket.IO on
-// /socket.io/, REST on /api, static files), the SQLite (or memory) store,
-// the JWT authenticator and the chat service. SIGTERM/SIGINT stop the
+// /socket.io/, REST on /api, static files), the SQLite, PostgreSQL or
+// memory store, the JWT authenticator and the chat service. SIGTERM/SIGINT stop the
 // loop; the store is flushed and closed before exit 0.
 #include <csignal>
 #include <cstdio>
@@ -19,6 +19,7 @@
 #include "realtime/jwt_authenticator.h"
 #include "realtime/lws_transport.h"
 #include "realtime/memory_store.h"
+#include "realtime/postgres_store.h"
 #include "realtime/socketio_server.h"
 #include "realtime/sqlite_store.h"
 #include "attachments.h"
@@ -93,6 +94,26 @@ int main(int argc, char** argv) {
     if (!opened.ok()) return fail("cannot open the database: " + opened.status().message());
     store = std::move(opened).value();
     store_desc = so.path;
+  } else if (config.store == "postgres") {
+    // --- PostgreSQL store (issue 12): shared by every chatd on the database ---
+    realtime::PostgresStoreOptions po;
+    po.conninfo = config.pg.url;
+    po.readers = config.pg.readers;
+    po.max_batch = config.pg.max_batch;
+    po.connect_timeout = config.pg.connect_timeout;
+    po.request_timeout = config.pg.request_timeout;
+    po.start_timeout = config.pg.start_timeout;
+    po.synchronous_commit = config.pg.synchronous_commit;
+    po.on_health_change = [&log](const realtime::Status& s) {
+      if (s.ok()) log.info("store reachable again");
+      else log.warn("store unreachable: calls fail with unavailable until it is back", {{"cause", s.message()}});
+    };
+    // Never the URL itself: it may carry the password.
+    store_desc = "postgres " + realtime::postgres_describe(config.pg.url);
+    log.info("connecting to PostgreSQL", {{"server", realtime::postgres_describe(config.pg.url)}});
+    auto opened = realtime::open_postgres_store(po, t);
+    if (!opened.ok()) return fail("cannot open the database: " + opened.status().message());
+    store = std::move(opened).value();
   } else {
     store = realtime::make_memory_store(t);
   }

@@ -67,7 +67,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("host", "Address to listen on", cxxopts::value<std::string>()->default_value("0.0.0.0"))
       ("port", "TCP port", cxxopts::value<int>()->default_value("8080"))
       ("data-dir", "Directory for the SQLite file (chatd.db) and attachments", cxxopts::value<std::string>()->default_value("./data"))
-      ("store", "Message store: sqlite or memory (nothing kept across restarts)", cxxopts::value<std::string>()->default_value("sqlite"))
+      ("store", "Message store: sqlite, postgres (shared by several chatd; see --pg-url) or memory (nothing kept across restarts)", cxxopts::value<std::string>()->default_value("sqlite"))
       ("sqlite-sync", "full: an ack survives a power cut; normal: survives a crash", cxxopts::value<std::string>()->default_value("full"))
       ("static-dir", "Serve the web client from this directory at /", cxxopts::value<std::string>()->default_value(""))
       ("cors-origin", "Origins allowed to use polling and the REST API (comma list, or *); default: same origin only", cxxopts::value<std::string>()->default_value(""))
@@ -122,6 +122,15 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("ping-timeout", "Heartbeat timeout, ms", cxxopts::value<int>()->default_value("20000"))
       ("connect-timeout", "Close connections that join no namespace within this, ms", cxxopts::value<int>()->default_value("45000"))
       ("max-queued-bytes", "Bytes queued for one slow client before it is disconnected (at least 65536)", cxxopts::value<std::size_t>()->default_value("4194304"));
+  // --- PostgreSQL store (issue 12) ---
+  options.add_options("PostgreSQL")
+      ("pg-url", "PostgreSQL connection for --store postgres: a URI (postgresql://user@host:5432/db) or key=value string; the password may be in it, in PGPASSWORD or ~/.pgpass", cxxopts::value<std::string>()->default_value(""))
+      ("pg-readers", "Reader connections (history, search, lists)", cxxopts::value<std::size_t>()->default_value("2"))
+      ("pg-max-batch", "Most writes committed in one transaction", cxxopts::value<std::size_t>()->default_value("4096"))
+      ("pg-connect-timeout", "Longest one connection attempt may take, ms", cxxopts::value<int>()->default_value("3000"))
+      ("pg-request-timeout", "Longest a call waits for PostgreSQL before failing with unavailable, ms", cxxopts::value<int>()->default_value("5000"))
+      ("pg-start-timeout", "How long chatd retries an unreachable PostgreSQL at start before it exits, ms", cxxopts::value<int>()->default_value("30000"))
+      ("pg-synchronous-commit", "synchronous_commit of the writer: on, remote_apply, remote_write or local", cxxopts::value<std::string>()->default_value("on"));
   // clang-format on
 
   ParsedConfig out;
@@ -133,7 +142,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   }
   if (args.count("help")) {
     out.help = true;
-    out.help_text = options.help({"Server", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO"});
+    out.help_text = options.help({"Server", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO", "PostgreSQL"});
     return out;
   }
   if (!args.unmatched().empty()) return realtime::Status::bad_request("unexpected argument " + args.unmatched()[0]);
@@ -276,9 +285,36 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.min_free_bytes = *min_free;
   c.attachment_unclaimed_minutes = *unclaimed;
 
+  // --- PostgreSQL store (issue 12) ---
+  {
+    c.pg.url = value("pg-url");
+    c.pg.synchronous_commit = value("pg-synchronous-commit");
+    auto readers = number("pg-readers", to_size);
+    auto batch = number("pg-max-batch", to_size);
+    auto connect = number("pg-connect-timeout", to_int);
+    auto request = number("pg-request-timeout", to_int);
+    auto start = number("pg-start-timeout", to_int);
+    for (const realtime::Status& s : {readers.status(), batch.status(), connect.status(), request.status(), start.status()})
+      if (!s.ok()) return s;
+    if (*readers < 1 || *batch < 1) return realtime::Status::bad_request("--pg-readers and --pg-max-batch must be at least 1");
+    if (*connect <= 0 || *request <= 0 || *start < 0)
+      return realtime::Status::bad_request("--pg-connect-timeout and --pg-request-timeout must be positive, --pg-start-timeout not negative");
+    const auto& sc = c.pg.synchronous_commit;
+    if (sc != "on" && sc != "remote_apply" && sc != "remote_write" && sc != "local")
+      return realtime::Status::bad_request("--pg-synchronous-commit must be on, remote_apply, remote_write or local");
+    c.pg.readers = *readers;
+    c.pg.max_batch = *batch;
+    c.pg.connect_timeout = std::chrono::milliseconds(*connect);
+    c.pg.request_timeout = std::chrono::milliseconds(*request);
+    c.pg.start_timeout = std::chrono::milliseconds(*start);
+    if (c.store == "postgres" && c.pg.url.empty())
+      return realtime::Status::bad_request("--store postgres needs --pg-url (or CHATD_PG_URL)");
+  }
+
   using realtime::Status;
   if (c.port < 0 || c.port > 65535) return Status::bad_request("--port must be 0..65535");
-  if (c.store != "sqlite" && c.store != "memory") return Status::bad_request("--store must be sqlite or memory");
+  if (c.store != "sqlite" && c.store != "memory" && c.store != "postgres")
+    return Status::bad_request("--store must be sqlite, postgres or memory");
   if (c.sqlite_sync != "full" && c.sqlite_sync != "normal") return Status::bad_request("--sqlite-sync must be full or normal");
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return Status::bad_request("--log-level must be debug, info, warn or error");

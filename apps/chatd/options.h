@@ -17,7 +17,7 @@ struct Config {
   std::string host = "0.0.0.0";
   int port = 8080;
   std::string data_dir = "./data";
-  std::string store = "sqlite";  // or "memory"
+  std::string store = "sqlite";  // or "memory", "postgres"
   std::string jwt_secret;
   std::string api_key;
   bool dev = false;
@@ -64,6 +64,17 @@ struct Config {
   std::uint64_t attachment_quota_bytes = 1ull << 30;     // live attachments per uploader; 0: none
   std::uint64_t min_free_bytes = 256ull << 20;           // uploads stop before the data dir has less free
   int attachment_unclaimed_minutes = 24 * 60;            // an upload no message uses goes after this
+
+  // --- PostgreSQL store (--store postgres; issue 12) ---
+  struct Postgres {
+    std::string url;  // libpq URI or key=value string; may hold the password: never log it
+    std::size_t readers = 2;
+    std::size_t max_batch = 4096;
+    std::chrono::milliseconds connect_timeout{3000};
+    std::chrono::milliseconds request_timeout{5000};
+    std::chrono::milliseconds start_timeout{30000};
+    std::string synchronous_commit = "on";
+  } pg;
 };
 
 // Parses argv (and the environment, and --config). `help` is set when the

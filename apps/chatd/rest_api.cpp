@@ -363,7 +363,12 @@ void RestApi::Impl::install_attachments() {
 
 void RestApi::Impl::install_misc() {
   auto& t = ctx.transport;
-  t.add_route("GET", "/healthz", [](const HttpRequest&, HttpResponder respond) {
+  // Degraded (503) while the store cannot reach its database: the process
+  // runs, but calls that need the store fail with `unavailable`.
+  t.add_route("GET", "/healthz", [this](const HttpRequest&, HttpResponder respond) {
+    if (!ctx.store.health().ok()) {
+      return respond(json_response(503, Json::object({{"status", "degraded"}, {"store", "unreachable"}})));
+    }
     respond(json_response(200, Json::object({{"status", "ok"}})));
   });
   add("GET", "/api/ice-servers", [this](realtime::Actor actor, const HttpRequest&, HttpResponder respond) {

@@ -163,6 +163,12 @@ class REALTIME_EXPORT Store : public RoomStore, public MessageStore, public Rece
   virtual void close() = 0;
   // Calls accepted but not yet completed (a gauge for /metrics).
   virtual std::size_t pending() const = 0;
+  // Whether the backend can reach its storage now: ok, or `unavailable`
+  // with the cause while a database server is unreachable (calls then fail
+  // with `unavailable` too, and the backend reconnects by itself). A gauge
+  // for /healthz: cheap, and safe from any thread. Backends that keep
+  // their data in this process are always ok.
+  virtual Status health() const { return {}; }
 };
 
 }  // namespace realtime

@@ -1,26 +1,12 @@
-// The backends every store test runs against, and TempDir. Test thread.
+// The backends the store tests run against in one process: memory and
+// SQLite (PostgreSQL has its own binary, store_backends_pg.cpp). Test thread.
 #include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <filesystem>
 
 #include "realtime/memory_store.h"
 #include "realtime/sqlite_store.h"
 #include "store_test_util.h"
 
 namespace realtime::testing {
-
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/realtime-store-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 std::vector<Backend> all_backends() {
   return {

@@ -108,7 +108,8 @@ class SyncStore {
   Result<Room> update_session(const std::string& room, RoomStatus st, std::optional<Timestamp> started,
                               std::optional<Timestamp> ended) {
     return await<Room>(loop_, [&](auto done) { store_.update_session(room, st, started, ended, done); });
-  }  Result<Room> set_join_secret(const std::string& room, const std::string& secret, std::optional<Timestamp> expires) {
+  }
+  Result<Room> set_join_secret(const std::string& room, const std::string& secret, std::optional<Timestamp> expires) {
     return await<Room>(loop_, [&](auto done) { store_.set_join_secret(room, secret, expires, done); });
   }
 

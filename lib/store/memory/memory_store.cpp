@@ -10,28 +10,10 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "core/search_words.h"
+
 namespace realtime {
 namespace {
-
-bool is_word_byte(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-}
-
-// Words of a text, ASCII-lower-cased, as the search contract defines them.
-std::vector<std::string> words_of(std::string_view text) {
-  std::vector<std::string> words;
-  std::string cur;
-  for (unsigned char c : text) {
-    if (is_word_byte(c)) {
-      cur.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c));
-    } else if (!cur.empty()) {
-      words.push_back(std::move(cur));
-      cur.clear();
-    }
-  }
-  if (!cur.empty()) words.push_back(std::move(cur));
-  return words;
-}
 
 class MemoryStore final : public Store {
  public:
@@ -223,12 +205,12 @@ class MemoryStore final : public Store {
     if (refuse(done)) return;
     RoomRec* r = find(room);
     if (!r) return finish(done, not_found_room(room));
-    const auto terms = words_of(query);
+    const auto terms = detail::search_words(query);
     std::vector<Message> out;
     for (auto it = r->messages.rbegin(); it != r->messages.rend() && !terms.empty(); ++it) {
       if (static_cast<int>(out.size()) >= limit) break;
       if (it->deleted) continue;
-      const auto words = words_of(it->text);
+      const auto words = detail::search_words(it->text);
       const bool all = std::all_of(terms.begin(), terms.end(), [&](const std::string& t) {
         return std::any_of(words.begin(), words.end(), [&](const std::string& w) { return w.starts_with(t); });
       });

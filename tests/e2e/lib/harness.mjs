@@ -70,12 +70,12 @@ function cleanEnv() {
   return env;
 }
 
-// Starts chatd on an ephemeral loopback port with SQLite in `dataDir`;
-// resolves once the "chatd listening" line names the port.
-// `env`: variables to add (for the sanitizers' options, say).
-export async function startChatd({ dataDir = tempDir(), args = [], dev = true, env = {} } = {}) {
+// Starts chatd on an ephemeral loopback port with `store` (SQLite in
+// `dataDir` unless told otherwise); resolves once the "chatd listening"
+// line names the port. `env`: variables to add (the sanitizers' options, say).
+export async function startChatd({ dataDir = tempDir(), args = [], dev = true, store = "sqlite", env = {} } = {}) {
   if (!BIN) throw new Error("CHATD must name the chatd binary");
-  const argv = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--store", "sqlite",
+  const argv = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--store", store,
     "--jwt-secret", SECRET, "--api-key", API_KEY,
     // A suite's bursts of calls are no abuse; the file that tests the limit sets its own.
     ...(args.includes("--rest-rate") ? [] : ["--rest-rate", "1000", "--rest-burst", "1000"]),
