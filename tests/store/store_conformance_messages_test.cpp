@@ -20,7 +20,7 @@ class MessageConformance : public StoreConformance {
   }
   // Fills r1 with messages "m1".."mN" (seq i has text "mi").
   void fill(int n) {
-    for (int i = 1; i <= n; ++i) add("r1", i % 2 ? "ann" : "bob", "m" + std::to_string(i), i);
+    for (int i = 1; i <= n; ++i) add("r1", i % 2 ? "ann" : "bob", numbered("m", i), i);
   }
   static std::vector<std::int64_t> seqs(const HistoryPage& p) {
     std::vector<std::int64_t> out;
@@ -254,7 +254,7 @@ TEST_P(MessageConformance, ManyAppendsInFlightGetGaplessSeqInCallOrder) {
   for (int i = 0; i < kCount; ++i) {
     const std::string room = i % 3 == 0 ? "r2" : "r1";
     auto* sink = room == "r1" ? &r1_seqs : &r2_seqs;
-    store_->append(make_msg(room, i % 2 ? "ann" : "bob", "n" + std::to_string(i)),
+    store_->append(make_msg(room, i % 2 ? "ann" : "bob", numbered("n", i)),
                    [sink, &failures](Result<Appended> r) {
                      if (r.ok()) sink->push_back(r->message.seq); else ++failures;
                    });
