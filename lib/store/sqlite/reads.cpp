@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "store/sqlite/rows.h"
+#include "store/sqlite/search_index.h"
 #include "store/sqlite/writes.h"
 
 namespace realtime::sqlite {
@@ -32,28 +33,7 @@ Result<std::int64_t> unread(Db& db, std::int64_t rid, const std::string& user_id
   return s.int64(0);
 }
 
-bool is_word_byte(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-}
-
 }  // namespace
-
-std::string fts_query(const std::string& query) {
-  std::string out;
-  bool in_word = false;
-  for (unsigned char c : query) {
-    if (is_word_byte(c)) {
-      if (!in_word) out += out.empty() ? "\"" : " \"";
-      out.push_back(static_cast<char>(c));
-      in_word = true;
-    } else if (in_word) {
-      out += "\"*";
-      in_word = false;
-    }
-  }
-  if (in_word) out += "\"*";
-  return out;
-}
 
 Result<Room> read_room(Db& db, const std::string& id) {
   auto rid = require_room(db, id);
@@ -146,13 +126,17 @@ Result<std::vector<Message>> read_search(Db& db, const std::string& room, const 
   auto rid = require_room(db, room);
   if (!rid.ok()) return rid.status();
   std::vector<Message> out;
-  const std::string match = fts_query(query);
+  const std::string match = search_match(*rid, query);
   if (match.empty() || limit <= 0) return out;
+  // The index returns only this room's rows, newest first: within a room a
+  // larger row id is a larger seq (the writer assigns both in one
+  // transaction and never removes a row), so the LIMIT applies inside the
+  // index and a common word costs `limit` row reads, not one per match.
   Stmt s = db.prepare("SELECT " REALTIME_SQLITE_MESSAGE_COLS
-                      " FROM messages_fts f JOIN messages m ON m.mid = f.rowid "
-                      "WHERE messages_fts MATCH ?1 AND m.rid = ?2 AND m.deleted = 0 "
-                      "ORDER BY m.seq DESC LIMIT ?3");
-  s.bind(1, match).bind(2, *rid).bind(3, static_cast<std::int64_t>(limit));
+                      " FROM (SELECT rowid AS mid FROM messages_fts WHERE messages_fts MATCH ?1 "
+                      "ORDER BY rowid DESC LIMIT ?2) f JOIN messages m ON m.mid = f.mid "
+                      "WHERE m.deleted = 0 ORDER BY m.seq DESC");
+  s.bind(1, match).bind(2, static_cast<std::int64_t>(limit));
   while (s.step()) out.push_back(read_message(s, room));
   if (!s.status().ok()) return s.status();
   return out;

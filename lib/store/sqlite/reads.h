@@ -20,9 +20,4 @@ Result<std::vector<Message>> read_search(Db& db, const std::string& room, const 
                                          int limit);
 Result<ReadState> read_read_state(Db& db, const std::string& room, const std::string& user_id);
 
-// The FTS5 query for a user's search string: each word (a run of ASCII
-// letters and digits or non-ASCII bytes) as a quoted prefix term, so no
-// FTS syntax in the input is ever interpreted. Empty when there is none.
-std::string fts_query(const std::string& query);
-
 }  // namespace realtime::sqlite

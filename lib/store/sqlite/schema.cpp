@@ -7,6 +7,8 @@
 #include <array>
 #include <string_view>
 
+#include "store/sqlite/search_index.h"
+
 namespace realtime::sqlite {
 namespace {
 
@@ -75,6 +77,19 @@ CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_msg_id)
 CREATE VIRTUAL TABLE messages_fts USING fts5(
   text, content='messages', content_rowid='mid',
   tokenize='ascii', detail='none');
+)sql",
+    // 1 -> 2: room-scoped search. Version 1 indexed the text alone, so a
+    // search read every room's matches before filtering by room. Now each
+    // word is indexed behind its room's key (search_index.h); the index is
+    // contentless (it stores tokens, not text: the text is in messages)
+    // and keeps no column sizes (nothing ranks). Rebuilt from messages.
+    R"sql(
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+  terms, content='', columnsize=0, tokenize='ascii', detail='none');
+INSERT INTO messages_fts(rowid, terms)
+  SELECT mid, terms FROM (SELECT mid, chat_search_terms(rid, text) AS terms FROM messages WHERE deleted = 0)
+  WHERE terms != '';
 )sql",
 };
 
@@ -156,6 +171,8 @@ Result<Db> open_writer(const SqliteStoreOptions& o) {
   if (o.path.empty()) return Status::bad_request("SqliteStoreOptions.path is empty");
   auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();
+  // Before migrate(): the search index migration calls it.
+  if (Status s = register_search_functions(*db); !s.ok()) return with_path(s, o.path);
   // SQLite falls back to read-only on a write-protected file; a store
   // that cannot write must say so now, not on the first message.
   if (sqlite3_db_readonly(db->handle(), "main") == 1) {
