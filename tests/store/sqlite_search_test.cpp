@@ -1,5 +1,7 @@
-// SQLite-only tests of search: a file made by the version-1 schema is
-// migrated and searched by room. Test thread only (it is the loop thread).
+// SQLite-only tests of search and of the read lanes: a file made by the
+// version-1 schema is migrated and searched by room; a search is bounded
+// in time (deadline) and in queue; a slow search or a slow read does not
+// hold up a history page. Test thread only (it is the loop thread).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -148,6 +150,118 @@ TEST_F(SqliteSearchTest, Version1FileIsMigratedAndSearchedByRoom) {
   store->close();
   EXPECT_EQ(raw_exec(path, "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(raw_exec(path, "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')"), "");
+}
+
+TEST_F(SqliteSearchTest, SlowSearchDoesNotHoldUpHistoryPages) {
+  auto store = open_ok(options());
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  ASSERT_TRUE(s.create_room(make_room("big", {"ann"})).ok());
+  ASSERT_TRUE(s.create_room(make_room("small", {"ann"})).ok());
+  ASSERT_TRUE(fill(*store, "big", 60'000));
+  ASSERT_TRUE(s.append(make_msg("small", "ann", "hi")).ok());
+  // Every message of the big room matches, and the limit takes them all:
+  // this search reads 60,000 rows. The page must not wait for it.
+  std::vector<std::string> order;
+  std::size_t found = 0;
+  store->search("big", "a", 1'000'000, [&](Result<std::vector<Message>> r) {
+    order.push_back("search");
+    found = r.ok() ? r->size() : 0;
+  });
+  store->history("small", {}, [&](Result<HistoryPage> p) { order.push_back(p.ok() ? "history" : "history failed"); });
+  ASSERT_TRUE(loop_.run_until([&] { return order.size() == 2; }, kWaitLimit));
+  EXPECT_EQ(order, (std::vector<std::string>{"history", "search"}));
+  EXPECT_EQ(found, 60'000u);
+}
+
+TEST_F(SqliteSearchTest, SlowReadDoesNotHoldUpHistoryPages) {
+  auto store = open_ok(options());
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  // list_rooms runs a few queries per room: for 3,000 rooms it is slow.
+  constexpr int kRooms = 3000;
+  int created = 0;
+  for (int i = 0; i < kRooms; ++i) {
+    store->create_room(make_room(numbered("room", i), {"ann", "bob"}), [&](Result<Room> r) { created += r.ok(); });
+  }
+  ASSERT_TRUE(loop_.run_until([&] { return created == kRooms; }, kWaitLimit));
+  ASSERT_TRUE(s.append(make_msg("room0", "ann", "hi")).ok());
+  std::vector<std::string> order;
+  store->list_rooms("ann", [&](Result<std::vector<RoomSummary>> r) {
+    order.push_back(r.ok() && r->size() == kRooms ? "list" : "list failed");
+  });
+  store->history("room0", {}, [&](Result<HistoryPage> p) { order.push_back(p.ok() ? "history" : "history failed"); });
+  ASSERT_TRUE(loop_.run_until([&] { return order.size() == 2; }, kWaitLimit));
+  EXPECT_EQ(order, (std::vector<std::string>{"history", "list"}));
+}
+
+TEST_F(SqliteSearchTest, SearchPastItsDeadlineStopsWithUnavailable) {
+  SqliteStoreOptions o = options();
+  o.search_timeout = std::chrono::milliseconds(20);
+  auto store = open_ok(o);
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  ASSERT_TRUE(s.create_room(make_room("big", {"ann"})).ok());
+  ASSERT_TRUE(fill(*store, "big", 100'000));
+  // Reading 100,000 rows takes far longer than 20 ms: the search stops.
+  const auto start = SteadyClock::now();
+  auto r = s.search("big", "a", 1'000'000);
+  const auto took = SteadyClock::now() - start;
+  ASSERT_FALSE(r.ok()) << "found " << r->size();
+  EXPECT_EQ(r.status().code(), StatusCode::unavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("search took longer than 20 ms"));
+  EXPECT_LT(took, std::chrono::seconds(2));
+  // A narrow search in the same room still answers within the time.
+  auto narrow = s.search("big", "99999", 10);
+  ASSERT_TRUE(narrow.ok()) << narrow.status().to_string();
+  EXPECT_EQ(texts(narrow), (std::vector<std::string>{"apples and apricots, message 99999"}));
+}
+
+TEST_F(SqliteSearchTest, SearchThatWaitedPastItsDeadlineDoesNotRun) {
+  SqliteStoreOptions o = options();
+  o.search_timeout = std::chrono::milliseconds(0);  // due when called
+  auto store = open_ok(o);
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  ASSERT_TRUE(s.create_room(make_room("r1", {"ann"})).ok());
+  ASSERT_TRUE(s.append(make_msg("r1", "ann", "hello")).ok());
+  auto r = s.search("r1", "hello");
+  EXPECT_EQ(r.status().code(), StatusCode::unavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("search took longer than 0 ms"));
+}
+
+TEST_F(SqliteSearchTest, SearchQueueIsBounded) {
+  SqliteStoreOptions o = options();
+  o.max_queued_searches = 2;
+  auto store = open_ok(o);
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  ASSERT_TRUE(s.create_room(make_room("big", {"ann"})).ok());
+  ASSERT_TRUE(fill(*store, "big", 20'000));
+  // Each search reads 20,000 rows; 100 are asked at once. One runs, two
+  // wait, the rest are refused at once.
+  constexpr int kSearches = 100;
+  int ok = 0, refused = 0, other = 0;
+  std::string why;
+  for (int i = 0; i < kSearches; ++i) {
+    store->search("big", "a", 1'000'000, [&](Result<std::vector<Message>> r) {
+      if (r.ok()) {
+        ++ok;
+      } else if (r.status().code() == StatusCode::unavailable) {
+        ++refused;
+        why = r.status().message();
+      } else {
+        ++other;
+      }
+    });
+  }
+  ASSERT_TRUE(loop_.run_until([&] { return ok + refused + other == kSearches; }, kWaitLimit));
+  EXPECT_GE(ok, 1);
+  EXPECT_LE(ok, 3 + 2);  // a couple more if the thread drains while the loop still asks
+  EXPECT_EQ(ok + refused, kSearches);
+  EXPECT_THAT(why, HasSubstr("too many searches queued (2)"));
+  // Refused searches cost nothing: the store answers the next one.
+  EXPECT_TRUE(s.search("big", "message 7", 5).ok());
 }
 
 }  // namespace

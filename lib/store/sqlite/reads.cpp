@@ -1,6 +1,8 @@
 // Read operations of the SQLite store (see reads.h). Reader thread only.
 #include "store/sqlite/reads.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -31,6 +33,38 @@ Result<std::int64_t> unread(Db& db, std::int64_t rid, const std::string& user_id
   s.bind(1, rid).bind(2, from).bind(3, user_id);
   if (!s.step()) return s.status();
   return s.int64(0);
+}
+
+// Makes SQLite interrupt the statements of `db` (SQLITE_INTERRUPT) once
+// `deadline` has passed, for as long as it lives. The check runs every
+// 1000 VM steps; FTS5 reading one prefix's part of the index is a single
+// step, so that part is bounded by the room's size, not by the deadline.
+class DeadlineGuard {
+ public:
+  DeadlineGuard(Db& db, std::chrono::steady_clock::time_point deadline) : db_(db), deadline_(deadline) {
+    sqlite3_progress_handler(db_.handle(), 1000, &DeadlineGuard::check, this);
+  }
+  ~DeadlineGuard() { sqlite3_progress_handler(db_.handle(), 0, nullptr, nullptr); }
+  DeadlineGuard(const DeadlineGuard&) = delete;
+  DeadlineGuard& operator=(const DeadlineGuard&) = delete;
+  bool fired() const { return fired_; }
+
+ private:
+  static int check(void* self) {
+    auto* g = static_cast<DeadlineGuard*>(self);
+    g->fired_ = std::chrono::steady_clock::now() >= g->deadline_;
+    return g->fired_ ? 1 : 0;
+  }
+  Db& db_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool fired_ = false;
+};
+
+Status search_timed_out(std::chrono::milliseconds budget) {
+  return Status::unavailable(fmt::format(
+      "search took longer than {} ms (the store is busy or the query matches too much); "
+      "retry, or use longer words",
+      budget.count()));
 }
 
 }  // namespace
@@ -121,13 +155,16 @@ Result<HistoryPage> read_history(Db& db, const std::string& room, const HistoryQ
   return page;
 }
 
-Result<std::vector<Message>> read_search(Db& db, const std::string& room, const std::string& query,
-                                         int limit) {
+Result<std::vector<Message>> read_search(Db& db, const std::string& room, const std::string& query, int limit,
+                                         const SearchBudget& budget) {
+  // A search that waited in the queue past its deadline costs nothing more.
+  if (std::chrono::steady_clock::now() >= budget.deadline) return search_timed_out(budget.timeout);
   auto rid = require_room(db, room);
   if (!rid.ok()) return rid.status();
   std::vector<Message> out;
   const std::string match = search_match(*rid, query);
   if (match.empty() || limit <= 0) return out;
+  DeadlineGuard guard(db, budget.deadline);
   // The index returns only this room's rows, newest first: within a room a
   // larger row id is a larger seq (the writer assigns both in one
   // transaction and never removes a row), so the LIMIT applies inside the
@@ -138,7 +175,7 @@ Result<std::vector<Message>> read_search(Db& db, const std::string& room, const 
                       "WHERE m.deleted = 0 ORDER BY m.seq DESC");
   s.bind(1, match).bind(2, static_cast<std::int64_t>(limit));
   while (s.step()) out.push_back(read_message(s, room));
-  if (!s.status().ok()) return s.status();
+  if (!s.status().ok()) return guard.fired() ? search_timed_out(budget.timeout) : s.status();
   return out;
 }
 

@@ -4,8 +4,13 @@
 // the loop never touches SQLite. close() may be called from any thread.
 #include "realtime/sqlite_store.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <vector>
 
 #include "store/sqlite/op.h"
 #include "store/sqlite/reads.h"
@@ -21,14 +26,17 @@ using sqlite::Done;
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const SqliteStoreOptions& options, Executor& completions, Db writer, Db reader)
+  SqliteStore(const SqliteStoreOptions& options, Executor& completions, Db writer, std::vector<Db> readers,
+              std::vector<Db> searchers)
       : options_(options),
         exec_(completions),
         pending_(std::make_shared<std::atomic<std::size_t>>(0)),
         writer_(std::move(writer), completions, options.max_batch),
-        reader_(std::move(reader), completions, 1) {
+        reader_(completions, std::move(readers), 0),
+        searcher_(completions, std::move(searchers), options.max_queued_searches) {
     writer_.start();
     reader_.start();
+    searcher_.start();
   }
   ~SqliteStore() override { close(); }
 
@@ -86,9 +94,14 @@ class SqliteStore final : public Store {
                       std::move(done));
   }
   void search(std::string room, std::string query, int limit, Completion<std::vector<Message>> done) override {
-    read<std::vector<Message>>([room = std::move(room), query = std::move(query), limit](
-                                   Db& db) { return sqlite::read_search(db, room, query, limit); },
-                               std::move(done));
+    const sqlite::SearchBudget budget{std::chrono::steady_clock::now() + options_.search_timeout,
+                                      options_.search_timeout};
+    submit<std::vector<Message>>(
+        searcher_,
+        [room = std::move(room), query = std::move(query), limit, budget](Db& db) {
+          return sqlite::read_search(db, room, query, limit, budget);
+        },
+        std::move(done));
   }
 
   void mark_read(std::string room, std::string user_id, std::int64_t seq, Completion<ReadMark> done) override {
@@ -119,6 +132,7 @@ class SqliteStore final : public Store {
     if (closed_.exchange(true)) return;
     writer_.stop();
     reader_.stop();
+    searcher_.stop();
   }
 
   std::size_t pending() const override { return pending_->load(); }
@@ -146,8 +160,15 @@ class SqliteStore final : public Store {
       refused = Status::unavailable("store is closed");
     } else if (before >= options_.max_pending) {
       refused = Status::unavailable("store is overloaded: too many calls pending");
-    } else if (!worker.enqueue(op)) {
-      refused = Status::unavailable("store is closed");
+    } else {
+      switch (worker.enqueue(op)) {
+        case sqlite::Worker::Enqueued::ok: break;
+        case sqlite::Worker::Enqueued::stopped: refused = Status::unavailable("store is closed"); break;
+        case sqlite::Worker::Enqueued::full:
+          refused = Status::unavailable(fmt::format("too many searches queued ({}); retry later",
+                                                    options_.max_queued_searches));
+          break;
+      }
     }
     if (refused.ok()) return;
     op->fail(std::move(refused));
@@ -162,6 +183,7 @@ class SqliteStore final : public Store {
   std::mutex close_mu_;
   sqlite::Writer writer_;
   sqlite::Reader reader_;
+  sqlite::Reader searcher_;
 };
 
 }  // namespace
@@ -169,13 +191,27 @@ class SqliteStore final : public Store {
 int sqlite_store_schema_version() { return sqlite::kSchemaVersion; }
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& options, Executor& completions) {
-  auto writer = sqlite::open_writer(options);
+  SqliteStoreOptions o = options;
+  o.reader_threads = std::max<std::size_t>(o.reader_threads, 1);
+  o.search_threads = std::max<std::size_t>(o.search_threads, 1);
+  auto writer = sqlite::open_writer(o);
   if (!writer.ok()) return writer.status();
-  auto reader = sqlite::open_reader(options);
-  if (!reader.ok()) return reader.status();
+  auto connections = [&](std::size_t n) -> Result<std::vector<Db>> {
+    std::vector<Db> out;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto reader = sqlite::open_reader(o);
+      if (!reader.ok()) return reader.status();
+      out.push_back(std::move(*reader));
+    }
+    return out;
+  };
+  auto readers = connections(o.reader_threads);
+  if (!readers.ok()) return readers.status();
+  auto searchers = connections(o.search_threads);
+  if (!searchers.ok()) return searchers.status();
   try {
     return std::unique_ptr<Store>(
-        std::make_unique<SqliteStore>(options, completions, std::move(*writer), std::move(*reader)));
+        std::make_unique<SqliteStore>(o, completions, std::move(*writer), std::move(*readers), std::move(*searchers)));
   } catch (const std::exception& e) {  // no thread could be started
     return Status::internal(std::string("cannot start the SQLite store: ") + e.what());
   }

@@ -3,25 +3,32 @@
 // stop(), which the loop (or the closing thread) calls.
 #include "store/sqlite/workers.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace realtime::sqlite {
 
-Worker::Worker(Db db, Executor& completions, std::size_t max_batch)
-    : db_(std::move(db)), completions_(completions), max_batch_(max_batch == 0 ? 1 : max_batch) {}
+Worker::Worker(Executor& completions, std::size_t threads, std::size_t max_batch, std::size_t max_queued)
+    : completions_(completions),
+      threads_(std::max<std::size_t>(threads, 1)),
+      max_batch_(std::max<std::size_t>(max_batch, 1)),
+      max_queued_(max_queued) {}
 
 Worker::~Worker() { stop(); }
 
-void Worker::start() { thread_ = std::thread([this] { loop(); }); }
+void Worker::start() {
+  for (std::size_t i = 0; i < threads_; ++i) running_.emplace_back([this, i] { loop(i); });
+}
 
-bool Worker::enqueue(std::unique_ptr<Op>& op) {
+Worker::Enqueued Worker::enqueue(std::unique_ptr<Op>& op) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return false;
+    if (stopping_) return Enqueued::stopped;
+    if (max_queued_ > 0 && queue_.size() >= max_queued_) return Enqueued::full;
     queue_.push_back(std::move(op));
   }
   cv_.notify_one();
-  return true;
+  return Enqueued::ok;
 }
 
 void Worker::stop() {
@@ -29,11 +36,12 @@ void Worker::stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  cv_.notify_all();
+  for (auto& t : running_)
+    if (t.joinable()) t.join();
 }
 
-void Worker::loop() {
+void Worker::loop(std::size_t thread) {
   for (;;) {
     std::vector<std::unique_ptr<Op>> batch;
     {
@@ -45,7 +53,7 @@ void Worker::loop() {
         queue_.pop_front();
       }
     }
-    run_batch(batch);
+    run_batch(thread, batch);
     // One post per batch: the loop runs the completions in call order.
     auto done = std::make_shared<std::vector<std::unique_ptr<Op>>>(std::move(batch));
     completions_.post([done] {
@@ -54,7 +62,12 @@ void Worker::loop() {
   }
 }
 
-void Writer::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
+Writer::Writer(Db db, Executor& completions, std::size_t max_batch)
+    : Worker(completions, 1, max_batch, 0), db_(std::move(db)) {}
+
+Writer::~Writer() { stop(); }
+
+void Writer::run_batch(std::size_t, std::vector<std::unique_ptr<Op>>& batch) {
   if (!run_fast(batch)) run_with_savepoints(batch);
   // Bounded: one entry per room written since the last clear.
   if (db_.room_seqs().size() > 100'000) db_.room_seqs().clear();
@@ -143,17 +156,23 @@ void Writer::run_with_savepoints(std::vector<std::unique_ptr<Op>>& batch) {
   }
 }
 
-void Reader::run_batch(std::vector<std::unique_ptr<Op>>& batch) {
+Reader::Reader(Executor& completions, std::vector<Db> dbs, std::size_t max_queued)
+    : Worker(completions, dbs.size(), 1, max_queued), dbs_(std::move(dbs)) {}
+
+Reader::~Reader() { stop(); }
+
+void Reader::run_batch(std::size_t thread, std::vector<std::unique_ptr<Op>>& batch) {
+  Db& db = dbs_.at(thread);
   for (auto& op : batch) {
-    if (Status s = db_.prepare("BEGIN").run(); !s.ok()) {
+    if (Status s = db.prepare("BEGIN").run(); !s.ok()) {
       op->fail(s);
       continue;
     }
-    (void)op->run(db_);
+    (void)op->run(db);
     // A read transaction has nothing to commit; ending it lets the writer
     // checkpoint past our snapshot.
-    (void)db_.prepare("COMMIT").run();
-    if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
+    (void)db.prepare("COMMIT").run();
+    if (!db.autocommit()) (void)db.exec("ROLLBACK");
   }
 }
 
