@@ -66,6 +66,11 @@ struct SqliteStoreOptions {
   // steps, so the index lookup of one word is bounded by its room's size
   // rather than by this.
   std::chrono::milliseconds search_timeout{2000};
+  // While the file cannot be written (full disk, read-only or failing file
+  // system, file deleted or corrupt), how often the store retries it
+  // without being asked (a probe write, or reopening its connections), so
+  // that health() recovers as soon as the fault is gone.
+  std::chrono::milliseconds fault_retry_interval{1000};
   // When > 0, the database may not grow beyond this many pages: writes
   // past it fail as on a full disk. Meant for tests and quotas.
   std::int64_t max_page_count = 0;

@@ -11,8 +11,14 @@
 //   same room; a write is visible to every call issued after its completion.
 // - A write's completion means it is durable to the degree the backend
 //   documents (SQLite, docs/store.md: with synchronous=full it survives a
-//   power cut; with normal, a process crash). Backends never throw;
-//   failures are a Status (`internal` for I/O errors, with the cause).
+//   power cut; with normal, a process crash). A write that fails was not
+//   stored. Backends never throw; failures are a Status:
+//   `unavailable` when the backend cannot reach its storage now (full or
+//   read-only disk, I/O error, file deleted or corrupt, database down),
+//   when it is closed or overloaded, or when a read ran past its time
+//   limit; the message says why, and the same call may succeed later (a
+//   retried append with its clientMsgId is stored once). `internal` for
+//   anything unexpected, with the cause.
 // - Calls may come from the loop thread only.
 #pragma once
 
@@ -158,6 +164,12 @@ class REALTIME_EXPORT Store : public RoomStore, public MessageStore, public Rece
   virtual void close() = 0;
   // Calls accepted but not yet completed (a gauge for /metrics).
   virtual std::size_t pending() const = 0;
+  // Ok while the store can take writes; otherwise `unavailable` with the
+  // cause (for /healthz: a store that cannot write should be taken out of
+  // rotation). It turns ok again by itself once the fault is gone; a
+  // backend may find that out by retrying on its own. Any thread. The
+  // default (a store that cannot fail this way) is always ok.
+  virtual Status health() const { return {}; }
 };
 
 }  // namespace realtime

@@ -1,5 +1,6 @@
 // Schema, migrations and connection setup of the SQLite store (see
-// schema.h). Runs on the thread calling open_sqlite_store().
+// schema.h). Runs on the thread calling open_sqlite_store(), or on the
+// writer thread reopening the file after a fault.
 #include "store/sqlite/schema.h"
 
 #include <fmt/format.h>
@@ -167,9 +168,9 @@ Status migrate(Db& db, const std::string& path) {
 
 }  // namespace
 
-Result<Db> open_writer(const SqliteStoreOptions& o) {
+Result<Db> open_writer(const SqliteStoreOptions& o, bool create) {
   if (o.path.empty()) return Status::bad_request("SqliteStoreOptions.path is empty");
-  auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0));
   if (!db.ok()) return db.status();
   // Before migrate(): the search index migration calls it.
   if (Status s = register_search_functions(*db); !s.ok()) return with_path(s, o.path);

@@ -26,14 +26,15 @@ using sqlite::Done;
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const SqliteStoreOptions& options, Executor& completions, Db writer, std::vector<Db> readers,
-              std::vector<Db> searchers)
+  SqliteStore(const SqliteStoreOptions& options, Executor& completions, Db writer, std::vector<Db> readers)
       : options_(options),
         exec_(completions),
         pending_(std::make_shared<std::atomic<std::size_t>>(0)),
-        writer_(std::move(writer), completions, options.max_batch),
-        reader_(completions, std::move(readers), 0),
-        searcher_(completions, std::move(searchers), options.max_queued_searches) {
+        connections_(std::move(readers)),
+        writer_(std::move(writer), completions, options, connections_, health_),
+        reader_(completions, connections_, 0, options.reader_threads, 0, health_),
+        searcher_(completions, connections_, options.reader_threads, options.search_threads,
+                  options.max_queued_searches, health_) {
     writer_.start();
     reader_.start();
     searcher_.start();
@@ -137,6 +138,8 @@ class SqliteStore final : public Store {
 
   std::size_t pending() const override { return pending_->load(); }
 
+  Status health() const override { return health_.get(); }
+
  private:
   template <class T>
   void write(typename sqlite::TypedOp<T>::Fn fn, std::function<void(Result<T>)> done) {
@@ -181,6 +184,9 @@ class SqliteStore final : public Store {
   std::shared_ptr<std::atomic<std::size_t>> pending_;
   std::atomic<bool> closed_{false};
   std::mutex close_mu_;
+  sqlite::FileHealth health_;
+  sqlite::ReadConnections connections_;
+  // Declared after what they use: destroyed (and joined) first.
   sqlite::Writer writer_;
   sqlite::Reader reader_;
   sqlite::Reader searcher_;
@@ -196,22 +202,15 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& optio
   o.search_threads = std::max<std::size_t>(o.search_threads, 1);
   auto writer = sqlite::open_writer(o);
   if (!writer.ok()) return writer.status();
-  auto connections = [&](std::size_t n) -> Result<std::vector<Db>> {
-    std::vector<Db> out;
-    for (std::size_t i = 0; i < n; ++i) {
-      auto reader = sqlite::open_reader(o);
-      if (!reader.ok()) return reader.status();
-      out.push_back(std::move(*reader));
-    }
-    return out;
-  };
-  auto readers = connections(o.reader_threads);
-  if (!readers.ok()) return readers.status();
-  auto searchers = connections(o.search_threads);
-  if (!searchers.ok()) return searchers.status();
+  std::vector<Db> readers;
+  for (std::size_t i = 0; i < o.reader_threads + o.search_threads; ++i) {
+    auto reader = sqlite::open_reader(o);
+    if (!reader.ok()) return reader.status();
+    readers.push_back(std::move(*reader));
+  }
   try {
     return std::unique_ptr<Store>(
-        std::make_unique<SqliteStore>(o, completions, std::move(*writer), std::move(*readers), std::move(*searchers)));
+        std::make_unique<SqliteStore>(o, completions, std::move(*writer), std::move(readers)));
   } catch (const std::exception& e) {  // no thread could be started
     return Status::internal(std::string("cannot start the SQLite store: ") + e.what());
   }
