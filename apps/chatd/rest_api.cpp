@@ -344,7 +344,13 @@ void RestApi::Impl::install_attachments() {
 
 void RestApi::Impl::install_misc() {
   auto& t = ctx.transport;
-  t.add_route("GET", "/healthz", [](const HttpRequest&, HttpResponder respond) {
+  t.add_route("GET", "/healthz", [this](const HttpRequest&, HttpResponder respond) {
+    // A store that cannot write (full or failing disk, file gone) makes the
+    // server unfit for traffic: 503 takes it out of a load balancer's rotation.
+    const Status store = ctx.store.health();
+    if (!store.ok()) {
+      return respond(json_response(503, Json::object({{"status", "degraded"}, {"error", realtime::chat::error_json(store)}})));
+    }
     respond(json_response(200, Json::object({{"status", "ok"}})));
   });
   t.add_route("GET", "/api/ice-servers", [this](const HttpRequest& req, HttpResponder respond) {
