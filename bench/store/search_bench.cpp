@@ -57,7 +57,9 @@ struct Config {
 constexpr int kSearchLimit = 20;  // message:search's default
 constexpr const char* kCommonWord = "lesson";
 
-double ms_since(SteadyClock::time_point t) { return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count(); }
+double ms_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
+}
 
 struct Latency {
   double median_ms = 0, p99_ms = 0;
@@ -76,7 +78,9 @@ void check(int rc, sqlite3* db, const char* what) {
   std::exit(1);
 }
 
-void exec(sqlite3* db, const std::string& sql) { check(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), db, sql.c_str()); }
+void exec(sqlite3* db, const std::string& sql) {
+  check(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), db, sql.c_str());
+}
 
 // The version-1 schema exactly as it shipped.
 constexpr const char* kVersion1Schema = R"sql(
@@ -118,12 +122,18 @@ void build_v1(const std::string& path, const Config& cfg) {
   sqlite3_stmt* room = nullptr;
   sqlite3_stmt* msg = nullptr;
   sqlite3_stmt* fts = nullptr;
-  check(sqlite3_prepare_v2(db, "INSERT INTO rooms VALUES(?1, ?2, 1, ?2, 0, 'ann', 0, NULL, NULL, 's')", -1, &room, nullptr), db, "prepare");
-  check(sqlite3_prepare_v2(db,
-                           "INSERT INTO messages(mid, rid, seq, sender_id, sender_name, sender_role, type, text, created_at) "
-                           "VALUES(?1, ?2, ?3, 'ann', 'Ann', 'member', 0, ?4, ?5)",
-                           -1, &msg, nullptr), db, "prepare");
-  check(sqlite3_prepare_v2(db, "INSERT INTO messages_fts(rowid, text) VALUES(?1, ?2)", -1, &fts, nullptr), db, "prepare");
+  check(sqlite3_prepare_v2(db, "INSERT INTO rooms VALUES(?1, ?2, 1, ?2, 0, 'ann', 0, NULL, NULL, 's')", -1,
+                           &room, nullptr),
+        db, "prepare");
+  check(
+      sqlite3_prepare_v2(
+          db,
+          "INSERT INTO messages(mid, rid, seq, sender_id, sender_name, sender_role, type, text, created_at) "
+          "VALUES(?1, ?2, ?3, 'ann', 'Ann', 'member', 0, ?4, ?5)",
+          -1, &msg, nullptr),
+      db, "prepare");
+  check(sqlite3_prepare_v2(db, "INSERT INTO messages_fts(rowid, text) VALUES(?1, ?2)", -1, &fts, nullptr), db,
+        "prepare");
   for (int i = 0; i < cfg.rooms; ++i) {
     sqlite3_bind_int64(room, 1, i + 1);
     const std::string id = room_id(i);
@@ -136,7 +146,8 @@ void build_v1(const std::string& path, const Config& cfg) {
   std::uniform_int_distribution<int> pick(0, cfg.rooms - 1);
   for (long i = 1; i <= cfg.messages; ++i) {
     const int r = pick(rng);
-    const std::string text = "message number " + std::to_string(i) + " about the " + kCommonWord + " on fractions and decimals";
+    const std::string text =
+        "message number " + std::to_string(i) + " about the " + kCommonWord + " on fractions and decimals";
     sqlite3_bind_int64(msg, 1, i);
     sqlite3_bind_int64(msg, 2, r + 1);
     sqlite3_bind_int64(msg, 3, ++seq[static_cast<std::size_t>(r)]);
@@ -176,24 +187,34 @@ class V1Reader {
     sqlite3_close(db_);
   }
   // Completions get the number of messages found.
-  void search(const std::string& room, const std::string& word, int limit, std::function<void(std::size_t)> done) {
-    push([=, this] {
-      return rows("SELECT m.mid, m.seq, m.sender_id, m.sender_name, m.text, m.created_at FROM messages_fts f "
-                  "JOIN messages m ON m.mid = f.rowid WHERE messages_fts MATCH ?1 AND m.rid = "
-                  "(SELECT rid FROM rooms WHERE id = ?2) AND m.deleted = 0 ORDER BY m.seq DESC LIMIT ?3",
-                  "\"" + word + "\"*", room, limit, 0);
-    }, std::move(done));
+  void search(const std::string& room, const std::string& word, int limit,
+              std::function<void(std::size_t)> done) {
+    push(
+        [=, this] {
+          return rows(
+              "SELECT m.mid, m.seq, m.sender_id, m.sender_name, m.text, m.created_at FROM messages_fts f "
+              "JOIN messages m ON m.mid = f.rowid WHERE messages_fts MATCH ?1 AND m.rid = "
+              "(SELECT rid FROM rooms WHERE id = ?2) AND m.deleted = 0 ORDER BY m.seq DESC LIMIT ?3",
+              "\"" + word + "\"*", room, limit, 0);
+        },
+        std::move(done));
   }
-  void history(const std::string& room, std::int64_t before, int limit, std::function<void(std::size_t)> done) {
-    push([=, this] {
-      return rows("SELECT m.mid, m.seq, m.sender_id, m.sender_name, m.text, m.created_at FROM messages m "
-                  "WHERE m.rid = (SELECT rid FROM rooms WHERE id = ?2) AND m.seq < ?4 ORDER BY m.seq DESC LIMIT ?3",
-                  "", room, limit + 1, before);
-    }, std::move(done));
+  void history(const std::string& room, std::int64_t before, int limit,
+               std::function<void(std::size_t)> done) {
+    push(
+        [=, this] {
+          return rows(
+              "SELECT m.mid, m.seq, m.sender_id, m.sender_name, m.text, m.created_at FROM messages m "
+              "WHERE m.rid = (SELECT rid FROM rooms WHERE id = ?2) AND m.seq < ?4 ORDER BY m.seq DESC LIMIT "
+              "?3",
+              "", room, limit + 1, before);
+        },
+        std::move(done));
   }
 
  private:
-  std::size_t rows(const char* sql, const std::string& match, const std::string& room, int limit, std::int64_t before) {
+  std::size_t rows(const char* sql, const std::string& match, const std::string& room, int limit,
+                   std::int64_t before) {
     sqlite3_stmt* s = nullptr;
     check(sqlite3_prepare_v2(db_, sql, -1, &s, nullptr), db_, sql);
     if (!match.empty()) sqlite3_bind_text(s, 1, match.c_str(), -1, SQLITE_TRANSIENT);
@@ -260,16 +281,18 @@ Reads v1_reads(V1Reader& r) {
 
 Reads v2_reads(Store& s) {
   return {[&s](const std::string& room, std::function<void(std::size_t)> done) {
-            s.search(room, kCommonWord, kSearchLimit, [done = std::move(done)](Result<std::vector<Message>> r) {
-              if (!r.ok()) std::fprintf(stderr, "v2 search: %s\n", r.status().to_string().c_str());
-              done(r.ok() ? r->size() : 0);
-            });
+            s.search(room, kCommonWord, kSearchLimit,
+                     [done = std::move(done)](Result<std::vector<Message>> r) {
+                       if (!r.ok()) std::fprintf(stderr, "v2 search: %s\n", r.status().to_string().c_str());
+                       done(r.ok() ? r->size() : 0);
+                     });
           },
           [&s](const std::string& room, std::int64_t before, std::function<void(std::size_t)> done) {
-            s.history(room, HistoryQuery{before, std::nullopt, 50}, [done = std::move(done)](Result<HistoryPage> p) {
-              if (!p.ok()) std::fprintf(stderr, "v2 history: %s\n", p.status().to_string().c_str());
-              done(p.ok() ? p->messages.size() : 0);
-            });
+            s.history(room, HistoryQuery{before, std::nullopt, 50},
+                      [done = std::move(done)](Result<HistoryPage> p) {
+                        if (!p.ok()) std::fprintf(stderr, "v2 history: %s\n", p.status().to_string().c_str());
+                        done(p.ok() ? p->messages.size() : 0);
+                      });
           }};
 }
 
@@ -340,11 +363,12 @@ void index_variants(const std::string& v1_path, const std::string& v2_path, cons
   const auto build = SteadyClock::now();
   // The room as a column needs positions of columns (detail=column): FTS5
   // refuses column filters with detail=none.
-  exec(db, "PRAGMA synchronous=OFF; BEGIN;"
-           "CREATE VIRTUAL TABLE fts_room_column USING fts5(room, text, content='', columnsize=0, "
-           "tokenize='ascii', detail='column');"
-           "INSERT INTO fts_room_column(rowid, room, text) SELECT mid, 'k' || rid, text FROM messages;"
-           "COMMIT;");
+  exec(db,
+       "PRAGMA synchronous=OFF; BEGIN;"
+       "CREATE VIRTUAL TABLE fts_room_column USING fts5(room, text, content='', columnsize=0, "
+       "tokenize='ascii', detail='column');"
+       "INSERT INTO fts_room_column(rowid, room, text) SELECT mid, 'k' || rid, text FROM messages;"
+       "COMMIT;");
   std::printf("  (room-column index built in %.1f s)\n", ms_since(build) / 1000);
   sqlite3* v2 = nullptr;
   check(sqlite3_open(v2_path.c_str(), &v2), v2, "open v2");
@@ -378,7 +402,8 @@ void index_variants(const std::string& v1_path, const std::string& v2_path, cons
     std::uniform_int_distribution<int> pick(1, cfg.rooms);
     sqlite3_stmt* s = nullptr;
     const char* sql =
-        "SELECT m.mid FROM (SELECT rowid AS mid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC) f CROSS "
+        "SELECT m.mid FROM (SELECT rowid AS mid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid "
+        "DESC) f CROSS "
         "JOIN messages m ON m.mid = f.mid WHERE m.rid = ?2 LIMIT ?3";
     check(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), db, sql);
     const std::string match = std::string("\"") + kCommonWord + "\"*";
@@ -400,14 +425,18 @@ void index_variants(const std::string& v1_path, const std::string& v2_path, cons
   const Latency column = measure(db, "fts_room_column", [](int rid) {
     return "room:k" + std::to_string(rid) + " AND text:\"" + kCommonWord + "\"*";
   });
-  const Latency keyed = measure(v2, "messages_fts", [](int rid) { return "\"" + room_key(rid) + kCommonWord + "\"*"; });
+  const Latency keyed =
+      measure(v2, "messages_fts", [](int rid) { return "\"" + room_key(rid) + kCommonWord + "\"*"; });
   std::printf("index designs, bare SQL on this thread (%d searches):\n", samples);
-  std::printf("  one index, newest first, filtered by room (v1's, best plan): median %8.2f ms, p99 %8.2f ms\n",
-              global.median_ms, global.p99_ms);
-  std::printf("  room as an FTS5 column:       median %8.2f ms, p99 %8.2f ms\n", column.median_ms, column.p99_ms);
-  std::printf("  room key in every token (v2): median %8.2f ms, p99 %8.2f ms\n", keyed.median_ms, keyed.p99_ms);
-  std::printf("  key vs column: %.0fx; key vs one index: %.0fx (medians)\n", column.median_ms / keyed.median_ms,
-              global.median_ms / keyed.median_ms);
+  std::printf(
+      "  one index, newest first, filtered by room (v1's, best plan): median %8.2f ms, p99 %8.2f ms\n",
+      global.median_ms, global.p99_ms);
+  std::printf("  room as an FTS5 column:       median %8.2f ms, p99 %8.2f ms\n", column.median_ms,
+              column.p99_ms);
+  std::printf("  room key in every token (v2): median %8.2f ms, p99 %8.2f ms\n", keyed.median_ms,
+              keyed.p99_ms);
+  std::printf("  key vs column: %.0fx; key vs one index: %.0fx (medians)\n",
+              column.median_ms / keyed.median_ms, global.median_ms / keyed.median_ms);
   sqlite3_close(v2);
   sqlite3_close(db);
 }
@@ -418,10 +447,14 @@ Config parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--dir") c.dir = next();
-    else if (a == "--messages") c.messages = std::atol(next().c_str());
-    else if (a == "--rooms") c.rooms = std::atoi(next().c_str());
-    else if (a == "--seconds") c.seconds = std::atof(next().c_str());
+    if (a == "--dir")
+      c.dir = next();
+    else if (a == "--messages")
+      c.messages = std::atol(next().c_str());
+    else if (a == "--rooms")
+      c.rooms = std::atoi(next().c_str());
+    else if (a == "--seconds")
+      c.seconds = std::atof(next().c_str());
     else if (a == "--quick") {
       c.messages = 100'000;
       c.rooms = 100;
@@ -429,7 +462,8 @@ Config parse(int argc, char** argv) {
       c.v1_searches = 5;
       c.v2_searches = 200;
     } else {
-      std::fprintf(stderr, "usage: %s [--dir D] [--messages N] [--rooms R] [--seconds S] [--quick]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--dir D] [--messages N] [--rooms R] [--seconds S] [--quick]\n",
+                   argv[0]);
       std::exit(2);
     }
   }
@@ -452,8 +486,10 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(base);
   const std::string v1_path = base + "/v1.db";
   const std::string v2_path = base + "/v2.db";
-  std::printf("store_search_bench: %ld messages over %d rooms, search \"%s\" (limit %d), dir %s, %u hardware threads\n",
-              cfg.messages, cfg.rooms, kCommonWord, kSearchLimit, base.c_str(), std::thread::hardware_concurrency());
+  std::printf(
+      "store_search_bench: %ld messages over %d rooms, search \"%s\" (limit %d), dir %s, %u hardware "
+      "threads\n",
+      cfg.messages, cfg.rooms, kCommonWord, kSearchLimit, base.c_str(), std::thread::hardware_concurrency());
 
   auto t = SteadyClock::now();
   build_v1(v1_path, cfg);
@@ -493,7 +529,8 @@ int main(int argc, char** argv) {
   const Latency h2 = history_run(loop, r2, cfg, 0, cfg.seconds / 4, nullptr);
   print("v1", h1);
   print("v2", h2);
-  std::printf("history page (50) while one search at a time runs without pause (%.0f s each):\n", cfg.seconds);
+  std::printf("history page (50) while one search at a time runs without pause (%.0f s each):\n",
+              cfg.seconds);
   long n1 = 0, n2 = 0;
   const Latency b1 = history_run(loop, r1, cfg, 1, cfg.seconds, &n1);
   const Latency b2 = history_run(loop, r2, cfg, 1, cfg.seconds, &n2);

@@ -114,16 +114,17 @@ TEST_F(SqliteSearchTest, Version1FileIsMigratedAndSearchedByRoom) {
     const char* text;
     bool deleted;
   };
-  const std::vector<Row> rows = {{1, 1, 1, "Hello world", false},     {2, 2, 1, "hello from r2", false},
-                                 {3, 1, 2, "help wanted", false},     {4, 1, 3, "", true},
-                                 {5, 2, 2, "world of r2", false},     {6, 1, 4, "!!!", false},
+  const std::vector<Row> rows = {{1, 1, 1, "Hello world", false},       {2, 2, 1, "hello from r2", false},
+                                 {3, 1, 2, "help wanted", false},       {4, 1, 3, "", true},
+                                 {5, 2, 2, "world of r2", false},       {6, 1, 4, "!!!", false},
                                  {7, 1, 5, "hello again, world", false}};
   for (const Row& r : rows) {
-    sql += "INSERT INTO messages(mid, rid, seq, sender_id, sender_name, sender_role, type, text, created_at, "
-           "deleted) VALUES(" +
-           std::to_string(r.mid) + ", " + std::to_string(r.rid) + ", " + std::to_string(r.seq) +
-           ", 'ann', 'Ann', 'owner', 0, '" + r.text + "', " + std::to_string(1'800'000'000'000 + r.mid) + ", " +
-           (r.deleted ? "1" : "0") + ");";
+    sql +=
+        "INSERT INTO messages(mid, rid, seq, sender_id, sender_name, sender_role, type, text, created_at, "
+        "deleted) VALUES(" +
+        std::to_string(r.mid) + ", " + std::to_string(r.rid) + ", " + std::to_string(r.seq) +
+        ", 'ann', 'Ann', 'owner', 0, '" + r.text + "', " + std::to_string(1'800'000'000'000 + r.mid) + ", " +
+        (r.deleted ? "1" : "0") + ");";
     if (!r.deleted && *r.text != '\0') {
       sql += "INSERT INTO messages_fts(rowid, text) VALUES(" + std::to_string(r.mid) + ", '" + r.text + "');";
     }
@@ -135,8 +136,10 @@ TEST_F(SqliteSearchTest, Version1FileIsMigratedAndSearchedByRoom) {
   ASSERT_NE(store, nullptr);
   SyncStore s(loop_, *store);
   EXPECT_EQ(raw_exec(path, "PRAGMA user_version"), std::to_string(sqlite_store_schema_version()));
-  EXPECT_EQ(texts(s.search("r1", "hel")), (std::vector<std::string>{"hello again, world", "help wanted", "Hello world"}));
-  EXPECT_EQ(texts(s.search("r1", "WORLD hello")), (std::vector<std::string>{"hello again, world", "Hello world"}));
+  EXPECT_EQ(texts(s.search("r1", "hel")),
+            (std::vector<std::string>{"hello again, world", "help wanted", "Hello world"}));
+  EXPECT_EQ(texts(s.search("r1", "WORLD hello")),
+            (std::vector<std::string>{"hello again, world", "Hello world"}));
   EXPECT_EQ(texts(s.search("r2", "world")), (std::vector<std::string>{"world of r2"}));
   EXPECT_EQ(texts(s.search("r2", "help")), std::vector<std::string>{});
   // The migrated index keeps up with edits, deletes and new messages.
@@ -168,7 +171,8 @@ TEST_F(SqliteSearchTest, SlowSearchDoesNotHoldUpHistoryPages) {
     order.push_back("search");
     found = r.ok() ? r->size() : 0;
   });
-  store->history("small", {}, [&](Result<HistoryPage> p) { order.push_back(p.ok() ? "history" : "history failed"); });
+  store->history("small", {},
+                 [&](Result<HistoryPage> p) { order.push_back(p.ok() ? "history" : "history failed"); });
   ASSERT_TRUE(loop_.run_until([&] { return order.size() == 2; }, kWaitLimit));
   EXPECT_EQ(order, (std::vector<std::string>{"history", "search"}));
   EXPECT_EQ(found, 60'000u);
@@ -182,7 +186,8 @@ TEST_F(SqliteSearchTest, SlowReadDoesNotHoldUpHistoryPages) {
   constexpr int kRooms = 3000;
   int created = 0;
   for (int i = 0; i < kRooms; ++i) {
-    store->create_room(make_room(numbered("room", i), {"ann", "bob"}), [&](Result<Room> r) { created += r.ok(); });
+    store->create_room(make_room(numbered("room", i), {"ann", "bob"}),
+                       [&](Result<Room> r) { created += r.ok(); });
   }
   ASSERT_TRUE(loop_.run_until([&] { return created == kRooms; }, kWaitLimit));
   ASSERT_TRUE(s.append(make_msg("room0", "ann", "hi")).ok());
@@ -190,7 +195,8 @@ TEST_F(SqliteSearchTest, SlowReadDoesNotHoldUpHistoryPages) {
   store->list_rooms("ann", [&](Result<std::vector<RoomSummary>> r) {
     order.push_back(r.ok() && r->size() == kRooms ? "list" : "list failed");
   });
-  store->history("room0", {}, [&](Result<HistoryPage> p) { order.push_back(p.ok() ? "history" : "history failed"); });
+  store->history("room0", {},
+                 [&](Result<HistoryPage> p) { order.push_back(p.ok() ? "history" : "history failed"); });
   ASSERT_TRUE(loop_.run_until([&] { return order.size() == 2; }, kWaitLimit));
   EXPECT_EQ(order, (std::vector<std::string>{"history", "list"}));
 }

@@ -65,8 +65,10 @@ class ReadConnections {
   void leave(bool exclusive) {
     {
       std::lock_guard lock(mu_);
-      if (exclusive) writer_ = false;
-      else --readers_;
+      if (exclusive)
+        writer_ = false;
+      else
+        --readers_;
     }
     cv_.notify_all();
   }

@@ -36,7 +36,8 @@ void terms_function(sqlite3_context* ctx, int, sqlite3_value** argv) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
   const std::string terms = search_terms(
       sqlite3_value_int64(argv[0]),
-      text == nullptr ? std::string_view() : std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(argv[1]))));
+      text == nullptr ? std::string_view()
+                      : std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(argv[1]))));
   sqlite3_result_text64(ctx, terms.data(), terms.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 

@@ -124,7 +124,8 @@ std::optional<Writer::FileFault> Writer::classify(const Status& failure) const {
   f.close = primary == SQLITE_IOERR || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN;
   f.corrupt = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
   f.status = Status::unavailable(fmt::format(
-      "the database file {} cannot be written: {} (sqlite code {}){}", options_.path, sqlite3_errstr(code), code,
+      "the database file {} cannot be written: {} (sqlite code {}){}", options_.path, sqlite3_errstr(code),
+      code,
       f.close ? "; the store has closed it and reopens it when the file system is back" : "; retry later"));
   return f;
 }
@@ -183,8 +184,11 @@ bool Writer::probe() {
   if (s.ok()) return true;
   std::optional<FileFault> fault = classify(s);
   if (!db_.autocommit()) (void)db_.exec("ROLLBACK");
-  if (fault) enter_fault(*fault);
-  else next_retry_ = SteadyClock::now() + options_.fault_retry_interval;
+  if (fault) {
+    enter_fault(*fault);
+  } else {
+    next_retry_ = SteadyClock::now() + options_.fault_retry_interval;
+  }
   return false;
 }
 
@@ -318,9 +322,11 @@ std::optional<Writer::FileFault> Writer::run_with_savepoints(std::vector<std::un
   return std::nullopt;
 }
 
-Reader::Reader(Executor& completions, ReadConnections& connections, std::size_t first_slot, std::size_t threads,
-               std::size_t max_queued, FileHealth& health)
-    : Worker(completions, threads, 1, max_queued), connections_(connections), first_slot_(first_slot),
+Reader::Reader(Executor& completions, ReadConnections& connections, std::size_t first_slot,
+               std::size_t threads, std::size_t max_queued, FileHealth& health)
+    : Worker(completions, threads, 1, max_queued),
+      connections_(connections),
+      first_slot_(first_slot),
       health_(health) {}
 
 Reader::~Reader() { stop(); }
