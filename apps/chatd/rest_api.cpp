@@ -363,11 +363,12 @@ void RestApi::Impl::install_attachments() {
 
 void RestApi::Impl::install_misc() {
   auto& t = ctx.transport;
-  // Degraded (503) while the store cannot reach its database: the process
-  // runs, but calls that need the store fail with `unavailable`.
   t.add_route("GET", "/healthz", [this](const HttpRequest&, HttpResponder respond) {
-    if (!ctx.store.health().ok()) {
-      return respond(json_response(503, Json::object({{"status", "degraded"}, {"store", "unreachable"}})));
+    // A store that cannot write (full or failing disk, file gone, database
+    // server unreachable) makes the server unfit for traffic: 503 takes it out of a load balancer's rotation.
+    const Status store = ctx.store.health();
+    if (!store.ok()) {
+      return respond(json_response(503, Json::object({{"status", "degraded"}, {"error", realtime::chat::error_json(store)}})));
     }
     respond(json_response(200, Json::object({{"status", "ok"}})));
   });

@@ -46,8 +46,31 @@ struct SqliteStoreOptions {
   // How long a connection waits for a lock held by another process
   // sharing the file before failing with `internal`.
   std::chrono::milliseconds busy_timeout{5000};
-  // Page cache per connection, in KiB.
+  // Page cache per connection, in KiB (there are 1 + reader_threads +
+  // search_threads connections).
   std::int64_t cache_kib = 32 * 1024;
+  // Threads (each with its own connection) that answer every read but
+  // search. More than one, so that one slow read (a long room list, an
+  // unread count over a long tail) does not hold up every history page.
+  std::size_t reader_threads = 2;
+  // Threads that answer searches, apart from the other reads: a search for
+  // a common word in a big room costs far more than a history page, and
+  // must never queue in front of one.
+  std::size_t search_threads = 1;
+  // Searches accepted but not yet started, beyond which a new search fails
+  // at once with `unavailable`.
+  std::size_t max_queued_searches = 64;
+  // How long a search may take, counted from the call (queueing included).
+  // Past it the search stops and completes with `unavailable` ("search took
+  // longer than ..."); no partial result. The check runs between SQLite
+  // steps, so the index lookup of one word is bounded by its room's size
+  // rather than by this.
+  std::chrono::milliseconds search_timeout{2000};
+  // While the file cannot be written (full disk, read-only or failing file
+  // system, file deleted or corrupt), how often the store retries it
+  // without being asked (a probe write, or reopening its connections), so
+  // that health() recovers as soon as the fault is gone.
+  std::chrono::milliseconds fault_retry_interval{1000};
   // When > 0, the database may not grow beyond this many pages: writes
   // past it fail as on a full disk. Meant for tests and quotas.
   std::int64_t max_page_count = 0;

@@ -11,8 +11,14 @@
 //   same room; a write is visible to every call issued after its completion.
 // - A write's completion means it is durable to the degree the backend
 //   documents (SQLite, docs/store.md: with synchronous=full it survives a
-//   power cut; with normal, a process crash). Backends never throw;
-//   failures are a Status (`internal` for I/O errors, with the cause).
+//   power cut; with normal, a process crash). A write that fails was not
+//   stored. Backends never throw; failures are a Status:
+//   `unavailable` when the backend cannot reach its storage now (full or
+//   read-only disk, I/O error, file deleted or corrupt, database down),
+//   when it is closed or overloaded, or when a read ran past its time
+//   limit; the message says why, and the same call may succeed later (a
+//   retried append with its clientMsgId is stored once). `internal` for
+//   anything unexpected, with the cause.
 // - Calls may come from the loop thread only.
 #pragma once
 
@@ -163,11 +169,14 @@ class REALTIME_EXPORT Store : public RoomStore, public MessageStore, public Rece
   virtual void close() = 0;
   // Calls accepted but not yet completed (a gauge for /metrics).
   virtual std::size_t pending() const = 0;
-  // Whether the backend can reach its storage now: ok, or `unavailable`
-  // with the cause while a database server is unreachable (calls then fail
-  // with `unavailable` too, and the backend reconnects by itself). A gauge
-  // for /healthz: cheap, and safe from any thread. Backends that keep
-  // their data in this process are always ok.
+  // Ok while the store can reach its storage and take writes; otherwise
+  // `unavailable` with the cause: a database server unreachable, a full or
+  // failing disk, the database file gone (calls then fail with
+  // `unavailable` too). It turns ok again by itself once the fault is gone;
+  // the backend retries on its own. For /healthz, where a store that cannot
+  // write takes the server out of a load balancer's rotation: cheap, and
+  // safe from any thread. The default (a store that cannot fail this way,
+  // such as the memory store) is always ok.
   virtual Status health() const { return {}; }
 };
 

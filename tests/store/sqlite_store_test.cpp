@@ -1,7 +1,8 @@
 // SQLite-only store tests: what survives a reopen, and the files and
 // failures open_sqlite_store() must refuse or report clearly (newer schema,
 // garbage, truncation, another application's database, unwritable
-// directories, a full database). Test thread only, plus one forked child.
+// directories, a full database, a file moved away under a running store).
+// Test thread only, plus one forked child.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -226,22 +227,38 @@ TEST_F(SqliteStoreTest, FullDatabaseFailsTheSenderAndLosesNothingAcked) {
   ASSERT_NE(store, nullptr);
   SyncStore s(loop_, *store);
   ASSERT_TRUE(s.create_room(make_room("r1", {"ann"})).ok());
+  EXPECT_TRUE(store->health().ok());
   constexpr int kCount = 400;
   std::vector<std::string> acked;
-  int internal = 0, other = 0, done = 0;
+  int unavailable = 0, other = 0, done = 0;
+  std::string why;
   for (int i = 0; i < kCount; ++i) {
     store->append(make_msg("r1", "ann", std::string(3000, 'a' + i % 26) + " n" + std::to_string(i)),
                   [&](Result<Appended> r) {
                     ++done;
-                    if (r.ok()) acked.push_back(r->message.id);
-                    else if (r.status().code() == StatusCode::internal) ++internal;
-                    else ++other;
+                    if (r.ok()) {
+                      acked.push_back(r->message.id);
+                    } else if (r.status().code() == StatusCode::unavailable) {
+                      ++unavailable;
+                      why = r.status().message();
+                    } else {
+                      ++other;
+                    }
                   });
   }
   ASSERT_TRUE(loop_.run_until([&] { return done == kCount; }, kWaitLimit));
   EXPECT_GT(acked.size(), 0u);
-  EXPECT_GT(internal, 0);
+  EXPECT_GT(unavailable, 0);
   EXPECT_EQ(other, 0);
+  EXPECT_THAT(why, HasSubstr("full"));
+  // The store says it cannot write until a write succeeds again. (The run
+  // above may end on a small batch that still fit, which rightly clears
+  // it; a message bigger than the whole cap can never fit.)
+  auto too_big = s.append(make_msg("r1", "ann", std::string(400 * 1024, 'z')));
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.status().code(), StatusCode::unavailable);
+  EXPECT_EQ(store->health().code(), StatusCode::unavailable);
+  EXPECT_THAT(store->health().message(), HasSubstr("full"));
   // Reads still work, and what was acked is there with gapless seq.
   auto h = s.history("r1", HistoryQuery{std::nullopt, 0, 200});
   ASSERT_TRUE(h.ok()) << h.status().to_string();
@@ -259,6 +276,61 @@ TEST_F(SqliteStoreTest, FullDatabaseFailsTheSenderAndLosesNothingAcked) {
             static_cast<std::int64_t>(acked.size() + 1));
   again->close();
   EXPECT_EQ(raw_exec(options().path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(SqliteStoreTest, FileRenamedOrDeletedAwayRefusesWritesUntilItIsBack) {
+  SqliteStoreOptions o = options();
+  o.fault_retry_interval = std::chrono::milliseconds(10);
+  auto store = open_ok(o);
+  ASSERT_NE(store, nullptr);
+  SyncStore s(loop_, *store);
+  ASSERT_TRUE(s.create_room(make_room("r1", {"ann"})).ok());
+  ASSERT_TRUE(s.append(make_msg("r1", "ann", "before")).ok());
+  // Health changes on the store's thread without a completion: ask again
+  // after each round trip through the store (bounded).
+  auto healthy = [&] {
+    const auto end = std::chrono::steady_clock::now() + kWaitLimit;
+    for (int i = 0; i < 100'000 && std::chrono::steady_clock::now() < end; ++i) {
+      if (store->health().ok()) return true;
+      (void)s.get_room("r1");
+    }
+    return store->health().ok();
+  };
+  std::size_t stored = 1;
+  for (const bool delete_it : {false, true}) {
+    SCOPED_TRACE(delete_it ? "deleted, another link kept" : "renamed");
+    const std::string away = o.path + ".away";
+    if (delete_it) {
+      std::filesystem::create_hard_link(o.path, away);
+      std::filesystem::remove(o.path);
+    } else {
+      std::filesystem::rename(o.path, away);
+    }
+    // A write now would go to a file nobody opens again: refused.
+    auto refused = s.append(make_msg("r1", "ann", "while away"));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::unavailable);
+    EXPECT_THAT(refused.status().message(), HasSubstr("deleted, renamed or replaced"));
+    EXPECT_EQ(store->health().code(), StatusCode::unavailable);
+    EXPECT_EQ(s.history("r1", {})->messages.size(), stored);  // reads go on
+    if (delete_it) {
+      std::filesystem::create_hard_link(away, o.path);
+      std::filesystem::remove(away);
+    } else {
+      std::filesystem::rename(away, o.path);
+    }
+    EXPECT_TRUE(healthy()) << store->health().to_string();
+    ASSERT_TRUE(s.append(make_msg("r1", "ann", "back")).ok());
+    ++stored;
+  }
+  store->close();
+  auto again = open_ok(options());
+  ASSERT_NE(again, nullptr);
+  auto h = SyncStore(loop_, *again).history("r1", {});
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->messages.size(), 3u);
+  EXPECT_EQ(h->messages[1].text, "back");
+  EXPECT_EQ(h->messages[2].text, "back");
 }
 
 TEST_F(SqliteStoreTest, FailedCommitReportsNothingAsStored) {
@@ -363,7 +435,7 @@ TEST_F(SqliteStoreTest, SchemaOneFileMigratesToJoinTokenExpiry) {
   ASSERT_EQ(raw_exec(options().path, "SELECT count(*) FROM pragma_table_info('rooms') WHERE name = 'join_expires_at'"), "0");
   auto store = open_ok(options());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(raw_exec(options().path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_exec(options().path, "PRAGMA user_version"), std::to_string(sqlite_store_schema_version()));
   SyncStore s(loop_, *store);
   auto old = s.get_room("lesson");
   ASSERT_TRUE(old.ok()) << old.status().to_string();

@@ -149,7 +149,7 @@ TEST_P(RoomConformance, ListRoomsByActivityThenIdWithSummaries) {
 
 TEST_P(RoomConformance, MarkReadNeverMovesBack) {
   ASSERT_TRUE(s().create_room(make_room("r1", {"ann", "bob"})).ok());
-  for (int i = 0; i < 5; ++i) add("r1", "ann", "m" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) add("r1", "ann", cat("m", i));
   auto m = s().mark_read("r1", "bob", 3);
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->seq, 3);

@@ -16,6 +16,7 @@
 
 #include "realtime/in_process_transport.h"
 #include "realtime/store.h"
+#include "test_util.h"
 
 namespace realtime {
 // Readable gtest failure output for the store's value types.
@@ -153,6 +154,7 @@ class SyncStore {
 };
 
 // Values used across the suites.
+
 inline Timestamp at_ms(std::int64_t ms) {
   return Timestamp{std::chrono::milliseconds{1'800'000'000'000 + ms}};
 }

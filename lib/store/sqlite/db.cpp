@@ -9,6 +9,20 @@ Status sqlite_error(int rc, std::string_view what) {
   return Status::internal(fmt::format("{}: {} (sqlite code {})", what, sqlite3_errstr(rc), rc));
 }
 
+bool is_storage_error(int extended_code) {
+  switch (extended_code & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Stmt::~Stmt() {
   if (s_ != nullptr) {
     sqlite3_reset(s_);
@@ -96,6 +110,13 @@ void Db::close() {
   cache_.clear();
   if (db_ != nullptr) sqlite3_close_v2(db_);
   db_ = nullptr;
+}
+
+bool Db::file_moved() const {
+  int moved = 0;
+  if (db_ == nullptr) return false;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK) return false;
+  return moved != 0;
 }
 
 Result<Db> Db::open(const std::string& path, int flags) {

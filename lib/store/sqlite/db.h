@@ -67,6 +67,22 @@ class Db {
   static Result<Db> open(const std::string& path, int flags);
 
   sqlite3* handle() const { return db_; }
+  // False for a default-constructed or closed Db (a store closes its
+  // connections when its file system fails; see workers.h).
+  bool is_open() const { return db_ != nullptr; }
+  // Finalizes the statements and closes the connection. Idempotent.
+  void close();
+  // The extended result code of the connection's last failed call.
+  int error_code() const { return db_ != nullptr ? sqlite3_extended_errcode(db_) : SQLITE_MISUSE; }
+  // True when the path the file was opened by no longer names it (deleted,
+  // renamed, or replaced by another file): writes would go to a file that
+  // nobody will open again.
+  bool file_moved() const;
+  // Drops the connection's cached pages (after it read a corrupt page, the
+  // cache must not keep serving it once the file is repaired).
+  void release_cache() {
+    if (db_ != nullptr) sqlite3_db_release_memory(db_);
+  }
   // Runs one or more statements without results.
   Status exec(std::string_view sql);
   // A cached prepared statement for `sql` (a string literal: its address
@@ -96,7 +112,6 @@ class Db {
   std::unordered_map<std::string, RoomSeq>& room_seqs() { return room_seqs_; }
 
  private:
-  void close();
   sqlite3* db_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
   std::unordered_map<std::string, RoomSeq> room_seqs_;
@@ -104,5 +119,11 @@ class Db {
 
 // Status for an SQLite result code outside a connection.
 Status sqlite_error(int rc, std::string_view what);
+
+// True for the result codes that say the file or its file system failed
+// (I/O error, full, read-only, cannot open, corrupt, not a database), as
+// opposed to a mistake in one call: the store cannot do its job until the
+// file is fixed, and a call that failed this way may succeed later.
+bool is_storage_error(int extended_code);
 
 }  // namespace realtime::sqlite

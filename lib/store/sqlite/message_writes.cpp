@@ -2,36 +2,40 @@
 // edit and soft delete, keeping the FTS5 index in step with the text.
 // Writer thread only (see writes.h).
 #include "store/sqlite/rows.h"
+#include "store/sqlite/search_index.h"
 #include "store/sqlite/writes.h"
 
 namespace realtime::sqlite {
 namespace {
 
-// messages_fts is an external-content index: it must be told the exact
-// text it indexed to forget a row, so these run with the old text.
-Status fts_insert(Db& db, std::int64_t mid, const std::string& text) {
-  if (text.empty()) return {};
-  Stmt s = db.prepare("INSERT INTO messages_fts(rowid, text) VALUES(?1, ?2)");
-  s.bind(1, mid).bind(2, text);
+// messages_fts is contentless: it must be given the exact tokens it
+// indexed to forget a row, so removal runs with the old text.
+Status fts_insert(Db& db, std::int64_t mid, std::int64_t rid, const std::string& text) {
+  const std::string terms = search_terms(rid, text);
+  if (terms.empty()) return {};
+  Stmt s = db.prepare("INSERT INTO messages_fts(rowid, terms) VALUES(?1, ?2)");
+  s.bind(1, mid).bind(2, terms);
   return s.run();
 }
 
-Status fts_remove(Db& db, std::int64_t mid, const std::string& old_text) {
-  if (old_text.empty()) return {};
-  Stmt s = db.prepare("INSERT INTO messages_fts(messages_fts, rowid, text) VALUES('delete', ?1, ?2)");
-  s.bind(1, mid).bind(2, old_text);
+Status fts_remove(Db& db, std::int64_t mid, std::int64_t rid, const std::string& old_text) {
+  const std::string terms = search_terms(rid, old_text);
+  if (terms.empty()) return {};
+  Stmt s = db.prepare("INSERT INTO messages_fts(messages_fts, rowid, terms) VALUES('delete', ?1, ?2)");
+  s.bind(1, mid).bind(2, terms);
   return s.run();
 }
 
 struct Current {
   std::string text;
   bool deleted = false;
+  std::int64_t rid = 0;
 };
 
 Result<std::optional<Current>> current(Db& db, std::int64_t mid) {
-  Stmt s = db.prepare("SELECT text, deleted FROM messages WHERE mid = ?1");
+  Stmt s = db.prepare("SELECT text, deleted, rid FROM messages WHERE mid = ?1");
   s.bind(1, mid);
-  if (s.step()) return std::optional<Current>(Current{s.text(0), s.int64(1) != 0});
+  if (s.step()) return std::optional<Current>(Current{s.text(0), s.int64(1) != 0, s.int64(2)});
   if (!s.status().ok()) return s.status();
   return std::optional<Current>();
 }
@@ -127,7 +131,7 @@ Result<Appended> write_append(Db& db, const NewMessage& msg) {
   if (Status s = ins.run(); !s.ok()) return s;
   const std::int64_t mid = db.last_insert_rowid();
   m.id = message_id(mid);
-  if (Status s = fts_insert(db, mid, m.text); !s.ok()) return s;
+  if (Status s = fts_insert(db, mid, rid, m.text); !s.ok()) return s;
   room.last_seq = m.seq;
   return Appended{std::move(m), false};
 }
@@ -138,11 +142,11 @@ Result<Message> write_edit(Db& db, const std::string& id, const std::string& tex
   auto cur = current(db, *mid);
   if (!cur.ok()) return cur.status();
   if (!*cur || (*cur)->deleted) return Status::not_found("no message " + id);
-  if (Status s = fts_remove(db, *mid, (*cur)->text); !s.ok()) return s;
+  if (Status s = fts_remove(db, *mid, (*cur)->rid, (*cur)->text); !s.ok()) return s;
   Stmt up = db.prepare("UPDATE messages SET text = ?2, edited_at = ?3 WHERE mid = ?1");
   up.bind(1, *mid).bind(2, text).bind(3, to_millis(edited_at));
   if (Status s = up.run(); !s.ok()) return s;
-  if (Status s = fts_insert(db, *mid, text); !s.ok()) return s;
+  if (Status s = fts_insert(db, *mid, (*cur)->rid, text); !s.ok()) return s;
   return load_message(db, *mid);
 }
 
@@ -153,7 +157,7 @@ Result<Message> write_delete(Db& db, const std::string& id) {
   if (!cur.ok()) return cur.status();
   if (!*cur) return Status::not_found("no message " + id);
   if (!(*cur)->deleted) {
-    if (Status s = fts_remove(db, *mid, (*cur)->text); !s.ok()) return s;
+    if (Status s = fts_remove(db, *mid, (*cur)->rid, (*cur)->text); !s.ok()) return s;
     Stmt up = db.prepare(
         "UPDATE messages SET text = '', att_url = NULL, att_name = NULL, att_size = NULL, "
         "att_mime = NULL, deleted = 1 WHERE mid = ?1");

@@ -1,10 +1,13 @@
 // Read operations of the SQLite store (see reads.h). Reader thread only.
 #include "store/sqlite/reads.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 
 #include "store/sqlite/rows.h"
+#include "store/sqlite/search_index.h"
 #include "store/sqlite/writes.h"
 
 namespace realtime::sqlite {
@@ -32,28 +35,39 @@ Result<std::int64_t> unread(Db& db, std::int64_t rid, const std::string& user_id
   return s.int64(0);
 }
 
-bool is_word_byte(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+// Makes SQLite interrupt the statements of `db` (SQLITE_INTERRUPT) once
+// `deadline` has passed, for as long as it lives. The check runs every
+// 1000 VM steps; FTS5 reading one prefix's part of the index is a single
+// step, so that part is bounded by the room's size, not by the deadline.
+class DeadlineGuard {
+ public:
+  DeadlineGuard(Db& db, std::chrono::steady_clock::time_point deadline) : db_(db), deadline_(deadline) {
+    sqlite3_progress_handler(db_.handle(), 1000, &DeadlineGuard::check, this);
+  }
+  ~DeadlineGuard() { sqlite3_progress_handler(db_.handle(), 0, nullptr, nullptr); }
+  DeadlineGuard(const DeadlineGuard&) = delete;
+  DeadlineGuard& operator=(const DeadlineGuard&) = delete;
+  bool fired() const { return fired_; }
+
+ private:
+  static int check(void* self) {
+    auto* g = static_cast<DeadlineGuard*>(self);
+    g->fired_ = std::chrono::steady_clock::now() >= g->deadline_;
+    return g->fired_ ? 1 : 0;
+  }
+  Db& db_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool fired_ = false;
+};
+
+Status search_timed_out(std::chrono::milliseconds budget) {
+  return Status::unavailable(fmt::format(
+      "search took longer than {} ms (the store is busy or the query matches too much); "
+      "retry, or use longer words",
+      budget.count()));
 }
 
 }  // namespace
-
-std::string fts_query(const std::string& query) {
-  std::string out;
-  bool in_word = false;
-  for (unsigned char c : query) {
-    if (is_word_byte(c)) {
-      if (!in_word) out += out.empty() ? "\"" : " \"";
-      out.push_back(static_cast<char>(c));
-      in_word = true;
-    } else if (in_word) {
-      out += "\"*";
-      in_word = false;
-    }
-  }
-  if (in_word) out += "\"*";
-  return out;
-}
 
 Result<Room> read_room(Db& db, const std::string& id) {
   auto rid = require_room(db, id);
@@ -141,20 +155,27 @@ Result<HistoryPage> read_history(Db& db, const std::string& room, const HistoryQ
   return page;
 }
 
-Result<std::vector<Message>> read_search(Db& db, const std::string& room, const std::string& query,
-                                         int limit) {
+Result<std::vector<Message>> read_search(Db& db, const std::string& room, const std::string& query, int limit,
+                                         const SearchBudget& budget) {
+  // A search that waited in the queue past its deadline costs nothing more.
+  if (std::chrono::steady_clock::now() >= budget.deadline) return search_timed_out(budget.timeout);
   auto rid = require_room(db, room);
   if (!rid.ok()) return rid.status();
   std::vector<Message> out;
-  const std::string match = fts_query(query);
+  const std::string match = search_match(*rid, query);
   if (match.empty() || limit <= 0) return out;
+  DeadlineGuard guard(db, budget.deadline);
+  // The index returns only this room's rows, newest first: within a room a
+  // larger row id is a larger seq (the writer assigns both in one
+  // transaction and never removes a row), so the LIMIT applies inside the
+  // index and a common word costs `limit` row reads, not one per match.
   Stmt s = db.prepare("SELECT " REALTIME_SQLITE_MESSAGE_COLS
-                      " FROM messages_fts f JOIN messages m ON m.mid = f.rowid "
-                      "WHERE messages_fts MATCH ?1 AND m.rid = ?2 AND m.deleted = 0 "
-                      "ORDER BY m.seq DESC LIMIT ?3");
-  s.bind(1, match).bind(2, *rid).bind(3, static_cast<std::int64_t>(limit));
+                      " FROM (SELECT rowid AS mid FROM messages_fts WHERE messages_fts MATCH ?1 "
+                      "ORDER BY rowid DESC LIMIT ?2) f JOIN messages m ON m.mid = f.mid "
+                      "WHERE m.deleted = 0 ORDER BY m.seq DESC");
+  s.bind(1, match).bind(2, static_cast<std::int64_t>(limit));
   while (s.step()) out.push_back(read_message(s, room));
-  if (!s.status().ok()) return s.status();
+  if (!s.status().ok()) return guard.fired() ? search_timed_out(budget.timeout) : s.status();
   return out;
 }
 

@@ -1,11 +1,14 @@
 // Schema, migrations and connection setup of the SQLite store (see
-// schema.h). Runs on the thread calling open_sqlite_store().
+// schema.h). Runs on the thread calling open_sqlite_store(), or on the
+// writer thread reopening the file after a fault.
 #include "store/sqlite/schema.h"
 
 #include <fmt/format.h>
 
 #include <array>
 #include <string_view>
+
+#include "store/sqlite/search_index.h"
 
 namespace realtime::sqlite {
 namespace {
@@ -80,6 +83,19 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
     // chat service counts their lifetime from created_at.
     R"sql(
 ALTER TABLE rooms ADD COLUMN join_expires_at INTEGER;
+)sql",
+    // 2 -> 3: room-scoped search. Version 1 indexed the text alone, so a
+    // search read every room's matches before filtering by room. Now each
+    // word is indexed behind its room's key (search_index.h); the index is
+    // contentless (it stores tokens, not text: the text is in messages)
+    // and keeps no column sizes (nothing ranks). Rebuilt from messages.
+    R"sql(
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+  terms, content='', columnsize=0, tokenize='ascii', detail='none');
+INSERT INTO messages_fts(rowid, terms)
+  SELECT mid, terms FROM (SELECT mid, chat_search_terms(rid, text) AS terms FROM messages WHERE deleted = 0)
+  WHERE terms != '';
 )sql",
 };
 
@@ -157,10 +173,12 @@ Status migrate(Db& db, const std::string& path) {
 
 }  // namespace
 
-Result<Db> open_writer(const SqliteStoreOptions& o) {
+Result<Db> open_writer(const SqliteStoreOptions& o, bool create) {
   if (o.path.empty()) return Status::bad_request("SqliteStoreOptions.path is empty");
-  auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  auto db = Db::open(o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0));
   if (!db.ok()) return db.status();
+  // Before migrate(): the search index migration calls it.
+  if (Status s = register_search_functions(*db); !s.ok()) return with_path(s, o.path);
   // SQLite falls back to read-only on a write-protected file; a store
   // that cannot write must say so now, not on the first message.
   if (sqlite3_db_readonly(db->handle(), "main") == 1) {

@@ -4,8 +4,13 @@
 // the loop never touches SQLite. close() may be called from any thread.
 #include "realtime/sqlite_store.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <vector>
 
 #include "store/sqlite/op.h"
 #include "store/sqlite/reads.h"
@@ -21,14 +26,18 @@ using sqlite::Done;
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const SqliteStoreOptions& options, Executor& completions, Db writer, Db reader)
+  SqliteStore(const SqliteStoreOptions& options, Executor& completions, Db writer, std::vector<Db> readers)
       : options_(options),
         exec_(completions),
         pending_(std::make_shared<std::atomic<std::size_t>>(0)),
-        writer_(std::move(writer), completions, options.max_batch),
-        reader_(std::move(reader), completions, 1) {
+        connections_(std::move(readers)),
+        writer_(std::move(writer), completions, options, connections_, health_),
+        reader_(completions, connections_, 0, options.reader_threads, 0, health_),
+        searcher_(completions, connections_, options.reader_threads, options.search_threads,
+                  options.max_queued_searches, health_) {
     writer_.start();
     reader_.start();
+    searcher_.start();
   }
   ~SqliteStore() override { close(); }
 
@@ -92,9 +101,14 @@ class SqliteStore final : public Store {
                       std::move(done));
   }
   void search(std::string room, std::string query, int limit, Completion<std::vector<Message>> done) override {
-    read<std::vector<Message>>([room = std::move(room), query = std::move(query), limit](
-                                   Db& db) { return sqlite::read_search(db, room, query, limit); },
-                               std::move(done));
+    const sqlite::SearchBudget budget{std::chrono::steady_clock::now() + options_.search_timeout,
+                                      options_.search_timeout};
+    submit<std::vector<Message>>(
+        searcher_,
+        [room = std::move(room), query = std::move(query), limit, budget](Db& db) {
+          return sqlite::read_search(db, room, query, limit, budget);
+        },
+        std::move(done));
   }
 
   void mark_read(std::string room, std::string user_id, std::int64_t seq, Completion<ReadMark> done) override {
@@ -125,9 +139,12 @@ class SqliteStore final : public Store {
     if (closed_.exchange(true)) return;
     writer_.stop();
     reader_.stop();
+    searcher_.stop();
   }
 
   std::size_t pending() const override { return pending_->load(); }
+
+  Status health() const override { return health_.get(); }
 
  private:
   template <class T>
@@ -152,8 +169,15 @@ class SqliteStore final : public Store {
       refused = Status::unavailable("store is closed");
     } else if (before >= options_.max_pending) {
       refused = Status::unavailable("store is overloaded: too many calls pending");
-    } else if (!worker.enqueue(op)) {
-      refused = Status::unavailable("store is closed");
+    } else {
+      switch (worker.enqueue(op)) {
+        case sqlite::Worker::Enqueued::ok: break;
+        case sqlite::Worker::Enqueued::stopped: refused = Status::unavailable("store is closed"); break;
+        case sqlite::Worker::Enqueued::full:
+          refused = Status::unavailable(fmt::format("too many searches queued ({}); retry later",
+                                                    options_.max_queued_searches));
+          break;
+      }
     }
     if (refused.ok()) return;
     op->fail(std::move(refused));
@@ -166,8 +190,12 @@ class SqliteStore final : public Store {
   std::shared_ptr<std::atomic<std::size_t>> pending_;
   std::atomic<bool> closed_{false};
   std::mutex close_mu_;
+  sqlite::FileHealth health_;
+  sqlite::ReadConnections connections_;
+  // Declared after what they use: destroyed (and joined) first.
   sqlite::Writer writer_;
   sqlite::Reader reader_;
+  sqlite::Reader searcher_;
 };
 
 }  // namespace
@@ -175,13 +203,20 @@ class SqliteStore final : public Store {
 int sqlite_store_schema_version() { return sqlite::kSchemaVersion; }
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& options, Executor& completions) {
-  auto writer = sqlite::open_writer(options);
+  SqliteStoreOptions o = options;
+  o.reader_threads = std::max<std::size_t>(o.reader_threads, 1);
+  o.search_threads = std::max<std::size_t>(o.search_threads, 1);
+  auto writer = sqlite::open_writer(o);
   if (!writer.ok()) return writer.status();
-  auto reader = sqlite::open_reader(options);
-  if (!reader.ok()) return reader.status();
+  std::vector<Db> readers;
+  for (std::size_t i = 0; i < o.reader_threads + o.search_threads; ++i) {
+    auto reader = sqlite::open_reader(o);
+    if (!reader.ok()) return reader.status();
+    readers.push_back(std::move(*reader));
+  }
   try {
     return std::unique_ptr<Store>(
-        std::make_unique<SqliteStore>(options, completions, std::move(*writer), std::move(*reader)));
+        std::make_unique<SqliteStore>(o, completions, std::move(*writer), std::move(readers)));
   } catch (const std::exception& e) {  // no thread could be started
     return Status::internal(std::string("cannot start the SQLite store: ") + e.what());
   }
