@@ -13,6 +13,7 @@
 
 #include "core/base64.h"
 #include "chat/crypto.h"
+#include "connection_stats.h"
 #include "log.h"
 #include "options.h"
 #include "realtime/chat_service.h"
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   lws.ping_interval = config.ping_interval;
   lws.ping_timeout = config.ping_timeout;
   lws.max_http_body = std::max(config.max_body_bytes, config.max_attachment_bytes);
+  lws.max_queued_bytes = config.max_queued_bytes;
   auto transport = realtime::LwsTransport::create(lws);
   if (!transport.ok())
     return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
@@ -97,7 +99,10 @@ int main(int argc, char** argv) {
   realtime::JwtAuthenticator auth(realtime::JwtOptions{config.jwt_secret}, clock);
   int exit_code = 0;
   {
-    realtime::socketio::Server io(t, sio);
+    // The server sees the transport through ConnectionStats, so /metrics
+    // can report send queues and too_slow closes.
+    chatd::ConnectionStats connections(t);
+    realtime::socketio::Server io(connections, sio);
     io.set_authenticator(&auth);
     realtime::ChatOptions chat_options;
     chat_options.max_text_chars = config.max_text_chars;
@@ -109,7 +114,7 @@ int main(int argc, char** argv) {
     chat_options.rtc_rate = config.rtc_rate;
     realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
     realtime::BlockingWorker worker(t);
-    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, worker, log});
+    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, worker, log, connections});
     api.install();
     if (!config.static_dir.empty()) {
       if (auto s = t.serve_static("/", config.static_dir); !s.ok()) return fail("--static-dir: " + s.message());

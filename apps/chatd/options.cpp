@@ -86,6 +86,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("session-end-roles", "Room roles allowed to end a session (comma list; default: any member)", cxxopts::value<std::string>()->default_value(""))
       ("max-body-bytes", "Largest JSON request body", cxxopts::value<std::size_t>()->default_value("1048576"))
       ("max-attachment-bytes", "Largest attachment upload", cxxopts::value<std::size_t>()->default_value("10485760"))
+      ("max-queued-bytes", "Bytes that may wait to be sent to one connection; a slower reader is disconnected", cxxopts::value<std::size_t>()->default_value("4194304"))
       ("attachment-types", "Allowed attachment MIME type prefixes (comma list; default: any)", cxxopts::value<std::string>()->default_value(""))
       ("rest-rate", "REST requests per second per caller", cxxopts::value<double>()->default_value("50"))
       ("rest-burst", "REST burst per caller", cxxopts::value<double>()->default_value("100"))
@@ -180,6 +181,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto session_max = number("session-max-minutes", to_int);
   auto body = number("max-body-bytes", to_size);
   auto attach = number("max-attachment-bytes", to_size);
+  auto queued = number("max-queued-bytes", to_size);
   // A token bucket from --<name>-rate and --<name>-burst, checked.
   auto rate_limit = [&](const std::string& name) -> realtime::Result<realtime::RateLimit> {
     auto rate = number(name + "-rate", to_double);
@@ -199,7 +201,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto ping_timeout = number("ping-timeout", to_int);
   auto connect_timeout = number("connect-timeout", to_int);
   for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), body.status(),
-                                    attach.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
+                                    attach.status(), queued.status(), rest_rate.status(), ttl.status(), ping_interval.status(),
                                     ping_timeout.status(), connect_timeout.status(), message_rate.status(),
                                     typing_rate.status(), rtc_rate.status()})
     if (!s.ok()) return s;
@@ -209,6 +211,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.session_max_minutes = *session_max;
   c.max_body_bytes = *body;
   c.max_attachment_bytes = *attach;
+  c.max_queued_bytes = *queued;
   c.rest_rate = *rest_rate;
   c.message_rate = *message_rate;
   c.typing_rate = *typing_rate;
@@ -225,6 +228,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return Status::bad_request("--log-level must be debug, info, warn or error");
   if (c.max_text_chars < 1) return Status::bad_request("--max-text-chars must be at least 1");
+  if (c.max_queued_bytes < 4096) return Status::bad_request("--max-queued-bytes must be at least 4096");
   if (c.replay_limit < 0) return Status::bad_request("--replay-limit must not be negative");
   if (c.session_max_minutes < 0) return Status::bad_request("--session-max-minutes must not be negative");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)

@@ -30,6 +30,7 @@ struct Config {
   std::vector<std::string> session_end_roles;
   std::size_t max_body_bytes = 1 << 20;        // JSON request bodies
   std::size_t max_attachment_bytes = 10 << 20;
+  std::size_t max_queued_bytes = 4 << 20;     // per connection send queue; past it: closed, too_slow
   std::vector<std::string> attachment_types;  // allowed MIME prefixes
   std::string turn_secret;
   std::vector<std::string> turn_urls;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "connection_stats.h"
 #include "log.h"
 #include "options.h"
 #include "realtime/chat_service.h"
@@ -27,6 +28,7 @@ struct RestContext {
   const realtime::JwtAuthenticator& auth;
   realtime::BlockingWorker& worker;
   Log& log;
+  const ConnectionStats& connections;  // send queues and close reasons, for /metrics
 };
 
 // Registers every route on the transport. Keeps per-caller rate buckets.
