@@ -10,7 +10,8 @@
 // The cap is lowered to 512 KiB here (--max-queued-bytes) so that the
 // flood is short; docs/soak.md has the arithmetic for the 4 MiB default.
 // Needs about 2,100 descriptors in this process and in chatd: CTest runs it
-// under `ulimit -n 4096`.
+// under `ulimit -n 4096`. With SOAK_SANITIZED set (CTest sets it for the
+// sanitizer build) the memory bound is reported but not judged.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -172,7 +173,8 @@ test("a thousand readers stop reading while a room floods: only they are cut, me
   t.diagnostic(`${READERS} readers cut after ${sent} messages of ${TEXT.length} characters; ` +
     `chatd RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB before, peak +${(growth / 2 ** 20).toFixed(1)} MiB ` +
     `(bound ${(bound / 2 ** 20).toFixed(0)} MiB); largest queue seen ${(peakQueue / 1024).toFixed(0)} KiB`);
-  assert.ok(growth <= bound, `RSS grew ${growth} bytes during the flood, over the ${bound} the cap allows`);
+  if (process.env.SOAK_SANITIZED) t.diagnostic("sanitizer build: RSS is ASan's, the bound is not judged");
+  else assert.ok(growth <= bound, `RSS grew ${growth} bytes during the flood, over the ${bound} the cap allows`);
 
   // The cut readers read again: a clean prefix of the room, then the close.
   for (const r of readers) r.ws.resume();

@@ -22,6 +22,7 @@ export class Tab {
     this.closing = false;
     this.socket = null;
     this.trail = []; // the tab's last room operations, for problem reports
+    this.sending = new Set(); // clientMsgIds of message:send calls in flight
   }
 
   note(what) {
@@ -84,12 +85,16 @@ export class Tab {
   async call(event, payload) {
     if (!this.connected) return null;
     const t0 = performance.now();
+    const cid = event === "message:send" ? payload.clientMsgId : undefined;
+    if (cid) this.sending.add(cid);
     let ack;
     try {
       ack = await this.socket.timeout(ACK_MS).emitWithAck(event, payload);
     } catch (e) {
       if (!this.closing) this.world.problem("no ack", `${this.user.id} ${event}: ${e.message}`);
       return null;
+    } finally {
+      if (cid) this.sending.delete(cid);
     }
     this.world.count(event);
     if (event === "message:send") this.world.latencies.push(performance.now() - t0);
@@ -106,6 +111,11 @@ export class Tab {
     if (bad) w.problem("delivery disagrees with ack", bad);
     this.user.noteSeen(m.room, m.seq);
     const st = this.rooms.get(m.room);
+    if (!st && m.senderId === this.user.id && this.sending.has(m.clientMsgId)) {
+      // The sending socket gets its own message even when not in the room.
+      this.world.count("own message echoed");
+      return;
+    }
     if (!st) {
       if (!this.closing) w.problem("delivery outside a joined room", `${this.user.id} ${this.socket.id} got ${m.room}#${m.seq} (${m.senderId}: ${m.type} ${m.text.slice(0, 30)}); trail: ${this.trail.join(", ")}`);
       return;

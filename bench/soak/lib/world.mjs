@@ -47,6 +47,8 @@ export class World {
     if (!p) this.problems.set(kind, (p = { count: 0, examples: [] }));
     p.count += 1;
     if (p.examples.length < 8) p.examples.push(detail);
+    // Said at once too, so that a long run shows its first problems early.
+    if (p.count <= 3) console.error(`[soak] problem: ${kind}: ${String(detail).split("\n")[0]}`);
   }
 
   // An error answer to a request the load meant to succeed.
