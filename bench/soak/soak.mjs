@@ -41,6 +41,7 @@ const { values: a } = parseArgs({
     "rss-tol-pct": { type: "string", default: "10" },
     seed: { type: "string", default: "1" },
     "prefill-mib": { type: "string" },
+    skip: { type: "string", default: "" },
     report: { type: "string" },
     chatd: { type: "string" },
     "chatd-args": { type: "string", default: "" },
@@ -58,6 +59,9 @@ if (a.help) {
   --rss-tol-mib M, --rss-tol-pct P   allowed RSS growth after warm-up: max(M MiB, P %) (default 8, 10)
   --prefill-mib M    history written (and read back) before the load, so SQLite's
                      page caches are as full as a running server's (default 100; --short 0)
+  --skip A,B         leave these actions out of the mix (names in lib/user.mjs: send, read,
+                     edit, delete, history, rest, attach, download, switch, reconnect,
+                     membership, create, presence, retry, search), to isolate a finding
   --seed N           the load's random seed (default 1)
   --report FILE      also write the report there
   --chatd PATH       the chatd binary (default: $CHATD)
@@ -80,6 +84,7 @@ const options = {
   rssTolPct: Number(a["rss-tol-pct"]),
   seed: Number(a.seed),
   prefillMiB: num(a["prefill-mib"], short ? 0 : 100),
+  skip: a.skip.split(",").filter(Boolean),
   maxTextChars: 4000,
   replayLimit: 1000,
 };
@@ -305,7 +310,8 @@ const totalsRow = rows.length ? rows[rows.length - 1] : null;
 const secs = rows.length ? rows[rows.length - 1].t : durationSec;
 const lines = [];
 lines.push(`## chatd soak, ${new Date().toISOString().slice(0, 16)}Z: ${(durationSec / 60).toFixed(durationSec < 600 ? 1 : 0)} min, ` +
-  `${options.users} users, ${options.rooms} rooms at the start, think ${options.thinkSec} s, seed ${options.seed}`);
+  `${options.users} users, ${options.rooms} rooms at the start, think ${options.thinkSec} s, seed ${options.seed}, ` +
+  `prefill ${options.prefillMiB} MiB${options.skip.length ? `, without: ${options.skip.join(", ")}` : ""}`);
 let commit = "unknown commit";
 try {
   commit = execFileSync("git", ["-C", new URL(".", import.meta.url).pathname, "log", "-1", "--format=%h %s"], { encoding: "utf8" }).trim();

@@ -11,7 +11,7 @@ import { Tab } from "./tab.mjs";
 const MAX_ROOMS_PER_USER = 60; // below chatd's 100 rooms per socket
 const OWN_KEPT = 20; // own recent messages remembered per room, to edit or delete
 
-// The mix of actions and their weights (per 100).
+// The mix of actions and their weights (per 100); --skip takes some out.
 const ACTIONS = [
   ["send", 40], ["read", 14], ["edit", 5], ["delete", 2], ["history", 5], ["rest", 12], ["attach", 3],
   ["download", 2], ["switch", 5], ["reconnect", 3], ["membership", 1], ["create", 1], ["presence", 2],
@@ -66,7 +66,7 @@ export class User {
     while (w.running) {
       await Promise.race([sleep(w.rng.exp(w.options.thinkSec * 1000)), w.halted]);
       if (!w.running) break;
-      const action = w.rng.weighted(ACTIONS);
+      const action = w.rng.weighted(this.actions ??= ACTIONS.filter(([a]) => !w.options.skip.includes(a)));
       await this.enqueue(() => (w.running ? this[action]() : null));
     }
   }
