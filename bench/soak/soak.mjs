@@ -65,7 +65,7 @@ if (a.help) {
   --seed N           the load's random seed (default 1)
   --report FILE      also write the report there
   --chatd PATH       the chatd binary (default: $CHATD)
-  --chatd-args "..."  more chatd options, space-separated (e.g. "--sqlite-sync normal")`);
+  --chatd-args="..." more chatd options, space-separated (e.g. --chatd-args="--sqlite-sync normal")`);
   process.exit(0);
 }
 
