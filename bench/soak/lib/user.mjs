@@ -136,6 +136,7 @@ export class User {
       const again = await tab.call("message:send", payload);
       if (again) this.recordAck(again.message, clientMsgId, text, true);
     }
+    return ack?.message ?? null;
   }
 
   // A retry after a reconnect: the same clientMsgId over REST this time.
@@ -296,9 +297,12 @@ export class User {
       return;
     }
     w.count("upload bytes", size);
+    // Only a file that a stored message refers to is kept (chatd may drop
+    // unclaimed uploads), so only those are downloaded later.
+    if (!tab.connected || tab.rooms.get(room)?.state !== "joined") return;
+    if (!(await this.send({ attachment: att, pick }))) return;
     w.attachments.push({ room, url: att.url, size, hash: textHash(bytes.toString("latin1")) });
     if (w.attachments.length > 300) w.attachments.shift();
-    if (tab.connected && tab.rooms.get(room)?.state === "joined") await this.send({ attachment: att, pick });
   }
 
   async download() {
