@@ -13,6 +13,7 @@
 
 #include "core/base64.h"
 #include "chat/crypto.h"
+#include "connection_stats.h"
 #include "log.h"
 #include "options.h"
 #include "realtime/chat_service.h"
@@ -127,7 +128,10 @@ int main(int argc, char** argv) {
   realtime::JwtAuthenticator auth(jwt, clock);
   int exit_code = 0;
   {
-    realtime::socketio::Server io(t, sio);
+    // The server sees the transport through ConnectionStats, so /metrics
+    // can report send queues and too_slow closes.
+    chatd::ConnectionStats connections(t);
+    realtime::socketio::Server io(connections, sio);
     io.set_authenticator(&auth);
     realtime::ChatOptions chat_options;
     chat_options.max_text_chars = config.max_text_chars;
@@ -163,7 +167,7 @@ int main(int argc, char** argv) {
     if (auto s = attachments.open(); !s.ok()) return fail("attachments: " + s.message());
     realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
     chat.set_message_observer(&attachments);
-    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, attachments, log});
+    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, attachments, log, connections});
     api.install();
     if (!config.static_dir.empty()) {
       if (auto s = t.serve_static("/", config.static_dir); !s.ok()) return fail("--static-dir: " + s.message());

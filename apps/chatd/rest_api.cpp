@@ -414,6 +414,11 @@ void RestApi::Impl::install_misc() {
     line("chatd_messages_in_total", "Messages stored.", "counter", std::to_string(s.messages_stored));
     line("chatd_messages_out_total", "message:new deliveries to sockets.", "counter", std::to_string(s.messages_delivered));
     line("chatd_store_queue_depth", "Store calls accepted but not completed.", "gauge", std::to_string(ctx.store.pending()));
+    const ConnectionStats::Queues queues = ctx.connections.queues();
+    line("chatd_send_queue_bytes", "Bytes queued for all connections, not yet written.", "gauge", std::to_string(queues.total_bytes));
+    line("chatd_send_queue_max_bytes", "The largest one connection's send queue, bytes.", "gauge", std::to_string(queues.max_bytes));
+    line("chatd_too_slow_closes_total", "Connections closed because their send queue passed its cap.", "counter",
+         std::to_string(ctx.connections.closed(realtime::CloseReason::too_slow)));
     out += "# HELP chatd_errors_total Failed events and calls by error code.\n# TYPE chatd_errors_total counter\n";
     for (const auto& [code, n] : s.errors) out += "chatd_errors_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";
     out += "# HELP chatd_ack_latency_ms Time from an event's arrival to its answer.\n# TYPE chatd_ack_latency_ms histogram\n";

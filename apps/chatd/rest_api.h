@@ -9,6 +9,7 @@
 #include <string>
 
 #include "attachments.h"
+#include "connection_stats.h"
 #include "log.h"
 #include "options.h"
 #include "realtime/chat_service.h"
@@ -27,6 +28,7 @@ struct RestContext {
   const realtime::JwtAuthenticator& auth;
   Attachments& attachments;
   Log& log;
+  const ConnectionStats& connections;  // send queues and close reasons, for /metrics
 };
 
 // Registers every route on the transport. Keeps per-caller rate buckets.
