@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   // JSON bodies; the upload route sets its own limit and spools to disk.
   lws.max_http_body = config.max_body_bytes;
   lws.body_timeout = config.body_timeout;
+  lws.keepalive_timeout = config.http_keepalive_timeout;
   lws.max_buffered_bytes = config.max_buffered_bytes;
   lws.max_buffered_bytes_per_address = config.max_buffered_bytes_per_address;
   lws.max_queued_bytes = config.max_queued_bytes;

@@ -111,6 +111,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("turn-ttl", "Lifetime of TURN credentials, seconds", cxxopts::value<int>()->default_value("86400"));
   options.add_options("Request bodies and attachment storage")
       ("body-timeout", "A JSON request body must arrive within this, ms (the whole body, not per chunk)", cxxopts::value<int>()->default_value("30000"))
+      ("http-keepalive-timeout", "Close an idle HTTP keep-alive connection after this, s (answers announce it)", cxxopts::value<int>()->default_value("5"))
       ("upload-timeout", "An attachment upload's body must arrive within this, ms", cxxopts::value<int>()->default_value("120000"))
       ("max-buffered-bytes", "Request bodies held in memory at once, all clients (past it: 503)", cxxopts::value<std::size_t>()->default_value("67108864"))
       ("max-buffered-bytes-per-address", "Request bodies held in memory at once per client address (past it: 429); 0: no cap, e.g. behind a proxy", cxxopts::value<std::size_t>()->default_value("8388608"))
@@ -237,13 +238,14 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto connect_timeout = number("connect-timeout", to_int);
   auto to_u64 = [](const std::string& s, std::size_t* used = nullptr) -> std::uint64_t { return std::stoull(s, used); };
   auto body_timeout = number("body-timeout", to_int);
+  auto keepalive = number("http-keepalive-timeout", to_int);
   auto upload_timeout = number("upload-timeout", to_int);
   auto buffered = number("max-buffered-bytes", to_size);
   auto buffered_per_address = number("max-buffered-bytes-per-address", to_size);
   auto quota = number("attachment-quota-bytes", to_u64);
   auto min_free = number("min-free-bytes", to_u64);
   auto unclaimed = number("attachment-unclaimed-minutes", to_int);
-  for (const realtime::Status& s : {body_timeout.status(), upload_timeout.status(), buffered.status(),
+  for (const realtime::Status& s : {body_timeout.status(), keepalive.status(), upload_timeout.status(), buffered.status(),
                                     buffered_per_address.status(), quota.status(), min_free.status(), unclaimed.status()})
     if (!s.ok()) return s;
   for (const realtime::Status& s : {port.status(), max_text.status(), replay.status(), session_max.status(), join_ttl.status(), body.status(),
@@ -278,6 +280,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.ping_timeout = std::chrono::milliseconds(*ping_timeout);
   c.connect_timeout = std::chrono::milliseconds(*connect_timeout);
   c.body_timeout = std::chrono::milliseconds(*body_timeout);
+  c.http_keepalive_timeout = std::chrono::seconds(*keepalive);
   c.upload_timeout = std::chrono::milliseconds(*upload_timeout);
   c.max_buffered_bytes = *buffered;
   c.max_buffered_bytes_per_address = *buffered_per_address;
@@ -329,6 +332,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     return Status::bad_request("--max-create-members must be at least 1 and --max-room-members at least 2");
   if (c.ping_interval.count() <= 0 || c.ping_timeout.count() <= 0 || c.connect_timeout.count() <= 0)
     return Status::bad_request("timeouts must be positive");
+  if (c.http_keepalive_timeout.count() < 2) return Status::bad_request("--http-keepalive-timeout must be at least 2");
   if (c.body_timeout.count() <= 0 || c.upload_timeout.count() <= 0)
     return Status::bad_request("--body-timeout and --upload-timeout must be positive");
   if (c.max_buffered_bytes < c.max_body_bytes)

@@ -58,6 +58,7 @@ struct Config {
   // Request bodies and attachment storage (what a client may make the
   // server hold in memory and on disk).
   std::chrono::milliseconds body_timeout{30000};     // a JSON body must arrive within this
+  std::chrono::seconds http_keepalive_timeout{5};     // idle keep-alive connections, announced in answers
   std::chrono::milliseconds upload_timeout{120000};  // an upload's body within this
   std::size_t max_buffered_bytes = 64 << 20;             // bodies in memory, all clients
   std::size_t max_buffered_bytes_per_address = 8 << 20;  // per client address; 0: no cap

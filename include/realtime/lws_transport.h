@@ -53,6 +53,11 @@ struct LwsOptions {
   // The whole body must arrive within this, from the end of the headers
   // (not per chunk, so a slow drip cannot hold a connection); past it: 408.
   std::chrono::milliseconds body_timeout{30000};
+  // An idle HTTP/1.1 keep-alive connection is closed after this. Answers
+  // say so (Keep-Alive: timeout=N), so a client's connection pool drops the
+  // socket before the server does instead of sending a request into a
+  // closing one. At least 2 s (less is taken as 2).
+  std::chrono::seconds keepalive_timeout{5};
   std::size_t max_packets_per_payload = 10000;       // polling POST flood cap
   bool allow_upgrades = true;                        // offer polling -> WebSocket
   bool allow_polling = true;

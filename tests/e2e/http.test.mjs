@@ -190,3 +190,34 @@ test("REST rate limit: every route (ice-servers too), and the API key's bucket a
     assert.equal(await limited.stop(), 0);
   }
 });
+
+// Regression (found by the soak): chatd closed idle keep-alive connections
+// without saying when, so a pooling client could send a request into a
+// socket the server was closing and get no answer.
+test("keep-alive answers announce the idle timeout, and the connection lives that long", T, async () => {
+  const short = await startChatd({ args: ["--http-keepalive-timeout", "2"] });
+  const c = new Raw(short);
+  try {
+    await c.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    const a = await c.answer();
+    assert.equal(a.status, 200);
+    assert.equal(a.headers["keep-alive"], "timeout=2");
+    const answeredAt = Date.now();
+    await c.untilClosed(6000);
+    const idle = Date.now() - answeredAt;
+    assert.ok(idle >= 1900, `closed after ${idle} ms, before the announced 2 s`);
+    // An answer that closes its connection announces nothing.
+    const d = new Raw(short);
+    try {
+      await d.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+      const b = await d.answer();
+      assert.equal(b.headers.connection, "close");
+      assert.equal(b.headers["keep-alive"], undefined);
+    } finally {
+      d.close();
+    }
+  } finally {
+    c.close();
+    assert.equal(await short.stop(), 0);
+  }
+});

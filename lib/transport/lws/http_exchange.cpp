@@ -245,6 +245,8 @@ void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
     if (v.find("close") != std::string::npos) response.headers["connection"] = "close";
   }
   if (st.close_after) response.headers["connection"] = "close";
+  if (!response.headers.count("connection"))
+    response.headers["keep-alive"] = "timeout=" + std::to_string(keepalive_seconds());
   st.response = std::make_unique<HttpResponse>(std::move(response));
   st.headers_sent = false;
   st.body_offset = 0;
@@ -366,7 +368,23 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
     return 0;
   }
   if (close) return -1;
-  return lws_http_transaction_completed(st.wsi) != 0 ? -1 : 0;
+  if (lws_http_transaction_completed(st.wsi) != 0) return -1;
+  close_when_idle(st);
+  return 0;
+}
+
+void LwsTransport::Impl::close_when_idle(WsiState& st) {
+  // The idle time the answer announced (Keep-Alive: timeout=N), kept by a
+  // timer of ours: lws 4.1's own keep-alive timeout, set from a writeable
+  // callback on the foreign loop, often fired only at its 30 s catch-all
+  // (measured). The next request on the socket replaces the token (and an
+  // error or close drops it), so the timer then does nothing.
+  st.token = std::make_shared<lws_detail::RequestToken>(lws_detail::RequestToken{st.wsi});
+  std::weak_ptr<lws_detail::RequestToken> weak = st.token;
+  set_timer(std::chrono::seconds(keepalive_seconds()), [this, weak] {
+    auto token = weak.lock();
+    if (WsiState* s = token ? request_state(token) : nullptr) kill_wsi(s->wsi);
+  });
 }
 
 void LwsTransport::Impl::start_draining(WsiState& st) {

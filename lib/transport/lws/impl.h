@@ -7,6 +7,7 @@
 #include <ev.h>
 #include <libwebsockets.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -172,6 +173,9 @@ class LwsTransport::Impl {
   // from our own timer or posted task would otherwise wait for unrelated
   // traffic.
   void set_wsi_timeout(lws* wsi, pending_timeout reason, int secs);
+  int keepalive_seconds() const {
+    return static_cast<int>(std::clamp<std::int64_t>(opt_.keepalive_timeout.count(), 2, 24 * 3600));
+  }
   void kill_wsi(lws* wsi) {
     if (wsi != nullptr) set_wsi_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
   }
@@ -193,6 +197,7 @@ class LwsTransport::Impl {
   int on_http_writeable(WsiState& st);
   int write_file_body(WsiState& st);
   void start_draining(WsiState& st);  // reads out a refused body before closing
+  void close_when_idle(WsiState& st);  // after an answer, on a keep-alive connection
   // How long a refused body is read and dropped before the connection closes.
   static constexpr std::chrono::seconds kDrainTime{2};
   void read_file_chunk(WsiState& st);

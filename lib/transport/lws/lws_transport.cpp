@@ -3,6 +3,8 @@
 // exchange or the Engine.IO endpoint. run() makes the calling thread the
 // loop thread; post() and stop() are the only cross-thread entry points.
 #include <csignal>
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "transport/lws/impl.h"
@@ -88,6 +90,7 @@ Status LwsTransport::Impl::start() {
   info.pt_serv_buf_size = 64 * 1024;
   info.count_threads = 1;
   info.timeout_secs = 30;
+  info.keepalive_timeout = keepalive_seconds();
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
   info.foreign_loops = foreign_loops;
   ctx_ = lws_create_context(&info);
