@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
     realtime::SqliteStoreOptions so;
     so.path = (std::filesystem::path(config.data_dir) / "chatd.db").string();
     so.synchronous = config.sqlite_sync == "normal" ? realtime::SqliteSync::normal : realtime::SqliteSync::full;
+    so.reader_threads = config.sqlite_readers;
+    so.search_timeout = config.search_timeout;
     auto opened = realtime::open_sqlite_store(so, t);
     if (!opened.ok()) return fail("cannot open the database: " + opened.status().message());
     store = std::move(opened).value();

@@ -69,6 +69,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("data-dir", "Directory for the SQLite file (chatd.db) and attachments", cxxopts::value<std::string>()->default_value("./data"))
       ("store", "Message store: sqlite, postgres (shared by several chatd; see --pg-url) or memory (nothing kept across restarts)", cxxopts::value<std::string>()->default_value("sqlite"))
       ("sqlite-sync", "full: an ack survives a power cut; normal: survives a crash", cxxopts::value<std::string>()->default_value("full"))
+      ("sqlite-readers", "SQLite reader threads (history, room lists, presence), besides the search thread", cxxopts::value<std::size_t>()->default_value("2"))
+      ("search-timeout", "A message:search that takes longer fails with unavailable, ms (queueing included)", cxxopts::value<int>()->default_value("2000"))
       ("static-dir", "Serve the web client from this directory at /", cxxopts::value<std::string>()->default_value(""))
       ("cors-origin", "Origins allowed to use polling and the REST API (comma list, or *); default: same origin only", cxxopts::value<std::string>()->default_value(""))
       ("log-level", "debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"))
@@ -188,6 +190,12 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.data_dir = value("data-dir");
   c.store = value("store");
   c.sqlite_sync = value("sqlite-sync");
+  auto sqlite_readers = number("sqlite-readers", to_size);
+  auto search_timeout = number("search-timeout", to_int);
+  for (const realtime::Status& s : {sqlite_readers.status(), search_timeout.status()})
+    if (!s.ok()) return s;
+  c.sqlite_readers = *sqlite_readers;
+  c.search_timeout = std::chrono::milliseconds(*search_timeout);
   c.static_dir = value("static-dir");
   c.cors_origins = split_list(value("cors-origin"));
   c.log_level = value("log-level");
@@ -319,6 +327,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.store != "sqlite" && c.store != "memory" && c.store != "postgres")
     return Status::bad_request("--store must be sqlite, postgres or memory");
   if (c.sqlite_sync != "full" && c.sqlite_sync != "normal") return Status::bad_request("--sqlite-sync must be full or normal");
+  if (c.sqlite_readers < 1 || c.sqlite_readers > 64) return Status::bad_request("--sqlite-readers must be 1 to 64");
+  if (c.search_timeout.count() <= 0) return Status::bad_request("--search-timeout must be positive");
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return Status::bad_request("--log-level must be debug, info, warn or error");
   if (c.max_text_chars < 1) return Status::bad_request("--max-text-chars must be at least 1");

@@ -25,6 +25,8 @@ struct Config {
   std::string static_dir;                 // web client files served at /
   std::string log_level = "info";         // debug, info, warn, error
   std::string sqlite_sync = "full";       // full or normal
+  std::size_t sqlite_readers = 2;         // SQLite reader threads besides the search thread
+  std::chrono::milliseconds search_timeout{2000};  // a search past it fails with unavailable
   std::size_t max_text_chars = 4000;
   int replay_limit = 1000;
   std::size_t max_answer_bytes = 1 << 20;   // replay, history, search, rooms:list pages

@@ -41,6 +41,9 @@ test("bad options: exit 2 with the reason", T, async () => {
     [["--dev", "--max-answer-bytes", "10"], /--max-answer-bytes must be at least 4096/],
     [["--dev", "--room-create-period", "0"], /--room-create-period must be positive/],
     [["--dev", "--max-room-members", "1"], /--max-room-members at least 2/],
+    [["--dev", "--sqlite-readers", "0"], /--sqlite-readers must be 1 to 64/],
+    [["--dev", "--search-timeout", "0"], /--search-timeout must be positive/],
+    [["--dev", "--http-keepalive-timeout", "1"], /--http-keepalive-timeout must be at least 2/],
   ]) {
     const r = await runChatd([...args, "--data-dir", tempDir()]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
