@@ -13,11 +13,12 @@
 #include <system_error>
 
 #include "chat/crypto.h"
-#include "core/base64.h"
+#include "realtime/base64.h"
 #include "attachment_meta.h"
 #include "file_util.h"
 #include "media_type.h"
 #include "multipart.h"
+#include "realtime/random.h"
 #include "realtime/utf8.h"
 
 namespace chatd {
@@ -305,7 +306,7 @@ void Attachments::place(std::shared_ptr<const Upload> up, const Checked& c, std:
                             " bytes; delete messages with attachments to make room"));
   add_usage(owner, static_cast<std::int64_t>(c.length));  // now: a concurrent upload must see it
   const AttachmentMeta meta{up->room, owner, c.name, c.mime, c.length, now_ms(), std::vector<AttachmentRef>{}};
-  const std::string id = realtime::detail::base64url_encode(realtime::chat::random_bytes(16));
+  const std::string id = realtime::random_token(16);
   std::weak_ptr<char> alive = alive_;
   const bool queued = worker_.run([this, alive, dir = opt_.dir, up, c, meta, id, done]() -> std::function<void()> {
     const fs::path data = dir / id;

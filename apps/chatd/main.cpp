@@ -11,7 +11,7 @@
 #include <iterator>
 #include <memory>
 
-#include "core/base64.h"
+#include "realtime/base64.h"
 #include "chat/crypto.h"
 #include "connection_stats.h"
 #include "log.h"
@@ -21,6 +21,7 @@
 #include "realtime/lws_transport.h"
 #include "realtime/memory_store.h"
 #include "realtime/postgres_store.h"
+#include "realtime/random.h"
 #include "realtime/socketio_server.h"
 #include "realtime/sqlite_store.h"
 #include "attachments.h"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   chatd::Log log(chatd::Log::parse(config.log_level));
   if (config.dev) {
     log.warn("DEVELOPMENT MODE: anyone can get a token for any user at POST /api/dev/token. Never run this in production.");
-    if (config.jwt_secret.empty()) config.jwt_secret = realtime::detail::base64url_encode(realtime::chat::random_bytes(32));
+    if (config.jwt_secret.empty()) config.jwt_secret = realtime::random_token(32);
   }
 
   std::error_code ec;

@@ -8,7 +8,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "core/base64.h"
+#include "realtime/base64.h"
 #include "chat/crypto.h"
 #include "chat/token_bucket.h"
 #include "chat/wire.h"
@@ -387,7 +387,7 @@ void RestApi::Impl::install_misc() {
       Json urls = Json::array();
       for (const auto& u : c.turn_urls) urls.push(u);
       servers.push(Json::object({{"urls", std::move(urls)}, {"username", username},
-                                 {"credential", realtime::detail::base64_encode(realtime::chat::hmac_sha1(c.turn_secret, username), realtime::detail::Base64::standard)}}));
+                                 {"credential", realtime::base64_encode(realtime::chat::hmac_sha1(c.turn_secret, username), realtime::Base64::standard)}}));
     }
     respond(json_response(200, Json::object({{"iceServers", std::move(servers)}, {"ttl", c.turn_ttl_seconds}})));
   });

@@ -1,13 +1,10 @@
 // OpenSSL-backed primitives for tokens and TURN credentials.
 #include "chat/crypto.h"
 
-#include <cstdio>
-#include <cstdlib>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 namespace realtime::chat {
 namespace {
@@ -34,15 +31,6 @@ std::string sha256(std::string_view data) {
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string random_bytes(std::size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    std::fputs("realtime: the system random number generator failed\n", stderr);
-    std::abort();
-  }
-  return out;
 }
 
 }  // namespace realtime::chat

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/base64.h"
+#include "realtime/base64.h"
 #include "chat/crypto.h"
 
 namespace realtime {
@@ -97,9 +97,9 @@ Result<Identity> JwtAuthenticator::verify(std::string_view token) const {
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
     return refuse("malformed token");
   const std::string_view signing_input = token.substr(0, dot2);
-  const auto header = realtime::detail::base64url_decode(token.substr(0, dot1));
-  const auto payload = realtime::detail::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
-  const auto signature = realtime::detail::base64url_decode(token.substr(dot2 + 1));
+  const auto header = realtime::base64url_decode(token.substr(0, dot1));
+  const auto payload = realtime::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  const auto signature = realtime::base64url_decode(token.substr(dot2 + 1));
   if (!header || !payload || !signature) return refuse("malformed token");
 
   auto header_json = Json::parse(*header, 8);
@@ -148,9 +148,9 @@ std::string JwtAuthenticator::sign(const Identity& identity, std::chrono::second
                               {"role", identity.role.empty() ? "user" : identity.role},
                               {"iat", now},
                               {"exp", exp}});
-  std::string input = realtime::detail::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                      realtime::detail::base64url_encode(claims.dump());
-  std::string sig = realtime::detail::base64url_encode(chat::hmac_sha256(options_.secret, input));
+  std::string input = realtime::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                      realtime::base64url_encode(claims.dump());
+  std::string sig = realtime::base64url_encode(chat::hmac_sha256(options_.secret, input));
   return input + "." + sig;
 }
 

@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
-#include "core/base64.h"
+#include "realtime/base64.h"
+#include "realtime/random.h"
 #include "chat/crypto.h"
 #include "chat/service_impl.h"
 
@@ -15,7 +16,7 @@ constexpr std::size_t kMaxTitleBytes = 200;
 constexpr std::size_t kMaxUserIdBytes = 128;
 constexpr std::size_t kMaxRoleBytes = 64;
 
-std::string join_token_digest(std::string_view token) { return realtime::detail::base64url_encode(chat::sha256(token)); }
+std::string join_token_digest(std::string_view token) { return realtime::base64url_encode(chat::sha256(token)); }
 
 bool valid_user_id(const std::string& id) { return !id.empty() && id.size() <= kMaxUserIdBytes; }
 
@@ -51,7 +52,7 @@ Result<std::vector<Member>> parse_members(const Json& value, std::vector<Member>
   return members;
 }
 
-std::string new_room_id() { return "r_" + realtime::detail::base64url_encode(chat::random_bytes(12)); }
+std::string new_room_id() { return "r_" + realtime::random_token(12); }
 
 // rooms:list pages: at most this many rooms, and max_answer_bytes.
 constexpr std::int64_t kMaxRoomsPerPage = 1000;
@@ -481,7 +482,7 @@ void ChatService::Impl::member_remove(const ChatCall& call, const Json& p) {
 }
 
 std::string ChatService::Impl::new_join_token(Room& room) {
-  std::string token = realtime::detail::base64url_encode(chat::random_bytes(32));
+  std::string token = realtime::random_token(32);
   room.join_secret = join_token_digest(token);
   room.join_expires_at = clock.now() + options.join_token_ttl;
   return token;

@@ -1,10 +1,10 @@
 // The one base64 codec of the project (see base64.h).
-#include "core/base64.h"
+#include "realtime/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace realtime::detail {
+namespace realtime {
 namespace {
 
 constexpr std::string_view kStandard = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -68,4 +68,4 @@ std::optional<std::string> base64_decode(std::string_view text, Base64 alphabet)
   return out;
 }
 
-}  // namespace realtime::detail
+}  // namespace realtime

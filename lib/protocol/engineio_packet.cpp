@@ -1,7 +1,7 @@
 // Engine.IO v4 packet codec (see engineio_packet.h). Pure code; any thread.
 #include "protocol/engineio_packet.h"
 
-#include "core/base64.h"
+#include "realtime/base64.h"
 
 namespace realtime::engineio {
 namespace {
@@ -72,10 +72,10 @@ Result<std::vector<Packet>> decode_payload(std::string_view body, std::size_t ma
   return packets;
 }
 
-std::string base64_encode(std::string_view bytes) { return detail::base64_encode(bytes, detail::Base64::standard); }
+std::string base64_encode(std::string_view bytes) { return base64_encode(bytes, Base64::standard); }
 
 Result<std::string> base64_decode(std::string_view text) {
-  auto bytes = detail::base64_decode(text, detail::Base64::standard);
+  auto bytes = base64_decode(text, Base64::standard);
   if (!bytes) return Status::bad_request("bad base64");
   return *std::move(bytes);
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "realtime/random.h"
 #include "socketio/member.h"
 
 namespace realtime::socketio::detail {
@@ -65,21 +66,7 @@ Namespace& Engine::of(std::string_view name) {
 
 std::string Engine::new_sid() {
   // 16 random bytes, base64url: unguessable, since sids address peers.
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string sid;
-  sid.reserve(22);
-  std::uint64_t bits = 0;
-  int have = 0;
-  for (int i = 0; i < 22; ++i) {
-    if (have < 6) {
-      bits = (static_cast<std::uint64_t>(random_()) << 32) | random_();
-      have = 64;
-    }
-    sid.push_back(kAlphabet[bits & 63]);
-    bits >>= 6;
-    have -= 6;
-  }
-  return sid;
+  return random_token(16);
 }
 
 void Engine::on_open(const std::shared_ptr<Connection>& conn, const Handshake& handshake) {

@@ -10,7 +10,6 @@
 
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -67,7 +66,6 @@ class Engine final : public TransportHandler {
   const Authenticator* authenticator_ = nullptr;
   std::map<std::string, std::unique_ptr<Namespace>, std::less<>> namespaces_;
   realtime::detail::StringMap<std::shared_ptr<Session>> sessions_;  // by connection id
-  std::random_device random_;
 };
 
 }  // namespace realtime::socketio::detail

@@ -3,7 +3,7 @@
 // rotates them (owner, admin, service) so the old one stops working.
 #include "chat_test_util.h"
 #include "chat/crypto.h"
-#include "core/base64.h"
+#include "realtime/base64.h"
 
 namespace realtime::testing {
 namespace {
@@ -107,7 +107,7 @@ TEST_F(SessionTokenTest, ARoomWithoutAStoredExpiryCountsFromCreation) {
     r.status = RoomStatus::scheduled;
     r.created_at = clock_.now() - age;
     r.members = {Member{"tutor", "owner"}};
-    r.join_secret = realtime::detail::base64url_encode(chat::sha256(old_token));
+    r.join_secret = realtime::base64url_encode(chat::sha256(old_token));
     bool stored = false;
     store_->create_room(r, [&](Result<Room> created) { stored = created.ok(); });
     transport_.run_until_idle();

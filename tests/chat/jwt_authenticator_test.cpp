@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "core/base64.h"
+#include "realtime/base64.h"
 #include "chat/crypto.h"
 
 namespace realtime {
@@ -20,8 +20,8 @@ class JwtTest : public ::testing::Test {
 
   // A token with arbitrary header and claims, signed with `secret`.
   static std::string forge(const std::string& header, const std::string& claims, const std::string& secret) {
-    std::string input = realtime::detail::base64url_encode(header) + "." + realtime::detail::base64url_encode(claims);
-    return input + "." + realtime::detail::base64url_encode(chat::hmac_sha256(secret, input));
+    std::string input = realtime::base64url_encode(header) + "." + realtime::base64url_encode(claims);
+    return input + "." + realtime::base64url_encode(chat::hmac_sha256(secret, input));
   }
   std::int64_t now_s() const { return 1'800'000'000; }
 };

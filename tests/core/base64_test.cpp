@@ -1,11 +1,11 @@
-#include "core/base64.h"
+#include "realtime/base64.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace realtime::detail {
+namespace realtime {
 namespace {
 
 TEST(Base64, BothAlphabetsRoundTrip) {
@@ -30,4 +30,4 @@ TEST(Base64, RejectsForeignCharactersAndImpossibleLengths) {
 }
 
 }  // namespace
-}  // namespace realtime::detail
+}  // namespace realtime

@@ -2,13 +2,12 @@
 // and POST, WebSocket sessions and probes, and the glue that applies the
 // pure engineio::Session's decisions (send, deliver, flush, upgrade, close)
 // to real sockets. Loop thread only.
-#include <sys/random.h>
-
 #include <cstring>
 #include <utility>
 
 #include "protocol/engineio_handshake.h"
 #include "protocol/engineio_packet.h"
+#include "realtime/random.h"
 #include "transport/lws/impl.h"
 #include "transport/lws/ws_frame.h"
 
@@ -17,22 +16,6 @@ namespace eio = engineio;
 using lws_detail::Role;
 
 namespace {
-
-std::string make_sid() {
-  unsigned char raw[15];
-  std::size_t got = 0;
-  // Bounded retry: getrandom only returns short for huge requests or signals.
-  for (int i = 0; i < 8 && got < sizeof raw; ++i) {
-    ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
-  }
-  std::string sid = eio::base64_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
-  for (char& ch : sid) {
-    if (ch == '+') ch = '-';
-    if (ch == '/') ch = '_';
-  }
-  return sid;
-}
 
 std::string_view query_value(const HttpRequest& req, std::string_view key) {
   auto it = req.query.find(key);
@@ -100,10 +83,10 @@ std::shared_ptr<lws_detail::EioConnection> LwsTransport::Impl::new_session(const
                                                                            bool websocket) {
   (void)st;
   eio::SessionConfig cfg{opt_.ping_interval, opt_.ping_timeout, opt_.upgrade_timeout};
-  std::string sid = make_sid();
+  std::string sid = realtime::random_token(15);
   // A collision of 120 random bits is not a practical concern, but an
   // existing session must never be replaced.
-  for (int i = 0; i < 4 && sessions_.count(sid) != 0; ++i) sid = make_sid();
+  for (int i = 0; i < 4 && sessions_.count(sid) != 0; ++i) sid = realtime::random_token(15);
   auto c = std::make_shared<EioConnection>(this, sid, eio::Session(cfg, std::chrono::steady_clock::now()));
   sessions_[sid] = c;
   (void)websocket;

@@ -5,11 +5,10 @@
 // and per client address) must have room. The bytes go to memory, or for
 // a spooling route to a file on the file thread with at most a window of
 // them in memory (reading pauses while the disk catches up). Loop thread.
-#include <sys/random.h>
-
 #include <algorithm>
 #include <cstdio>
 
+#include "realtime/random.h"
 #include "transport/lws/impl.h"
 
 namespace realtime {
@@ -22,22 +21,8 @@ constexpr std::size_t kSpoolWindow = 256 * 1024;
 // read: its service buffer is 64 KiB).
 constexpr std::size_t kBeforeAdmission = 64 * 1024;
 
-std::string spool_name() {
-  unsigned char raw[16] = {};
-  std::size_t got = 0;
-  // Bounded retry: getrandom only returns short for huge requests or signals.
-  for (int i = 0; i < 8 && got < sizeof raw; ++i) {
-    const ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
-  }
-  std::string name;
-  char hex[3];
-  for (unsigned char b : raw) {
-    std::snprintf(hex, sizeof hex, "%02x", b);
-    name += hex;
-  }
-  return name + ".part";
-}
+// An unguessable name for an upload's spool file.
+std::string spool_name() { return random_token(16) + ".part"; }
 
 }  // namespace
 
