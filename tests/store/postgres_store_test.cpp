@@ -231,7 +231,7 @@ TEST_F(PostgresStore, CallsPastMaxPendingFailAtOnceWithUnavailable) {
   ASSERT_TRUE(SyncStore(loop_, store).create_room(make_room("r1", {"ann"})).ok());
   int stored = 0, refused = 0;
   for (int i = 0; i < 50; ++i) {
-    store.append(make_msg("r1", "ann", "m" + std::to_string(i)), [&](Result<Appended> r) {
+    store.append(make_msg("r1", "ann", cat("m", i)), [&](Result<Appended> r) {
       if (r.ok()) ++stored;
       else if (r.status().code() == StatusCode::unavailable) ++refused;
       else ADD_FAILURE() << r.status().to_string();

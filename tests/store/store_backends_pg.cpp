@@ -31,7 +31,7 @@ std::string pg_test_conninfo(const std::string& schema) {
 
 PostgresStoreOptions pg_test_options(std::string* schema) {
   static int counter = 0;
-  const std::string name = "t" + std::to_string(++counter) + "_" + std::to_string(getpid());
+  const std::string name = cat("t", ++counter, "_", getpid());
   if (Status s = pg_test_cluster().exec("CREATE SCHEMA " + name); !s.ok()) ADD_FAILURE() << s.to_string();
   if (schema != nullptr) *schema = name;
   PostgresStoreOptions o;
