@@ -31,9 +31,11 @@ export class World {
     this.seq = 0; // for unique ids (clientMsgId, room ids)
   }
 
+  // The "~" keeps families apart: without it "u11-" + "hw" and "u11-h" + "w"
+  // were the same clientMsgId, which chatd rightly refused in another room.
   uid(prefix) {
     this.seq += 1;
-    return `${prefix}${this.seq.toString(36)}`;
+    return `${prefix}~${this.seq.toString(36)}`;
   }
 
   count(what, n = 1) {
