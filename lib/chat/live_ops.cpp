@@ -5,19 +5,15 @@
 namespace realtime {
 
 void ChatService::Impl::typing(const ChatCall& call, const Json& p) {
-  auto room_id = chat::required_room_id(p);
-  if (!room_id.ok()) return call.fail(room_id.status());
-  auto on = chat::optional_bool(p, "typing");
-  if (!on.ok()) return call.fail(on.status());
-  if (!*on) return call.fail(Status::bad_request("typing is required"));
-  with_room(*room_id, [this, call, on = **on](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+  auto in = chat::parse_typing(p);
+  if (!in.ok()) return call.fail(in.status());
+  with_room(in->room, on_ok(call, [this, call, on = in->typing](Room r) {
+    if (r.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     SocketState* st = state(call.socket->id());
-    if (!st || !st->rooms.contains(r->id)) return call.fail(Status::forbidden("join the room first"));
-    set_typing(call.socket->id(), call.actor.identity, r->id, on, role_in(*r, call.actor.identity));
+    if (!st || !st->rooms.contains(r.id)) return call.fail(Status::forbidden("join the room first"));
+    set_typing(call.socket->id(), call.actor.identity, r.id, on, role_in(r, call.actor.identity));
     call.ok(Json::object());
-  });
+  }));
 }
 
 void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, const std::string& room, bool on,
@@ -73,35 +69,31 @@ Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
 }
 
 void ChatService::Impl::presence_list(const ChatCall& call, const Json& p) {
-  with_readable_room(call, p, [this, call](const Room& room) {
-    read_state(room.id, call.actor.identity.user_id, guard([this, call, room](Result<ReadState> rs) {
-      if (!rs.ok()) return call.fail(rs.status());
-      call.ok(Json::object({{"presence", presence_of(room, *rs)}}));
+  auto in = chat::parse_room_ref(p);
+  if (!in.ok()) return call.fail(in.status());
+  with_readable_room(call, in->room, [this, call](const Room& room) {
+    read_state(room.id, call.actor.identity.user_id, on_ok(call, [this, call, room](ReadState rs) {
+      call.ok(Json::object({{"presence", presence_of(room, rs)}}));
     }));
   });
 }
 
 void ChatService::Impl::rtc_relay(const ChatCall& call, const Json& p, std::string_view event, std::string_view key) {
-  auto room_id = chat::required_room_id(p);
-  if (!room_id.ok()) return call.fail(room_id.status());
-  auto to = chat::required_string(p, "to");
-  if (!to.ok()) return call.fail(to.status());
-  const Json* body = p.find(key);
-  // `candidate: null` ends the candidates and is relayed; an sdp must be there.
-  if (!body || (key == "sdp" && body->is_null())) return call.fail(Status::bad_request(std::string(key) + " is required"));
-  Json relayed = Json::object({{"room", *room_id}, {"from", call.socket->id()}, {std::string(key), *body}});
-  with_room(*room_id, [this, call, to = *to, event = std::string(event), relayed = std::move(relayed)](Result<Room> r) mutable {
-    if (!r.ok()) return call.fail(r.status());
-    if (r->status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
+  auto in = chat::parse_rtc_signal(p, key);
+  if (!in.ok()) return call.fail(in.status());
+  Json relayed = Json::object({{"room", in->room}, {"from", call.socket->id()}, {std::string(key), std::move(in->body)}});
+  with_room(in->room, on_ok(call, [this, call, to = in->to, event = std::string(event),
+                                   relayed = std::move(relayed)](Room r) mutable {
+    if (r.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     SocketState* st = state(call.socket->id());
-    if (!st || !st->rooms.contains(r->id)) return call.fail(Status::forbidden("join the room first"));
+    if (!st || !st->rooms.contains(r.id)) return call.fail(Status::forbidden("join the room first"));
     SocketState* peer = state(to);
     socketio::Socket* target = nsp.socket(to);
-    if (!peer || !target || !peer->rooms.contains(r->id))
-      return call.fail(Status::peer_not_found("no peer " + to + " in " + r->id));
+    if (!peer || !target || !peer->rooms.contains(r.id))
+      return call.fail(Status::peer_not_found("no peer " + to + " in " + r.id));
     target->emit(event, std::move(relayed));
     call.ok(Json::object());
-  });
+  }));
 }
 
 }  // namespace realtime

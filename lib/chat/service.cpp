@@ -216,15 +216,12 @@ void ChatService::Impl::arm_session_end(const Room& room) {
   }));
 }
 
-void ChatService::Impl::with_readable_room(const ChatCall& call, const Json& p,
+void ChatService::Impl::with_readable_room(const ChatCall& call, const std::string& id,
                                            std::function<void(const Room&)> then) {
-  auto id = chat::required_room_id(p);
-  if (!id.ok()) return call.fail(id.status());
-  with_room(*id, [this, call, then = std::move(then)](Result<Room> r) {
-    if (!r.ok()) return call.fail(r.status());
-    if (!may_read(call.actor, *r)) return call.fail(Status::forbidden("not a member of " + r->id));
-    then(*r);
-  });
+  with_room(id, on_ok(call, [this, call, then = std::move(then)](Room room) {
+    if (!may_read(call.actor, room)) return call.fail(Status::forbidden("not a member of " + room.id));
+    then(room);
+  }));
 }
 
 std::string ChatService::Impl::name_of(const std::string& user_id) {

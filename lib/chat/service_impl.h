@@ -12,6 +12,7 @@
 
 #include "chat/last_seen_cache.h"
 #include "chat/lru_cache.h"
+#include "chat/payloads.h"
 #include "chat/room_cache.h"
 #include "chat/token_bucket.h"
 #include "chat/wire.h"
@@ -79,9 +80,9 @@ struct ChatService::Impl {
   SocketState* state(const std::string& sid);
   // The room, from the cache or the store; `then` may run synchronously.
   void with_room(const std::string& id, std::function<void(Result<Room>)> then);
-  // The opening of every read operation: the payload's `room`, which must
-  // exist and be readable by the caller; failures answer the call.
-  void with_readable_room(const ChatCall& call, const Json& p, std::function<void(const Room&)> then);
+  // The opening of every read operation: the room `id`, which must exist
+  // and be readable by the caller; failures answer the call.
+  void with_readable_room(const ChatCall& call, const std::string& id, std::function<void(const Room&)> then);
   // A write's result (create, members, session changes, token rotation).
   void remember(const Room& room) { rooms_cache.put_written(room); }
   // store.read_state through the lastSeen bookkeeping (see LastSeenCache).
@@ -103,6 +104,18 @@ struct ChatService::Impl {
       if (!alive.expired()) f(std::forward<decltype(args)>(args)...);
     };
   }
+  // A guarded continuation for a Result<T>: an error answers the call, a
+  // value goes on to `next`. Most steps of an operation are one of these.
+  template <class F>
+  auto on_ok(const ChatCall& call, F next) {
+    return guard([call, next = std::move(next)](auto result) mutable {
+      if (!result.ok()) return call.fail(result.status());
+      next(std::move(result).value());
+    });
+  }
+  // Who did it, as notifications name them: the user, or "system" for a
+  // service call.
+  static std::string by_whom(const Actor& a) { return a.service ? "system" : a.identity.user_id; }
   // Takes a socket out of a chat room and tells the others (presence:leave,
   // rtc:peer-left, typing stop, session:state, lastSeen).
   void leave_room(const std::string& sid, const Identity& who, const std::string& room, bool announce,
@@ -122,10 +135,29 @@ struct ChatService::Impl {
   void arm_session_end(const Room& room);
 
   // --- room_ops.cpp
+  // Each operation is its first step (parse the payload, then read); the
+  // later steps are the members listed under it, in the order they run.
   void room_create(const ChatCall& call, const Json& p);
+  // Stores a new room (after the caller's room quota); `on_conflict`, when
+  // given, runs instead of failing a taken id.
+  void create_room(const ChatCall& call, Room room, std::string join_token,
+                   std::function<void()> on_conflict = nullptr);
+  void room_created(const ChatCall& call, const Room& room, const std::string& join_token);
+  // A direct room under the caller's id with reuse: look first, create if
+  // free, look again if someone created it in between.
+  void create_direct_reusing(const ChatCall& call, Room room);
   void room_get(const ChatCall& call, const Json& p);
   void room_join(const ChatCall& call, const Json& p);
+  // Membership and state checks; a join token's holder becomes a member.
+  void join_checked(const ChatCall& call, const chat::RoomJoin& in, Room room);
+  // A scheduled session becomes active with the join that enters it.
+  void start_and_join(const ChatCall& call, Room room, std::optional<std::int64_t> after_seq);
+  // Reads the replay (after_seq given, not yet in the room), then enters.
   void finish_join(const ChatCall& call, Room room, std::optional<std::int64_t> after_seq);
+  // {last seq replayed, cut short} when the join replayed.
+  using ReplayEnd = std::optional<std::pair<std::int64_t, bool>>;
+  // Puts the socket in the room, tells the others, and answers.
+  void enter_room(const ChatCall& call, const Room& room, bool already, ReplayEnd replayed);
   // Sends the replay of a join: messages in seq order while the budget
   // lasts and the connection is not backed up. Returns the last seq sent
   // (after_seq if none) and whether it stopped early.
@@ -135,8 +167,16 @@ struct ChatService::Impl {
   std::size_t size_of(const Json& value);
   void room_leave(const ChatCall& call, const Json& p);
   void rooms_list(const ChatCall& call, const Json& p);
+  // Sessions whose automatic end fell due while no process watched them
+  // (a restart) are ended first, then the list is read again.
+  void end_overdue_then_list(const ChatCall& call, const chat::RoomsList& in, const std::vector<RoomSummary>& list);
+  void answer_rooms(const ChatCall& call, const chat::RoomsList& in, const std::vector<RoomSummary>& list);
   void member_add(const ChatCall& call, const Json& p);
+  void add_member_checked(const ChatCall& call, const Room& room, const Member& added);
+  void member_added(const ChatCall& call, const Room& room, const Member& added);
   void member_remove(const ChatCall& call, const Json& p);
+  void remove_member_checked(const ChatCall& call, const Room& room, const std::string& target);
+  void member_removed(const ChatCall& call, const Room& room, const std::string& target, const std::string& old_role);
   void session_end(const ChatCall& call, const Json& p);
   void session_token(const ChatCall& call, const Json& p);
   // A fresh join token for a session room: the token to hand out, with its
@@ -146,6 +186,14 @@ struct ChatService::Impl {
   bool join_token_valid(const Room& room, const std::string& token) const;
   // --- message_ops.cpp
   void message_send(const ChatCall& call, const Json& p);
+  // Permission and state checks, the sender, the filter, the observer.
+  void send_checked(const ChatCall& call, const Room& room, NewMessage m);
+  void append_message(const ChatCall& call, NewMessage m);
+  void message_stored(const ChatCall& call, const Appended& a);
+  // The opening of message:edit and message:delete: the message and its
+  // room, which the caller must be able to read; failures answer the call.
+  void with_readable_message(const ChatCall& call, const std::string& id,
+                             std::function<void(const Message&, const Room&)> then);
   void message_edit(const ChatCall& call, const Json& p);
   void message_delete(const ChatCall& call, const Json& p);
   void message_history(const ChatCall& call, const Json& p);

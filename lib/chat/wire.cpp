@@ -1,4 +1,4 @@
-// JSON encodings of stored values and payload field readers.
+// JSON encodings of stored values, acks and errors.
 #include "chat/wire.h"
 
 namespace realtime::chat {
@@ -59,46 +59,6 @@ Json ok_ack(Json fields) {
 
 Json failed_ack(const Status& status) { return Json::object({{"ok", false}, {"error", error_json(status)}}); }
 
-Result<std::string> required_string(const Json& payload, std::string_view key) {
-  const Json* v = payload.find(key);
-  if (!v || v->is_null()) return Status::bad_request(std::string(key) + " is required");
-  if (!v->is_string()) return Status::bad_request(std::string(key) + " must be a string");
-  return v->as_string();
-}
-
-Result<std::optional<std::string>> optional_string(const Json& payload, std::string_view key) {
-  const Json* v = payload.find(key);
-  if (!v || v->is_null()) return std::optional<std::string>();
-  if (!v->is_string()) return Status::bad_request(std::string(key) + " must be a string");
-  return std::optional<std::string>(v->as_string());
-}
-
-Result<std::optional<std::int64_t>> optional_int(const Json& payload, std::string_view key) {
-  const Json* v = payload.find(key);
-  if (!v || v->is_null()) return std::optional<std::int64_t>();
-  if (v->is_int()) return std::optional<std::int64_t>(v->as_int());
-  if (v->is_number()) {
-    const double d = v->as_double();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9e15 && d < 9e15)
-      return std::optional<std::int64_t>(static_cast<std::int64_t>(d));
-  }
-  return Status::bad_request(std::string(key) + " must be an integer");
-}
-
-Result<std::optional<bool>> optional_bool(const Json& payload, std::string_view key) {
-  const Json* v = payload.find(key);
-  if (!v || v->is_null()) return std::optional<bool>();
-  if (!v->is_bool()) return Status::bad_request(std::string(key) + " must be a boolean");
-  return std::optional<bool>(v->as_bool());
-}
-
-Result<std::string> required_room_id(const Json& payload, std::string_view key) {
-  auto id = required_string(payload, key);
-  if (!id.ok()) return id;
-  if (!is_valid_room_id(*id)) return Status::bad_request(std::string(key) + " is not a valid room id");
-  return id;
-}
-
 std::size_t fitting(const std::vector<std::size_t>& sizes, std::size_t budget) {
   std::size_t used = 0, n = 0;
   for (std::size_t s : sizes) {
@@ -130,31 +90,6 @@ bool is_web_url(std::string_view url) {
   for (unsigned char c : rest)
     if (c <= 0x20 || c == 0x7f || kNever.find(static_cast<char>(c)) != std::string_view::npos) return false;
   return true;
-}
-
-Result<Attachment> parse_attachment(const Json& value) {
-  if (!value.is_object()) return Status::bad_request("attachment must be an object");
-  auto url = required_string(value, "url");
-  if (!url.ok()) return Status::bad_request("attachment.url is required");
-  const std::string& u = *url;
-  // Clients fetch a local url with the viewer's token: it must name an
-  // attachment, never a path that walks elsewhere on this server.
-  constexpr std::string_view kLocal = "/api/attachments/";
-  const bool local = u.starts_with(kLocal) && is_valid_attachment_id(std::string_view(u).substr(kLocal.size()));
-  const bool web = u.size() < 2048 && is_web_url(u);
-  if (!local && !web) return Status::bad_request("attachment.url must be /api/attachments/{id} or an http(s) URL");
-  Attachment a;
-  a.url = u;
-  auto name = optional_string(value, "name");
-  auto mime = optional_string(value, "mime");
-  auto size = optional_int(value, "size");
-  if (!name.ok() || !mime.ok() || !size.ok()) return Status::bad_request("attachment fields have wrong types");
-  a.name = name->value_or("");
-  a.mime = mime->value_or("");
-  a.size = size->value_or(0);
-  if (a.size < 0 || a.name.size() > 512 || a.mime.size() > 255)
-    return Status::bad_request("attachment name, size or mime out of range");
-  return a;
 }
 
 }  // namespace realtime::chat

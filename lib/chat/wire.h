@@ -1,6 +1,6 @@
-// The JSON shapes of the chat protocol (rooms, messages, acks, errors) and
-// strict readers for incoming payload fields. Pure functions; loop thread
-// or any other.
+// The JSON shapes of the chat protocol (rooms, messages, acks, errors);
+// incoming payloads are read by payloads.h. Pure functions; loop thread or
+// any other.
 #pragma once
 
 #include <cstdint>
@@ -29,19 +29,6 @@ Json error_json(const Status& status);
 Json ok_ack(Json fields);
 // {"ok":false,"error":{"code","message"}}
 Json failed_ack(const Status& status);
-
-// Field readers: a missing (or null) optional field is nullopt; a present
-// field of the wrong type is bad_request naming the field.
-Result<std::string> required_string(const Json& payload, std::string_view key);
-Result<std::optional<std::string>> optional_string(const Json& payload, std::string_view key);
-Result<std::optional<std::int64_t>> optional_int(const Json& payload, std::string_view key);
-Result<std::optional<bool>> optional_bool(const Json& payload, std::string_view key);
-// A room id field: required, and valid by the protocol's id rule.
-Result<std::string> required_room_id(const Json& payload, std::string_view key = "room");
-
-// An attachment object: url required (this server's /api/attachments/{id}
-// or http(s)), name, size, mime optional.
-Result<Attachment> parse_attachment(const Json& value);
 
 // How many of `sizes`, taken in order, fit in `budget` bytes; at least one
 // when there is one, so that paging always moves on.
