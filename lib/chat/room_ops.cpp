@@ -30,6 +30,8 @@ bool after_cursor(const RoomSummary& s, const chat::ListCursor& c) {
   return a < c.activity_ms || (a == c.activity_ms && s.room.id > c.room);
 }
 
+Status too_many_rooms() { return Status::bad_request("this socket has joined too many rooms"); }
+
 // Whether `r` is the direct room of the pair `wanted` was to be for.
 bool same_pair(const Room& wanted, const Room& r) {
   const std::string& a = wanted.members[0].user_id;
@@ -130,12 +132,14 @@ void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
   if (!in.ok()) return call.fail(in.status());
   SocketState* st = state(call.socket->id());
   if (!st) return call.fail(Status::unavailable("socket is disconnected"));
-  if (!st->rooms.contains(in->room) && st->rooms.size() >= options.max_rooms_per_socket)
-    return call.fail(Status::bad_request("this socket has joined too many rooms"));
+  if (!room_slot_free(*st, in->room)) return call.fail(too_many_rooms());
   with_room(in->room, on_ok(call, [this, call, in = *in](Room room) { join_checked(call, in, std::move(room)); }));
 }
 
 void ChatService::Impl::join_checked(const ChatCall& call, const chat::RoomJoin& in, Room room) {
+  // Again: other joins of this socket may have completed during the read.
+  if (SocketState* st = state(call.socket->id()); st && !room_slot_free(*st, room.id))
+    return call.fail(too_many_rooms());
   const Identity& who = call.actor.identity;
   bool by_token = false;
   if (!room.member(who.user_id) && !is_admin(call.actor)) {
@@ -189,6 +193,9 @@ void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool 
   const std::string sid = call.socket->id();
   SocketState* s = state(sid);
   if (!s || !call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
+  // The bound holds even for joins whose later steps (a token's membership,
+  // a session's start, a replay) overlapped.
+  if (!room_slot_free(*s, room.id)) return call.fail(too_many_rooms());
   const Identity& who = call.actor.identity;
   const std::string hub = hub_room(room.id);
   s->rooms.insert(room.id);

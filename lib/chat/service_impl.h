@@ -78,6 +78,11 @@ struct ChatService::Impl {
   void run(const ChatCall& call, std::string_view event, const Json& payload);
   static std::string hub_room(std::string_view room) { return "room:" + std::string(room); }
   SocketState* state(const std::string& sid);
+  // Whether a socket may be in `room`: it is already, or has joined fewer
+  // than max_rooms_per_socket rooms.
+  bool room_slot_free(const SocketState& st, const std::string& room) const {
+    return st.rooms.contains(room) || st.rooms.size() < options.max_rooms_per_socket;
+  }
   // The room, from the cache or the store; `then` may run synchronously.
   void with_room(const std::string& id, std::function<void(Result<Room>)> then);
   // The opening of every read operation: the room `id`, which must exist

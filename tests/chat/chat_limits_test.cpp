@@ -160,5 +160,73 @@ TEST_F(CacheBoundsTest, ARoomReadOvertakenByAWriteDoesNotCacheTheOlderRow) {
   EXPECT_EQ(now["room"]["members"].size(), 102u) << "the cache holds the row the write made";
 }
 
+class RoomsPerSocketTest : public ChatTest {
+ protected:
+  RoomsPerSocketTest()
+      : ChatTest([] {
+          ChatOptions o;
+          o.max_rooms_per_socket = 3;
+          o.room_create_quota = 0;
+          return o;
+        }()) {}
+  // Rooms of ann's that this service has not cached: made in the store
+  // directly, as another chatd process (or a restart) would leave them.
+  std::vector<std::string> stored_rooms(int n) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+      Room r;
+      r.id = "stored-" + std::to_string(i);
+      r.kind = RoomKind::group;
+      r.status = RoomStatus::active;
+      r.created_at = clock_.now();
+      r.members = {Member{"ann", "owner"}};
+      bool done = false;
+      store_->create_room(r, [&](Result<Room> made) {
+        EXPECT_TRUE(made.ok());
+        done = true;
+      });
+      transport_.run_until([&] { return done; });
+      ids.push_back(r.id);
+    }
+    return ids;
+  }
+  Json join(ChatClient& c, const std::string& room) { return c.call("room:join", Json::object({{"room", room}})); }
+};
+
+TEST_F(RoomsPerSocketTest, ASocketJoinsAtMostTheLimit) {
+  auto ann = connect("ann");
+  const auto rooms = stored_rooms(4);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(join(*ann, rooms[i])["ok"], Json(true)) << i;
+  Json refused = join(*ann, rooms[3]);
+  EXPECT_EQ(code(refused), "bad_request");
+  EXPECT_EQ(refused["error"]["message"], Json("this socket has joined too many rooms"));
+  EXPECT_EQ(join(*ann, rooms[0])["ok"], Json(true)) << "joining a joined room again takes no place";
+  ASSERT_EQ(ann->call("room:leave", Json::object({{"room", rooms[0]}}))["ok"], Json(true));
+  EXPECT_EQ(join(*ann, rooms[3])["ok"], Json(true)) << "leaving frees a place";
+}
+
+// Joins whose room reads are all in flight at once (uncached rooms, a slow
+// store) were each checked against the rooms joined before any of them
+// completed: a socket could pass the limit by as many as it sent.
+TEST_F(RoomsPerSocketTest, JoinsInFlightAtOnceStayWithinTheLimit) {
+  auto ann = connect("ann");
+  const auto rooms = stored_rooms(6);
+  store_->hold_rooms = true;
+  std::vector<std::uint64_t> acks;
+  for (const auto& r : rooms) acks.push_back(ann->send_call("room:join", Json::object({{"room", r}})));
+  transport_.run_until_idle();
+  store_->hold_rooms = false;
+  store_->release_answers();
+  int joined = 0, refused = 0;
+  for (auto id : acks) {
+    Json ack = ann->wait_ack(id);
+    if (ack["ok"] == Json(true)) ++joined;
+    else if (ack["error"]["message"] == Json("this socket has joined too many rooms")) ++refused;
+    else ADD_FAILURE() << ack.dump();
+  }
+  EXPECT_EQ(joined, 3);
+  EXPECT_EQ(refused, 3);
+}
+
 }  // namespace
 }  // namespace realtime::testing
