@@ -4,6 +4,9 @@
 include(CMakePackageConfigHelpers)
 
 get_property(components GLOBAL PROPERTY REALTIME_COMPONENTS)
+if(BUILD_SHARED_LIBS)
+  set(components "")  # their objects are inside librealtime.so
+endif()
 install(TARGETS realtime ${components}
   EXPORT realtimeTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

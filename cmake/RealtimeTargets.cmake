@@ -1,6 +1,15 @@
 # Helpers that give every project target the same warnings, visibility and
 # packaging. Components register themselves in REALTIME_COMPONENTS so the
 # umbrella target realtime::realtime links whatever was built.
+#
+# Static build (the default): one static library per layer, realtime_<name>,
+# and the layer graph is enforced by what each one links.
+# Shared build (BUILD_SHARED_LIBS=ON): each layer compiles to an object
+# library and lib/CMakeLists.txt links them all into one librealtime.so.
+# One library, because layers call each other's internal functions, and
+# those must stay hidden: only REALTIME_EXPORT symbols leave it. Tests and
+# benchmarks that reach past the public API link realtime_internal, a static
+# archive of the same objects, instead (realtime_add_program does the swap).
 
 function(realtime_set_warnings target)
   target_compile_options(${target} PRIVATE
@@ -16,7 +25,11 @@ endfunction()
 function(realtime_add_component name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   set(target realtime_${name})
-  add_library(${target} ${ARG_SOURCES})
+  if(BUILD_SHARED_LIBS)
+    add_library(${target} OBJECT ${ARG_SOURCES})
+  else()
+    add_library(${target} STATIC ${ARG_SOURCES})
+  endif()
   add_library(realtime::${name} ALIAS ${target})
   set_target_properties(${target} PROPERTIES
     EXPORT_NAME ${name}
@@ -37,9 +50,31 @@ function(realtime_add_component name)
   set_property(GLOBAL APPEND PROPERTY REALTIME_COMPONENTS ${target})
 endfunction()
 
+# In a shared build, a target that names a layer (realtime::chat, ...) reaches
+# past the public API, whose internals librealtime.so hides: it gets the
+# static archive of the same objects instead, and then not the shared library
+# as well (two copies of one object in one process). Targets that name only
+# realtime::realtime (chatd, the examples, consumers) link the shared library.
+function(realtime_internal_deps var)
+  if(NOT BUILD_SHARED_LIBS)
+    return()
+  endif()
+  set(deps ${${var}})
+  set(layer "^realtime::(core|protocol|socketio|chat|store_[a-z]+|transport_[a-z]+)$")
+  list(FILTER deps INCLUDE REGEX "${layer}")
+  if(deps)
+    set(deps ${${var}})
+    list(FILTER deps EXCLUDE REGEX "${layer}")
+    list(REMOVE_ITEM deps realtime::realtime)
+    list(APPEND deps realtime_internal)
+    set(${var} ${deps} PARENT_SCOPE)
+  endif()
+endfunction()
+
 # realtime_add_program(<name> SOURCES ... [DEPS ...]): an app, example, test or bench binary.
 function(realtime_add_program name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  realtime_internal_deps(ARG_DEPS)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/lib)

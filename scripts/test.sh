@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test, twice:
+# Installs what is missing, builds, and runs every test, three times:
 #   1. build/release: Release (-O3, which warns about more than -O2) with
 #      warnings as errors, all tests (unit, integration, interop, crash,
-#      package).
-#   2. build/sanitize: clang with AddressSanitizer + UndefinedBehaviorSanitizer
+#      package), the library static as by default.
+#   2. build/shared: the same with -DBUILD_SHARED_LIBS=ON, so chatd, the
+#      examples and the packaging consumers use librealtime.so through its
+#      exported API (package.exports checks that it exports nothing else).
+#   3. build/sanitize: clang with AddressSanitizer + UndefinedBehaviorSanitizer
 #      and the libFuzzer targets; all tests again except the packaging one,
 #      plus each fuzzer for a bounded time.
-# Set REALTIME_SKIP_SANITIZE=1 to run only the first pass while developing.
+# REALTIME_SKIP_SHARED=1 / REALTIME_SKIP_SANITIZE=1 leave out pass 2 / 3
+# while developing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -18,6 +22,13 @@ echo "== release build"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=ON
 cmake --build build/release -j "$jobs"
 ctest --test-dir build/release --output-on-failure --timeout 600
+
+if [ "${REALTIME_SKIP_SHARED:-0}" != 1 ]; then
+  echo "== shared build"
+  cmake -S . -B build/shared -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=ON -DBUILD_SHARED_LIBS=ON
+  cmake --build build/shared -j "$jobs"
+  ctest --test-dir build/shared --output-on-failure --timeout 600
+fi
 
 if [ "${REALTIME_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== sanitizer build (clang, ASan + UBSan, fuzzers)"

@@ -6,7 +6,7 @@
 #if defined(REALTIME_STATIC)
 #define REALTIME_EXPORT
 #elif defined(REALTIME_BUILDING)
-#define REALTIME_EXPORT __attribute__((visibility("default")))
+#define REALTIME_EXPORT [[gnu::visibility("default")]]
 #else
 #define REALTIME_EXPORT
 #endif
