@@ -174,8 +174,9 @@ class Client {
 };
 
 // Runs one chat operation through call() and waits on the loop for its
-// answer. call()'s reply always comes later, from the loop, never inside
-// call() itself: here the store's completion brings it.
+// answer. The reply runs on the loop thread exactly once: inside call()
+// when the payload is refused before any store work, otherwise later, from
+// the store's completion. Code that calls call() must be ready for both.
 Result<Json> call_and_wait(realtime::ChatService& chat, realtime::InProcessTransport& loop,
                            const realtime::Actor& actor, std::string_view event, Json payload) {
   std::optional<Result<Json>> answer;
@@ -230,23 +231,21 @@ int main() {
   // does the rate limiting and the ack/error shapes; the application asks
   // the service itself (room:get, through call()) whether the caller may
   // see the room, so its rules are the chat's rules.
-  std::map<std::string, std::vector<std::string>> raised_hands;  // room -> users; loop thread only
   chat.add_event("hand:raise", [&](const realtime::Actor& actor, const Json& payload,
                                    realtime::ChatService::Reply reply) {
     if (!payload["room"].is_string()) return reply(Status::bad_request("room must be a string"));
-    chat.call(actor, "room:get", Json::object({{"room", payload["room"]}}),
-              [&io, &raised_hands, actor, reply](Result<Json> found) {
-                if (!found.ok()) return reply(found.status());
-                const Json& room = (*found)["room"];
-                auto& queue = raised_hands[room["id"].as_string()];
-                queue.push_back(actor.identity.user_id);
-                for (const Json& m : room["members"].as_array())
-                  if (m["role"] == Json("owner"))
-                    io.of("/").to_user(m["userId"].as_string()).emit("hand:raised",
-                        Json::object({{"room", room["id"]}, {"userId", actor.identity.user_id},
-                                      {"name", actor.identity.name}}));
-                reply(Json::object({{"position", queue.size()}}));
-              });
+    chat.call(actor, "room:get", Json::object({{"room", payload["room"]}}), [&io, actor, reply](Result<Json> found) {
+      if (!found.ok()) return reply(found.status());
+      const Json& room = (*found)["room"];
+      std::size_t told = 0;
+      for (const Json& m : room["members"].as_array()) {
+        if (m["role"] != Json("owner")) continue;
+        io.of("/").to_user(m["userId"].as_string()).emit("hand:raised",
+            Json::object({{"room", room["id"]}, {"userId", actor.identity.user_id}, {"name", actor.identity.name}}));
+        ++told;
+      }
+      reply(Json::object({{"owners", told}}));
+    });
   });
 
   std::puts("1. A back-office job creates the class room through call(), no socket involved");
@@ -292,7 +291,7 @@ int main() {
 
   std::puts("5. The application's own event, hand:raise");
   Json hand = bob.call("hand:raise", Json::object({{"room", room}}));
-  expect(ok_ack(hand) && hand["position"] == Json(1), cat("Bob raises his hand: ", hand.dump()));
+  expect(ok_ack(hand) && hand["owners"] == Json(1), cat("Bob raises his hand: ", hand.dump()));
   auto raised = ann.take("hand:raised");
   expect(raised.size() == 1 && raised[0]["userId"] == Json("bob"), "Ann, the room's owner, hears of it");
   Json wrong = bob.call("hand:raise", Json::object({{"room", "chemistry"}}));
