@@ -12,7 +12,6 @@
 #include <memory>
 
 #include "realtime/base64.h"
-#include "chat/crypto.h"
 #include "connection_stats.h"
 #include "log.h"
 #include "options.h"

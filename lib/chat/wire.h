@@ -13,6 +13,7 @@
 #include "realtime/message.h"
 #include "realtime/room.h"
 #include "realtime/status.h"
+#include "realtime/status_json.h"  // error_json, ok_ack, failed_ack: public
 #include "realtime/store.h"
 
 namespace realtime::chat {
@@ -22,13 +23,6 @@ Json to_json(const Message& message);
 Json to_json(const Attachment& attachment);
 Json to_json(const RoomSummary& summary);
 Json time_json(const std::optional<Timestamp>& t);
-
-// {"code","message"}
-Json error_json(const Status& status);
-// {"ok":true, ...fields}
-Json ok_ack(Json fields);
-// {"ok":false,"error":{"code","message"}}
-Json failed_ack(const Status& status);
 
 // Field readers: a missing (or null) optional field is nullopt; a present
 // field of the wrong type is bad_request naming the field.
