@@ -137,7 +137,11 @@ class REALTIME_EXPORT Namespace {
 class REALTIME_EXPORT Server {
  public:
   // Registers itself as the transport's handler; both live on one loop.
+  // `transport` must outlive the Server.
   Server(Transport& transport, Options options = {});
+  // Detaches from the transport (Transport::clear_handler), so the transport
+  // may be destroyed after it and never calls back. Connections still open
+  // stay with the transport: call shutdown() first to close them.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

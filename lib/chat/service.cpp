@@ -8,6 +8,8 @@
 #include "chat/service_impl.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "realtime/utf8.h"
 
@@ -67,11 +69,41 @@ ChatService::ChatService(socketio::Namespace& nsp, Store& store, EventLoop& loop
 
 ChatService::~ChatService() = default;
 
-void ChatService::set_message_filter(MessageFilter filter) { impl_->filter = std::move(filter); }
+// Embedders' callbacks are wrapped where they are registered, so that an
+// exception from one ends at this layer as an `internal` answer to the one
+// call, never unwinding into the Socket.IO server or the transport
+// (docs/architecture.md, "Errors and exceptions").
+void ChatService::set_message_filter(MessageFilter filter) {
+  if (!filter) {
+    impl_->filter = nullptr;
+    return;
+  }
+  impl_->filter = [filter = std::move(filter)](const Identity& sender, NewMessage& message) -> Status {
+    try {
+      return filter(sender, message);
+    } catch (...) {
+      return Status::internal("the message filter failed");
+    }
+  };
+}
 void ChatService::set_message_observer(MessageObserver* observer) { impl_->observer = observer; }
 
 void ChatService::add_event(std::string name, EventHandler handler) {
-  impl_->extra_events[std::move(name)] = std::move(handler);
+  if (!handler) return;
+  impl_->extra_events[std::move(name)] = [handler = std::move(handler)](const Actor& actor, const Json& payload,
+                                                                         Reply reply) {
+    // Once only: a handler that answered and then threw is answered once.
+    auto answered = std::make_shared<bool>(false);
+    Reply once = [answered, reply = std::move(reply)](Result<Json> r) {
+      if (std::exchange(*answered, true)) return;
+      reply(std::move(r));
+    };
+    try {
+      handler(actor, payload, once);
+    } catch (...) {
+      once(Status::internal("the event handler failed"));
+    }
+  };
 }
 
 void ChatService::call(const Actor& actor, std::string_view event, const Json& payload, Reply reply) {

@@ -41,7 +41,9 @@ Engine::Engine(Transport& transport, Options options) : transport_(transport), o
 }
 
 Engine::~Engine() {
-  // The transport may outlive us; leave nothing that calls back.
+  // The transport may outlive us (transport.h: handler first, then the
+  // transport); leave nothing that calls back.
+  transport_.clear_handler();
   for (auto& [id, session] : sessions_) {
     if (session->connect_timer) loop().cancel_timer(session->connect_timer);
     if (session->attachment_timer) loop().cancel_timer(session->attachment_timer);
@@ -90,6 +92,23 @@ void Engine::arm_connect_timer(const std::shared_ptr<Session>& session) {
 }
 
 void Engine::on_message(Connection& conn, std::string_view data, bool binary) {
+  try {
+    receive(conn, data, binary);
+  } catch (...) {
+    conn.close(CloseReason::server_close);
+  }
+}
+
+void Engine::on_close(Connection& conn, CloseReason reason) {
+  try {
+    closed(conn, reason);
+  } catch (...) {
+    // The connection is gone already; the rest of its sockets' disconnect
+    // handlers are skipped, and the session was forgotten before any ran.
+  }
+}
+
+void Engine::receive(Connection& conn, std::string_view data, bool binary) {
   auto it = sessions_.find(conn.id());
   if (it == sessions_.end()) return;
   std::shared_ptr<Session> session = it->second;
@@ -310,7 +329,7 @@ void Engine::remove_socket(Socket& socket, std::string_view reason, bool notify_
   socket.any_ = nullptr;
 }
 
-void Engine::on_close(Connection& conn, CloseReason reason) {
+void Engine::closed(Connection& conn, CloseReason reason) {
   auto it = sessions_.find(conn.id());
   if (it == sessions_.end()) return;
   std::shared_ptr<Session> session = it->second;

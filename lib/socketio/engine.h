@@ -25,6 +25,9 @@ class Engine final : public TransportHandler {
   ~Engine() override;
 
   void on_open(const std::shared_ptr<Connection>& conn, const Handshake& handshake) override;
+  // These two run application handlers; an exception from one stops here,
+  // at the transport boundary, and costs only its connection (closed with
+  // server_close). docs/architecture.md, "Errors and exceptions".
   void on_message(Connection& conn, std::string_view data, bool binary) override;
   void on_close(Connection& conn, CloseReason reason) override;
 
@@ -53,6 +56,8 @@ class Engine final : public TransportHandler {
     EventLoop::TimerId attachment_timer = 0;
   };
 
+  void receive(Connection& conn, std::string_view data, bool binary);
+  void closed(Connection& conn, CloseReason reason);
   void arm_connect_timer(const std::shared_ptr<Session>& session);
   void handle(const std::shared_ptr<Session>& session, Packet packet);
   void connect(const std::shared_ptr<Session>& session, Packet packet);
