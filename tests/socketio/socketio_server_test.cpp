@@ -167,7 +167,7 @@ TEST_F(SocketIoServerTest, ServerAckResolvesOnceAndTimesOut) {
   socket->emit_with_ack("question", {1, bin({7})}, 5s, [&](Result<Json::Array> r) { replies.push_back(std::move(r)); });
   auto sent = c.packets();
   ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].type, PacketType::binary_event);
+  EXPECT_EQ(sent[0].type, protocol::socketio::PacketType::binary_event);
   ASSERT_TRUE(sent[0].id);
   c.send("3" + std::to_string(*sent[0].id) + R"(["answer"])");
   c.texts();
