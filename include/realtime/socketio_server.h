@@ -6,6 +6,11 @@
 // dispatches events and acks, and fans out through one Hub per namespace
 // (encode once, same Frame to every recipient). Loop thread only.
 //
+// Handlers (middlewares, on_connection, a socket's on/on_any/on_disconnect)
+// should not throw: refuse with a ConnectError, an ack or disconnect().
+// One that throws while a packet is handled costs its connection, which is
+// closed (server_close), never the loop or the other clients.
+//
 //   socketio::Server io(transport, {});
 //   io.of("/").on_connection([](socketio::Socket& s) {
 //     s.on("hello", [&s](const Json::Array& args, const socketio::Ack& ack) {
