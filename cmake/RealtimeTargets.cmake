@@ -77,6 +77,11 @@ function(realtime_add_program name)
   realtime_internal_deps(ARG_DEPS)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
-  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/lib)
+  # Apps and examples see include/ only (the public API, through their DEPS),
+  # which keeps chatd and the examples honest about what an embedder can do;
+  # tests and benches may reach into lib/.
+  if(NOT CMAKE_CURRENT_SOURCE_DIR MATCHES "^${PROJECT_SOURCE_DIR}/(apps|examples)(/|$)")
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/lib)
+  endif()
   realtime_set_warnings(${name})
 endfunction()

@@ -12,7 +12,6 @@
 #include <memory>
 #include <system_error>
 
-#include "chat/crypto.h"
 #include "realtime/base64.h"
 #include "attachment_meta.h"
 #include "file_util.h"

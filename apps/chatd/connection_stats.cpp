@@ -16,6 +16,8 @@ ConnectionStats::Queues ConnectionStats::queues() const {
   return q;
 }
 
+ConnectionStats::~ConnectionStats() { inner_.clear_handler(); }
+
 void ConnectionStats::set_handler(realtime::TransportHandler& handler) {
   handler_ = &handler;
   inner_.set_handler(*this);
@@ -23,17 +25,17 @@ void ConnectionStats::set_handler(realtime::TransportHandler& handler) {
 
 void ConnectionStats::on_open(const std::shared_ptr<realtime::Connection>& conn, const realtime::Handshake& handshake) {
   open_.insert(conn.get());
-  handler_->on_open(conn, handshake);
+  if (handler_) handler_->on_open(conn, handshake);
 }
 
 void ConnectionStats::on_message(realtime::Connection& conn, std::string_view data, bool binary) {
-  handler_->on_message(conn, data, binary);
+  if (handler_) handler_->on_message(conn, data, binary);
 }
 
 void ConnectionStats::on_close(realtime::Connection& conn, realtime::CloseReason reason) {
   open_.erase(&conn);
   ++closed_[static_cast<std::size_t>(reason)];
-  handler_->on_close(conn, reason);
+  if (handler_) handler_->on_close(conn, reason);
 }
 
 }  // namespace chatd

@@ -22,6 +22,10 @@ namespace chatd {
 class ConnectionStats final : public realtime::Transport, public realtime::TransportHandler {
  public:
   explicit ConnectionStats(realtime::Transport& inner) : inner_(inner) {}
+  // Detaches from the inner transport, which outlives this decorator.
+  ~ConnectionStats() override;
+  ConnectionStats(const ConnectionStats&) = delete;
+  ConnectionStats& operator=(const ConnectionStats&) = delete;
 
   // Send-queue bytes over every open connection, and the largest single
   // queue (how close the slowest reader is to the too_slow cap).
@@ -36,8 +40,11 @@ class ConnectionStats final : public realtime::Transport, public realtime::Trans
 
   // Transport
   void set_handler(realtime::TransportHandler& handler) override;
+  // Stops forwarding; connections are still counted until this is destroyed.
+  void clear_handler() override { handler_ = nullptr; }
   realtime::EventLoop& loop() override { return inner_.loop(); }
-  // TransportHandler: counts, then forwards to the handler set above.
+  // TransportHandler: counts, then forwards to the handler set above (if
+  // one is still set).
   void on_open(const std::shared_ptr<realtime::Connection>& conn, const realtime::Handshake& handshake) override;
   void on_message(realtime::Connection& conn, std::string_view data, bool binary) override;
   void on_close(realtime::Connection& conn, realtime::CloseReason reason) override;

@@ -12,7 +12,6 @@
 #include <memory>
 
 #include "realtime/base64.h"
-#include "chat/crypto.h"
 #include "connection_stats.h"
 #include "log.h"
 #include "options.h"
@@ -133,7 +132,10 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   {
     // The server sees the transport through ConnectionStats, so /metrics
-    // can report send queues and too_slow closes.
+    // can report send queues and too_slow closes. Destroyed in reverse
+    // order at the end of this block, each handler before the transport it
+    // is set on (transport.h): the Server detaches from ConnectionStats,
+    // ConnectionStats from `t`, and `t` goes last, after the store closed.
     chatd::ConnectionStats connections(t);
     realtime::socketio::Server io(connections, sio);
     io.set_authenticator(&auth);

@@ -9,9 +9,9 @@
 #include <unordered_map>
 
 #include "realtime/base64.h"
-#include "chat/crypto.h"
-#include "chat/token_bucket.h"
-#include "chat/wire.h"
+#include "realtime/digest.h"
+#include "realtime/status_json.h"
+#include "realtime/token_bucket.h"
 
 namespace chatd {
 namespace {
@@ -55,7 +55,7 @@ HttpResponse json_response(int status, const Json& body) {
 }
 
 HttpResponse error_response(const Status& s) {
-  return json_response(http_status(s.code()), Json::object({{"error", realtime::chat::error_json(s)}}));
+  return json_response(http_status(s.code()), Json::object({{"error", realtime::error_json(s)}}));
 }
 
 HttpResponse refusal_response(const UploadRefusal& r) {
@@ -66,8 +66,8 @@ HttpResponse refusal_response(const UploadRefusal& r) {
 // (a user id can be any string, so no user id may name the service's).
 struct RateBuckets {
   static constexpr std::size_t kMaxUsers = 100'000;
-  std::optional<realtime::chat::TokenBucket> service;
-  std::unordered_map<std::string, realtime::chat::TokenBucket> users;
+  std::optional<realtime::TokenBucket> service;
+  std::unordered_map<std::string, realtime::TokenBucket> users;
 };
 
 }  // namespace
@@ -88,7 +88,7 @@ struct RestApi::Impl {
     if (h == req.headers.end() || !is_bearer(h->second))
       return Status::unauthorized("send Authorization: Bearer <token or API key>");
     const std::string_view token = std::string_view(h->second).substr(7);
-    if (!ctx.config.api_key.empty() && realtime::chat::constant_time_equal(token, ctx.config.api_key)) {
+    if (!ctx.config.api_key.empty() && realtime::constant_time_equal(token, ctx.config.api_key)) {
       realtime::Actor a;
       a.service = true;
       return a;
@@ -108,7 +108,7 @@ struct RestApi::Impl {
     auto& users = buckets.users;
     if (users.size() >= RateBuckets::kMaxUsers) users.clear();  // bound memory; a reset only forgives
     auto it = users.find(a.identity.user_id);
-    if (it == users.end()) it = users.emplace(a.identity.user_id, realtime::chat::TokenBucket(limit.per_second, limit.burst, now)).first;
+    if (it == users.end()) it = users.emplace(a.identity.user_id, realtime::TokenBucket(limit.per_second, limit.burst, now)).first;
     return it->second.take(now);
   }
 
@@ -368,7 +368,7 @@ void RestApi::Impl::install_misc() {
     // server unreachable) makes the server unfit for traffic: 503 takes it out of a load balancer's rotation.
     const Status store = ctx.store.health();
     if (!store.ok()) {
-      return respond(json_response(503, Json::object({{"status", "degraded"}, {"error", realtime::chat::error_json(store)}})));
+      return respond(json_response(503, Json::object({{"status", "degraded"}, {"error", realtime::error_json(store)}})));
     }
     respond(json_response(200, Json::object({{"status", "ok"}})));
   });
@@ -387,7 +387,7 @@ void RestApi::Impl::install_misc() {
       Json urls = Json::array();
       for (const auto& u : c.turn_urls) urls.push(u);
       servers.push(Json::object({{"urls", std::move(urls)}, {"username", username},
-                                 {"credential", realtime::base64_encode(realtime::chat::hmac_sha1(c.turn_secret, username), realtime::Base64::standard)}}));
+                                 {"credential", realtime::base64_encode(realtime::hmac_sha1(c.turn_secret, username), realtime::Base64::standard)}}));
     }
     respond(json_response(200, Json::object({{"iceServers", std::move(servers)}, {"ttl", c.turn_ttl_seconds}})));
   });

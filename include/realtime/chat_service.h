@@ -126,6 +126,9 @@ struct ChatCaches {
 // Follows messages being stored and deleted, for whatever an embedder keeps
 // beside them (chatd keeps an attachment's file while a message refers to
 // it). Loop thread only. Set with ChatService::set_message_observer().
+// Its methods must not throw: they run inside the service's store
+// continuations, where an exception would leave a message half handled
+// (answer through `proceed` instead).
 class REALTIME_EXPORT MessageObserver {
  public:
   virtual ~MessageObserver() = default;
@@ -152,10 +155,13 @@ class REALTIME_EXPORT ChatService {
  public:
   using Reply = std::function<void(Result<Json>)>;
   // Runs before a user's message is stored; may rewrite it, or refuse it
-  // with a Status that the sender receives.
+  // with a Status that the sender receives. Loop thread; must not block.
+  // If it throws, the sender gets `internal` and the message is not stored.
   using MessageFilter = std::function<Status(const Identity& sender, NewMessage& message)>;
   // An embedder's own event: payload in, Reply out, with the chat
-  // service's rate limiting and error shapes.
+  // service's rate limiting and error shapes. Loop thread; call `reply`
+  // once, now or later on the loop (a second call is ignored). If the
+  // handler throws before replying, the caller gets `internal`.
   using EventHandler = std::function<void(const Actor& actor, const Json& payload, Reply reply)>;
 
   // All references must outlive the service.
@@ -164,10 +170,13 @@ class REALTIME_EXPORT ChatService {
   ChatService(const ChatService&) = delete;
   ChatService& operator=(const ChatService&) = delete;
 
+  // Replaces the filter; an empty function removes it.
   void set_message_filter(MessageFilter filter);
   // Null for none. The observer must outlive the service.
   void set_message_observer(MessageObserver* observer);
-  // Adds an event to the protocol (a name the chat service does not use).
+  // Adds an event to the protocol (a name the chat service does not use;
+  // the built-in operation wins otherwise). Adding a name again replaces
+  // its handler; an empty handler is ignored.
   void add_event(std::string name, EventHandler handler);
 
   // Runs one operation by its event name ("room:create", "message:send",

@@ -61,6 +61,7 @@ class REALTIME_EXPORT InProcessTransport final : public Transport, public EventL
   ~InProcessTransport() override;
 
   void set_handler(TransportHandler& handler) override { handler_ = &handler; }
+  void clear_handler() override { handler_ = nullptr; }
   EventLoop& loop() override { return *this; }
 
   void post(std::function<void()> task) override;

@@ -23,8 +23,8 @@ namespace realtime {
 class REALTIME_EXPORT Json {
  public:
   using Array = std::vector<Json>;
-  using Member = std::pair<std::string, Json>;
-  using Object = std::vector<Member>;
+  using Field = std::pair<std::string, Json>;
+  using Object = std::vector<Field>;
   using Binary = std::vector<std::uint8_t>;
 
   enum class Kind : std::uint8_t { null, boolean, integer, number, string, binary, array, object };
@@ -46,7 +46,7 @@ class REALTIME_EXPORT Json {
   Json(Object o) : v_(std::move(o)) {}                       // NOLINT
 
   static Json array(std::initializer_list<Json> items = {}) { return Json(Array(items)); }
-  static Json object(std::initializer_list<Member> members = {}) { return Json(Object(members)); }
+  static Json object(std::initializer_list<Field> members = {}) { return Json(Object(members)); }
 
   // Parses one JSON text. Rejects nesting deeper than max_depth and
   // trailing garbage with a bad_request Status. Invalid UTF-8 (raw bytes,

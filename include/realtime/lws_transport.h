@@ -136,6 +136,7 @@ class REALTIME_EXPORT LwsTransport : public Transport, public EventLoop {
 
   // Transport
   void set_handler(TransportHandler& handler) override;
+  void clear_handler() override;
   EventLoop& loop() override { return *this; }
   // EventLoop
   void post(std::function<void()> task) override;

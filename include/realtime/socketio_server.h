@@ -6,6 +6,11 @@
 // dispatches events and acks, and fans out through one Hub per namespace
 // (encode once, same Frame to every recipient). Loop thread only.
 //
+// Handlers (middlewares, on_connection, a socket's on/on_any/on_disconnect)
+// should not throw: refuse with a ConnectError, an ack or disconnect().
+// One that throws while a packet is handled costs its connection, which is
+// closed (server_close), never the loop or the other clients.
+//
 //   socketio::Server io(transport, {});
 //   io.of("/").on_connection([](socketio::Socket& s) {
 //     s.on("hello", [&s](const Json::Array& args, const socketio::Ack& ack) {
@@ -137,7 +142,11 @@ class REALTIME_EXPORT Namespace {
 class REALTIME_EXPORT Server {
  public:
   // Registers itself as the transport's handler; both live on one loop.
+  // `transport` must outlive the Server.
   Server(Transport& transport, Options options = {});
+  // Detaches from the transport (Transport::clear_handler), so the transport
+  // may be destroyed after it and never calls back. Connections still open
+  // stay with the transport: call shutdown() first to close them.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -1,8 +1,10 @@
 // Status and Result<T>: how errors cross the librealtime API.
 //
-// No exceptions cross a backend or layer boundary. A Status carries one of
-// the error codes of the chat protocol (so a failure deep in a store can be
-// answered to a client without translation) plus a human-readable message.
+// No exceptions cross a backend or layer boundary (docs/architecture.md,
+// "Errors and exceptions"). A Status carries one of the error codes of the
+// chat protocol (so a failure deep in a store can be answered to a client
+// without translation) plus a human-readable message. Both are plain values:
+// any thread, no shared state.
 #pragma once
 
 #include <cstdint>
@@ -67,31 +69,59 @@ class [[nodiscard]] REALTIME_EXPORT Status {
   std::string message_;
 };
 
-// A value or the Status saying why there is none. Never holds an ok Status.
+namespace detail {
+// Reports value() on an error Result ("Result::value() on an error:
+// <status>") on stderr and aborts. Out of line so the message is written in
+// one place and Result stays small.
+[[noreturn]] REALTIME_EXPORT void result_value_on_error(const Status& status);
+}  // namespace detail
+
+// A value or the Status saying why there is none.
+//
+// Contract:
+// - Never holds an ok Status: built from one (a bug in the code that built
+//   it), it holds Status::internal("Result built from an ok Status") instead,
+//   so the caller sees a failure and not a value that is not there.
+// - value(), operator* and operator-> require ok(). On an error they abort
+//   the process with the Status on stderr; they never throw. A library that
+//   promises no exception crosses a layer cannot let one out of its own
+//   vocabulary type: a std::bad_variant_access thrown on the loop thread
+//   would unwind through libwebsockets' C callbacks (undefined behaviour)
+//   or be swallowed far from the bug. Check ok() (or status()) first.
+// Not thread-safe beyond what T is; a Result is a value, copy it freely.
 template <class T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
-    if (std::get<Status>(v_).ok()) v_ = Status::internal("Result built from an ok Status");
+    if (std::get_if<Status>(&v_)->ok()) v_ = Status::internal("Result built from an ok Status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
 
-  // Precondition for value(): ok().
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
+  // Precondition: ok(); aborts otherwise (see the contract above).
+  T& value() & { return checked(); }
+  const T& value() const& { return checked(); }
+  T&& value() && { return std::move(checked()); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &checked(); }
+  T& operator*() & { return checked(); }
+  const T& operator*() const& { return checked(); }
 
   // The error; an ok Status when a value is held.
-  Status status() const { return ok() ? Status{} : std::get<Status>(v_); }
+  Status status() const { return ok() ? Status{} : *std::get_if<Status>(&v_); }
 
  private:
+  T& checked() {
+    if (T* v = std::get_if<T>(&v_)) return *v;
+    detail::result_value_on_error(*std::get_if<Status>(&v_));
+  }
+  const T& checked() const {
+    if (const T* v = std::get_if<T>(&v_)) return *v;
+    detail::result_value_on_error(*std::get_if<Status>(&v_));
+  }
+
   std::variant<T, Status> v_;
 };
 

@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "realtime/base64.h"
-#include "chat/crypto.h"
+#include "realtime/digest.h"
 
 namespace realtime {
 namespace {
@@ -104,7 +104,7 @@ Result<Identity> JwtAuthenticator::verify(std::string_view token) const {
 
   auto header_json = Json::parse(*header, 8);
   if (!header_json.ok() || (*header_json)["alg"] != Json("HS256")) return refuse("token alg must be HS256");
-  if (!chat::constant_time_equal(*signature, chat::hmac_sha256(options_.secret, signing_input)))
+  if (!realtime::constant_time_equal(*signature, realtime::hmac_sha256(options_.secret, signing_input)))
     return refuse("bad signature");
 
   auto claims = Json::parse(*payload, 16);
@@ -150,7 +150,7 @@ std::string JwtAuthenticator::sign(const Identity& identity, std::chrono::second
                               {"exp", exp}});
   std::string input = realtime::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
                       realtime::base64url_encode(claims.dump());
-  std::string sig = realtime::base64url_encode(chat::hmac_sha256(options_.secret, input));
+  std::string sig = realtime::base64url_encode(realtime::hmac_sha256(options_.secret, input));
   return input + "." + sig;
 }
 

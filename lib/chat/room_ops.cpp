@@ -7,13 +7,13 @@
 
 #include "realtime/base64.h"
 #include "realtime/random.h"
-#include "chat/crypto.h"
+#include "realtime/digest.h"
 #include "chat/service_impl.h"
 
 namespace realtime {
 namespace {
 
-std::string join_token_digest(std::string_view token) { return realtime::base64url_encode(chat::sha256(token)); }
+std::string join_token_digest(std::string_view token) { return realtime::base64url_encode(realtime::sha256(token)); }
 
 std::string new_room_id() { return "r_" + realtime::random_token(12); }
 
@@ -399,7 +399,7 @@ bool ChatService::Impl::join_token_valid(const Room& room, const std::string& to
   // Rooms stored before tokens expired have no expiry: their TTL runs from creation.
   const Timestamp expires = room.join_expires_at.value_or(room.created_at + options.join_token_ttl);
   if (clock.now() >= expires) return false;
-  return chat::constant_time_equal(join_token_digest(token), room.join_secret);
+  return realtime::constant_time_equal(join_token_digest(token), room.join_secret);
 }
 
 void ChatService::Impl::session_token(const ChatCall& call, const Json& p) {

@@ -8,6 +8,8 @@
 #include "chat/service_impl.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "realtime/utf8.h"
 
@@ -67,11 +69,41 @@ ChatService::ChatService(socketio::Namespace& nsp, Store& store, EventLoop& loop
 
 ChatService::~ChatService() = default;
 
-void ChatService::set_message_filter(MessageFilter filter) { impl_->filter = std::move(filter); }
+// Embedders' callbacks are wrapped where they are registered, so that an
+// exception from one ends at this layer as an `internal` answer to the one
+// call, never unwinding into the Socket.IO server or the transport
+// (docs/architecture.md, "Errors and exceptions").
+void ChatService::set_message_filter(MessageFilter filter) {
+  if (!filter) {
+    impl_->filter = nullptr;
+    return;
+  }
+  impl_->filter = [filter = std::move(filter)](const Identity& sender, NewMessage& message) -> Status {
+    try {
+      return filter(sender, message);
+    } catch (...) {
+      return Status::internal("the message filter failed");
+    }
+  };
+}
 void ChatService::set_message_observer(MessageObserver* observer) { impl_->observer = observer; }
 
 void ChatService::add_event(std::string name, EventHandler handler) {
-  impl_->extra_events[std::move(name)] = std::move(handler);
+  if (!handler) return;
+  impl_->extra_events[std::move(name)] = [handler = std::move(handler)](const Actor& actor, const Json& payload,
+                                                                         Reply reply) {
+    // Once only: a handler that answered and then threw is answered once.
+    auto answered = std::make_shared<bool>(false);
+    Reply once = [answered, reply = std::move(reply)](Result<Json> r) {
+      if (std::exchange(*answered, true)) return;
+      reply(std::move(r));
+    };
+    try {
+      handler(actor, payload, once);
+    } catch (...) {
+      once(Status::internal("the event handler failed"));
+    }
+  };
 }
 
 void ChatService::call(const Actor& actor, std::string_view event, const Json& payload, Reply reply) {
@@ -100,9 +132,9 @@ void ChatService::Impl::on_connection(socketio::Socket& socket) {
   const auto now = loop.now();
   const auto& o = options;
   sockets.emplace(socket.id(), SocketState{socket.weak_from_this(),
-                                           chat::TokenBucket(o.message_rate.per_second, o.message_rate.burst, now),
-                                           chat::TokenBucket(o.typing_rate.per_second, o.typing_rate.burst, now),
-                                           chat::TokenBucket(o.rtc_rate.per_second, o.rtc_rate.burst, now),
+                                           TokenBucket(o.message_rate.per_second, o.message_rate.burst, now),
+                                           TokenBucket(o.typing_rate.per_second, o.typing_rate.burst, now),
+                                           TokenBucket(o.rtc_rate.per_second, o.rtc_rate.burst, now),
                                            {},
                                            {}});
   std::weak_ptr<socketio::Socket> weak = socket.weak_from_this();
@@ -125,12 +157,12 @@ void ChatService::Impl::dispatch(const std::shared_ptr<socketio::Socket>& socket
   std::weak_ptr<socketio::Socket> weak = socket;
   Reply reply = [weak, event = std::string(event), ack](Result<Json> r) {
     if (ack) {
-      ack.send(r.ok() ? chat::ok_ack(std::move(r).value()) : chat::failed_ack(r.status()));
+      ack.send(r.ok() ? ok_ack(std::move(r).value()) : failed_ack(r.status()));
       return;
     }
     if (r.ok()) return;
     if (auto s = weak.lock()) {
-      Json e = chat::error_json(r.status());
+      Json e = error_json(r.status());
       e.set("event", is_valid_utf8(event) ? event : std::string());
       s->emit("error", std::move(e));
     }
@@ -163,7 +195,7 @@ void ChatService::Impl::run(const ChatCall& original, std::string_view event, co
     const auto now = loop.now();
     using Bucket = OpInfo::Bucket;
     const Bucket bucket = op == ops().end() ? Bucket::message : op->second.bucket;
-    chat::TokenBucket& b = bucket == Bucket::typing ? st->typing : bucket == Bucket::rtc ? st->rtc : st->message;
+    TokenBucket& b = bucket == Bucket::typing ? st->typing : bucket == Bucket::rtc ? st->rtc : st->message;
     if (!b.take(now)) return call.fail(Status::rate_limited("too many events; slow down"));
   }
   if (op == ops().end() && extra == extra_events.end())
@@ -241,11 +273,11 @@ void ChatService::Impl::read_state(const std::string& room, const std::string& u
 bool ChatService::Impl::take_room_quota(const std::string& user_id) {
   if (options.room_create_quota == 0) return true;
   const auto now = loop.now();
-  chat::TokenBucket* bucket = create_quota.find(user_id);
+  TokenBucket* bucket = create_quota.find(user_id);
   if (!bucket) {
     const double quota = static_cast<double>(options.room_create_quota);
     const double period = std::max<double>(1.0, static_cast<double>(options.room_create_period.count()));
-    bucket = &create_quota.put(user_id, chat::TokenBucket(quota / period, quota, now), 1);
+    bucket = &create_quota.put(user_id, TokenBucket(quota / period, quota, now), 1);
   }
   return bucket->take(now);
 }

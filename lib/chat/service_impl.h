@@ -14,7 +14,7 @@
 #include "chat/lru_cache.h"
 #include "chat/payloads.h"
 #include "chat/room_cache.h"
-#include "chat/token_bucket.h"
+#include "realtime/token_bucket.h"
 #include "chat/wire.h"
 #include "realtime/chat_service.h"
 
@@ -54,7 +54,7 @@ struct ChatService::Impl {
   };
   struct SocketState {
     std::weak_ptr<socketio::Socket> socket;
-    chat::TokenBucket message, typing, rtc;
+    TokenBucket message, typing, rtc;
     std::set<std::string> rooms;                        // chat rooms joined
     std::map<std::string, Typing> typing_in;              // rooms typing in
   };
@@ -235,7 +235,7 @@ struct ChatService::Impl {
   // them; presence prefers them to the store's.
   chat::LastSeenCache last_seen_here;
   // room_create_quota per user; a forgotten bucket is a full one.
-  chat::LruCache<chat::TokenBucket> create_quota{kMaxQuotaBuckets};
+  chat::LruCache<TokenBucket> create_quota{kMaxQuotaBuckets};
   static constexpr std::size_t kMaxQuotaBuckets = 100'000;
   ChatStats stats;
   std::string scratch_;  // size_of()'s buffer

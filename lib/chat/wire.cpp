@@ -46,18 +46,6 @@ Json to_json(const RoomSummary& s) {
                        {"unread", static_cast<long long>(s.unread)}});
 }
 
-Json error_json(const Status& status) {
-  return Json::object({{"code", std::string(code_name(status.code()))}, {"message", status.message()}});
-}
-
-Json ok_ack(Json fields) {
-  Json out = Json::object({{"ok", true}});
-  if (fields.is_object())
-    for (auto& [k, v] : fields.as_object()) out.set(k, std::move(v));
-  return out;
-}
-
-Json failed_ack(const Status& status) { return Json::object({{"ok", false}, {"error", error_json(status)}}); }
 
 std::size_t fitting(const std::vector<std::size_t>& sizes, std::size_t budget) {
   std::size_t used = 0, n = 0;

@@ -13,6 +13,7 @@
 #include "realtime/message.h"
 #include "realtime/room.h"
 #include "realtime/status.h"
+#include "realtime/status_json.h"  // error_json, ok_ack, failed_ack: public
 #include "realtime/store.h"
 
 namespace realtime::chat {
@@ -23,12 +24,6 @@ Json to_json(const Attachment& attachment);
 Json to_json(const RoomSummary& summary);
 Json time_json(const std::optional<Timestamp>& t);
 
-// {"code","message"}
-Json error_json(const Status& status);
-// {"ok":true, ...fields}
-Json ok_ack(Json fields);
-// {"ok":false,"error":{"code","message"}}
-Json failed_ack(const Status& status);
 
 // How many of `sizes`, taken in order, fit in `budget` bytes; at least one
 // when there is one, so that paging always moves on.

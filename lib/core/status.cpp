@@ -1,6 +1,9 @@
 // Wire names of status codes; shared by acks, REST errors and logs.
 #include "realtime/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace realtime {
 
 std::string_view code_name(StatusCode code) {
@@ -29,5 +32,15 @@ std::string Status::to_string() const {
   }
   return s;
 }
+
+namespace detail {
+
+void result_value_on_error(const Status& status) {
+  std::fprintf(stderr, "librealtime: Result::value() on an error: %s\n", status.to_string().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace detail
 
 }  // namespace realtime

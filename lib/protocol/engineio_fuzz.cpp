@@ -7,7 +7,7 @@
 #include "protocol/engineio_packet.h"
 #include "protocol/engineio_session.h"
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 
 int fuzz_one_input(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -40,4 +40,4 @@ int fuzz_one_input(const std::uint8_t* data, std::size_t size) {
   return 0;
 }
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 
 // Returns 0; aborts on a broken invariant (round trip mismatch).
 int fuzz_one_input(const std::uint8_t* data, std::size_t size);
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

@@ -3,7 +3,7 @@
 
 #include "realtime/json.h"
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 
 std::string encode_open(const OpenInfo& info) {
   Json::Array upgrades;
@@ -39,4 +39,4 @@ std::string encode_error(ErrorCode code) {
   return j.dump();
 }
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

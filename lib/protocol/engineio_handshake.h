@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 
 struct OpenInfo {
   std::string sid;
@@ -35,4 +35,4 @@ std::string_view error_message(ErrorCode code);
 // {"code":N,"message":"..."}: the body of an HTTP 400 (403 for forbidden).
 std::string encode_error(ErrorCode code);
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

@@ -3,7 +3,7 @@
 
 #include "realtime/base64.h"
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 namespace {
 
 
@@ -80,4 +80,4 @@ Result<std::string> base64_decode(std::string_view text) {
   return *std::move(bytes);
 }
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

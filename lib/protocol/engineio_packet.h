@@ -15,7 +15,7 @@
 
 #include "realtime/status.h"
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 
 enum class PacketType : std::uint8_t { open = 0, close, ping, pong, message, upgrade, noop };
 
@@ -47,4 +47,4 @@ Result<std::vector<Packet>> decode_payload(std::string_view body, std::size_t ma
 std::string base64_encode(std::string_view bytes);
 Result<std::string> base64_decode(std::string_view text);
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 
 Session::Session(SessionConfig config, TimePoint now)
     : config_(config), next_ping_at_(now + config.ping_interval) {}
@@ -87,4 +87,4 @@ TimePoint Session::next_deadline() const {
   return t;
 }
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

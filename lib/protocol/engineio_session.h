@@ -15,10 +15,10 @@
 #include "protocol/engineio_packet.h"
 #include "realtime/connection.h"
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
+using SteadyClock = std::chrono::steady_clock;
+using TimePoint = SteadyClock::time_point;
 using Millis = std::chrono::milliseconds;
 
 struct SessionConfig {
@@ -69,4 +69,4 @@ class Session {
   bool closed_ = false;
 };
 
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

@@ -9,7 +9,7 @@
 
 #include "protocol/socketio_packet.h"
 
-namespace realtime::socketio {
+namespace realtime::protocol::socketio {
 namespace {
 
 Json make_placeholder(std::size_t num) {
@@ -119,4 +119,4 @@ Status reconstruct(Json& data, std::vector<std::string>& attachments) {
   return {};
 }
 
-}  // namespace realtime::socketio
+}  // namespace realtime::protocol::socketio

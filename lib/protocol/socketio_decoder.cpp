@@ -5,7 +5,7 @@
 
 #include "protocol/socketio_packet.h"
 
-namespace realtime::socketio {
+namespace realtime::protocol::socketio {
 
 void Decoder::reset() {
   pending_.reset();
@@ -50,4 +50,4 @@ Result<std::optional<Packet>> Decoder::feed(std::string_view data, bool binary) 
   return std::optional<Packet>(std::move(packet));
 }
 
-}  // namespace realtime::socketio
+}  // namespace realtime::protocol::socketio

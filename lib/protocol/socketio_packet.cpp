@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-namespace realtime::socketio {
+namespace realtime::protocol::socketio {
 namespace {
 
 bool is_binary_type(PacketType t) {
@@ -122,4 +122,4 @@ Result<Header> decode_text(std::string_view text, const DecoderLimits& limits) {
   return h;
 }
 
-}  // namespace realtime::socketio
+}  // namespace realtime::protocol::socketio

@@ -20,7 +20,7 @@
 #include "realtime/json.h"
 #include "realtime/status.h"
 
-namespace realtime::socketio {
+namespace realtime::protocol::socketio {
 
 enum class PacketType : std::uint8_t {
   connect = 0,
@@ -99,4 +99,4 @@ class Decoder {
   void reset();
 };
 
-}  // namespace realtime::socketio
+}  // namespace realtime::protocol::socketio

@@ -1,6 +1,6 @@
 // detail::Engine: Engine.IO connections in, Socket.IO sockets out.
 //
-// Called by the transport on the loop thread. A session's life: on_open arms
+// Called by the transport on the loop thread. A client's life: on_open arms
 // the connect timer; CONNECT packets create sockets (after auth and
 // middlewares); EVENT and ACK packets go to the socket of their namespace;
 // a malformed packet closes the connection (parse_error), and on_close
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "realtime/random.h"
-#include "socketio/member.h"
+#include "socketio/hub_socket.h"
 
 namespace realtime::socketio::detail {
 namespace {
@@ -41,11 +41,13 @@ Engine::Engine(Transport& transport, Options options) : transport_(transport), o
 }
 
 Engine::~Engine() {
-  // The transport may outlive us; leave nothing that calls back.
-  for (auto& [id, session] : sessions_) {
-    if (session->connect_timer) loop().cancel_timer(session->connect_timer);
-    if (session->attachment_timer) loop().cancel_timer(session->attachment_timer);
-    for (auto& [nsp, socket] : session->sockets) {
+  // The transport may outlive us (transport.h: handler first, then the
+  // transport); leave nothing that calls back.
+  transport_.clear_handler();
+  for (auto& [id, client] : clients_) {
+    if (client->connect_timer) loop().cancel_timer(client->connect_timer);
+    if (client->attachment_timer) loop().cancel_timer(client->attachment_timer);
+    for (auto& [nsp, socket] : client->sockets) {
       for (auto& [ack_id, pending] : socket->pending_acks_) loop().cancel_timer(pending.timer);
       socket->pending_acks_.clear();
       socket->connected_ = false;
@@ -70,18 +72,18 @@ std::string Engine::new_sid() {
 }
 
 void Engine::on_open(const std::shared_ptr<Connection>& conn, const Handshake& handshake) {
-  auto session = std::make_shared<Session>();
-  session->conn = conn;
-  session->handshake = std::make_shared<const Handshake>(handshake);
-  session->decoder = Decoder(DecoderLimits{options_.max_attachments, options_.max_attachment_bytes,
+  auto client = std::make_shared<Client>();
+  client->conn = conn;
+  client->handshake = std::make_shared<const Handshake>(handshake);
+  client->decoder = protocol::socketio::Decoder(protocol::socketio::DecoderLimits{options_.max_attachments, options_.max_attachment_bytes,
                                            options_.max_json_depth});
-  sessions_[conn->id()] = session;
-  arm_connect_timer(session);
+  clients_[conn->id()] = client;
+  arm_connect_timer(client);
 }
 
-void Engine::arm_connect_timer(const std::shared_ptr<Session>& session) {
-  std::weak_ptr<Session> weak = session;
-  session->connect_timer = loop().set_timer(options_.connect_timeout, [weak] {
+void Engine::arm_connect_timer(const std::shared_ptr<Client>& client) {
+  std::weak_ptr<Client> weak = client;
+  client->connect_timer = loop().set_timer(options_.connect_timeout, [weak] {
     auto s = weak.lock();
     if (!s) return;
     s->connect_timer = 0;
@@ -90,24 +92,41 @@ void Engine::arm_connect_timer(const std::shared_ptr<Session>& session) {
 }
 
 void Engine::on_message(Connection& conn, std::string_view data, bool binary) {
-  auto it = sessions_.find(conn.id());
-  if (it == sessions_.end()) return;
-  std::shared_ptr<Session> session = it->second;
-  auto decoded = session->decoder.feed(data, binary);
+  try {
+    receive(conn, data, binary);
+  } catch (...) {
+    conn.close(CloseReason::server_close);
+  }
+}
+
+void Engine::on_close(Connection& conn, CloseReason reason) {
+  try {
+    closed(conn, reason);
+  } catch (...) {
+    // The connection is gone already; the rest of its sockets' disconnect
+    // handlers are skipped, and the client was forgotten before any ran.
+  }
+}
+
+void Engine::receive(Connection& conn, std::string_view data, bool binary) {
+  auto it = clients_.find(conn.id());
+  if (it == clients_.end()) return;
+  std::shared_ptr<Client> client = it->second;
+  auto decoded = client->decoder.feed(data, binary);
   if (!decoded.ok()) {
-    session->conn->close(CloseReason::parse_error);
+    client->conn->close(CloseReason::parse_error);
     return;
   }
   if (!decoded->has_value()) {
     // Attachments are held until their packet is whole; only a connection
     // that has passed CONNECT (and so authentication) may make us hold any.
-    if (session->decoder.awaiting_attachments() && session->sockets.empty()) {
-      session->conn->close(CloseReason::parse_error);
+    if (client->decoder.awaiting_attachments() && client->sockets.empty()) {
+      client->conn->close(CloseReason::parse_error);
       return;
     }
-    if (session->decoder.awaiting_attachments() && !session->attachment_timer) {
-      std::weak_ptr<Session> weak = session;
-      session->attachment_timer = loop().set_timer(options_.attachment_timeout, [weak] {
+    if (client->decoder.awaiting_attachments() && !client->attachment_timer) {
+      std::weak_ptr<Client> weak = client;
+      client->attachment_timer = loop().set_timer(options_.attachment_timeout, [weak] {
         if (auto s = weak.lock()) {
           s->attachment_timer = 0;
           s->conn->close(CloseReason::parse_error);
@@ -116,38 +135,38 @@ void Engine::on_message(Connection& conn, std::string_view data, bool binary) {
     }
     return;
   }
-  if (session->attachment_timer) {
-    loop().cancel_timer(session->attachment_timer);
-    session->attachment_timer = 0;
+  if (client->attachment_timer) {
+    loop().cancel_timer(client->attachment_timer);
+    client->attachment_timer = 0;
   }
-  handle(session, std::move(**decoded));
+  handle(client, std::move(**decoded));
 }
 
-void Engine::handle(const std::shared_ptr<Session>& session, Packet packet) {
-  if (packet.type == PacketType::connect) {
-    connect(session, std::move(packet));
+void Engine::handle(const std::shared_ptr<Client>& client, protocol::socketio::Packet packet) {
+  if (packet.type == protocol::socketio::PacketType::connect) {
+    connect(client, std::move(packet));
     return;
   }
-  if (packet.type == PacketType::connect_error) {
+  if (packet.type == protocol::socketio::PacketType::connect_error) {
     // Only servers send CONNECT_ERROR.
-    session->conn->close(CloseReason::parse_error);
+    client->conn->close(CloseReason::parse_error);
     return;
   }
-  auto it = session->sockets.find(packet.nsp);
+  auto it = client->sockets.find(packet.nsp);
   // As the official server does: packets for a namespace the client is not
   // in are ignored, not fatal (they race with disconnects).
-  if (it == session->sockets.end()) return;
+  if (it == client->sockets.end()) return;
   std::shared_ptr<Socket> socket = it->second;
   switch (packet.type) {
-    case PacketType::disconnect:
+    case protocol::socketio::PacketType::disconnect:
       remove_socket(*socket, "client namespace disconnect", false);
       break;
-    case PacketType::event:
-    case PacketType::binary_event:
+    case protocol::socketio::PacketType::event:
+    case protocol::socketio::PacketType::binary_event:
       dispatch_event(*socket, std::move(packet));
       break;
-    case PacketType::ack:
-    case PacketType::binary_ack:
+    case protocol::socketio::PacketType::ack:
+    case protocol::socketio::PacketType::binary_ack:
       resolve_ack(*socket, std::move(packet));
       break;
     default:
@@ -155,21 +174,21 @@ void Engine::handle(const std::shared_ptr<Session>& session, Packet packet) {
   }
 }
 
-void Engine::refuse(Session& session, const std::string& nsp, ConnectError error) {
+void Engine::refuse(Client& client, const std::string& nsp, ConnectError error) {
   Json payload = Json::object({{"message", Json(std::move(error.message))}});
   if (!error.data.is_null()) payload.set("data", std::move(error.data));
-  send_frames(*session.conn, encode(Packet{PacketType::connect_error, nsp, std::nullopt, std::move(payload)}));
+  send_frames(*client.conn, protocol::socketio::encode(protocol::socketio::Packet{protocol::socketio::PacketType::connect_error, nsp, std::nullopt, std::move(payload)}));
 }
 
-void Engine::connect(const std::shared_ptr<Session>& session, Packet packet) {
+void Engine::connect(const std::shared_ptr<Client>& client, protocol::socketio::Packet packet) {
   auto nit = namespaces_.find(packet.nsp);
   if (nit == namespaces_.end()) {
-    refuse(*session, packet.nsp, {"Invalid namespace", {}});
+    refuse(*client, packet.nsp, {"Invalid namespace", {}});
     return;
   }
-  if (session->sockets.contains(packet.nsp)) return;  // already in; a repeat changes nothing
-  if (session->sockets.size() >= options_.max_namespaces_per_connection) {
-    refuse(*session, packet.nsp, {"Too many namespaces", {}});
+  if (client->sockets.contains(packet.nsp)) return;  // already in; a repeat changes nothing
+  if (client->sockets.size() >= options_.max_namespaces_per_connection) {
+    refuse(*client, packet.nsp, {"Too many namespaces", {}});
     return;
   }
   Namespace& nsp = *nit->second;
@@ -177,40 +196,40 @@ void Engine::connect(const std::shared_ptr<Session>& session, Packet packet) {
   auto socket = std::shared_ptr<Socket>(new Socket());
   socket->engine_ = this;
   socket->nsp_ = &nsp;
-  socket->conn_ = session->conn;
-  socket->handshake_ = session->handshake;
+  socket->conn_ = client->conn;
+  socket->handshake_ = client->handshake;
   socket->sid_ = new_sid();
   socket->auth_ = packet.data.is_null() ? Json::object() : std::move(packet.data);
 
   if (authenticator_) {
-    auto identity = authenticator_->authenticate(*session->handshake, socket->auth_);
+    auto identity = authenticator_->authenticate(*client->handshake, socket->auth_);
     if (!identity.ok()) {
       std::string code(code_name(identity.status().code()));
-      refuse(*session, packet.nsp, {code, Json::object({{"code", Json(code)}})});
+      refuse(*client, packet.nsp, {code, Json::object({{"code", Json(code)}})});
       return;
     }
     socket->identity_ = std::move(identity).value();
   }
   for (const auto& middleware : nsp.middlewares_) {
     if (auto error = middleware(*socket)) {
-      refuse(*session, packet.nsp, std::move(*error));
+      refuse(*client, packet.nsp, std::move(*error));
       return;
     }
-    if (!session->conn->is_open()) return;
+    if (!client->conn->is_open()) return;
   }
 
   const std::string& user = socket->identity_.user_id.empty() ? socket->sid_ : socket->identity_.user_id;
-  socket->member_ = std::make_shared<Member>(socket->sid_, session->conn);
+  socket->member_ = std::make_shared<HubSocket>(socket->sid_, client->conn);
   nsp.hub_.add(socket->member_, user);
   nsp.hub_.join(socket->sid_, socket->sid_);
   nsp.sockets_.emplace(socket->sid_, socket);
-  session->sockets.emplace(nsp.name_, socket);
+  client->sockets.emplace(nsp.name_, socket);
   socket->connected_ = true;
-  if (session->connect_timer) {
-    loop().cancel_timer(session->connect_timer);
-    session->connect_timer = 0;
+  if (client->connect_timer) {
+    loop().cancel_timer(client->connect_timer);
+    client->connect_timer = 0;
   }
-  send(*socket, Packet{PacketType::connect, nsp.name_, std::nullopt,
+  send(*socket, protocol::socketio::Packet{protocol::socketio::PacketType::connect, nsp.name_, std::nullopt,
                        Json::object({{"sid", Json(socket->sid_)}})});
   // Copied: a handler may register another handler.
   auto handlers = nsp.on_connection_;
@@ -220,7 +239,7 @@ void Engine::connect(const std::shared_ptr<Session>& session, Packet packet) {
   }
 }
 
-void Engine::dispatch_event(Socket& socket, Packet packet) {
+void Engine::dispatch_event(Socket& socket, protocol::socketio::Packet packet) {
   Json::Array& items = packet.data.as_array();
   std::string event = items.front().as_string();
   Json::Array args(std::make_move_iterator(items.begin() + 1), std::make_move_iterator(items.end()));
@@ -236,7 +255,7 @@ void Engine::dispatch_event(Socket& socket, Packet packet) {
   }
 }
 
-void Engine::resolve_ack(Socket& socket, Packet packet) {
+void Engine::resolve_ack(Socket& socket, protocol::socketio::Packet packet) {
   auto it = socket.pending_acks_.find(*packet.id);
   if (it == socket.pending_acks_.end()) return;  // late (timed out) or unknown: ignored
   Socket::PendingAck pending = std::move(it->second);
@@ -245,10 +264,10 @@ void Engine::resolve_ack(Socket& socket, Packet packet) {
   pending.callback(std::move(packet.data.as_array()));
 }
 
-SendStatus Engine::send(Socket& socket, Packet packet) {
+SendStatus Engine::send(Socket& socket, protocol::socketio::Packet packet) {
   if (!socket.connected_) return SendStatus::dropped;
   SendStatus worst = SendStatus::sent;
-  for (const auto& frame : encode(packet)) {
+  for (const auto& frame : protocol::socketio::encode(packet)) {
     SendStatus s = socket.conn_->send(frame);
     if (s > worst) worst = s;
   }
@@ -266,7 +285,7 @@ void Engine::emit_with_ack(Socket& socket, std::string_view event, Json::Array a
     return;
   }
   const std::uint64_t id = socket.next_ack_id_;
-  socket.next_ack_id_ = (socket.next_ack_id_ + 1) & kMaxAckId;
+  socket.next_ack_id_ = (socket.next_ack_id_ + 1) & protocol::socketio::kMaxAckId;
   std::weak_ptr<Socket> weak = socket.shared_from_this();
   auto timer = loop().set_timer(timeout, [weak, id] {
     auto s = weak.lock();
@@ -279,22 +298,22 @@ void Engine::emit_with_ack(Socket& socket, std::string_view event, Json::Array a
   });
   socket.pending_acks_[id] = Socket::PendingAck{std::move(callback), timer};
   args.insert(args.begin(), Json(event));
-  send(socket, Packet{PacketType::event, socket.nsp_->name_, id, Json(std::move(args))});
+  send(socket, protocol::socketio::Packet{protocol::socketio::PacketType::event, socket.nsp_->name_, id, Json(std::move(args))});
 }
 
 void Engine::remove_socket(Socket& socket, std::string_view reason, bool notify_client) {
   if (!socket.connected_) return;
   auto keep = socket.shared_from_this();
-  if (notify_client) send(socket, Packet{PacketType::disconnect, socket.nsp_->name_, std::nullopt, {}});
+  if (notify_client) send(socket, protocol::socketio::Packet{protocol::socketio::PacketType::disconnect, socket.nsp_->name_, std::nullopt, {}});
   socket.connected_ = false;
   Namespace& nsp = *socket.nsp_;
   nsp.hub_.remove(socket.sid_);
   nsp.sockets_.erase(socket.sid_);
-  if (auto sit = sessions_.find(socket.conn_->id()); sit != sessions_.end()) {
-    std::shared_ptr<Session> session = sit->second;
-    session->sockets.erase(nsp.name_);
+  if (auto sit = clients_.find(socket.conn_->id()); sit != clients_.end()) {
+    std::shared_ptr<Client> client = sit->second;
+    client->sockets.erase(nsp.name_);
     // A connection left in no namespace gets connectTimeout again to join one.
-    if (session->sockets.empty() && !session->connect_timer && session->conn->is_open()) arm_connect_timer(session);
+    if (client->sockets.empty() && !client->connect_timer && client->conn->is_open()) arm_connect_timer(client);
   }
   auto pending = std::move(socket.pending_acks_);
   socket.pending_acks_.clear();
@@ -310,23 +329,23 @@ void Engine::remove_socket(Socket& socket, std::string_view reason, bool notify_
   socket.any_ = nullptr;
 }
 
-void Engine::on_close(Connection& conn, CloseReason reason) {
-  auto it = sessions_.find(conn.id());
-  if (it == sessions_.end()) return;
-  std::shared_ptr<Session> session = it->second;
-  sessions_.erase(it);
-  if (session->connect_timer) loop().cancel_timer(session->connect_timer);
-  if (session->attachment_timer) loop().cancel_timer(session->attachment_timer);
-  session->connect_timer = session->attachment_timer = 0;
+void Engine::closed(Connection& conn, CloseReason reason) {
+  auto it = clients_.find(conn.id());
+  if (it == clients_.end()) return;
+  std::shared_ptr<Client> client = it->second;
+  clients_.erase(it);
+  if (client->connect_timer) loop().cancel_timer(client->connect_timer);
+  if (client->attachment_timer) loop().cancel_timer(client->attachment_timer);
+  client->connect_timer = client->attachment_timer = 0;
   std::vector<std::shared_ptr<Socket>> sockets;
-  for (auto& [nsp, socket] : session->sockets) sockets.push_back(socket);
+  for (auto& [nsp, socket] : client->sockets) sockets.push_back(socket);
   for (auto& socket : sockets) remove_socket(*socket, reason_for(reason), false);
 }
 
 void Engine::shutdown() {
-  std::vector<std::shared_ptr<Session>> sessions;
-  for (auto& [id, s] : sessions_) sessions.push_back(s);
-  for (auto& s : sessions) {
+  std::vector<std::shared_ptr<Client>> clients;
+  for (auto& [id, s] : clients_) clients.push_back(s);
+  for (auto& s : clients) {
     std::vector<std::shared_ptr<Socket>> sockets;
     for (auto& [nsp, socket] : s->sockets) sockets.push_back(socket);
     for (auto& socket : sockets) remove_socket(*socket, "server shutting down", true);

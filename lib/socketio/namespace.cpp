@@ -19,7 +19,7 @@ Socket* Namespace::socket(std::string_view sid) const {
 std::size_t BroadcastOperator::emit_args(std::string_view event, Json::Array args) const {
   args.insert(args.begin(), Json(event));
   const std::vector<Frame> frames =
-      encode(Packet{PacketType::event, nsp_->name(), std::nullopt, Json(std::move(args))});
+      protocol::socketio::encode(protocol::socketio::Packet{protocol::socketio::PacketType::event, nsp_->name(), std::nullopt, Json(std::move(args))});
   Hub& hub = nsp_->hub();
 
   // The common cases go straight to the Hub's channels.

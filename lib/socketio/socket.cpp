@@ -21,7 +21,7 @@ void Ack::operator()(Json::Array args) const {
   state_->done = true;
   auto socket = state_->socket.lock();
   if (!socket || !socket->connected() || !socket->engine_) return;
-  socket->engine_->send(*socket, Packet{PacketType::ack, socket->nsp().name(), state_->id, Json(std::move(args))});
+  socket->engine_->send(*socket, protocol::socketio::Packet{protocol::socketio::PacketType::ack, socket->nsp().name(), state_->id, Json(std::move(args))});
 }
 
 Ack detail::Engine::make_ack(Socket& socket, std::uint64_t id) {
@@ -41,7 +41,7 @@ void Socket::on(std::string event, EventHandler handler) { handlers_[std::move(e
 SendStatus Socket::emit_args(std::string_view event, Json::Array args) {
   if (!connected_ || !engine_) return SendStatus::dropped;
   args.insert(args.begin(), Json(event));
-  return engine_->send(*this, Packet{PacketType::event, nsp_->name(), std::nullopt, Json(std::move(args))});
+  return engine_->send(*this, protocol::socketio::Packet{protocol::socketio::PacketType::event, nsp_->name(), std::nullopt, Json(std::move(args))});
 }
 
 void Socket::emit_with_ack(std::string_view event, Json::Array args, std::chrono::milliseconds timeout,

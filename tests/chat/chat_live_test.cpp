@@ -1,6 +1,8 @@
 // Typing, signalling relay, sessions, rate limits and bad input through
 // real sockets.
 #include <algorithm>
+#include <optional>
+#include <stdexcept>
 
 #include "chat_test_util.h"
 
@@ -145,6 +147,42 @@ TEST_F(LiveTest, EmbedderEventsAndMessageFilter) {
   });
   EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", room}, {"text", "a forbidden word"}}))), "forbidden");
   EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "ok"}}))["message"]["text"], Json("ok (checked)"));
+}
+
+// An embedder's callback that throws is answered `internal` at the chat
+// layer; before, the exception unwound through the Socket.IO server into
+// the transport's loop.
+TEST_F(LiveTest, EmbedderCallbacksThatThrowAnswerInternal) {
+  chat_.add_event("poll:boom", [](const Actor&, const Json&, ChatService::Reply) -> void {
+    throw std::runtime_error("embedder bug");
+  });
+  chat_.add_event("poll:twice", [](const Actor&, const Json&, ChatService::Reply reply) -> void {
+    reply(Json::object({{"first", true}}));
+    throw std::runtime_error("after answering");
+  });
+  EXPECT_EQ(code(bob->call("poll:boom", Json::object())), "internal");
+  Json twice = bob->call("poll:twice", Json::object());
+  EXPECT_EQ(twice["first"], Json(true));
+  EXPECT_TRUE(bob->take("error").empty());
+
+  int answers = 0;
+  std::optional<Status> answered;
+  chat_.call(Actor{Identity{"bob", "Bob", ""}, false}, "poll:boom", Json::object(), [&](Result<Json> r) {
+    ++answers;
+    answered = r.status();
+  });
+  transport_.run_until_idle();
+  EXPECT_EQ(answers, 1);
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->code(), StatusCode::internal);
+
+  chat_.set_message_filter([](const Identity&, NewMessage&) -> Status { throw std::runtime_error("filter bug"); });
+  EXPECT_EQ(code(ann->call("message:send", Json::object({{"room", room}, {"text", "x"}}))), "internal");
+  chat_.set_message_filter(nullptr);
+  Json sent = ann->call("message:send", Json::object({{"room", room}, {"text", "after"}}));
+  EXPECT_EQ(sent["ok"], Json(true));
+  EXPECT_EQ(sent["message"]["seq"], Json(1));  // the refused one was not stored
+  EXPECT_EQ(bob->call("poll:boom", Json::object())["ok"], Json(false));  // bob's socket still serves
 }
 
 // Sockets whose send queue is backed up (past half of a 64 KiB cap here):

@@ -2,7 +2,7 @@
 // they expire after ChatOptions::join_token_ttl, and that session:token
 // rotates them (owner, admin, service) so the old one stops working.
 #include "chat_test_util.h"
-#include "chat/crypto.h"
+#include "realtime/digest.h"
 #include "realtime/base64.h"
 
 namespace realtime::testing {
@@ -107,7 +107,7 @@ TEST_F(SessionTokenTest, ARoomWithoutAStoredExpiryCountsFromCreation) {
     r.status = RoomStatus::scheduled;
     r.created_at = clock_.now() - age;
     r.members = {Member{"tutor", "owner"}};
-    r.join_secret = realtime::base64url_encode(chat::sha256(old_token));
+    r.join_secret = realtime::base64url_encode(realtime::sha256(old_token));
     bool stored = false;
     store_->create_room(r, [&](Result<Room> created) { stored = created.ok(); });
     transport_.run_until_idle();

@@ -101,27 +101,27 @@ class ChatClient {
 
  private:
   void send_event(const std::string& event, Json payload, std::optional<std::uint64_t> id) {
-    socketio::Packet p;
-    p.type = socketio::PacketType::event;
+    protocol::socketio::Packet p;
+    p.type = protocol::socketio::PacketType::event;
     p.id = id;
     p.data = Json::array({Json(event), std::move(payload)});
-    for (auto& f : socketio::encode(p)) conn_->send(std::string(f.view()), f.binary);
+    for (auto& f : protocol::socketio::encode(p)) conn_->send(std::string(f.view()), f.binary);
   }
   void pump() {
     for (const auto& f : conn_->take()) {
       auto r = decoder_.feed(f.view(), f.binary);
       ASSERT_TRUE(r.ok()) << "server sent a bad packet: " << f.view();
       if (!r->has_value()) continue;
-      socketio::Packet& p = **r;
+      protocol::socketio::Packet& p = **r;
       switch (p.type) {
-        case socketio::PacketType::connect: sid = p.data["sid"].as_string(); break;
-        case socketio::PacketType::connect_error: refused = p.data; break;
-        case socketio::PacketType::ack:
-        case socketio::PacketType::binary_ack:
+        case protocol::socketio::PacketType::connect: sid = p.data["sid"].as_string(); break;
+        case protocol::socketio::PacketType::connect_error: refused = p.data; break;
+        case protocol::socketio::PacketType::ack:
+        case protocol::socketio::PacketType::binary_ack:
           acks_[*p.id] = p.data.size() ? p.data.as_array()[0] : Json();
           break;
-        case socketio::PacketType::event:
-        case socketio::PacketType::binary_event: {
+        case protocol::socketio::PacketType::event:
+        case protocol::socketio::PacketType::binary_event: {
           auto& a = p.data.as_array();
           events.emplace_back(a[0].as_string(), a.size() > 1 ? a[1] : Json());
           break;
@@ -133,7 +133,7 @@ class ChatClient {
 
   InProcessTransport& t_;
   std::shared_ptr<InProcessClient> conn_;
-  socketio::Decoder decoder_{socketio::DecoderLimits{}};
+  protocol::socketio::Decoder decoder_{protocol::socketio::DecoderLimits{}};
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Json> acks_;
 };

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "realtime/base64.h"
-#include "chat/crypto.h"
+#include "realtime/digest.h"
 
 namespace realtime {
 namespace {
@@ -21,7 +21,7 @@ class JwtTest : public ::testing::Test {
   // A token with arbitrary header and claims, signed with `secret`.
   static std::string forge(const std::string& header, const std::string& claims, const std::string& secret) {
     std::string input = realtime::base64url_encode(header) + "." + realtime::base64url_encode(claims);
-    return input + "." + realtime::base64url_encode(chat::hmac_sha256(secret, input));
+    return input + "." + realtime::base64url_encode(realtime::hmac_sha256(secret, input));
   }
   std::int64_t now_s() const { return 1'800'000'000; }
 };

@@ -44,5 +44,30 @@ TEST(Result, OkStatusBecomesInternalError) {
   EXPECT_EQ(r.status().code(), StatusCode::internal);
 }
 
+TEST(Result, OkStatusBecomesInternalErrorThatSaysSo) {
+  Result<int> r = Status::ok_status();
+  EXPECT_EQ(r.status().code(), StatusCode::internal);
+  EXPECT_EQ(r.status().message(), "Result built from an ok Status");
+}
+
+// value() on an error aborts naming the Status; it used to throw
+// std::bad_variant_access, an exception crossing every layer above.
+TEST(ResultDeathTest, ValueOnErrorAbortsNamingTheStatus) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Result<std::string> r = Status::not_found("room r1 does not exist");
+  EXPECT_DEATH((void)r.value(), "Result::value\\(\\) on an error: not_found: room r1 does not exist");
+  EXPECT_DEATH((void)*r, "not_found");
+  EXPECT_DEATH((void)r->size(), "not_found");
+  EXPECT_DEATH((void)std::move(r).value(), "not_found");
+  const Result<int> c = Status::conflict("taken");
+  EXPECT_DEATH((void)c.value(), "conflict: taken");
+}
+
+TEST(Result, ValueOnOkDoesNotAbort) {
+  Result<std::string> r = std::string("abc");
+  EXPECT_EQ(r->size(), 3U);
+  EXPECT_EQ(std::move(r).value(), "abc");
+}
+
 }  // namespace
 }  // namespace realtime

@@ -22,6 +22,7 @@ namespace {
 
 using realtime::Json;
 using namespace realtime::socketio;
+using namespace realtime::protocol::socketio;
 
 struct Message {
   enum Kind : std::uint8_t { text, binary, advance } kind;

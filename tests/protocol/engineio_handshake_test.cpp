@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 namespace {
 
 TEST(EngineioHandshake, OpenJsonHasTheFieldsClientsRead) {
@@ -25,4 +25,4 @@ TEST(EngineioHandshake, ErrorsMatchTheEngineIoServer) {
 }
 
 }  // namespace
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

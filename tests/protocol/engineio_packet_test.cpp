@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 namespace {
 
 TEST(EngineioPacket, EncodesTextTypes) {
@@ -86,4 +86,4 @@ TEST(EngineioPacket, Base64RoundTripsAllLengths) {
 }
 
 }  // namespace
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

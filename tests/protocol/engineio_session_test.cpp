@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace realtime::engineio {
+namespace realtime::protocol::engineio {
 namespace {
 
 class EngineioSession : public ::testing::Test {
@@ -87,4 +87,4 @@ TEST_F(EngineioSession, UpgradeTimesOut) {
 }
 
 }  // namespace
-}  // namespace realtime::engineio
+}  // namespace realtime::protocol::engineio

@@ -7,7 +7,7 @@
 
 #include "protocol/socketio_packet.h"
 
-namespace realtime::socketio {
+namespace realtime::protocol::socketio {
 namespace {
 
 Json bin(std::initializer_list<std::uint8_t> b) { return Json(Json::Binary(b)); }
@@ -222,4 +222,4 @@ TEST(SocketIoDecoder, BoundsAttachmentBytes) {
 }
 
 }  // namespace
-}  // namespace realtime::socketio
+}  // namespace realtime::protocol::socketio

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -166,7 +167,7 @@ TEST_F(SocketIoServerTest, ServerAckResolvesOnceAndTimesOut) {
   socket->emit_with_ack("question", {1, bin({7})}, 5s, [&](Result<Json::Array> r) { replies.push_back(std::move(r)); });
   auto sent = c.packets();
   ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].type, PacketType::binary_event);
+  EXPECT_EQ(sent[0].type, protocol::socketio::PacketType::binary_event);
   ASSERT_TRUE(sent[0].id);
   c.send("3" + std::to_string(*sent[0].id) + R"(["answer"])");
   c.texts();
@@ -317,6 +318,40 @@ TEST_F(SocketIoServerTest, HandlerMayDisconnectDuringConnection) {
   EXPECT_EQ(events, 0);
   EXPECT_TRUE(c.is_open());
   EXPECT_EQ(io.of("/").size(), 0u);
+}
+
+// An application handler that throws costs its own connection and nothing
+// else: the exception stops at the Socket.IO server's transport boundary
+// (before, it unwound into the transport's loop and out of run()).
+TEST_F(SocketIoServerTest, ThrowingHandlerClosesOnlyItsConnection) {
+  int served = 0;
+  bool disconnect_threw = false;
+  io.of("/").on_connection([&](Socket& s) {
+    s.on("boom", [](const Json::Array&, Ack) { throw std::runtime_error("application bug"); });
+    s.on("ping", [&](const Json::Array&, Ack ack) {
+      ++served;
+      ack.send(std::string("pong"));
+    });
+    s.on_disconnect([&](std::string_view) {
+      disconnect_threw = true;
+      throw std::runtime_error("bug in a disconnect handler");
+    });
+  });
+  TestClient bad(transport);
+  TestClient good(transport);
+  ASSERT_FALSE(bad.connect().empty());
+  ASSERT_FALSE(good.connect().empty());
+  bad.send(R"(2["boom"])");
+  bad.texts();
+  EXPECT_FALSE(bad.is_open());
+  EXPECT_EQ(bad.close_reason(), CloseReason::server_close);
+  EXPECT_TRUE(disconnect_threw);  // and that throw stopped too
+  good.send(R"(21["ping"])");
+  auto texts = good.texts();
+  ASSERT_EQ(texts.size(), 1u);
+  EXPECT_EQ(texts[0], R"(31["pong"])");
+  EXPECT_EQ(served, 1);
+  EXPECT_EQ(io.of("/").size(), 1u);
 }
 
 }  // namespace

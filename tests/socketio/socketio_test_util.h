@@ -39,9 +39,9 @@ class TestClient {
     return out;
   }
   // Runs the loop and decodes what arrived into packets.
-  std::vector<Packet> packets() {
+  std::vector<protocol::socketio::Packet> packets() {
     t_.run_until_idle();
-    std::vector<Packet> out;
+    std::vector<protocol::socketio::Packet> out;
     for (const auto& f : client_->take()) {
       auto r = decoder_.feed(f.view(), f.binary);
       EXPECT_TRUE(r.ok()) << "server sent a bad packet: " << f.view();
@@ -53,7 +53,7 @@ class TestClient {
   std::string connect(const std::string& nsp = "/", const std::string& auth = "") {
     send(realtime::testing::cat("0", nsp == "/" ? std::string() : realtime::testing::cat(nsp, ","), auth));
     for (auto& p : packets()) {
-      if (p.type == PacketType::connect && p.nsp == nsp) return p.data["sid"].as_string();
+      if (p.type == protocol::socketio::PacketType::connect && p.nsp == nsp) return p.data["sid"].as_string();
     }
     return "";
   }
@@ -61,7 +61,7 @@ class TestClient {
  private:
   InProcessTransport& t_;
   std::shared_ptr<InProcessClient> client_;
-  Decoder decoder_{DecoderLimits{100, 100'000'000, 64}};
+  protocol::socketio::Decoder decoder_{protocol::socketio::DecoderLimits{100, 100'000'000, 64}};
 };
 
 }  // namespace realtime::socketio::testing

@@ -25,8 +25,8 @@ std::string trimmed(const char* s) {
   return out;
 }
 
-int millis_until(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+int millis_until(SteadyClock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000));
 }
 
@@ -103,7 +103,7 @@ std::string Conn::server() const {
   return std::string(host != nullptr ? host : "") + ":" + (port != nullptr ? port : "");
 }
 
-Result<Conn> Conn::open(const std::string& conninfo, Clock::time_point deadline) {
+Result<Conn> Conn::open(const std::string& conninfo, SteadyClock::time_point deadline) {
   // Settings before "dbname" are defaults the connection string may
   // override (libpq expands the string in place of dbname). Keepalives
   // let the kernel notice a server that vanished without closing.
@@ -120,7 +120,7 @@ Result<Conn> Conn::open(const std::string& conninfo, Clock::time_point deadline)
     if (st == PGRES_POLLING_FAILED) return failed(trimmed(PQerrorMessage(raw)));
     pollfd p{PQsocket(raw), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
     const int n = poll(&p, 1, millis_until(deadline));
-    if (n == 0 && Clock::now() >= deadline) return failed("timed out connecting");
+    if (n == 0 && SteadyClock::now() >= deadline) return failed("timed out connecting");
     if (n < 0 && errno != EINTR) return failed(std::string("poll: ") + std::strerror(errno));
     st = PQconnectPoll(raw);
   }
@@ -139,7 +139,7 @@ Status Conn::lost(const std::string& what) {
   return Status::unavailable("connection to PostgreSQL lost (" + why + ")");
 }
 
-Status Conn::wait(bool write, Clock::time_point deadline) {
+Status Conn::wait(bool write, SteadyClock::time_point deadline) {
   for (;;) {
     pollfd p{PQsocket(pg_), static_cast<short>(POLLIN | (write ? POLLOUT : 0)), 0};
     const int n = poll(&p, 1, millis_until(deadline));
@@ -156,7 +156,7 @@ Status Conn::wait(bool write, Clock::time_point deadline) {
   }
 }
 
-Status Conn::flush(Clock::time_point deadline) {
+Status Conn::flush(SteadyClock::time_point deadline) {
   for (;;) {
     const int r = PQflush(pg_);
     if (r == 0) return {};
@@ -165,7 +165,7 @@ Status Conn::flush(Clock::time_point deadline) {
   }
 }
 
-Result<PgResult> Conn::next(Clock::time_point deadline) {
+Result<PgResult> Conn::next(SteadyClock::time_point deadline) {
   while (PQisBusy(pg_) != 0) {
     if (Status s = wait(false, deadline); !s.ok()) return s;
   }
@@ -174,7 +174,7 @@ Result<PgResult> Conn::next(Clock::time_point deadline) {
   return r;
 }
 
-Result<PgResult> Conn::script(const std::string& sql, Clock::time_point deadline) {
+Result<PgResult> Conn::script(const std::string& sql, SteadyClock::time_point deadline) {
   if (!connected()) return Status::unavailable("not connected to PostgreSQL");
   if (PQsendQuery(pg_, sql.c_str()) == 0) return lost("sending");
   if (Status s = flush(deadline); !s.ok()) return s;
@@ -200,7 +200,7 @@ Status Conn::enter_pipeline() {
   return {};
 }
 
-Result<Outcome> Conn::run(const Pipeline& p, Clock::time_point deadline) {
+Result<Outcome> Conn::run(const Pipeline& p, SteadyClock::time_point deadline) {
   if (!connected()) return Status::unavailable("not connected to PostgreSQL");
   // What each result we will read belongs to: a statement (its index) or
   // the preparation of one (-1 - query).

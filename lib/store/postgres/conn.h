@@ -21,7 +21,7 @@
 
 namespace realtime::pg {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // A PGresult that clears itself.
 struct ResultDeleter {
@@ -149,7 +149,7 @@ class Conn {
 
   // Connects within `deadline`. Errors are `unavailable` (cannot reach or
   // authenticate) naming the server, never the password.
-  static Result<Conn> open(const std::string& conninfo, Clock::time_point deadline);
+  static Result<Conn> open(const std::string& conninfo, SteadyClock::time_point deadline);
 
   bool connected() const { return pg_ != nullptr && PQstatus(pg_) == CONNECTION_OK; }
   void close();
@@ -159,7 +159,7 @@ class Conn {
   // statement that returned rows, or an error (`unavailable` when the
   // connection was lost or the deadline passed, `internal` with the
   // server's message otherwise).
-  Result<PgResult> script(const std::string& sql, Clock::time_point deadline);
+  Result<PgResult> script(const std::string& sql, SteadyClock::time_point deadline);
 
   // Switches to pipeline mode for run(); after script() calls are done.
   Status enter_pipeline();
@@ -169,7 +169,7 @@ class Conn {
   // `unavailable` when the connection broke or the deadline passed: the
   // connection is closed and nothing can be known about what ran. Server
   // errors come back inside the Outcome.
-  Result<Outcome> run(const Pipeline& p, Clock::time_point deadline);
+  Result<Outcome> run(const Pipeline& p, SteadyClock::time_point deadline);
 
   int backend_pid() const { return pg_ ? PQbackendPID(pg_) : 0; }
   // "host:port" of the server this connection reached.
@@ -178,10 +178,10 @@ class Conn {
  private:
   explicit Conn(PGconn* pg) : pg_(pg) {}
   // Waits until the socket is readable (and writable when `write`).
-  Status wait(bool write, Clock::time_point deadline);
-  Status flush(Clock::time_point deadline);
+  Status wait(bool write, SteadyClock::time_point deadline);
+  Status flush(SteadyClock::time_point deadline);
   // The next result of the pipeline, waiting for it.
-  Result<PgResult> next(Clock::time_point deadline);
+  Result<PgResult> next(SteadyClock::time_point deadline);
   Status lost(const std::string& what);
 
   PGconn* pg_ = nullptr;

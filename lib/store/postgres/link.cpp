@@ -44,12 +44,12 @@ Link::Link(const PostgresStoreOptions& o, Role role, Health& health, std::size_t
 
 Conn* Link::get() {
   if (conn_ && conn_->connected()) {
-    last_used_ = Clock::now();
+    last_used_ = SteadyClock::now();
     return &*conn_;
   }
   conn_.reset();
-  if (Clock::now() < next_attempt_) return nullptr;
-  const auto deadline = Clock::now() + o_.connect_timeout;
+  if (SteadyClock::now() < next_attempt_) return nullptr;
+  const auto deadline = SteadyClock::now() + o_.connect_timeout;
   auto c = Conn::open(o_.conninfo, deadline);
   if (!c.ok()) {
     failed(c.status());
@@ -67,7 +67,7 @@ void Link::adopt(Conn c) {
   conn_.emplace(std::move(c));
   backoff_ = std::chrono::milliseconds{0};
   next_attempt_ = {};
-  last_used_ = Clock::now();
+  last_used_ = SteadyClock::now();
   health_.set(index_, {});
 }
 
@@ -77,7 +77,7 @@ void Link::failed(const Status& why) {
   backoff_ = backoff_.count() == 0 ? std::chrono::milliseconds{50}
                                    : std::min(backoff_ * 2, std::max(o_.reconnect_max, std::chrono::milliseconds{50}));
   const auto spread = std::uniform_int_distribution<long>(-backoff_.count() / 5, backoff_.count() / 5)(jitter_);
-  next_attempt_ = Clock::now() + backoff_ + std::chrono::milliseconds{spread};
+  next_attempt_ = SteadyClock::now() + backoff_ + std::chrono::milliseconds{spread};
   health_.set(index_, at_server(o_, Status::unavailable(why.message())));
 }
 
@@ -92,11 +92,11 @@ void Link::probe() {
     (void)get();
     return;
   }
-  if (Clock::now() - last_used_ < o_.probe_interval) return;
-  last_used_ = Clock::now();
+  if (SteadyClock::now() - last_used_ < o_.probe_interval) return;
+  last_used_ = SteadyClock::now();
   Pipeline p;
   p.add(Query::probe, {});
-  auto r = conn_->run(p, Clock::now() + o_.request_timeout);
+  auto r = conn_->run(p, SteadyClock::now() + o_.request_timeout);
   if (!r.ok()) broken(r.status());
 }
 

@@ -53,7 +53,7 @@ class Link {
   // SELECT 1 when idle for probe_interval, so a lost server shows in
   // health() without traffic; reconnects if due.
   void probe();
-  Clock::time_point next_attempt() const { return next_attempt_; }
+  SteadyClock::time_point next_attempt() const { return next_attempt_; }
   bool connected() const { return conn_ && conn_->connected(); }
 
  private:
@@ -65,8 +65,8 @@ class Link {
   const std::size_t index_;
   std::optional<Conn> conn_;
   std::chrono::milliseconds backoff_{0};
-  Clock::time_point next_attempt_{};
-  Clock::time_point last_used_{};
+  SteadyClock::time_point next_attempt_{};
+  SteadyClock::time_point last_used_{};
   std::minstd_rand jitter_;
 };
 

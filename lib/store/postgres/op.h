@@ -32,7 +32,7 @@ class Op {
   virtual void complete() = 0;
   // When the call must have its answer by (request_timeout after it was
   // made); a call still waiting then gets `unavailable`.
-  Clock::time_point due{};
+  SteadyClock::time_point due{};
 };
 
 class WriteOp : public Op {
@@ -59,7 +59,7 @@ class ReadOp : public Op {
   // Runs the read on `c` and keeps the answer. Returns false when the
   // connection was lost before the read had an answer: the reader
   // reconnects and runs it again (reads change nothing).
-  virtual bool run(Conn& c, Clock::time_point deadline) = 0;
+  virtual bool run(Conn& c, SteadyClock::time_point deadline) = 0;
 };
 
 // The answer and completion of an Op whose result is a T.

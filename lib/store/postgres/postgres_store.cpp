@@ -23,7 +23,7 @@
 namespace realtime {
 namespace {
 
-using pg::Clock;
+using pg::SteadyClock;
 
 class PostgresStore final : public Store {
  public:
@@ -130,7 +130,7 @@ class PostgresStore final : public Store {
   // Queues an op, or fails it at once (closed, overloaded).
   template <class OpT, class Queue>
   void submit(std::unique_ptr<OpT> op, Queue& queue) {
-    op->due = Clock::now() + options_.request_timeout;
+    op->due = SteadyClock::now() + options_.request_timeout;
     Status refused;
     if (closed_.load()) {
       refused = Status::unavailable("store is closed");
@@ -178,25 +178,25 @@ Status check(const PostgresStoreOptions& o) {
 // The first connection, retried with backoff for start_timeout, then
 // migrated and configured as the writer's.
 Result<pg::Conn> first_connection(const PostgresStoreOptions& o) {
-  const auto give_up = Clock::now() + o.start_timeout;
+  const auto give_up = SteadyClock::now() + o.start_timeout;
   auto pause = std::chrono::milliseconds{100};
   int attempts = 0;
   for (;;) {
     ++attempts;
-    const auto deadline = std::max(Clock::now() + o.connect_timeout, Clock::now() + std::chrono::milliseconds{1});
+    const auto deadline = std::max(SteadyClock::now() + o.connect_timeout, SteadyClock::now() + std::chrono::milliseconds{1});
     auto c = pg::Conn::open(o.conninfo, deadline);
     Status why = c.status();
     if (c.ok()) {
       // Migrating may wait for another process's migration: give it the
       // whole request budget.
-      const auto work = Clock::now() + std::max(o.request_timeout, o.connect_timeout);
+      const auto work = SteadyClock::now() + std::max(o.request_timeout, o.connect_timeout);
       why = pg::migrate(*c, pg::describe(o.conninfo), work);
       if (why.ok()) why = pg::configure(*c, o, pg::Role::writer, work);
       if (why.ok()) return std::move(*c);
       // A refusal about the schema or the database is final.
       if (why.code() != StatusCode::unavailable) return Status(why.code(), pg::redact(why.message(), o.conninfo));
     }
-    const auto now = Clock::now();
+    const auto now = SteadyClock::now();
     if (now >= give_up) {
       return pg::at_server(
           o, Status::unavailable(fmt::format("cannot connect ({} attempt{} in {:.1f} s): ", attempts,

@@ -14,14 +14,14 @@ namespace realtime::pg {
 namespace {
 
 // Runs a pipeline; a server error becomes the Status.
-Result<Outcome> exec(Conn& c, const Pipeline& p, Clock::time_point deadline) {
+Result<Outcome> exec(Conn& c, const Pipeline& p, SteadyClock::time_point deadline) {
   auto o = c.run(p, deadline);
   if (!o.ok()) return o.status();
   if (o->error) return server_error(*o->error);
   return std::move(*o);
 }
 
-Result<Outcome> exec(Conn& c, Query q, Params params, Clock::time_point deadline) {
+Result<Outcome> exec(Conn& c, Query q, Params params, SteadyClock::time_point deadline) {
   Pipeline p;
   p.add(q, std::move(params));
   return exec(c, p, deadline);
@@ -32,9 +32,9 @@ Status no_room(const std::string& id) { return Status::not_found("no room " + id
 template <class T>
 class FnRead final : public Typed<T, ReadOp> {
  public:
-  using Fn = std::function<Result<T>(Conn&, Clock::time_point)>;
+  using Fn = std::function<Result<T>(Conn&, SteadyClock::time_point)>;
   FnRead(Fn fn, Completion<T> done) : Typed<T, ReadOp>(std::move(done)), fn_(std::move(fn)) {}
-  bool run(Conn& c, Clock::time_point deadline) override {
+  bool run(Conn& c, SteadyClock::time_point deadline) override {
     Result<T> r = fn_(c, deadline);
     if (!c.connected()) return false;
     this->answer(std::move(r));
@@ -73,14 +73,14 @@ Result<std::vector<Message>> messages_from(Result<Outcome> o, const std::string&
 }  // namespace
 
 std::unique_ptr<ReadOp> get_room_op(std::string id, Completion<Room> done) {
-  return make<Room>([id = std::move(id)](Conn& c, Clock::time_point dl) -> Result<Room> {
+  return make<Room>([id = std::move(id)](Conn& c, SteadyClock::time_point dl) -> Result<Room> {
     if (!storable_key("room", id).ok()) return no_room(id);
     return room_from(exec(c, Query::load_room, Params().add(id), dl), "no room " + id);
   }, std::move(done));
 }
 
 std::unique_ptr<ReadOp> find_direct_room_op(std::string a, std::string b, Completion<Room> done) {
-  return make<Room>([a = std::move(a), b = std::move(b)](Conn& c, Clock::time_point dl) -> Result<Room> {
+  return make<Room>([a = std::move(a), b = std::move(b)](Conn& c, SteadyClock::time_point dl) -> Result<Room> {
     const std::string none = "no direct room between " + a + " and " + b;
     if (a == b || !storable_key("userId", a).ok() || !storable_key("userId", b).ok()) {
       return Status::not_found(none);
@@ -93,7 +93,7 @@ std::unique_ptr<ReadOp> find_direct_room_op(std::string a, std::string b, Comple
 
 std::unique_ptr<ReadOp> list_rooms_op(std::string user, Completion<std::vector<RoomSummary>> done) {
   return make<std::vector<RoomSummary>>([user = std::move(user)](
-                                            Conn& c, Clock::time_point dl) -> Result<std::vector<RoomSummary>> {
+                                            Conn& c, SteadyClock::time_point dl) -> Result<std::vector<RoomSummary>> {
     std::vector<RoomSummary> out;
     if (!storable_key("userId", user).ok()) return out;
     Pipeline p;
@@ -140,7 +140,7 @@ std::unique_ptr<ReadOp> list_rooms_op(std::string user, Completion<std::vector<R
 }
 
 std::unique_ptr<ReadOp> get_message_op(std::string id, Completion<Message> done) {
-  return make<Message>([id = std::move(id)](Conn& c, Clock::time_point dl) -> Result<Message> {
+  return make<Message>([id = std::move(id)](Conn& c, SteadyClock::time_point dl) -> Result<Message> {
     const auto key = parse_message_id(id);
     if (!key) return Status::not_found("no message " + id);
     auto o = exec(c, Query::load_message, Params().add(key->rid).add(key->seq), dl);
@@ -152,7 +152,7 @@ std::unique_ptr<ReadOp> get_message_op(std::string id, Completion<Message> done)
 }
 
 std::unique_ptr<ReadOp> history_op(std::string room, HistoryQuery q, Completion<HistoryPage> done) {
-  return make<HistoryPage>([room = std::move(room), q](Conn& c, Clock::time_point dl) -> Result<HistoryPage> {
+  return make<HistoryPage>([room = std::move(room), q](Conn& c, SteadyClock::time_point dl) -> Result<HistoryPage> {
     if (!storable_key("room", room).ok()) return no_room(room);
     const std::int64_t limit = std::max(1, q.limit);
     const bool forward = q.after.has_value();
@@ -179,7 +179,7 @@ std::unique_ptr<ReadOp> history_op(std::string room, HistoryQuery q, Completion<
 std::unique_ptr<ReadOp> search_op(std::string room, std::string query, int limit,
                                   Completion<std::vector<Message>> done) {
   return make<std::vector<Message>>([room = std::move(room), query = std::move(query), limit](
-                                        Conn& c, Clock::time_point dl) -> Result<std::vector<Message>> {
+                                        Conn& c, SteadyClock::time_point dl) -> Result<std::vector<Message>> {
     if (!storable_key("room", room).ok()) return no_room(room);
     // Bytes PostgreSQL cannot hold are no word anyone could have stored.
     const std::string terms = storable("query", query).ok() ? tsquery_words(query) : "";
@@ -204,7 +204,7 @@ std::unique_ptr<ReadOp> search_op(std::string room, std::string query, int limit
 
 std::unique_ptr<ReadOp> read_state_op(std::string room, std::string user, Completion<ReadState> done) {
   return make<ReadState>([room = std::move(room), user = std::move(user)](
-                             Conn& c, Clock::time_point dl) -> Result<ReadState> {
+                             Conn& c, SteadyClock::time_point dl) -> Result<ReadState> {
     if (!storable_key("room", room).ok()) return no_room(room);
     // A user id PostgreSQL cannot hold has no pointer and sent nothing.
     const std::string who = storable_key("userId", user).ok() ? user : "";

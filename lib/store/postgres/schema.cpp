@@ -96,7 +96,7 @@ Status in(const std::string& where, const Status& s) {
 
 }  // namespace
 
-Status configure(Conn& c, const PostgresStoreOptions& o, Role role, Clock::time_point deadline) {
+Status configure(Conn& c, const PostgresStoreOptions& o, Role role, SteadyClock::time_point deadline) {
   auto enc = c.script("SHOW server_encoding", deadline);
   if (!enc.ok()) return enc.status();
   const std::string encoding = Rows(enc->get()).size() > 0 ? Rows(enc->get()).text(0, 0) : "";
@@ -118,7 +118,7 @@ Status configure(Conn& c, const PostgresStoreOptions& o, Role role, Clock::time_
   return c.enter_pipeline();
 }
 
-Status migrate(Conn& c, const std::string& where, Clock::time_point deadline) {
+Status migrate(Conn& c, const std::string& where, SteadyClock::time_point deadline) {
   auto fail = [&](const Status& s) {
     if (c.connected()) (void)c.script("ROLLBACK", deadline);
     return in(where, s);

@@ -20,11 +20,11 @@ enum class Role : std::uint8_t { writer, reader };
 // Sets the session up (encoding, timeouts, isolation, synchronous_commit
 // for the writer) and enters pipeline mode. Refuses a database whose
 // encoding is not UTF8.
-Status configure(Conn& c, const PostgresStoreOptions& o, Role role, Clock::time_point deadline);
+Status configure(Conn& c, const PostgresStoreOptions& o, Role role, SteadyClock::time_point deadline);
 
 // Creates or upgrades the tables in the connection's current schema.
 // Refuses a schema newer than kSchemaVersion and a schema that holds other
 // tables but not ours. `where` names the database in messages.
-Status migrate(Conn& c, const std::string& where, Clock::time_point deadline);
+Status migrate(Conn& c, const std::string& where, SteadyClock::time_point deadline);
 
 }  // namespace realtime::pg

@@ -31,8 +31,8 @@ Status waited(const Health& health, const PostgresStoreOptions& o) {
                              " ms; retry later");
 }
 
-Clock::time_point idle_wake(const Link& link, const PostgresStoreOptions& o) {
-  const auto now = Clock::now();
+SteadyClock::time_point idle_wake(const Link& link, const PostgresStoreOptions& o) {
+  const auto now = SteadyClock::now();
   return link.connected() ? now + o.probe_interval : std::max(link.next_attempt(), now + std::chrono::milliseconds{5});
 }
 
@@ -79,7 +79,7 @@ void Indexer::loop() {
     if (Conn* c = link_.get()) {
       Pipeline p;
       p.add(Query::clean_index, {});
-      if (!c->run(p, Clock::now() + o_.request_timeout).ok()) link_.broken(Status::unavailable("indexer lost"));
+      if (!c->run(p, SteadyClock::now() + o_.request_timeout).ok()) link_.broken(Status::unavailable("indexer lost"));
     }
     lock.lock();
   }
@@ -123,7 +123,7 @@ void Writer::fail_unsettled(Batch& batch, const Status& s) {
 }
 
 void Writer::fail_expired(Batch& batch) {
-  const auto now = Clock::now();
+  const auto now = SteadyClock::now();
   for (auto& op : batch) {
     if (op->settled || op->due > now) continue;
     op->settled = true;
@@ -205,7 +205,7 @@ void Writer::run_batch(Conn& c, Batch& batch) {
         if (!op->settled) op->take(Outcome{});
       return;
     }
-    auto out = c.run(p, Clock::now() + o_.request_timeout);
+    auto out = c.run(p, SteadyClock::now() + o_.request_timeout);
     if (!out.ok()) {
       link_.broken(out.status());
       return fail_unsettled(batch, Status::unavailable("lost the connection to the database; the write may or may "
@@ -295,7 +295,7 @@ void Readers::loop(Link& link) {
     }
     ReadOp& op = *ops.front();
     for (;;) {
-      if (Clock::now() >= op.due) {
+      if (SteadyClock::now() >= op.due) {
         op.fail(waited(health_, o_));
         break;
       }
@@ -308,7 +308,7 @@ void Readers::loop(Link& link) {
         queue_.pause(std::min(op.due, link.next_attempt()));
         continue;
       }
-      if (op.run(*c, Clock::now() + o_.request_timeout)) break;
+      if (op.run(*c, SteadyClock::now() + o_.request_timeout)) break;
       link.broken(Status::unavailable("connection lost during a read"));
     }
     post_all(completions_, std::move(ops));

@@ -69,7 +69,7 @@ class OpQueue {
   }
   // Waits until there is work, stop, or `until`; takes up to `max` ops.
   // Empty when it woke for another reason.
-  std::vector<std::unique_ptr<T>> take(std::size_t max, Clock::time_point until) {
+  std::vector<std::unique_ptr<T>> take(std::size_t max, SteadyClock::time_point until) {
     std::unique_lock lock(mu_);
     cv_.wait_until(lock, until, [&] { return stopping_ || !q_.empty(); });
     std::vector<std::unique_ptr<T>> out;
@@ -80,7 +80,7 @@ class OpQueue {
     return out;
   }
   // Sleeps until `until` or stop().
-  void pause(Clock::time_point until) {
+  void pause(SteadyClock::time_point until) {
     std::unique_lock lock(mu_);
     cv_.wait_until(lock, until, [&] { return stopping_; });
   }

@@ -1,6 +1,6 @@
 // Engine.IO v4 endpoint of the lws transport: handshakes, long-polling GET
 // and POST, WebSocket sessions and probes, and the glue that applies the
-// pure engineio::Session's decisions (send, deliver, flush, upgrade, close)
+// pure protocol::engineio::Session's decisions (send, deliver, flush, upgrade, close)
 // to real sockets. Loop thread only.
 #include <cstring>
 #include <utility>
@@ -12,7 +12,7 @@
 #include "transport/lws/ws_frame.h"
 
 namespace realtime {
-namespace eio = engineio;
+namespace eio = protocol::engineio;
 using lws_detail::Role;
 
 namespace {

@@ -62,7 +62,7 @@ class LazyDeque {
 // An Engine.IO packet waiting to be written: the bytes are shared with
 // every other recipient of a broadcast.
 struct OutPacket {
-  engineio::PacketType type;
+  protocol::engineio::PacketType type;
   std::shared_ptr<const std::string> data;
   bool binary;
 };
@@ -129,7 +129,7 @@ struct WsiState {
 // One Engine.IO session as the layers above see it.
 class EioConnection final : public Connection, public std::enable_shared_from_this<EioConnection> {
  public:
-  EioConnection(LwsTransport::Impl* impl, std::string sid, engineio::Session machine)
+  EioConnection(LwsTransport::Impl* impl, std::string sid, protocol::engineio::Session machine)
       : impl_(impl), sid_(std::move(sid)), machine_(machine) {}
   const std::string& id() const override { return sid_; }
   SendStatus send(const Frame& frame) override;
@@ -140,7 +140,7 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
 
   LwsTransport::Impl* impl_;  // null once closed
   std::string sid_;
-  engineio::Session machine_;
+  protocol::engineio::Session machine_;
   LazyDeque<OutPacket> queue_;
   std::size_t queued_ = 0;
   lws* ws_ = nullptr;     // the WebSocket, once it is the transport
@@ -149,7 +149,7 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   bool open_ = true;
   bool dirty_ = false;  // in Impl::dirty_, to be written when the turn ends
   EventLoop::TimerId timer_ = 0;
-  engineio::TimePoint timer_at_{};  // when timer_ fires
+  protocol::engineio::TimePoint timer_at_{};  // when timer_ fires
 };
 
 }  // namespace realtime::lws_detail
@@ -240,13 +240,13 @@ class LwsTransport::Impl {
   std::optional<std::size_t> write_ws(lws* wsi, lws_detail::LazyDeque<lws_detail::OutPacket>& queue);
   void eio_wsi_gone(WsiState& st);
   std::string take_poll_body(EioConnection& c, bool add_close);
-  void apply(EioConnection& c, engineio::Output out);
-  void feed(EioConnection& c, const engineio::Packet& p, engineio::Channel ch);
+  void apply(EioConnection& c, protocol::engineio::Output out);
+  void feed(EioConnection& c, const protocol::engineio::Packet& p, protocol::engineio::Channel ch);
   void arm(EioConnection& c);
   void kick(EioConnection& c);
   void flush_dirty();  // writes what this loop turn queued on WebSockets
   bool write_session(EioConnection& c);
-  void enqueue(EioConnection& c, engineio::PacketType type, std::shared_ptr<const std::string> data,
+  void enqueue(EioConnection& c, protocol::engineio::PacketType type, std::shared_ptr<const std::string> data,
                bool binary);
   void close_session(EioConnection& c, CloseReason reason);
   std::shared_ptr<EioConnection> new_session(const WsiState& st, bool websocket);

@@ -295,6 +295,7 @@ void LwsTransport::stop() {
 }
 
 void LwsTransport::set_handler(TransportHandler& handler) { impl_->handler_ = &handler; }
+void LwsTransport::clear_handler() { impl_->handler_ = nullptr; }
 
 void LwsTransport::post(std::function<void()> task) {
   {

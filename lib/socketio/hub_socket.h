@@ -1,4 +1,4 @@
-// Member: how a namespace's Hub sees one socket.
+// HubSocket: how a namespace's Hub sees one socket.
 //
 // The Hub keys connections by id; a namespace's members are sockets, keyed
 // by sid, so that to(sid), except(sid) and the per-user channel work on
@@ -14,9 +14,9 @@
 
 namespace realtime::socketio::detail {
 
-class Member final : public Connection {
+class HubSocket final : public Connection {
  public:
-  Member(std::string sid, std::shared_ptr<Connection> conn) : sid_(std::move(sid)), conn_(std::move(conn)) {}
+  HubSocket(std::string sid, std::shared_ptr<Connection> conn) : sid_(std::move(sid)), conn_(std::move(conn)) {}
   const std::string& id() const override { return sid_; }
   SendStatus send(const Frame& frame) override { return conn_->send(frame); }
   void close(CloseReason reason) override { conn_->close(reason); }

@@ -1,12 +1,12 @@
-// OpenSSL-backed primitives for tokens and TURN credentials.
-#include "chat/crypto.h"
-
+// realtime/digest.h over OpenSSL's libcrypto: the only file that includes
+// OpenSSL. Pure functions; any thread.
+#include "realtime/digest.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-namespace realtime::chat {
+namespace realtime {
 namespace {
 
 std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
@@ -33,4 +33,4 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace realtime::chat
+}  // namespace realtime

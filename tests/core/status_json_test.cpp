@@ -1,0 +1,26 @@
+// realtime/status_json.h: the error and ack shapes that socket acks and
+// chatd's REST answers share.
+#include "realtime/status_json.h"
+
+#include <gtest/gtest.h>
+
+namespace realtime {
+namespace {
+
+TEST(StatusJson, ErrorJsonHasCodeAndMessage) {
+  EXPECT_EQ(error_json(Status::rate_limited("slow down")).dump(), R"({"code":"rate_limited","message":"slow down"})");
+}
+
+TEST(StatusJson, OkAckPutsOkFirstThenTheFields) {
+  EXPECT_EQ(ok_ack(Json::object({{"room", "r1"}, {"seq", 3}})).dump(), R"({"ok":true,"room":"r1","seq":3})");
+  EXPECT_EQ(ok_ack(Json()).dump(), R"({"ok":true})");
+  EXPECT_EQ(ok_ack(Json::array({1})).dump(), R"({"ok":true})");
+}
+
+TEST(StatusJson, FailedAckWrapsTheError) {
+  EXPECT_EQ(failed_ack(Status::forbidden("not a member")).dump(),
+            R"({"ok":false,"error":{"code":"forbidden","message":"not a member"}})");
+}
+
+}  // namespace
+}  // namespace realtime
