@@ -17,7 +17,7 @@ namespace realtime {
 
 // One message on the wire, already encoded. Frames are immutable and shared:
 // a broadcast encodes once and hands the same bytes to every recipient.
-struct Frame {
+struct REALTIME_EXPORT Frame {
   std::shared_ptr<const std::string> bytes;
   bool binary = false;
 
@@ -45,7 +45,7 @@ enum class CloseReason : std::uint8_t {
 REALTIME_EXPORT std::string_view close_reason_name(CloseReason r);
 
 // What the client presented when it opened the connection.
-struct Handshake {
+struct REALTIME_EXPORT Handshake {
   std::map<std::string, std::string, std::less<>> query;    // URL query parameters
   std::map<std::string, std::string, std::less<>> headers;  // lower-case names
   std::string remote_address;
