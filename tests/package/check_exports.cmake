@@ -3,9 +3,9 @@
 #   - in a namespace that only lib/ declares (realtime::chat, ...::detail, ...),
 #     that is, an internal type or function that REALTIME_EXPORT or a missing
 #     -fvisibility=hidden let out, or
-#   - outside namespace realtime and not a standard-library template made
-#     for one of our types (so no fmt, RapidJSON, SQLite or libwebsockets
-#     code is exported from our library).
+#   - outside namespace realtime and not the standard library's weak inline
+#     code (so no fmt, RapidJSON, SQLite or libwebsockets code is exported
+#     from our library).
 find_program(NM nm REQUIRED)
 execute_process(COMMAND ${NM} -DC --defined-only ${LIBRARY}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -20,6 +20,9 @@ function(namespaces_in dir out_var)
     file(STRINGS ${f} lines REGEX "^namespace [A-Za-z_:]+ {")
     foreach(l ${lines})
       string(REGEX REPLACE "^namespace ([A-Za-z_:]+) {.*" "\\1" ns "${l}")
+      if(NOT ns MATCHES "^realtime")
+        set(ns "realtime::${ns}")  # a nested one, as in realtime { namespace detail {
+      endif()
       list(APPEND found ${ns})
     endforeach()
   endforeach()
@@ -37,10 +40,11 @@ set(bad "")
 set(count 0)
 foreach(line ${lines})
   # "<address> <type> <demangled name>"; the name may contain spaces.
-  if(NOT line MATCHES "^[0-9a-f]+ [A-Za-z] (.*)$")
+  if(NOT line MATCHES "^[0-9a-f]+ ([A-Za-z]) (.*)$")
     continue()
   endif()
-  set(sym "${CMAKE_MATCH_1}")
+  set(type "${CMAKE_MATCH_1}")
+  set(sym "${CMAKE_MATCH_2}")
   math(EXPR count "${count} + 1")
   string(REGEX REPLACE "^((typeinfo name|typeinfo|vtable|VTT|guard variable|construction vtable) for |(non-)?virtual thunk to )+" "" name "${sym}")
   if(name MATCHES "^realtime::")
@@ -51,9 +55,11 @@ foreach(line ${lines})
         break()
       endif()
     endforeach()
-  elseif(name MATCHES "^(std|__gnu_cxx)::" AND name MATCHES "realtime::")
-    # A standard template instantiated for a public type (a vector of
-    # Member, say) has default visibility by the standard library's rules.
+  elseif(name MATCHES "^([a-z ]+ )?(std|__gnu_cxx)::" AND type MATCHES "^[WVuvw]$")
+    # The standard library's own inline and template code (a shared_ptr's
+    # control block, std::bad_variant_access's vtable) is emitted weak with
+    # default visibility into every C++ library that uses it, by libstdc++'s
+    # rules; the dynamic linker folds the copies into one.
   elseif(name MATCHES "^_(init|fini)$|^_edata$|^_end$|^__bss_start$")
   else()
     list(APPEND bad "foreign: ${sym}")
