@@ -60,8 +60,10 @@ void ChatService::Impl::message_stored(const ChatCall& call, const Appended& a) 
   if (!a.duplicate) {
     publish(a.message);
     // The sending socket hears of its message even when it has not
-    // joined the room (a member may send without joining).
-    if (call.socket && !nsp.hub().in_room(call.socket->id(), hub_room(a.message.room)))
+    // joined the room (a member may send without joining), unless it is
+    // joining it now: then publish() held the message for its replay.
+    if (call.socket && !nsp.hub().in_room(call.socket->id(), hub_room(a.message.room)) &&
+        !is_joining(a.message.room, call.socket->id()))
       call.socket->emit("message:new", Json::object({{"message", chat::to_json(a.message)}}));
   }
   Json out = Json::object({{"message", chat::to_json(a.message)}});

@@ -355,6 +355,12 @@ void ChatService::Impl::publish(const Message& m) {
   }
 }
 
+bool ChatService::Impl::is_joining(const std::string& room, const std::string& sid) const {
+  const auto it = joiners.find(room);
+  return it != joiners.end() &&
+         std::any_of(it->second.begin(), it->second.end(), [&](const auto& j) { return j->sid == sid; });
+}
+
 std::size_t ChatService::Impl::size_of(const Json& value) {
   scratch_.clear();
   value.dump_to(scratch_);

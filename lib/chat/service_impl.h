@@ -131,7 +131,10 @@ struct ChatService::Impl {
   void broadcast_session_state(const Room& room);
   // Appends a system message ("Ann added Bob") and broadcasts it.
   void system_message(const Room& room, const Actor& by, std::string text, std::function<void()> then);
-  void publish(const Message& m);  // message:new to the room and held joiners
+  void publish(const Message& m);
+  // Whether socket `sid` has a room:join with afterSeq of `room` in flight
+  // (its replay is being read, and live messages are held for it).
+  bool is_joining(const std::string& room, const std::string& sid) const;  // message:new to the room and held joiners
   void notify(const Room& room, Json payload, const std::vector<std::string>& extra_users);
   void end_session(const Room& room, std::function<void(Result<Room>)> then);
   // When an active session must end (--session-max-minutes), if it must.

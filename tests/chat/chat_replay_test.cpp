@@ -185,6 +185,24 @@ TEST_F(AnswerBudgetTest, HeldLiveMessagesPastTheBudgetTruncateTheReplay) {
   EXPECT_EQ(seqs_of(bob->take("message:new")), range(1, 2)) << "no held message after the gap";
 }
 
+// A socket that sends to a room while its own join's replay is being read
+// gets its message once: held for the replay, not echoed to the sender as
+// well (the soak saw the duplicate: a tab rejoining after a reconnect sent
+// before its join was answered).
+TEST_F(AnswerBudgetTest, ASendersOwnMessageDuringItsJoinArrivesOnce) {
+  fill(2, "short");
+  auto bob = connect("bob");
+  store_->hold_history = true;
+  const auto join = bob->send_call("room:join", Json::object({{"room", room}, {"afterSeq", 0}}));
+  transport_.run_until_idle();
+  ASSERT_EQ(bob->call("message:send", Json::object({{"room", room}, {"text", "mine"}}))["ok"], Json(true));
+  store_->hold_history = false;
+  store_->release_answers();
+  Json ack = bob->wait_ack(join);
+  ASSERT_EQ(ack["ok"], Json(true)) << ack.dump();
+  EXPECT_EQ(seqs_of(bob->take("message:new")), range(1, 3)) << "seq 3 once";
+}
+
 // The replay also stops when the connection is backed up, whatever the
 // budget: a 64 KiB queue, 130 KB of missed messages.
 class ReplayBackpressureTest : public ChatTest {
