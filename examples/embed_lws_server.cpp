@@ -48,6 +48,7 @@
 #include "realtime/socketio_server.h"
 #include "realtime/sqlite_store.h"
 #include "realtime/status.h"
+#include "realtime/status_json.h"
 
 namespace {
 
@@ -58,7 +59,6 @@ using realtime::Identity;
 using realtime::Json;
 using realtime::Result;
 using realtime::Status;
-using realtime::StatusCode;
 
 // stop() is the one transport call that is safe in a signal handler.
 realtime::LwsTransport* g_transport = nullptr;
@@ -109,25 +109,8 @@ Flags parse_flags(int argc, char** argv) {
 }
 
 // --- HTTP answers: JSON bodies, errors as {"error": {"code", "message"}}
-// with the codes of the chat protocol (docs/protocol.md, "Error codes").
-
-int http_status(StatusCode code) {
-  switch (code) {
-    case StatusCode::ok: return 200;
-    case StatusCode::bad_request: return 400;
-    case StatusCode::unauthorized: return 401;
-    case StatusCode::forbidden: return 403;
-    case StatusCode::not_found:
-    case StatusCode::peer_not_found: return 404;
-    case StatusCode::conflict:
-    case StatusCode::room_ended: return 409;
-    case StatusCode::payload_too_large: return 413;
-    case StatusCode::rate_limited: return 429;
-    case StatusCode::unavailable: return 503;
-    case StatusCode::internal: return 500;
-  }
-  return 500;
-}
+// with the chat protocol's codes and their HTTP statuses (status_json.h), as
+// chatd's REST API answers.
 
 HttpResponse json_response(int status, const Json& body) {
   HttpResponse r;
@@ -137,9 +120,7 @@ HttpResponse json_response(int status, const Json& body) {
 }
 
 HttpResponse error_response(const Status& s) {
-  return json_response(http_status(s.code()),
-                       Json::object({{"error", Json::object({{"code", realtime::code_name(s.code())},
-                                                             {"message", s.message()}})}}));
+  return json_response(realtime::http_status(s.code()), Json::object({{"error", realtime::error_json(s)}}));
 }
 
 // The request's body as a JSON object.

@@ -19,7 +19,6 @@ namespace {
 using realtime::Json;
 using realtime::Result;
 using realtime::Status;
-using realtime::StatusCode;
 using realtime::HttpDecision;
 using realtime::HttpRequest;
 using realtime::HttpResponse;
@@ -29,24 +28,6 @@ using realtime::RouteOptions;
 // A multipart body around a file of the largest size: boundaries and headers.
 constexpr std::size_t kMultipartSlack = 16 * 1024;
 
-int http_status(StatusCode code) {
-  switch (code) {
-    case StatusCode::ok: return 200;
-    case StatusCode::bad_request: return 400;
-    case StatusCode::unauthorized: return 401;
-    case StatusCode::forbidden: return 403;
-    case StatusCode::not_found:
-    case StatusCode::peer_not_found: return 404;
-    case StatusCode::conflict:
-    case StatusCode::room_ended: return 409;
-    case StatusCode::payload_too_large: return 413;
-    case StatusCode::rate_limited: return 429;
-    case StatusCode::unavailable: return 503;
-    case StatusCode::internal: return 500;
-  }
-  return 500;
-}
-
 HttpResponse json_response(int status, const Json& body) {
   HttpResponse r;
   r.status = status;
@@ -55,7 +36,7 @@ HttpResponse json_response(int status, const Json& body) {
 }
 
 HttpResponse error_response(const Status& s) {
-  return json_response(http_status(s.code()), Json::object({{"error", realtime::error_json(s)}}));
+  return json_response(realtime::http_status(s.code()), Json::object({{"error", realtime::error_json(s)}}));
 }
 
 HttpResponse refusal_response(const UploadRefusal& r) {

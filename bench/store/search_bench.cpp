@@ -38,6 +38,7 @@
 
 #include "realtime/in_process_transport.h"
 #include "realtime/sqlite_store.h"
+#include "sqlite_files.h"  // tests/store: the version-1 schema
 
 namespace {
 
@@ -82,28 +83,6 @@ void exec(sqlite3* db, const std::string& sql) {
   check(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), db, sql.c_str());
 }
 
-// The version-1 schema exactly as it shipped.
-constexpr const char* kVersion1Schema = R"sql(
-CREATE TABLE rooms(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind INTEGER NOT NULL,
-  title TEXT NOT NULL, status INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,
-  started_at INTEGER, ended_at INTEGER, join_secret TEXT NOT NULL);
-CREATE TABLE members(rid INTEGER NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL, pos INTEGER NOT NULL,
-  PRIMARY KEY(rid, user_id)) WITHOUT ROWID;
-CREATE INDEX members_by_user ON members(user_id, rid);
-CREATE TABLE reads(rid INTEGER NOT NULL, user_id TEXT NOT NULL, seq INTEGER NOT NULL,
-  PRIMARY KEY(rid, user_id)) WITHOUT ROWID;
-CREATE TABLE last_seen(rid INTEGER NOT NULL, user_id TEXT NOT NULL, at INTEGER NOT NULL,
-  PRIMARY KEY(rid, user_id)) WITHOUT ROWID;
-CREATE TABLE messages(mid INTEGER PRIMARY KEY, rid INTEGER NOT NULL, seq INTEGER NOT NULL,
-  sender_id TEXT NOT NULL, sender_name TEXT NOT NULL, sender_role TEXT NOT NULL, type INTEGER NOT NULL,
-  text TEXT NOT NULL, reply_to INTEGER, att_url TEXT, att_name TEXT, att_size INTEGER, att_mime TEXT,
-  client_msg_id TEXT, created_at INTEGER NOT NULL, edited_at INTEGER, deleted INTEGER NOT NULL DEFAULT 0);
-CREATE UNIQUE INDEX messages_by_seq ON messages(rid, seq);
-CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
-CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='mid',
-  tokenize='ascii', detail='none');
-)sql";
-
 std::string room_id(int i) { return std::string("room").append(std::to_string(i)); }
 
 // The room key of the store's index (lib/store/sqlite/search_index.h).
@@ -118,7 +97,7 @@ void build_v1(const std::string& path, const Config& cfg) {
   sqlite3* db = nullptr;
   check(sqlite3_open(path.c_str(), &db), db, "open");
   exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144; BEGIN;");
-  exec(db, kVersion1Schema);
+  exec(db, realtime::testing::kVersion1Schema);
   sqlite3_stmt* room = nullptr;
   sqlite3_stmt* msg = nullptr;
   sqlite3_stmt* fts = nullptr;

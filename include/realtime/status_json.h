@@ -23,4 +23,11 @@ REALTIME_EXPORT Json ok_ack(Json fields);
 // {"ok": false, "error": error_json(status)}: a failed operation's ack.
 REALTIME_EXPORT Json failed_ack(const Status& status);
 
+// The HTTP status an answer with this code carries over REST, so that an
+// embedder's routes and chatd's agree: ok 200, bad_request 400,
+// unauthorized 401, forbidden 403, not_found and peer_not_found 404,
+// conflict and room_ended 409, payload_too_large 413, rate_limited 429,
+// internal 500, unavailable 503.
+REALTIME_EXPORT int http_status(StatusCode code);
+
 }  // namespace realtime

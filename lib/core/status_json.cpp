@@ -20,4 +20,22 @@ Json ok_ack(Json fields) {
 
 Json failed_ack(const Status& status) { return Json::object({{"ok", false}, {"error", error_json(status)}}); }
 
+int http_status(StatusCode code) {
+  switch (code) {
+    case StatusCode::ok: return 200;
+    case StatusCode::bad_request: return 400;
+    case StatusCode::unauthorized: return 401;
+    case StatusCode::forbidden: return 403;
+    case StatusCode::not_found:
+    case StatusCode::peer_not_found: return 404;
+    case StatusCode::conflict:
+    case StatusCode::room_ended: return 409;
+    case StatusCode::payload_too_large: return 413;
+    case StatusCode::rate_limited: return 429;
+    case StatusCode::unavailable: return 503;
+    case StatusCode::internal: return 500;
+  }
+  return 500;
+}
+
 }  // namespace realtime

@@ -22,5 +22,20 @@ TEST(StatusJson, FailedAckWrapsTheError) {
             R"({"ok":false,"error":{"code":"forbidden","message":"not a member"}})");
 }
 
+TEST(StatusJson, EveryCodeHasItsHttpStatus) {
+  EXPECT_EQ(http_status(StatusCode::ok), 200);
+  EXPECT_EQ(http_status(StatusCode::bad_request), 400);
+  EXPECT_EQ(http_status(StatusCode::unauthorized), 401);
+  EXPECT_EQ(http_status(StatusCode::forbidden), 403);
+  EXPECT_EQ(http_status(StatusCode::not_found), 404);
+  EXPECT_EQ(http_status(StatusCode::peer_not_found), 404);
+  EXPECT_EQ(http_status(StatusCode::conflict), 409);
+  EXPECT_EQ(http_status(StatusCode::room_ended), 409);
+  EXPECT_EQ(http_status(StatusCode::payload_too_large), 413);
+  EXPECT_EQ(http_status(StatusCode::rate_limited), 429);
+  EXPECT_EQ(http_status(StatusCode::internal), 500);
+  EXPECT_EQ(http_status(StatusCode::unavailable), 503);
+}
+
 }  // namespace
 }  // namespace realtime

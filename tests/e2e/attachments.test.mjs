@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, readdirSync, mkdirSync, statfsSync, statSync, unlinkSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
-import { startChatd, connect, rest, userToken, ok, failed, uid, tempDir } from "./lib/harness.mjs";
+import { startChatd, connect, rest, userToken, ok, failed, uid, person, tempDir, eventually } from "./lib/harness.mjs";
 
 const T = { timeout: 30000 };
 const servers = [];
@@ -25,10 +25,6 @@ async function start(args = [], dataDir, env = {}) {
   return s;
 }
 
-function person(n) {
-  const id = uid(n);
-  return { id, token: userToken(id, n) };
-}
 
 async function room(server, owner, members = []) {
   const r = await rest(server, "POST", "/api/rooms", { token: owner.token, body: { kind: "group", members } });
@@ -46,13 +42,6 @@ const idOf = (att) => att.url.split("/").pop();
 const attachmentsDir = (server) => join(server.dataDir, "attachments");
 
 // Waits (bounded) until the condition on the data directory holds.
-async function eventually(cond, what, ms = 5000) {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 // Regression: a part's Content-Type with a bare LF was stored, came back
 // as a header of the download, and passed the --attachment-types check.

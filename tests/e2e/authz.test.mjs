@@ -6,7 +6,7 @@
 // route, and the dev token endpoint without --dev.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, Client, connect, rest, userToken, signJwt, ok, failed, uid, API_KEY, SECRET } from "./lib/harness.mjs";
+import { startChatd, Client, connect, rest, userToken, signJwt, ok, failed, uid, person, API_KEY, SECRET } from "./lib/harness.mjs";
 
 let server;
 before(async () => {
@@ -19,11 +19,6 @@ after(async () => {
 const T = { timeout: 20000 };
 const now = () => Math.floor(Date.now() / 1000);
 
-function person(n, role = "user") {
-  const id = uid(n);
-  const name = n[0].toUpperCase() + n.slice(1);
-  return { id, name, token: userToken(id, name, role) };
-}
 
 async function refused(opts) {
   const c = new Client(server, undefined, opts);
@@ -214,7 +209,7 @@ test("signalling: to a sid outside the room is peer_not_found; without joining i
 });
 
 test("join tokens: a wrong one is forbidden, the right one makes a member ('Bob joined'); admins enter without joining", T, async () => {
-  const ann = person("ann"), bob = person("bob"), root = person("root", "admin");
+  const ann = person("ann"), bob = person("bob"), root = person("root", { role: "admin" });
   const a = await connect(server, ann.token), b = await connect(server, bob.token), r = await connect(server, root.token);
   try {
     const s = ok(await a.call("room:create", { kind: "session" }));

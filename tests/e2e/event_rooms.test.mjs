@@ -8,7 +8,7 @@
 // members it chose.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, connect, rest, userToken, ok, failed, uid, API_KEY } from "./lib/harness.mjs";
+import { startChatd, connect, rest, userToken, ok, failed, uid, person, API_KEY } from "./lib/harness.mjs";
 
 let server;
 before(async () => {
@@ -20,10 +20,6 @@ after(async () => {
 
 const T = { timeout: 20000 };
 
-function person(n, role = "user") {
-  const id = uid(n);
-  return { id, token: userToken(id, n[0].toUpperCase() + n.slice(1), role) };
-}
 
 // The helper of docs/protocol.md 8(c), as written there.
 async function openEventChat(socket, id, otherUserId) {

@@ -10,7 +10,7 @@
 // rooms can be small and the test fast.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, connect, userToken, ok, uid, deadline, WAIT_MS } from "./lib/harness.mjs";
+import { startChatd, connect, userToken, ok, uid, person, deadline, WAIT_MS } from "./lib/harness.mjs";
 
 // Nearly 4,000 two-byte characters: about 8.3 KB per message:new.
 const LONG = "é".repeat(3990);
@@ -30,10 +30,6 @@ after(async () => {
 
 const T = { timeout: 90000 };
 
-function person(n) {
-  const id = uid(n);
-  return { id, token: userToken(id, n) };
-}
 
 // Sends `count` long messages, `inFlight` acks awaited at a time (the
 // sender gets each back twice, as ack and message:new: under a small

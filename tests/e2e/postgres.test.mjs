@@ -13,7 +13,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { once } from "node:events";
-import { startChatd, runChatd, connect, userToken, ok, rest, deadline, tempDir, uid } from "./lib/harness.mjs";
+import { startChatd, runChatd, connect, userToken, ok, rest, deadline, tempDir, uid, eventually } from "./lib/harness.mjs";
 import { startPostgres } from "./lib/pg.mjs";
 
 const T = { timeout: 120000 };
@@ -40,16 +40,6 @@ function chatdOn(db, extra = []) {
   return startChatd({ store: "postgres", args: ["--pg-url", pg.url(db, PASSWORD), ...NO_LIMITS, ...extra] });
 }
 
-// Resolves once check() holds, polling a state that sends no event
-// (/healthz); bounded by `ms`.
-async function until(check, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function healthz(server) {
   return (await rest(server, "GET", "/healthz")).status;
@@ -253,15 +243,15 @@ test("PostgreSQL stopped and started while clients send: unavailable within a bo
   const sending = sender.run();
   await sender.acks(100);
   await pg.stop("fast");
-  await until(async () => (await healthz(server)) === 503, 15000, "/healthz to say degraded");
+  await eventually(async () => (await healthz(server)) === 503, "/healthz to say degraded", 15000);
   const degraded = await rest(server, "GET", "/healthz");
   assert.equal(degraded.body.status, "degraded");
-  await until(() => sender.unavailable.length >= 5, 15000, "sends to be answered unavailable");
+  await eventually(() => sender.unavailable.length >= 5, "sends to be answered unavailable", 15000);
   // postgres_store.h: connect_timeout + 2 * request_timeout, plus slack
   // for a loaded machine.
   for (const ms of sender.unavailable) assert.ok(ms <= connectMs + 2 * requestMs + 2000, `unavailable after ${ms} ms`);
   await pg.start();
-  await until(async () => (await healthz(server)) === 200, 20000, "/healthz to be ok again");
+  await eventually(async () => (await healthz(server)) === 200, "/healthz to be ok again", 20000);
   await deadline(sending, 60000, "every message to be acknowledged");
   const history = await fullHistory(client, room);
   assert.equal(history.length, 600);

@@ -7,7 +7,7 @@
 // directory still has the rooms, history, edits, deletes and read pointers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, connect, userToken, ok, uid, tempDir, deadline, WAIT_MS } from "./lib/harness.mjs";
+import { startChatd, connect, userToken, ok, uid, person, tempDir, deadline, WAIT_MS } from "./lib/harness.mjs";
 
 let server;
 before(async () => {
@@ -19,10 +19,6 @@ after(async () => {
 
 const T = { timeout: 20000 };
 
-function person(n) {
-  const id = uid(n);
-  return { id, token: userToken(id, n) };
-}
 
 // room:join whose ack callback snapshots, synchronously, the message:new
 // events received before it, so later packets cannot blur the order.

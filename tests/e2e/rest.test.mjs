@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { startChatd, connect, rest, userToken, ok, failed, uid, API_KEY, ISO_MS } from "./lib/harness.mjs";
+import { startChatd, connect, rest, userToken, ok, failed, uid, person, API_KEY, ISO_MS } from "./lib/harness.mjs";
 
 let server;
 before(async () => {
@@ -22,11 +22,6 @@ after(async () => {
 
 const T = { timeout: 20000 };
 
-function person(n) {
-  const id = uid(n);
-  const name = n[0].toUpperCase() + n.slice(1);
-  return { id, name, token: userToken(id, name) };
-}
 
 test("POST/GET /api/rooms and GET /api/rooms/{id}: user and service", T, async () => {
   const ann = person("ann"), bob = person("bob");

@@ -11,7 +11,7 @@
 //       reaching both tabs of one user (seed 004).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, connect, rest, userToken, ok, failed, uid, API_KEY, ISO_MS } from "./lib/harness.mjs";
+import { startChatd, connect, rest, userToken, ok, failed, uid, person, API_KEY, ISO_MS } from "./lib/harness.mjs";
 
 let server;
 before(async () => {
@@ -23,13 +23,9 @@ after(async () => {
 
 const T = { timeout: 30000 };
 
-function person(n, name, role = "user") {
-  const id = uid(n);
-  return { id, name, token: userToken(id, name, role) };
-}
 
 test("(a) tutoring video session: REST-created session, join token, signalling, chat, drop and return, end", T, async () => {
-  const tutor = person("tutor", "Tina Tutor", "tutor"), student = person("student", "Sam Student", "student");
+  const tutor = person("tutor", { name: "Tina Tutor", role: "tutor" }), student = person("student", { name: "Sam Student", role: "student" });
   const bookingId = uid("booking-");
   // The booking backend creates the session once the booking is confirmed.
   const created = await rest(server, "POST", "/api/rooms", {
@@ -118,7 +114,7 @@ test("(a) tutoring video session: REST-created session, join token, signalling, 
 });
 
 test("(b) course group chat: replies, edits, deletes, receipts, online users, typing, search, a file", T, async () => {
-  const prof = person("prof", "Prof P"), amy = person("amy", "Amy"), ben = person("ben", "Ben"), cal = person("cal", "Cal");
+  const prof = person("prof", { name: "Prof P" }), amy = person("amy", { name: "Amy" }), ben = person("ben", { name: "Ben" }), cal = person("cal", { name: "Cal" });
   const courseId = uid("course-");
   const p = await connect(server, prof.token), a = await connect(server, amy.token), b = await connect(server, ben.token);
   try {
@@ -183,7 +179,7 @@ test("(b) course group chat: replies, edits, deletes, receipts, online users, ty
 });
 
 test("(c) tutor/tutee event chat: one direct room per event, closed to others, isolated", T, async () => {
-  const tutor = person("tutor", "Tom"), tutee = person("tutee", "Tia"), other = person("other", "Oz");
+  const tutor = person("tutor", { name: "Tom" }), tutee = person("tutee", { name: "Tia" }), other = person("other", { name: "Oz" });
   const t = await connect(server, tutor.token), u = await connect(server, tutee.token), o = await connect(server, other.token);
   try {
     const ev1 = `event-${uid("")}`, ev2 = `event-${uid("")}`;
@@ -225,7 +221,7 @@ test("(c) tutor/tutee event chat: one direct room per event, closed to others, i
 });
 
 test("(d) direct and group chats: member management and notifications on both tabs of a user", T, async () => {
-  const ann = person("ann", "Ann"), bob = person("bob", "Bob"), cat = person("cat", "Cat");
+  const ann = person("ann", { name: "Ann" }), bob = person("bob", { name: "Bob" }), cat = person("cat", { name: "Cat" });
   const a = await connect(server, ann.token);
   // One tab on WebSocket, the other on HTTP long-polling.
   const bobTabs = [await connect(server, bob.token), await connect(server, bob.token, { transports: ["polling"] })];

@@ -17,31 +17,13 @@
 #include <thread>
 
 #include "realtime/sqlite_store.h"
+#include "sqlite_files.h"
 #include "store_test_util.h"
 
 namespace realtime::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Runs SQL on the file directly, as another program would.
-std::string raw_exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    out = "open failed";
-  } else {
-    char* err = nullptr;
-    auto collect = [](void* acc, int n, char** vals, char**) {
-      for (int i = 0; i < n; ++i) *static_cast<std::string*>(acc) += vals[i] ? vals[i] : "NULL";
-      return 0;
-    };
-    if (sqlite3_exec(db, sql.c_str(), collect, &out, &err) != SQLITE_OK) out = std::string("error: ") + err;
-    sqlite3_free(err);
-  }
-  sqlite3_close(db);
-  return out;
-}
 
 class SqliteStoreTest : public ::testing::Test {
  protected:

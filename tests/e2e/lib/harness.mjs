@@ -35,6 +35,18 @@ process.on("exit", () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+// Resolves once check() (which may be async) holds, polling every 50 ms, for
+// a state that sends no event (a file on disk, /healthz); rejects naming
+// `what` after `ms`.
+export async function eventually(check, what, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), "chatd-e2e-"));
   dirs.push(dir);
@@ -268,4 +280,11 @@ let counter = 0;
 export function uid(prefix) {
   counter += 1;
   return `${prefix}${counter}_${process.pid}`;
+}
+
+// A user for one test: a unique id from `n`, a display name ("ann" shows
+// as "Ann" unless named), and a signed token with that name and role.
+export function person(n, { name = n[0].toUpperCase() + n.slice(1), role = "user" } = {}) {
+  const id = uid(n);
+  return { id, name, token: userToken(id, name, role) };
 }
