@@ -32,7 +32,8 @@ inline ParsedFlags parse_flags(const char* program, std::string path, int argc, 
   cxxopts::Options options(program, "Echo server for the official Engine.IO / Socket.IO protocol test suites");
   // clang-format off
   options.add_options()
-      ("port", "TCP port (0: an ephemeral one, printed on start)", cxxopts::value<int>()->default_value("3000"))
+      ("port", "TCP port (0: an ephemeral one, printed on start)",
+       cxxopts::value<int>()->default_value("3000"))
       ("host", "Address to listen on (empty: every address)", cxxopts::value<std::string>()->default_value(""))
       ("ping-interval", "Heartbeat interval, ms (load tests relax the suite's)", cxxopts::value<int>()->default_value("300"))
       ("ping-timeout", "Heartbeat timeout, ms", cxxopts::value<int>()->default_value("200"))

@@ -152,7 +152,8 @@ void LwsTransport::Impl::route_request(WsiState& st) {
   if (is_eio_path(req.path)) {
     if (st.body.length > opt_.max_payload) {
       // engine.io answers 413 and the session cannot carry on.
-      if (auto sid = req.query.find("sid"); sid != req.query.end()) sessions_.close(sid->second, CloseReason::transport_error);
+      if (auto sid = req.query.find("sid"); sid != req.query.end())
+        sessions_.close(sid->second, CloseReason::transport_error);
     }
     // Polling POSTs: in memory, within maxPayload and the budget.
     if (st.body.expected && !begin_body(st, opt_.max_payload, opt_.body_timeout)) return;
