@@ -3,16 +3,17 @@
 // 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, CORS origin "*", and
 // every message (text or binary) echoed to its sender.
 //
-// Flags for tests: --port N (0 = ephemeral), --host H, --max-queued-bytes N,
-// --ping-interval MS, --ping-timeout MS.
+// Flags for tests (echo_options.h, shared with socketio_echo): --port N
+// (0 = ephemeral), --host H, --max-queued-bytes N, --ping-interval MS,
+// --ping-timeout MS.
 // It prints "listening on port N" once it accepts connections; SIGINT or
 // SIGTERM stop it. Single-threaded: everything runs on the loop thread.
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <string>
 #include <string_view>
 
+#include "echo_options.h"
 #include "realtime/lws_transport.h"
 
 namespace {
@@ -36,33 +37,9 @@ class Echo final : public realtime::TransportHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  realtime::LwsOptions opt;
-  opt.host = "";
-  opt.port = 3000;
-  opt.path = "/engine.io/";
-  opt.ping_interval = std::chrono::milliseconds(300);
-  opt.ping_timeout = std::chrono::milliseconds(200);
-  opt.max_payload = 1000000;
-  opt.cors_origins = {"*"};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string_view flag = argv[i];
-    const char* value = argv[i + 1];
-    if (flag == "--port") {
-      opt.port = std::atoi(value);
-    } else if (flag == "--host") {
-      opt.host = value;
-    } else if (flag == "--ping-interval") {
-      opt.ping_interval = std::chrono::milliseconds(std::atoi(value));
-    } else if (flag == "--ping-timeout") {
-      opt.ping_timeout = std::chrono::milliseconds(std::atoi(value));
-    } else if (flag == "--max-queued-bytes") {
-      opt.max_queued_bytes = static_cast<std::size_t>(std::strtoull(value, nullptr, 10));
-    } else {
-      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
-      return 2;
-    }
-  }
-  auto transport = realtime::LwsTransport::create(opt);
+  echo::ParsedFlags flags = echo::parse_flags("engineio_echo", "/engine.io/", argc, argv);
+  if (flags.exit_code >= 0) return flags.exit_code;
+  auto transport = realtime::LwsTransport::create(flags.options);
   if (!transport.ok()) {
     std::fprintf(stderr, "engineio_echo: %s\n", transport.status().to_string().c_str());
     return 1;

@@ -13,15 +13,16 @@
 // answer as "answer"; "drop" closes the client's Engine.IO connection
 // (the client then reconnects); "join" and "to-room" exercise rooms.
 //
-// Flags: --port N (0 = ephemeral), --host H, --ping-interval MS and
-// --ping-timeout MS (load tests relax the suite's tight heartbeat). Prints "listening on port N"
-// once it accepts connections; SIGINT or SIGTERM stop it. Single-threaded.
+// Flags (echo_options.h, shared with engineio_echo): --port N (0 =
+// ephemeral), --host H, --max-queued-bytes N, --ping-interval MS and
+// --ping-timeout MS (load tests relax the suite's tight heartbeat). Prints
+// "listening on port N" once it accepts connections; SIGINT or SIGTERM stop it. Single-threaded.
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <string_view>
 
+#include "echo_options.h"
 #include "realtime/lws_transport.h"
 #include "realtime/socketio_server.h"
 
@@ -63,31 +64,9 @@ void add_interop_events(Socket& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  realtime::LwsOptions opt;
-  opt.host = "";
-  opt.port = 3000;
-  opt.path = "/socket.io/";
-  opt.ping_interval = std::chrono::milliseconds(300);
-  opt.ping_timeout = std::chrono::milliseconds(200);
-  opt.max_payload = 1000000;
-  opt.cors_origins = {"*"};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string_view flag = argv[i];
-    const char* value = argv[i + 1];
-    if (flag == "--port") {
-      opt.port = std::atoi(value);
-    } else if (flag == "--host") {
-      opt.host = value;
-    } else if (flag == "--ping-interval") {
-      opt.ping_interval = std::chrono::milliseconds(std::atoi(value));
-    } else if (flag == "--ping-timeout") {
-      opt.ping_timeout = std::chrono::milliseconds(std::atoi(value));
-    } else {
-      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
-      return 2;
-    }
-  }
-  auto transport = realtime::LwsTransport::create(opt);
+  echo::ParsedFlags flags = echo::parse_flags("socketio_echo", "/socket.io/", argc, argv);
+  if (flags.exit_code >= 0) return flags.exit_code;
+  auto transport = realtime::LwsTransport::create(flags.options);
   if (!transport.ok()) {
     std::fprintf(stderr, "socketio_echo: %s\n", transport.status().to_string().c_str());
     return 1;

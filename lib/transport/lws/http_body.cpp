@@ -27,7 +27,7 @@ std::string spool_name() { return random_token(16) + ".part"; }
 }  // namespace
 
 BlockingWorker& LwsTransport::Impl::files() {
-  if (!files_) files_ = std::make_unique<BlockingWorker>(*owner_);
+  if (!files_) files_ = std::make_unique<BlockingWorker>(*this);
   return *files_;
 }
 

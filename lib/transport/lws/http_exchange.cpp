@@ -108,7 +108,6 @@ Framing body_framing(const HttpRequest& req) {
 int LwsTransport::Impl::on_http(lws* wsi) {
   WsiState& st = state(wsi);
   end_request(st);  // a keep-alive connection's previous request, if still held
-  st.role = lws_detail::Role::http;
   st.request = HttpRequest{};
   st.cors.clear();
   st.response.reset();
@@ -153,12 +152,8 @@ void LwsTransport::Impl::route_request(WsiState& st) {
   if (is_eio_path(req.path)) {
     if (st.body.length > opt_.max_payload) {
       // engine.io answers 413 and the session cannot carry on.
-      if (auto sid = req.query.find("sid"); sid != req.query.end()) {
-        if (auto it = sessions_.find(sid->second); it != sessions_.end()) {
-          auto keep = it->second;
-          close_session(*keep, CloseReason::transport_error);
-        }
-      }
+      if (auto sid = req.query.find("sid"); sid != req.query.end())
+        sessions_.close(sid->second, CloseReason::transport_error);
     }
     // Polling POSTs: in memory, within maxPayload and the budget.
     if (st.body.expected && !begin_body(st, opt_.max_payload, opt_.body_timeout)) return;
@@ -210,7 +205,7 @@ void LwsTransport::Impl::route_request(WsiState& st) {
 
 void LwsTransport::Impl::run_request(WsiState& st) {
   if (st.body.handler == nullptr) {
-    eio_http(st);
+    on_eio_request(st);
     return;
   }
   // The handler may keep a copy of the request beyond this call.
@@ -264,18 +259,9 @@ void LwsTransport::Impl::refuse(WsiState& st, HttpResponse response) {
 }
 
 int LwsTransport::Impl::on_http_writeable(WsiState& st) {
-  if (!st.response && st.role == lws_detail::Role::poll_get && st.session) {
-    auto& c = *st.session;
-    if (c.poll_ == st.wsi) {
-      c.poll_ = nullptr;
-      HttpResponse r;
-      r.content_type = "text/plain; charset=UTF-8";
-      r.body = take_poll_body(c, false);
-      if (r.body.empty()) r.body.push_back('6');  // a noop packet; push_back, as GCC 12 -O3 misreads assign("6") (-Wrestrict)
-      respond(st, std::move(r));  // written on the next writeable turn
-      return 0;
-    }
-  }
+  // A held long-poll with something to say: the answer is written on the
+  // next writeable turn.
+  if (!st.response && sessions_.on_poll_writeable(st.wsi)) return 0;
   if (!st.response) return 0;
   HttpResponse& r = *st.response;
   const bool streamed = !r.file.empty();
@@ -360,8 +346,6 @@ int LwsTransport::Impl::on_http_writeable(WsiState& st) {
   // (unless it was too slow to send it in time).
   const bool linger = close && st.body.expected && !st.body.complete && !st.body.timed_out;
   st.response.reset();
-  st.role = lws_detail::Role::http;
-  st.session.reset();
   end_request(st);
   if (linger) {
     start_draining(st);
@@ -383,7 +367,7 @@ void LwsTransport::Impl::close_when_idle(WsiState& st) {
   std::weak_ptr<lws_detail::RequestToken> weak = st.token;
   set_timer(std::chrono::seconds(keepalive_seconds()), [this, weak] {
     auto token = weak.lock();
-    if (WsiState* s = token ? request_state(token) : nullptr) kill_wsi(s->wsi);
+    if (WsiState* s = token ? request_state(token) : nullptr) kill(s->wsi);
   });
 }
 
@@ -397,7 +381,7 @@ void LwsTransport::Impl::start_draining(WsiState& st) {
   std::weak_ptr<lws_detail::RequestToken> weak = st.token;
   set_timer(kDrainTime, [this, weak] {
     auto token = weak.lock();
-    if (WsiState* s = token ? request_state(token) : nullptr) kill_wsi(s->wsi);
+    if (WsiState* s = token ? request_state(token) : nullptr) kill(s->wsi);
   });
 }
 
@@ -429,11 +413,11 @@ void LwsTransport::Impl::read_file_chunk(WsiState& st) {
     s->file.reading = false;
     // The headers promised a length: a file that fails or shrinks under us
     // can only end the connection.
-    if (!chunk.ok() || chunk->empty()) return kill_wsi(s->wsi);
+    if (!chunk.ok() || chunk->empty()) return kill(s->wsi);
     s->file.chunk = std::move(chunk).value();
     lws_callback_on_writable(s->wsi);
   });
-  if (!queued) kill_wsi(st.wsi);
+  if (!queued) kill(st.wsi);
 }
 
 void LwsTransport::Impl::answer_preflight(WsiState& st, std::string methods) {

@@ -1,7 +1,10 @@
-// LwsTransport::Impl: the state behind the public LwsTransport, shared by
-// the files of this directory (loop and timers, HTTP exchange, Engine.IO
-// endpoint). Everything here runs on the loop thread except post(),
-// stop() and the fields they touch (posted_, stop_requested_).
+// LwsTransport::Impl: the libwebsockets layer behind the public
+// LwsTransport, shared by the files of this directory: the loop and timers
+// (lws_transport.cpp), the HTTP exchange (http_exchange.cpp, http_body.cpp)
+// and the Engine.IO path's sockets (engineio_endpoint.cpp), whose sessions
+// live in EioSessions (engineio_sessions.h). Everything here runs on the
+// loop thread except post(), stop() and the fields they touch (posted_,
+// stop_requested_).
 #pragma once
 
 #include <ev.h>
@@ -9,7 +12,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,57 +20,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/string_map.h"
-#include "protocol/engineio_session.h"
 #include "realtime/blocking_worker.h"
 #include "realtime/lws_transport.h"
 #include "transport/lws/body_budget.h"
+#include "transport/lws/engineio_sessions.h"
 #include "transport/lws/file_io.h"
 #include "transport/lws/router.h"
 
 namespace realtime::lws_detail {
-
-class EioConnection;
-
-// A deque that allocates nothing while empty: libstdc++'s std::deque
-// allocates about 600 bytes as soon as it is constructed, and most
-// connections are idle with nothing queued.
-template <class T>
-class LazyDeque {
- public:
-  bool empty() const { return !d_ || d_->empty(); }
-  T& front() { return d_->front(); }
-  void push_back(T v) { get().push_back(std::move(v)); }
-  void push_front(T v) { get().push_front(std::move(v)); }
-  void pop_front() {
-    d_->pop_front();
-    if (d_->empty()) d_.reset();
-  }
-  void clear() { d_.reset(); }
-  template <class F>
-  void for_each(F f) const {
-    if (d_)
-      for (const auto& v : *d_) f(v);
-  }
-
- private:
-  std::deque<T>& get() {
-    if (!d_) d_ = std::make_unique<std::deque<T>>();
-    return *d_;
-  }
-  std::unique_ptr<std::deque<T>> d_;
-};
-
-// An Engine.IO packet waiting to be written: the bytes are shared with
-// every other recipient of a broadcast.
-struct OutPacket {
-  protocol::engineio::PacketType type;
-  std::shared_ptr<const std::string> data;
-  bool binary;
-};
-
-// What a libwebsockets connection is doing right now.
-enum class Role : std::uint8_t { none, http, poll_get, poll_post, ws_primary, ws_probe };
 
 // One HTTP request, for work that finishes later (a route's responder, an
 // admission, a file read, the body deadline): wsi is null once the request
@@ -103,9 +62,12 @@ struct FileBody {
   std::string chunk;       // read, not yet written
 };
 
+// One libwebsockets connection: the HTTP request it is serving (keep-alive
+// connections serve one after another), or, for a WebSocket, the request
+// that opened it until the session table takes it. Which Engine.IO session
+// a socket serves is the session table's business, not this.
 struct WsiState {
   lws* wsi = nullptr;
-  Role role = Role::none;
   HttpRequest request;
   std::map<std::string, std::string, std::less<>> cors;  // headers to add
   BodyIntake body;
@@ -117,55 +79,44 @@ struct WsiState {
   std::size_t body_offset = 0;
   FileBody file;
   std::shared_ptr<RequestToken> token;
-  std::shared_ptr<EioConnection> session;
-  // WebSocket
-  std::string rx;
-  bool rx_binary = false;
-  LazyDeque<OutPacket> probe_out;  // a probe's own replies ("3probe")
-  bool close_when_drained = false;
-  bool refused = false;  // a WebSocket for a sid that cannot be probed
-};
-
-// One Engine.IO session as the layers above see it.
-class EioConnection final : public Connection, public std::enable_shared_from_this<EioConnection> {
- public:
-  EioConnection(LwsTransport::Impl* impl, std::string sid, protocol::engineio::Session machine)
-      : impl_(impl), sid_(std::move(sid)), machine_(machine) {}
-  const std::string& id() const override { return sid_; }
-  SendStatus send(const Frame& frame) override;
-  void close(CloseReason reason) override;
-  bool is_open() const override { return open_; }
-  std::size_t queued_bytes() const override { return queued_; }
-  bool backpressured() const override;
-
-  LwsTransport::Impl* impl_;  // null once closed
-  std::string sid_;
-  protocol::engineio::Session machine_;
-  LazyDeque<OutPacket> queue_;
-  std::size_t queued_ = 0;
-  lws* ws_ = nullptr;     // the WebSocket, once it is the transport
-  lws* poll_ = nullptr;   // a held long-poll GET
-  lws* probe_ = nullptr;  // a WebSocket probing to upgrade
-  bool open_ = true;
-  bool dirty_ = false;  // in Impl::dirty_, to be written when the turn ends
-  EventLoop::TimerId timer_ = 0;
-  protocol::engineio::TimePoint timer_at_{};  // when timer_ fires
+  bool refused = false;  // a WebSocket for a sid that cannot be probed: closed at once
 };
 
 }  // namespace realtime::lws_detail
 
 namespace realtime {
 
-class LwsTransport::Impl {
+// Private state only; lws_transport.cpp's LwsTransport forwards to the
+// public calls. Besides EventLoop (post() and stop() are the calls other
+// threads may make), Impl is the session table's EioSockets.
+class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSockets {
  public:
-  using WsiState = lws_detail::WsiState;
-  using EioConnection = lws_detail::EioConnection;
-
   explicit Impl(LwsOptions options) : opt_(std::move(options)) {}
-  ~Impl();
-  Status start();
+  ~Impl() override;
+  Status start();  // creates the loop and the lws context, binds the port
+
+  int port() const { return port_; }
+  void add_route(std::string method, std::string_view pattern, HttpHandler handler, RouteOptions options);
+  Status serve_static(std::string url_prefix, const std::string& dir);
+  void set_handler(TransportHandler& handler) { sessions_.set_handler(&handler); }
+  void clear_handler() { sessions_.set_handler(nullptr); }
+  void run();
+  void stop();  // any thread
+
+  // EventLoop
+  void post(std::function<void()> task) override;  // any thread
+  TimerId set_timer(std::chrono::milliseconds delay, std::function<void()> fn) override;
+  void cancel_timer(TimerId id) override;
+  TimePoint now() const override { return std::chrono::steady_clock::now(); }
+
+ private:
+  using WsiState = lws_detail::WsiState;
 
   // lws_transport.cpp: loop, posting, timers, callback dispatch.
+  static int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
+  static void on_wake(struct ev_loop* loop, ev_async* w, int revents);
+  static void on_prepare(struct ev_loop* loop, ev_prepare* w, int revents);
+  static void on_timer(struct ev_loop* loop, ev_timer* w, int revents);
   int callback(lws* wsi, int reason, void* in, std::size_t len);
   void wake();  // from any thread: run posted tasks (and see stop) soon
   // lws_set_timeout, and a note that lws must look at its timers again.
@@ -176,15 +127,10 @@ class LwsTransport::Impl {
   int keepalive_seconds() const {
     return static_cast<int>(std::clamp<std::int64_t>(opt_.keepalive_timeout.count(), 2, 24 * 3600));
   }
-  void kill_wsi(lws* wsi) {
-    if (wsi != nullptr) set_wsi_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-  }
   void after_own_callback();  // ends on_wake/on_timer
   void run_posted();
   void run_due_timers();
   void arm_timer();
-  TimerId set_timer(std::chrono::milliseconds delay, std::function<void()> fn);
-  void cancel_timer(TimerId id);
   WsiState& state(lws* wsi);
   WsiState* find_state(lws* wsi);
   void drop_wsi(lws* wsi);
@@ -227,43 +173,34 @@ class LwsTransport::Impl {
   void end_request(WsiState& st);  // gives back what the request held
   BlockingWorker& files();  // the file thread, started on first use
 
-  // engineio_endpoint.cpp: sessions over polling and WebSocket.
+  // engineio_endpoint.cpp: the Engine.IO path's sockets, handed to sessions_.
   bool is_eio_path(std::string_view path) const;
-  void eio_http(WsiState& st);
-  bool eio_ws_filter(lws* wsi);
-  void eio_ws_established(WsiState& st);
-  int eio_ws_receive(WsiState& st, const char* data, std::size_t len);
-  int eio_ws_writeable(WsiState& st);
-  // Frames queued packets (a probe's replies, or a session's queue) into
-  // one buffer, up to kWsWriteBytes, and writes it. Returns the payload
-  // bytes taken from the queue, or nullopt when the write failed.
-  std::optional<std::size_t> write_ws(lws* wsi, lws_detail::LazyDeque<lws_detail::OutPacket>& queue);
-  void eio_wsi_gone(WsiState& st);
-  std::string take_poll_body(EioConnection& c, bool add_close);
-  void apply(EioConnection& c, protocol::engineio::Output out);
-  void feed(EioConnection& c, const protocol::engineio::Packet& p, protocol::engineio::Channel ch);
-  void arm(EioConnection& c);
-  void kick(EioConnection& c);
-  void flush_dirty();  // writes what this loop turn queued on WebSockets
-  bool write_session(EioConnection& c);
-  void enqueue(EioConnection& c, protocol::engineio::PacketType type, std::shared_ptr<const std::string> data,
-               bool binary);
-  void close_session(EioConnection& c, CloseReason reason);
-  std::shared_ptr<EioConnection> new_session(const WsiState& st, bool websocket);
-  void flush_poll_now(EioConnection& c, bool add_close);
+  void on_eio_request(WsiState& st);  // polling or handshake, the body in
+  bool on_ws_filter(lws* wsi);  // false: refuse the upgrade
+  void on_ws_established(WsiState& st);
+  int on_ws_receive(WsiState& st, const char* data, std::size_t len);
+  int on_ws_writeable(WsiState& st);
+  int end_ws(lws* wsi, lws_detail::WsNext next);  // the callback's return value
+  // EioSockets, for sessions_.
+  void respond(lws* wsi, HttpResponse response) override;
+  void writable(lws* wsi) override { lws_callback_on_writable(wsi); }
+  void kill(lws* wsi) override {
+    if (wsi != nullptr) set_wsi_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  }
+  void timeout(lws* wsi, int seconds) override {
+    set_wsi_timeout(wsi, seconds > 0 ? PENDING_TIMEOUT_USER_OK : NO_PENDING_TIMEOUT, seconds);
+  }
+  // Frames queued packets into one buffer, up to kWsWriteBytes, and writes it.
+  std::optional<std::size_t> write(lws* wsi, lws_detail::OutQueue& queue) override;
 
   LwsOptions opt_;
-  LwsTransport* owner_ = nullptr;
-  TransportHandler* handler_ = nullptr;
   lws_context* ctx_ = nullptr;
-  lws_vhost* vhost_ = nullptr;
   int port_ = 0;
   std::vector<lws_protocols> protocols_;
   static constexpr std::size_t kWsWriteBytes = 64 * 1024;  // per write; also lws's tx_packet_size
   static constexpr std::size_t kWsRxBufferBytes = 512;     // lws's per-WebSocket receive buffer
-  std::string ws_out_;  // write_ws's buffer, kept to reuse its capacity
+  std::string ws_out_;  // write()'s buffer, kept to reuse its capacity
   std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> running_{false};
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;
 
@@ -273,15 +210,14 @@ class LwsTransport::Impl {
   struct ev_loop* loop_ = nullptr;
   ev_async wake_{};  // post() and stop() from other threads
   ev_timer timer_{};  // the earliest of timers_
-  ev_prepare flush_{};  // runs flush_dirty() before the loop waits again
-  std::vector<std::shared_ptr<EioConnection>> dirty_;
+  ev_prepare flush_{};  // runs sessions_.flush() before the loop waits again
   bool lws_timeouts_changed_ = false;
   std::map<std::pair<TimePoint, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, TimePoint> timer_index_;
   TimerId next_timer_id_ = 1;
 
   std::unordered_map<lws*, std::unique_ptr<WsiState>> wsis_;
-  detail::StringMap<std::shared_ptr<EioConnection>> sessions_;
+  lws_detail::EioSessions sessions_{opt_, *this, *this};
   lws_detail::Router router_;
   lws_detail::BodyBudget budget_{opt_.max_buffered_bytes, opt_.max_buffered_bytes_per_address};
   // Static files, spooled bodies, file responses: made by serve_static() or

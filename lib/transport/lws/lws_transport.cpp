@@ -10,36 +10,33 @@
 #include "transport/lws/impl.h"
 
 namespace realtime {
-namespace {
 
-int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
-  (void)user;
+int LwsTransport::Impl::lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                                     std::size_t len) {
   lws_context* ctx = lws_get_context(wsi);
-  auto* impl = ctx ? static_cast<LwsTransport::Impl*>(lws_context_user(ctx)) : nullptr;
+  auto* impl = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
   if (impl == nullptr) return lws_callback_http_dummy(wsi, reason, user, in, len);
   return impl->callback(wsi, static_cast<int>(reason), in, len);
 }
 
-void on_wake(struct ev_loop* loop, ev_async* /*w*/, int /*revents*/) {
-  auto* impl = static_cast<LwsTransport::Impl*>(ev_userdata(loop));
+void LwsTransport::Impl::on_wake(struct ev_loop* loop, ev_async* /*w*/, int /*revents*/) {
+  auto* impl = static_cast<Impl*>(ev_userdata(loop));
   impl->run_posted();
   impl->after_own_callback();
   if (impl->stop_requested_.load()) ev_break(loop, EVBREAK_ALL);
 }
 
-void on_prepare(struct ev_loop* loop, ev_prepare* /*w*/, int /*revents*/) {
-  auto* impl = static_cast<LwsTransport::Impl*>(ev_userdata(loop));
-  impl->flush_dirty();
+void LwsTransport::Impl::on_prepare(struct ev_loop* loop, ev_prepare* /*w*/, int /*revents*/) {
+  auto* impl = static_cast<Impl*>(ev_userdata(loop));
+  impl->sessions_.flush();
   impl->after_own_callback();
 }
 
-void on_timer(struct ev_loop* loop, ev_timer* /*w*/, int /*revents*/) {
-  auto* impl = static_cast<LwsTransport::Impl*>(ev_userdata(loop));
+void LwsTransport::Impl::on_timer(struct ev_loop* loop, ev_timer* /*w*/, int /*revents*/) {
+  auto* impl = static_cast<Impl*>(ev_userdata(loop));
   impl->run_due_timers();
   impl->after_own_callback();
 }
-
-}  // namespace
 
 LwsTransport::Impl::~Impl() {
   // Spools and file reads queue their last jobs (removing a partial body)
@@ -97,8 +94,8 @@ Status LwsTransport::Impl::start() {
   // lws logs why (a port in use, or its libev plugin missing: on Debian
   // the package libwebsockets-evlib-ev).
   if (ctx_ == nullptr) return Status::unavailable("cannot create the libwebsockets context");
-  vhost_ = lws_get_vhost_by_name(ctx_, "default");
-  port_ = vhost_ ? lws_get_vhost_listen_port(vhost_) : opt_.port;
+  lws_vhost* vhost = lws_get_vhost_by_name(ctx_, "default");
+  port_ = vhost ? lws_get_vhost_listen_port(vhost) : opt_.port;
   if (port_ <= 0) {
     lws_context_destroy(ctx_);
     ctx_ = nullptr;
@@ -127,17 +124,17 @@ int LwsTransport::Impl::callback(lws* wsi, int reason, void* in, std::size_t len
       return st ? on_http_writeable(*st) : 0;
     }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-      return eio_ws_filter(wsi) ? 0 : 1;
+      return on_ws_filter(wsi) ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:
-      eio_ws_established(state(wsi));
+      on_ws_established(state(wsi));
       return 0;
     case LWS_CALLBACK_RECEIVE: {
       auto* st = find_state(wsi);
-      return st ? eio_ws_receive(*st, static_cast<const char*>(in), len) : -1;
+      return st ? on_ws_receive(*st, static_cast<const char*>(in), len) : -1;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
       auto* st = find_state(wsi);
-      return st ? eio_ws_writeable(*st) : -1;
+      return st ? on_ws_writeable(*st) : -1;
     }
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -170,7 +167,7 @@ void LwsTransport::Impl::drop_wsi(lws* wsi) {
   std::unique_ptr<WsiState> st = std::move(it->second);
   wsis_.erase(it);
   end_request(*st);
-  eio_wsi_gone(*st);
+  sessions_.on_socket_gone(wsi);
 }
 
 void LwsTransport::Impl::wake() { ev_async_send(loop_, &wake_); }
@@ -195,6 +192,14 @@ void LwsTransport::Impl::run_posted() {
     tasks.swap(posted_);
   }
   for (auto& t : tasks) t();
+}
+
+void LwsTransport::Impl::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    posted_.push_back(std::move(task));
+  }
+  wake();
 }
 
 LwsTransport::TimerId LwsTransport::Impl::set_timer(std::chrono::milliseconds delay,
@@ -241,9 +246,7 @@ void LwsTransport::Impl::run_due_timers() {
 }
 
 void LwsTransport::Impl::shutdown() {
-  std::vector<std::shared_ptr<EioConnection>> all;
-  for (auto& [sid, c] : sessions_) all.push_back(c);
-  for (auto& c : all) close_session(*c, CloseReason::server_shutdown);
+  sessions_.close_all(CloseReason::server_shutdown);
   // Deliver the close reports (and whatever they post) before returning;
   // bounded so a handler that keeps posting cannot hold shutdown forever.
   for (int i = 0; i < 16; ++i) {
@@ -255,6 +258,30 @@ void LwsTransport::Impl::shutdown() {
   }
 }
 
+void LwsTransport::Impl::add_route(std::string method, std::string_view pattern, HttpHandler handler,
+                                   RouteOptions options) {
+  router_.add_route(std::move(method), pattern, std::move(handler), std::move(options));
+}
+
+Status LwsTransport::Impl::serve_static(std::string url_prefix, const std::string& dir) {
+  if (Status s = router_.add_static(std::move(url_prefix), dir); !s.ok()) return s;
+  files();  // started now: routes read serve_static's files through it
+  return {};
+}
+
+void LwsTransport::Impl::run() {
+  arm_timer();
+  // Tasks posted before run() are already waiting behind a wakeup; stop()
+  // wakes the loop, which breaks out after running what was posted.
+  if (!stop_requested_.load()) ev_run(loop_, 0);
+  shutdown();
+}
+
+void LwsTransport::Impl::stop() {
+  stop_requested_.store(true);
+  wake();
+}
+
 // ---- public facade ----
 
 Result<std::unique_ptr<LwsTransport>> LwsTransport::create(LwsOptions options) {
@@ -264,53 +291,30 @@ Result<std::unique_ptr<LwsTransport>> LwsTransport::create(LwsOptions options) {
   return t;
 }
 
-LwsTransport::LwsTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner_ = this; }
+LwsTransport::LwsTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LwsTransport::~LwsTransport() = default;
 
-int LwsTransport::port() const { return impl_->port_; }
+int LwsTransport::port() const { return impl_->port(); }
 
 void LwsTransport::add_route(std::string method, std::string pattern, HttpHandler handler, RouteOptions options) {
-  impl_->router_.add_route(std::move(method), pattern, std::move(handler), std::move(options));
+  impl_->add_route(std::move(method), pattern, std::move(handler), std::move(options));
 }
 
 Status LwsTransport::serve_static(std::string url_prefix, std::string dir) {
-  if (Status s = impl_->router_.add_static(std::move(url_prefix), dir); !s.ok()) return s;
-  impl_->files();  // started now: routes read serve_static's files through it
-  return {};
+  return impl_->serve_static(std::move(url_prefix), dir);
 }
 
-void LwsTransport::run() {
-  impl_->running_ = true;
-  impl_->arm_timer();
-  // Tasks posted before run() are already waiting behind a wakeup; stop()
-  // wakes the loop, which breaks out after running what was posted.
-  if (!impl_->stop_requested_.load()) ev_run(impl_->loop_, 0);
-  impl_->shutdown();
-  impl_->running_ = false;
-}
-
-void LwsTransport::stop() {
-  impl_->stop_requested_.store(true);
-  impl_->wake();
-}
-
-void LwsTransport::set_handler(TransportHandler& handler) { impl_->handler_ = &handler; }
-void LwsTransport::clear_handler() { impl_->handler_ = nullptr; }
-
-void LwsTransport::post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(impl_->post_mu_);
-    impl_->posted_.push_back(std::move(task));
-  }
-  impl_->wake();
-}
+void LwsTransport::run() { impl_->run(); }
+void LwsTransport::stop() { impl_->stop(); }
+void LwsTransport::set_handler(TransportHandler& handler) { impl_->set_handler(handler); }
+void LwsTransport::clear_handler() { impl_->clear_handler(); }
+void LwsTransport::post(std::function<void()> task) { impl_->post(std::move(task)); }
 
 LwsTransport::TimerId LwsTransport::set_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
   return impl_->set_timer(delay, std::move(fn));
 }
 
 void LwsTransport::cancel_timer(TimerId id) { impl_->cancel_timer(id); }
-
-LwsTransport::TimePoint LwsTransport::now() const { return std::chrono::steady_clock::now(); }
+LwsTransport::TimePoint LwsTransport::now() const { return impl_->now(); }
 
 }  // namespace realtime
