@@ -226,25 +226,28 @@ int main() {
     return Status{};
   });
 
-  // An event of the application's own: a student raises a hand, and the
-  // room's owners (the tutor) hear of it on every tab. The chat service
-  // does the rate limiting and the ack/error shapes; the application asks
-  // the service itself (room:get, through call()) whether the caller may
-  // see the room, so its rules are the chat's rules.
+  // An event of the application's own: a student raises a hand. The
+  // room's owners (the tutor) hear of it on every tab, joined or not
+  // (to_user), and everyone who has the room open sees the hand go up
+  // (emit_to_room). The chat service does the rate limiting and the
+  // ack/error shapes; the application asks the service itself (room:get,
+  // through call()) whether the caller may see the room, so its rules are
+  // the chat's rules.
   chat.add_event("hand:raise", [&](const realtime::Actor& actor, const Json& payload,
                                    realtime::ChatService::Reply reply) {
     if (!payload["room"].is_string()) return reply(Status::bad_request("room must be a string"));
-    chat.call(actor, "room:get", Json::object({{"room", payload["room"]}}), [&io, actor, reply](Result<Json> found) {
+    chat.call(actor, "room:get", Json::object({{"room", payload["room"]}}), [&io, &chat, actor, reply](Result<Json> found) {
       if (!found.ok()) return reply(found.status());
       const Json& room = (*found)["room"];
-      std::size_t told = 0;
+      const Json hand = Json::object({{"room", room["id"]}, {"userId", actor.identity.user_id}, {"name", actor.identity.name}});
+      std::size_t owners = 0;
       for (const Json& m : room["members"].as_array()) {
         if (m["role"] != Json("owner")) continue;
-        io.of("/").to_user(m["userId"].as_string()).emit("hand:raised",
-            Json::object({{"room", room["id"]}, {"userId", actor.identity.user_id}, {"name", actor.identity.name}}));
-        ++told;
+        io.of("/").to_user(m["userId"].as_string()).emit("hand:raised", hand);
+        ++owners;
       }
-      reply(Json::object({{"owners", told}}));
+      const std::size_t sockets = chat.emit_to_room(room["id"].as_string(), "hand:up", hand);
+      reply(Json::object({{"owners", owners}, {"sockets", sockets}}));
     });
   });
 
@@ -294,6 +297,10 @@ int main() {
   expect(ok_ack(hand) && hand["owners"] == Json(1), cat("Bob raises his hand: ", hand.dump()));
   auto raised = ann.take("hand:raised");
   expect(raised.size() == 1 && raised[0]["userId"] == Json("bob"), "Ann, the room's owner, hears of it");
+  auto ann_saw = ann.take("hand:up");
+  auto bob_saw = bob.take("hand:up");
+  expect(hand["sockets"] == Json(2) && ann_saw.size() == 1 && bob_saw.size() == 1 && bob_saw[0]["room"] == Json(room),
+         cat("everyone in the room sees the hand go up (emit_to_room): ", hand.dump()));
   Json wrong = bob.call("hand:raise", Json::object({{"room", "chemistry"}}));
   expect(error_code(wrong) == "not_found", cat("a room that does not exist: ", wrong["error"].dump()));
   Json malformed = bob.call("hand:raise", Json::object());

@@ -179,6 +179,17 @@ class REALTIME_EXPORT ChatService {
   // its handler; an empty handler is ignored.
   void add_event(std::string name, EventHandler handler);
 
+  // Sends `event` with `payload` to every socket of this namespace that has
+  // joined `room` (its id, as in room:join), the way the service's own
+  // broadcasts go; returns how many sockets it was sent to. This is how an
+  // add_event handler tells a room what happened: the service's internal
+  // room names are not part of the API. droppable: skipped for a socket
+  // under backpressure, like typing (for what a client can miss). Use event
+  // names the protocol does not: a client cannot tell an embedder's
+  // "message:new" from the service's. Loop thread.
+  std::size_t emit_to_room(std::string_view room, std::string_view event, const Json& payload,
+                           bool droppable = false);
+
   // Runs one operation by its event name ("room:create", "message:send",
   // ...) for an actor without a socket. Socket-only events (room:join,
   // room:leave, typing, rtc:*) answer bad_request here.

@@ -112,6 +112,13 @@ void ChatService::call(const Actor& actor, std::string_view event, const Json& p
 
 const ChatStats& ChatService::stats() const { return impl_->stats; }
 
+std::size_t ChatService::emit_to_room(std::string_view room, std::string_view event, const Json& payload,
+                                      bool droppable) {
+  auto to = impl_->nsp.to(Impl::hub_room(room));
+  if (droppable) to.droppable();
+  return to.emit(event, payload);
+}
+
 ChatCaches ChatService::caches() const {
   const Impl& i = *impl_;
   ChatCaches c;

@@ -149,6 +149,30 @@ TEST_F(LiveTest, EmbedderEventsAndMessageFilter) {
   EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "ok"}}))["message"]["text"], Json("ok (checked)"));
 }
 
+// emit_to_room reaches the sockets that joined the room, and no one else:
+// not a member who has not joined, not another room's sockets.
+TEST_F(LiveTest, EmitToRoomReachesTheSocketsThatJoinedTheRoom) {
+  auto carol = connect("carol");
+  auto ann_idle_tab = connect("ann");  // connected, never joined
+  ann->clear();
+  bob->clear();
+  chat_.add_event("poll:open", [this](const Actor& who, const Json& p, ChatService::Reply reply) {
+    const std::size_t n = chat_.emit_to_room(p["room"].as_string(), "poll:opened",
+                                             Json::object({{"by", who.identity.user_id}}));
+    reply(Json::object({{"sockets", n}}));
+  });
+  Json opened = bob->call("poll:open", Json::object({{"room", room}}));
+  EXPECT_EQ(opened["sockets"], Json(2)) << opened.dump();
+  auto ann_got = ann->take("poll:opened");
+  ASSERT_EQ(ann_got.size(), 1u);
+  EXPECT_EQ(ann_got[0]["by"], Json("bob"));
+  EXPECT_EQ(bob->take("poll:opened").size(), 1u);
+  EXPECT_TRUE(carol->take("poll:opened").empty());
+  EXPECT_TRUE(ann_idle_tab->take("poll:opened").empty());
+  EXPECT_EQ(chat_.emit_to_room("no-such-room", "poll:opened", Json()), 0u);
+  EXPECT_EQ(chat_.emit_to_room(room, "poll:tick", Json(1), /*droppable=*/true), 2u);
+}
+
 // An embedder's callback that throws is answered `internal` at the chat
 // layer; before, the exception unwound through the Socket.IO server into
 // the transport's loop.

@@ -210,7 +210,7 @@ EioSessions::Conn EioSessions::new_session() {
   // A collision of 120 random bits is not a practical concern, but an
   // existing session must never be replaced.
   for (int i = 0; i < 4 && sessions_.count(sid) != 0; ++i) sid = random_token(15);
-  auto c = std::make_shared<EioConnection>(this, sid, eio::Session(cfg, std::chrono::steady_clock::now()));
+  auto c = std::make_shared<EioConnection>(this, sid, eio::Session(cfg, loop_.now()));
   sessions_[sid] = c;
   return c;
 }
@@ -344,7 +344,7 @@ void EioSessions::on_socket_gone(lws* wsi) {
 // ---- What the state machine decides ----
 
 void EioSessions::feed(EioConnection& c, const eio::Packet& p, eio::Channel ch) {
-  apply(c, c.machine_.on_packet(p, ch, std::chrono::steady_clock::now()));
+  apply(c, c.machine_.on_packet(p, ch, loop_.now()));
 }
 
 void EioSessions::apply(EioConnection& conn, eio::Output out) {
@@ -394,14 +394,14 @@ void EioSessions::arm(EioConnection& c) {
   const eio::TimePoint deadline = c.machine_.next_deadline();
   if (c.timer_ != 0 && c.timer_at_ == deadline) return;
   if (c.timer_ != 0) loop_.cancel_timer(c.timer_);
-  auto delay = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto delay = std::chrono::ceil<std::chrono::milliseconds>(deadline - loop_.now());
   std::weak_ptr<EioConnection> weak = c.weak_from_this();
   c.timer_at_ = deadline;
   c.timer_ = loop_.set_timer(std::max(delay, std::chrono::milliseconds(0)), [this, weak] {
     auto s = weak.lock();
     if (!s || !s->open_) return;
     s->timer_ = 0;
-    apply(*s, s->machine_.on_timer(std::chrono::steady_clock::now()));
+    apply(*s, s->machine_.on_timer(loop_.now()));
   });
 }
 

@@ -3,7 +3,8 @@
 // WebSocket). It answers Engine.IO requests, feeds each session's
 // protocol::engineio::Session and carries out what it decides. Everything it needs
 // from libwebsockets goes through EioSockets, which LwsTransport::Impl
-// implements. Loop thread only.
+// implements, and its time is the loop's (EventLoop::now()), so a unit test
+// drives it with fake sockets and a manual clock. Loop thread only.
 #pragma once
 
 #include <cstddef>
