@@ -21,6 +21,7 @@ install(EXPORT realtimeTargets
 set(REALTIME_HAS_LWS OFF)
 set(REALTIME_HAS_SQLITE OFF)
 set(REALTIME_HAS_POSTGRES OFF)
+set(REALTIME_HAS_REDIS OFF)
 if(TARGET realtime_transport_lws)
   set(REALTIME_HAS_LWS ON)
 endif()
@@ -29,6 +30,9 @@ if(TARGET realtime_store_sqlite)
 endif()
 if(TARGET realtime_store_postgres)
   set(REALTIME_HAS_POSTGRES ON)
+endif()
+if(TARGET realtime_bus_redis)
+  set(REALTIME_HAS_REDIS ON)
 endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/realtimeConfig.cmake.in
   ${PROJECT_BINARY_DIR}/realtimeConfig.cmake

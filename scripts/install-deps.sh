@@ -17,6 +17,8 @@ packages=(
   rapidjson-dev       # JSON codec (header-only)
   libsqlite3-dev sqlite3  # message store
   libpq-dev           # PostgreSQL store (libpq 15)
+  libhiredis-dev      # the Redis bus between chatd nodes
+  redis-server        # the throwaway Redis its tests start
   postgresql-15       # the throwaway servers its tests and bench/store start (and the postgres user they run as)
   libfmt-dev libcxxopts-dev
   libssl-dev          # JWT HMAC, random join tokens

@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "child_process.h"
 #include "pg_backend.h"
 #include "store/postgres/sql.h"
 #include "store_test_util.h"
@@ -45,18 +46,6 @@ std::int64_t query_int(const std::string& sql) {
 void exec_ok(const std::string& sql) {
   Status s = pg_test_cluster().exec(sql);
   ASSERT_TRUE(s.ok()) << sql << ": " << s.to_string();
-}
-
-int unused_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -169,7 +158,7 @@ TEST_F(PostgresStore, SchemaWithSomeoneElsesTablesIsRefused) {
 }
 
 TEST_F(PostgresStore, UnreachableAtOpenRetriesForStartTimeoutThenNamesTheServer) {
-  const int port = unused_port();
+  const int port = free_port();
   PostgresStoreOptions o = pg_test_options();
   o.conninfo = "postgresql://chat:s3cret-pw@127.0.0.1:" + std::to_string(port) + "/chat";
   o.start_timeout = std::chrono::milliseconds(1500);
