@@ -42,10 +42,11 @@ void on_hangup(int) {
 // to load keeps the one being served.
 void reload_tls(realtime::LwsTransport& t, chatd::Log& log) {
   t.reload_tls([&log](const realtime::Result<realtime::TlsCertificate>& r) {
-    if (r.ok())
-      log.info("TLS certificate reloaded", {{"subject", r->subject}, {"serial", r->serial}, {"not_after", r->not_after}});
-    else
+    if (!r.ok()) {
       log.error("TLS certificate reload failed, still serving the previous one", {{"cause", r.status().message()}});
+      return;
+    }
+    log.info("TLS certificate reloaded", {{"subject", r->subject}, {"serial", r->serial}, {"not_after", r->not_after}});
   });
 }
 

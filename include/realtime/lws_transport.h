@@ -88,7 +88,7 @@ struct LwsOptions {
 // certificate is live after the renewal") and checks.
 struct TlsCertificate {
   std::string subject;    // one line, RFC 2253 order: "CN=chat.example.com,O=Example"
-  std::string serial;     // upper-case hex in whole bytes, no separators ("07D2"; as openssl x509 -serial shows it)
+  std::string serial;     // upper-case hex in whole bytes, no separators: "07D2" (as openssl shows it)
   std::string not_after;  // expiry, UTC: "2027-03-01T12:00:00Z"
 };
 
@@ -162,8 +162,9 @@ class REALTIME_EXPORT LwsTransport : public Transport, public EventLoop {
   // another type than the one served: RSA to EC needs a restart) changes
   // nothing: the old pair stays live and `done` gets the error. `done`
   // runs once, on the loop thread, with the certificate now served or the
-  // error (bad_request when the transport has no TLS). Call on the
-  // loop thread; reloads may overlap (the last to finish wins).
+  // error (bad_request when the transport has no TLS); not at all if run()
+  // returns first. Call on the loop thread; reloads may overlap: they are
+  // read and applied in the order asked, so the last one asked wins.
   void reload_tls(std::function<void(Result<TlsCertificate>)> done);
 
   // A bridge from a signal handler to the loop: notify_signal() is

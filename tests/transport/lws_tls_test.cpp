@@ -5,9 +5,8 @@
 // new handshakes while keeping open connections and keeping the old pair
 // when the new one is bad. Certificates are made here with OpenSSL, in a
 // temporary directory; the client runs on the test thread.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -57,7 +56,8 @@ Cert self_signed(EVP_PKEY* key, long serial) {
   X509_gmtime_adj(X509_getm_notAfter(c.get()), 3600);
   X509_set_pubkey(c.get(), key);
   X509_NAME* name = X509_get_subject_name(c.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
+                             -1, -1, 0);
   X509_set_issuer_name(c.get(), name);
   X509_sign(c.get(), key, EVP_sha256());
   return c;
@@ -181,7 +181,8 @@ class TlsClient {
 
 Result<TlsCertificate> reload(testing::LwsTestServer& s) {
   std::promise<Result<TlsCertificate>> got;
-  s.transport().post([&] { s.transport().reload_tls([&](Result<TlsCertificate> r) { got.set_value(std::move(r)); }); });
+  s.transport().post(
+      [&] { s.transport().reload_tls([&](Result<TlsCertificate> r) { got.set_value(std::move(r)); }); });
   auto f = got.get_future();
   if (f.wait_for(5s) != std::future_status::ready) return Status::unavailable("reload_tls never answered");
   return f.get();
@@ -228,7 +229,8 @@ TEST(LwsTls, StartRefusesAKeyThatIsNotTheCertificatesOrIsEncrypted) {
   write_cert(dir / "cert.pem", cert.get());
   write_key(dir / "other.pem", other.get());
   write_key(dir / "encrypted.pem", key.get(), "secret");
-  expect_refused(tls_options(dir / "cert.pem", dir / "other.pem"), "is not the private key of the certificate");
+  expect_refused(tls_options(dir / "cert.pem", dir / "other.pem"),
+                 "is not the private key of the certificate");
   // Refused at once: no passphrase prompt on a terminal.
   expect_refused(tls_options(dir / "cert.pem", dir / "encrypted.pem"), "no unencrypted PEM private key");
 }
@@ -247,7 +249,8 @@ TEST(LwsTls, ServesThePairAndNeverPlainHttp) {
   write_key(dir / "key.pem", key.get());
   testing::LwsTestServer s(tls_options(dir / "cert.pem", dir / "key.pem"));
   ASSERT_TRUE(s.ok());
-  s.transport().add_route("GET", "/ping", [](const HttpRequest&, HttpResponder respond) { respond(HttpResponse{}); });
+  s.transport().add_route("GET", "/ping",
+                          [](const HttpRequest&, HttpResponder respond) { respond(HttpResponse{}); });
   auto served = s.transport().tls_certificate();
   ASSERT_TRUE(served.has_value());
   EXPECT_EQ(served->subject, "CN=localhost");
@@ -270,7 +273,8 @@ TEST(LwsTls, ReloadSwapsThePairForNewHandshakesOnly) {
   write_key(dir / "key.pem", key.get());
   testing::LwsTestServer s(tls_options(dir / "cert.pem", dir / "key.pem"));
   ASSERT_TRUE(s.ok());
-  s.transport().add_route("GET", "/ping", [](const HttpRequest&, HttpResponder respond) { respond(HttpResponse{}); });
+  s.transport().add_route("GET", "/ping",
+                          [](const HttpRequest&, HttpResponder respond) { respond(HttpResponse{}); });
   s.start();
   TlsClient before(s.port());
   ASSERT_TRUE(before.connected());
@@ -283,7 +287,8 @@ TEST(LwsTls, ReloadSwapsThePairForNewHandshakesOnly) {
   auto bad = reload(s);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::bad_request);
-  EXPECT_NE(bad.status().message().find("is not the private key"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("is not the private key"), std::string::npos)
+      << bad.status().message();
   {
     TlsClient during(s.port());
     ASSERT_TRUE(during.connected());
@@ -296,7 +301,8 @@ TEST(LwsTls, ReloadSwapsThePairForNewHandshakesOnly) {
   write_key(dir / "key.pem", rsa.get());
   auto other_type = reload(s);
   ASSERT_FALSE(other_type.ok());
-  EXPECT_NE(other_type.status().message().find("another type"), std::string::npos) << other_type.status().message();
+  EXPECT_NE(other_type.status().message().find("another type"), std::string::npos)
+      << other_type.status().message();
 
   // The good new pair.
   write_cert(dir / "cert.pem", next.get());

@@ -326,7 +326,9 @@ LwsTransport::~LwsTransport() = default;
 int LwsTransport::port() const { return impl_->port(); }
 int LwsTransport::redirect_port() const { return impl_->redirect_port(); }
 std::optional<TlsCertificate> LwsTransport::tls_certificate() const { return impl_->tls_certificate(); }
-void LwsTransport::reload_tls(std::function<void(Result<TlsCertificate>)> done) { impl_->reload_tls(std::move(done)); }
+void LwsTransport::reload_tls(std::function<void(Result<TlsCertificate>)> done) {
+  impl_->reload_tls(std::move(done));
+}
 void LwsTransport::notify_signal(int signo) { impl_->notify_signal(signo); }
 void LwsTransport::on_signal(std::function<void(int)> handler) { impl_->on_signal(std::move(handler)); }
 

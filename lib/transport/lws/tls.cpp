@@ -84,7 +84,8 @@ std::string asn1_time_iso(const ASN1_TIME* t) {
 
 }  // namespace
 
-Result<std::shared_ptr<const TlsPair>> load_tls_pair(const std::string& cert_file, const std::string& key_file) {
+Result<std::shared_ptr<const TlsPair>> load_tls_pair(const std::string& cert_file,
+                                                     const std::string& key_file) {
   ERR_clear_error();
   auto cert_pem = read_pem_file("TLS certificate file", cert_file);
   if (!cert_pem.ok()) return cert_pem.status();
@@ -95,7 +96,9 @@ Result<std::shared_ptr<const TlsPair>> load_tls_pair(const std::string& cert_fil
   BioPtr cert_bio(BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size())));
   if (!cert_bio) return Status::internal("out of memory reading the TLS certificate");
   pair->cert.reset(PEM_read_bio_X509_AUX(cert_bio.get(), nullptr, no_passphrase, nullptr));
-  if (!pair->cert) return file_error("TLS certificate file", cert_file, "no PEM certificate in it (" + openssl_reason() + ")");
+  if (!pair->cert)
+    return file_error("TLS certificate file", cert_file,
+                      "no PEM certificate in it (" + openssl_reason() + ")");
   pair->chain.reset(sk_X509_new_null());
   if (!pair->chain) return Status::internal("out of memory reading the TLS certificate chain");
   // The rest of the file: intermediates, until the PEM data ends. Anything
@@ -109,7 +112,8 @@ Result<std::shared_ptr<const TlsPair>> load_tls_pair(const std::string& cert_fil
         ERR_clear_error();
         break;
       }
-      return file_error("TLS certificate file", cert_file, "a broken certificate after the first (" + openssl_reason() + ")");
+      return file_error("TLS certificate file", cert_file,
+                        "a broken certificate after the first (" + openssl_reason() + ")");
     }
     if (sk_X509_push(pair->chain.get(), next) == 0) {
       X509_free(next);
@@ -121,7 +125,8 @@ Result<std::shared_ptr<const TlsPair>> load_tls_pair(const std::string& cert_fil
   if (!key_bio) return Status::internal("out of memory reading the TLS key");
   pair->key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr));
   if (!pair->key)
-    return file_error("TLS key file", key_file, "no unencrypted PEM private key in it (" + openssl_reason() + ")");
+    return file_error("TLS key file", key_file,
+                      "no unencrypted PEM private key in it (" + openssl_reason() + ")");
   if (X509_check_private_key(pair->cert.get(), pair->key.get()) != 1) {
     ERR_clear_error();
     std::string why = "is not the private key of the certificate in ";
@@ -148,7 +153,8 @@ Status install_tls_pair(SSL_CTX* ctx, const TlsPair& pair) {
   if (X509* current = SSL_CTX_get0_certificate(ctx); current != nullptr) {
     EVP_PKEY* served = X509_get0_pubkey(current);
     if (served != nullptr && EVP_PKEY_base_id(served) != EVP_PKEY_base_id(pair.key.get()))
-      return Status::bad_request("the new TLS key is of another type than the one served (RSA vs EC, say); restart to switch");
+      return Status::bad_request(
+          "the new TLS key is of another type than the one served (RSA vs EC, say); restart to switch");
   }
   // The old key does not match the new certificate, so OpenSSL drops it on
   // the first call and the second installs the new one. No handshake runs

@@ -57,7 +57,8 @@ struct TlsPair {
 // Reads and checks both files. bad_request naming the file and the reason
 // (cannot read it, no certificate in it, an encrypted or unparsable key,
 // a key that is not the certificate's). Blocking; any thread.
-Result<std::shared_ptr<const TlsPair>> load_tls_pair(const std::string& cert_file, const std::string& key_file);
+Result<std::shared_ptr<const TlsPair>> load_tls_pair(const std::string& cert_file,
+                                                     const std::string& key_file);
 
 // The settings every TLS context of the transport gets before a
 // certificate: TLS 1.2 at least, kTls12Ciphers, no renegotiation, no

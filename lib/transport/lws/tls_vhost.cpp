@@ -54,11 +54,14 @@ void append_encoded(std::string& out, std::string_view s, bool query) {
 Status LwsTransport::Impl::prepare_tls(lws_context_creation_info& info) {
   const bool want_tls = !opt_.tls_cert_file.empty() || !opt_.tls_key_file.empty();
   if (!want_tls) {
-    if (opt_.tls_redirect_port) return Status::bad_request("an HTTP->HTTPS redirect port needs a TLS certificate and key");
+    if (opt_.tls_redirect_port)
+      return Status::bad_request("an HTTP->HTTPS redirect port needs a TLS certificate and key");
     return {};
   }
-  if (opt_.tls_cert_file.empty()) return Status::bad_request("a TLS key file was given without a certificate file");
-  if (opt_.tls_key_file.empty()) return Status::bad_request("a TLS certificate file was given without a key file");
+  if (opt_.tls_cert_file.empty())
+    return Status::bad_request("a TLS key file was given without a certificate file");
+  if (opt_.tls_key_file.empty())
+    return Status::bad_request("a TLS certificate file was given without a key file");
   if (opt_.tls_redirect_port && (*opt_.tls_redirect_port < 0 || *opt_.tls_redirect_port > 65535))
     return Status::bad_request("the HTTP->HTTPS redirect port must be 0..65535");
   auto pair = lws_detail::load_tls_pair(opt_.tls_cert_file, opt_.tls_key_file);
@@ -159,16 +162,19 @@ int LwsTransport::Impl::redirect_callback(lws* wsi, lws_callback_reasons reason,
 
   char host_buf[256];
   int n = lws_hdr_copy(wsi, host_buf, sizeof host_buf, WSI_TOKEN_HOST);
-  std::string_view host = n > 0 ? std::string_view(host_buf, static_cast<std::size_t>(n)) : std::string_view();
+  std::string_view host =
+      n > 0 ? std::string_view(host_buf, static_cast<std::size_t>(n)) : std::string_view();
   host = without_port(host);
-  if (!plain_host(host)) host = impl->opt_.host.empty() ? std::string_view("localhost") : std::string_view(impl->opt_.host);
+  if (!plain_host(host))
+    host = impl->opt_.host.empty() ? std::string_view("localhost") : std::string_view(impl->opt_.host);
 
   std::string location = "https://";
   location += host;
   location += ':';
   location += std::to_string(impl->port_);
   const std::size_t origin_size = location.size() + 1;  // with the first '/'
-  std::string_view path = in != nullptr ? std::string_view(static_cast<const char*>(in), len) : std::string_view();
+  std::string_view path =
+      in != nullptr ? std::string_view(static_cast<const char*>(in), len) : std::string_view();
   if (path.empty() || path.front() != '/') location += '/';
   append_encoded(location, path, false);
   char arg[1024];
@@ -185,7 +191,8 @@ int LwsTransport::Impl::redirect_callback(lws* wsi, lws_callback_reasons reason,
   unsigned char buf[LWS_PRE + 6144];
   unsigned char* p = buf + LWS_PRE;
   unsigned char* end = buf + sizeof buf - 1;
-  if (lws_http_redirect(wsi, HTTP_STATUS_MOVED_PERMANENTLY, reinterpret_cast<const unsigned char*>(location.data()),
+  if (lws_http_redirect(wsi, HTTP_STATUS_MOVED_PERMANENTLY,
+                        reinterpret_cast<const unsigned char*>(location.data()),
                         static_cast<int>(location.size()), &p, end) < 0)
     return -1;
   return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
