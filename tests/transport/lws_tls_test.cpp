@@ -180,10 +180,12 @@ class TlsClient {
 };
 
 Result<TlsCertificate> reload(testing::LwsTestServer& s) {
-  std::promise<Result<TlsCertificate>> got;
-  s.transport().post(
-      [&] { s.transport().reload_tls([&](Result<TlsCertificate> r) { got.set_value(std::move(r)); }); });
-  auto f = got.get_future();
+  // Shared: a reload that answers after the deadline must find it alive.
+  auto got = std::make_shared<std::promise<Result<TlsCertificate>>>();
+  auto f = got->get_future();
+  s.transport().post([&s, got] {
+    s.transport().reload_tls([got](Result<TlsCertificate> r) { got->set_value(std::move(r)); });
+  });
   if (f.wait_for(5s) != std::future_status::ready) return Status::unavailable("reload_tls never answered");
   return f.get();
 }
@@ -328,10 +330,11 @@ TEST(LwsTls, ReloadWithoutTlsSaysSo) {
 }
 
 TEST(LwsTls, SignalsReachTheLoopThread) {
-  testing::LwsTestServer s(LwsOptions{});
-  ASSERT_TRUE(s.ok());
+  // Declared before the server: its loop thread uses them until it is joined.
   std::promise<std::pair<int, std::thread::id>> got;
   bool once = false;
+  testing::LwsTestServer s(LwsOptions{});
+  ASSERT_TRUE(s.ok());
   s.transport().on_signal([&](int signo) {
     if (!once) got.set_value({signo, std::this_thread::get_id()});
     once = true;
