@@ -21,7 +21,8 @@ packages=(
   redis-server        # the throwaway Redis its tests start
   postgresql-15       # the throwaway servers its tests and bench/store start (and the postgres user they run as)
   libfmt-dev libcxxopts-dev
-  libssl-dev          # JWT HMAC, random join tokens
+  libssl-dev          # JWT HMAC, random join tokens, TLS (chatd --tls-cert)
+  openssl             # the CLI that tests/e2e/tls.test.mjs makes its certificates with
   googletest libgtest-dev libgmock-dev
   clang libclang-rt-14-dev  # sanitizer build and libFuzzer
 )

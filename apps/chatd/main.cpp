@@ -3,7 +3,8 @@
 // Wires librealtime together: the libwebsockets transport (Socket.IO on
 // /socket.io/, REST on /api, static files), the SQLite, PostgreSQL or
 // memory store, the JWT authenticator and the chat service. SIGTERM/SIGINT stop the
-// loop; the store is flushed and closed before exit 0.
+// loop; the store is flushed and closed before exit 0. SIGHUP reloads the
+// TLS certificate (open connections keep theirs).
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -31,6 +32,22 @@ namespace {
 realtime::LwsTransport* g_transport = nullptr;
 void on_signal(int) {
   if (g_transport) g_transport->stop();
+}
+// Only notes the signal; the loop runs the reload (LwsTransport::on_signal).
+void on_hangup(int) {
+  if (g_transport) g_transport->notify_signal(SIGHUP);
+}
+
+// SIGHUP, on the loop: --tls-cert/--tls-key read again; a pair that fails
+// to load keeps the one being served.
+void reload_tls(realtime::LwsTransport& t, chatd::Log& log) {
+  t.reload_tls([&log](const realtime::Result<realtime::TlsCertificate>& r) {
+    if (!r.ok()) {
+      log.error("TLS certificate reload failed, still serving the previous one", {{"cause", r.status().message()}});
+      return;
+    }
+    log.info("TLS certificate reloaded", {{"subject", r->subject}, {"serial", r->serial}, {"not_after", r->not_after}});
+  });
 }
 
 // The whole file, or "" when it cannot be read.
@@ -81,7 +98,13 @@ int main(int argc, char** argv) {
   lws.max_buffered_bytes = config.max_buffered_bytes;
   lws.max_buffered_bytes_per_address = config.max_buffered_bytes_per_address;
   lws.max_queued_bytes = config.max_queued_bytes;
+  lws.tls_cert_file = config.tls.cert_file;
+  lws.tls_key_file = config.tls.key_file;
+  if (config.tls.redirect_port != 0) lws.tls_redirect_port = config.tls.redirect_port;
   auto transport = realtime::LwsTransport::create(lws);
+  // bad_request: the TLS files (the message names which and why).
+  if (!transport.ok() && transport.status().code() == realtime::StatusCode::bad_request)
+    return fail(transport.status().message());
   if (!transport.ok())
     return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
   realtime::LwsTransport& t = **transport;
@@ -202,8 +225,15 @@ int main(int argc, char** argv) {
     g_transport = &t;
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
+    t.on_signal([&t, &log](int signo) {
+      if (signo == SIGHUP && t.tls_certificate()) reload_tls(t, log);
+    });
+    std::signal(SIGHUP, on_hangup);
     log.info("chatd listening", {{"host", config.host}, {"port", std::to_string(t.port())}, {"store", store_desc},
-                                 {"dev", config.dev ? "true" : "false"}});
+                                 {"dev", config.dev ? "true" : "false"}, {"tls", t.tls_certificate() ? "on" : "off"},
+                                 {"redirect_port", std::to_string(t.redirect_port())}});
+    if (auto cert = t.tls_certificate())
+      log.info("TLS certificate", {{"subject", cert->subject}, {"serial", cert->serial}, {"not_after", cert->not_after}});
     t.run();
     g_transport = nullptr;
     log.info("stopping: connections closed, flushing the store");

@@ -125,6 +125,11 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("ping-timeout", "Heartbeat timeout, ms", cxxopts::value<int>()->default_value("20000"))
       ("connect-timeout", "Close connections that join no namespace within this, ms", cxxopts::value<int>()->default_value("45000"))
       ("max-queued-bytes", "Bytes queued for one slow client before it is disconnected (at least 65536)", cxxopts::value<std::size_t>()->default_value("4194304"));
+  // --- TLS (issue 15) ---
+  options.add_options("TLS")
+      ("tls-cert", "PEM certificate chain (the server certificate first, then intermediates). With --tls-key the port serves only HTTPS and WSS (TLS 1.2+). Re-read on SIGHUP", cxxopts::value<std::string>()->default_value(""))
+      ("tls-key", "PEM private key of --tls-cert, unencrypted. Re-read on SIGHUP; a pair that fails to load keeps the old one", cxxopts::value<std::string>()->default_value(""))
+      ("tls-redirect-port", "Also listen on this port for plain HTTP and answer every request 301 to the https URL (0: off)", cxxopts::value<int>()->default_value("0"));
   // --- PostgreSQL store (issue 12) ---
   options.add_options("PostgreSQL")
       ("pg-url", "PostgreSQL connection for --store postgres: a URI (postgresql://user@host:5432/db) or key=value string; the password may be in it, in PGPASSWORD or ~/.pgpass", cxxopts::value<std::string>()->default_value(""))
@@ -145,7 +150,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   }
   if (args.count("help")) {
     out.help = true;
-    out.help_text = options.help({"Server", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO", "PostgreSQL"});
+    out.help_text = options.help({"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO", "PostgreSQL"});
     return out;
   }
   if (!args.unmatched().empty()) return realtime::Status::bad_request("unexpected argument " + args.unmatched()[0]);
@@ -295,6 +300,21 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.attachment_quota_bytes = *quota;
   c.min_free_bytes = *min_free;
   c.attachment_unclaimed_minutes = *unclaimed;
+
+  // --- TLS (issue 15) ---
+  {
+    c.tls.cert_file = value("tls-cert");
+    c.tls.key_file = value("tls-key");
+    auto redirect = number("tls-redirect-port", to_int);
+    if (!redirect.ok()) return redirect.status();
+    c.tls.redirect_port = *redirect;
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty())
+      return realtime::Status::bad_request("--tls-cert and --tls-key go together: give both, or neither");
+    if (c.tls.redirect_port < 0 || c.tls.redirect_port > 65535)
+      return realtime::Status::bad_request("--tls-redirect-port must be 0..65535");
+    if (c.tls.redirect_port != 0 && c.tls.cert_file.empty())
+      return realtime::Status::bad_request("--tls-redirect-port needs --tls-cert and --tls-key");
+  }
 
   // --- PostgreSQL store (issue 12) ---
   {

@@ -68,6 +68,13 @@ struct Config {
   std::uint64_t min_free_bytes = 256ull << 20;           // uploads stop before the data dir has less free
   int attachment_unclaimed_minutes = 24 * 60;            // an upload no message uses goes after this
 
+  // --- TLS (issue 15): both set, the port speaks only HTTPS/WSS ---
+  struct Tls {
+    std::string cert_file;  // PEM chain: the certificate, then intermediates; re-read on SIGHUP
+    std::string key_file;   // PEM private key, unencrypted; re-read on SIGHUP
+    int redirect_port = 0;  // plain-HTTP port answering 301 to https; 0: none
+  } tls;
+
   // --- PostgreSQL store (--store postgres; issue 12) ---
   struct Postgres {
     std::string url;  // libpq URI or key=value string; may hold the password: never log it

@@ -12,6 +12,11 @@
 // and whatever the route's admission check refuses are answered at once and
 // the connection is closed. Bodies held in memory count against a total and
 // a per-address budget, and each body has one deadline.
+//
+// With a certificate and key (LwsOptions::tls_cert_file), the port speaks
+// only TLS (1.2 or later, OpenSSL through libwebsockets): HTTPS, WSS and
+// polling alike, never a plain-text fallback. reload_tls() swaps the pair
+// for new handshakes while open connections keep theirs.
 #pragma once
 
 #include <chrono>
@@ -62,6 +67,29 @@ struct LwsOptions {
   bool allow_upgrades = true;                        // offer polling -> WebSocket
   bool allow_polling = true;
   bool allow_websocket = true;
+
+  // TLS. Both set: the port serves only TLS (a plain-HTTP request there is
+  // a failed handshake, never an answer). Both empty: plain HTTP. One
+  // without the other, or a pair that does not load, fails create() with
+  // bad_request naming the file and why. Read (whole, at most 1 MiB each)
+  // by create() on its caller's thread and by each reload_tls() on the
+  // transport's file thread; never kept open, so a renewal tool may
+  // replace them at any time.
+  std::string tls_cert_file;  // PEM: the server certificate first, then its intermediates (a chain file)
+  std::string tls_key_file;   // PEM private key of that certificate, unencrypted (no passphrase prompt)
+  // A second, plain-HTTP port on the same interface whose every answer is
+  // 301 to https://<the request's host>:<port()><the request's path>.
+  // Nothing else is served there. nullopt: none; 0: an ephemeral port (see
+  // redirect_port()). Only with TLS; create() refuses it otherwise.
+  std::optional<int> tls_redirect_port;
+};
+
+// The certificate the transport hands to new handshakes, for logs ("which
+// certificate is live after the renewal") and checks.
+struct TlsCertificate {
+  std::string subject;    // one line, RFC 2253 order: "CN=chat.example.com,O=Example"
+  std::string serial;     // upper-case hex in whole bytes, no separators: "07D2" (as openssl shows it)
+  std::string not_after;  // expiry, UTC: "2027-03-01T12:00:00Z"
 };
 
 struct HttpRequest {
@@ -121,6 +149,32 @@ class REALTIME_EXPORT LwsTransport : public Transport, public EventLoop {
   ~LwsTransport() override;
 
   int port() const;  // the bound port (useful with port 0)
+  int redirect_port() const;  // the HTTP->HTTPS redirect port; 0 when there is none
+
+  // The certificate new handshakes get; nullopt without TLS. Loop thread
+  // (or before run()).
+  std::optional<TlsCertificate> tls_certificate() const;
+  // Reads tls_cert_file and tls_key_file again, off the loop (on the file
+  // thread), and checks them as create() does; if they load and match,
+  // every handshake from then on gets the new pair. Connections already
+  // open keep the certificate they were made with: nothing is dropped.
+  // A pair that fails (unreadable, not PEM, key not matching, a key of
+  // another type than the one served: RSA to EC needs a restart) changes
+  // nothing: the old pair stays live and `done` gets the error. `done`
+  // runs once, on the loop thread, with the certificate now served or the
+  // error (bad_request when the transport has no TLS); not at all if run()
+  // returns first. Call on the loop thread; reloads may overlap: they are
+  // read and applied in the order asked, so the last one asked wins.
+  void reload_tls(std::function<void(Result<TlsCertificate>)> done);
+
+  // A bridge from a signal handler to the loop: notify_signal() is
+  // async-signal-safe (one atomic or, one libev wakeup) and any thread may
+  // call it; the handler set with on_signal() then runs on the loop thread
+  // with that signo, once per wakeup however many times it was raised.
+  // signo 1..63; others are ignored. on_signal(): before run() or on the
+  // loop thread; an empty function drops the signals.
+  void notify_signal(int signo);
+  void on_signal(std::function<void(int signo)> handler);
 
   // Routes and static mounts are added before run().
   // "/api/rooms/{id}" binds params["id"]. Unknown path: 404; known path,

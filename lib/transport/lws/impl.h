@@ -26,6 +26,7 @@
 #include "transport/lws/engineio_sessions.h"
 #include "transport/lws/file_io.h"
 #include "transport/lws/router.h"
+#include "transport/lws/tls.h"
 
 namespace realtime::lws_detail {
 
@@ -96,12 +97,20 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   Status start();  // creates the loop and the lws context, binds the port
 
   int port() const { return port_; }
+  int redirect_port() const { return redirect_port_; }
   void add_route(std::string method, std::string_view pattern, HttpHandler handler, RouteOptions options);
   Status serve_static(std::string url_prefix, const std::string& dir);
   void set_handler(TransportHandler& handler) { sessions_.set_handler(&handler); }
   void clear_handler() { sessions_.set_handler(nullptr); }
   void run();
   void stop();  // any thread
+
+  // tls_vhost.cpp: the TLS pair, its reload, the redirect port.
+  std::optional<TlsCertificate> tls_certificate() const;
+  void reload_tls(std::function<void(Result<TlsCertificate>)> done);
+  // lws_transport.cpp: signals onto the loop.
+  void notify_signal(int signo);  // any thread, async-signal-safe
+  void on_signal(std::function<void(int)> handler) { signal_handler_ = std::move(handler); }
 
   // EventLoop
   void post(std::function<void()> task) override;  // any thread
@@ -135,6 +144,16 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   WsiState* find_state(lws* wsi);
   void drop_wsi(lws* wsi);
   void shutdown();
+
+  // tls_vhost.cpp. Before lws_create_context: reads the pair (create()'s
+  // thread) and fills in the TLS fields of `info`.
+  Status prepare_tls(lws_context_creation_info& info);
+  // The vhost's SSL_CTX, from lws while it creates the vhost: hardened and
+  // given the pair. false (and tls_error_ set) when that fails.
+  bool on_tls_context(SSL_CTX* ctx);
+  Status start_redirect(const lws_context_creation_info& main_info);  // the plain-HTTP 301 port
+  static int redirect_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
+  void run_signals();  // on_wake: the handler for each signal noted since the last turn
 
   // http_exchange.cpp: requests in, routed on their headers; responses out.
   int on_http(lws* wsi);
@@ -197,6 +216,17 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   lws_context* ctx_ = nullptr;
   int port_ = 0;
   std::vector<lws_protocols> protocols_;
+  // TLS: the pair new handshakes get and the SSL_CTX lws made for the
+  // vhost (lws owns it; it lives as long as ctx_). tls_error_: why setting
+  // it up inside lws_create_context failed.
+  std::shared_ptr<const lws_detail::TlsPair> tls_pair_;
+  SSL_CTX* tls_ctx_ = nullptr;
+  Status tls_error_;
+  std::vector<lws_protocols> redirect_protocols_;
+  int redirect_port_ = 0;
+  // notify_signal(): one bit per signo, taken by run_signals().
+  std::atomic<std::uint64_t> pending_signals_{0};
+  std::function<void(int)> signal_handler_;
   static constexpr std::size_t kWsWriteBytes = 64 * 1024;  // per write; also lws's tx_packet_size
   static constexpr std::size_t kWsRxBufferBytes = 512;     // lws's per-WebSocket receive buffer
   std::string ws_out_;  // write()'s buffer, kept to reuse its capacity

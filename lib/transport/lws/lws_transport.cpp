@@ -16,11 +16,15 @@ int LwsTransport::Impl::lws_callback(lws* wsi, lws_callback_reasons reason, void
   lws_context* ctx = lws_get_context(wsi);
   auto* impl = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
   if (impl == nullptr) return lws_callback_http_dummy(wsi, reason, user, in, len);
+  // The vhost's TLS context, while lws creates it (`user` is the SSL_CTX).
+  if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
+    return impl->on_tls_context(static_cast<SSL_CTX*>(user)) ? 0 : 1;
   return impl->callback(wsi, static_cast<int>(reason), in, len);
 }
 
 void LwsTransport::Impl::on_wake(struct ev_loop* loop, ev_async* /*w*/, int /*revents*/) {
   auto* impl = static_cast<Impl*>(ev_userdata(loop));
+  impl->run_signals();
   impl->run_posted();
   impl->after_own_callback();
   if (impl->stop_requested_.load()) ev_break(loop, EVBREAK_ALL);
@@ -90,10 +94,16 @@ Status LwsTransport::Impl::start() {
   info.keepalive_timeout = keepalive_seconds();
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
   info.foreign_loops = foreign_loops;
+  if (Status s = prepare_tls(info); !s.ok()) return s;
   ctx_ = lws_create_context(&info);
-  // lws logs why (a port in use, or its libev plugin missing: on Debian
-  // the package libwebsockets-evlib-ev).
+  // A certificate that would not install is ours to explain; otherwise lws
+  // logs why (a port in use, or its libev plugin missing: on Debian the
+  // package libwebsockets-evlib-ev).
+  if (!tls_error_.ok()) return tls_error_;
   if (ctx_ == nullptr) return Status::unavailable("cannot create the libwebsockets context");
+  // Never a silent plain-text port when a certificate was asked for.
+  if (tls_pair_ != nullptr && tls_ctx_ == nullptr)
+    return Status::internal("libwebsockets made no TLS context for the port (is it built with OpenSSL?)");
   lws_vhost* vhost = lws_get_vhost_by_name(ctx_, "default");
   port_ = vhost ? lws_get_vhost_listen_port(vhost) : opt_.port;
   if (port_ <= 0) {
@@ -101,6 +111,7 @@ Status LwsTransport::Impl::start() {
     ctx_ = nullptr;
     return Status::unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
   }
+  if (opt_.tls_redirect_port) return start_redirect(info);
   return {};
 }
 
@@ -171,6 +182,24 @@ void LwsTransport::Impl::drop_wsi(lws* wsi) {
 }
 
 void LwsTransport::Impl::wake() { ev_async_send(loop_, &wake_); }
+
+// A lock-free atomic is what makes notify_signal() safe in a signal handler.
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+void LwsTransport::Impl::notify_signal(int signo) {
+  if (signo < 1 || signo > 63) return;
+  pending_signals_.fetch_or(std::uint64_t{1} << signo);
+  wake();
+}
+
+void LwsTransport::Impl::run_signals() {
+  std::uint64_t raised = pending_signals_.exchange(0);
+  for (int signo = 1; raised != 0 && signo < 64; ++signo) {
+    if ((raised & (std::uint64_t{1} << signo)) == 0) continue;
+    raised &= ~(std::uint64_t{1} << signo);
+    if (signal_handler_) signal_handler_(signo);
+  }
+}
 
 void LwsTransport::Impl::set_wsi_timeout(lws* wsi, pending_timeout reason, int secs) {
   lws_set_timeout(wsi, reason, secs);
@@ -295,6 +324,13 @@ LwsTransport::LwsTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 LwsTransport::~LwsTransport() = default;
 
 int LwsTransport::port() const { return impl_->port(); }
+int LwsTransport::redirect_port() const { return impl_->redirect_port(); }
+std::optional<TlsCertificate> LwsTransport::tls_certificate() const { return impl_->tls_certificate(); }
+void LwsTransport::reload_tls(std::function<void(Result<TlsCertificate>)> done) {
+  impl_->reload_tls(std::move(done));
+}
+void LwsTransport::notify_signal(int signo) { impl_->notify_signal(signo); }
+void LwsTransport::on_signal(std::function<void(int)> handler) { impl_->on_signal(std::move(handler)); }
 
 void LwsTransport::add_route(std::string method, std::string pattern, HttpHandler handler, RouteOptions options) {
   impl_->add_route(std::move(method), pattern, std::move(handler), std::move(options));
