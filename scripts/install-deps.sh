@@ -19,7 +19,8 @@ packages=(
   libpq-dev           # PostgreSQL store (libpq 15)
   postgresql-15       # the throwaway servers its tests and bench/store start (and the postgres user they run as)
   libfmt-dev libcxxopts-dev
-  libssl-dev          # JWT HMAC, random join tokens
+  libssl-dev          # JWT HMAC and RS/ES/PS/EdDSA signatures, random join tokens
+  libcurl4-openssl-dev  # chatd fetches JWKS documents (--jwks-url)
   googletest libgtest-dev libgmock-dev
   clang libclang-rt-14-dev  # sanitizer build and libFuzzer
 )

@@ -68,6 +68,22 @@ struct Config {
   std::uint64_t min_free_bytes = 256ull << 20;           // uploads stop before the data dir has less free
   int attachment_unclaimed_minutes = 24 * 60;            // an upload no message uses goes after this
 
+  // --- Tokens from identity providers (issue 15); see realtime::JwtOptions ---
+  struct Jwt {
+    std::string public_key_file;             // PEM PUBLIC KEY blocks (RS/PS/ES256, EdDSA); reloaded on SIGHUP
+    std::string jwks_url;                    // the provider's JWKS (https://.../.well-known/jwks.json)
+    std::string issuer;                      // required iss; empty: not checked
+    std::vector<std::string> audiences;      // accepted aud values; empty: not checked
+    std::string claim_user = "sub";
+    std::string claim_name = "name";
+    std::string claim_role = "role";
+    std::chrono::milliseconds jwks_refresh{600000};   // scheduled JWKS fetches
+    double jwks_kid_fetches_per_minute = 6;           // extra fetches unknown kids may cause
+    std::chrono::milliseconds jwks_timeout{5000};     // one fetch, connect included
+    std::size_t jwks_max_bytes = 256 * 1024;          // one JWKS document or key file
+    std::size_t max_keys = 32;                        // keys in one JWKS document or key file
+  } jwt;
+
   // --- PostgreSQL store (--store postgres; issue 12) ---
   struct Postgres {
     std::string url;  // libpq URI or key=value string; may hold the password: never log it
