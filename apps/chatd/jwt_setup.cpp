@@ -57,7 +57,7 @@ realtime::Result<JwtSetup> make_jwt(const Config& config, realtime::EventLoop& l
     jo.refresh_interval = config.jwt.jwks_refresh;
     jo.retry_interval = std::min(config.jwt.jwks_refresh, std::chrono::milliseconds(std::chrono::seconds(30)));
     jo.unknown_kid_fetches_per_minute = config.jwt.jwks_kid_fetches_per_minute;
-    jo.unknown_kid_fetch_burst = std::max(1.0, config.jwt.jwks_kid_fetches_per_minute / 2);
+    jo.unknown_kid_fetch_burst = config.jwt.jwks_kid_fetch_burst;
     jo.limits = key_limits(config);
     out.jwks = std::make_unique<realtime::JwksCache>(loop, *out.fetcher, jo);
     realtime::JwksCache* cache = out.jwks.get();

@@ -132,10 +132,11 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("jwt-issuer", "Tokens must have this iss (empty: not checked)", cxxopts::value<std::string>()->default_value(""))
       ("jwt-audience", "Tokens' aud must hold one of these (comma list; empty: not checked)", cxxopts::value<std::string>()->default_value(""))
       ("jwt-claim-user", "Claim holding the user id", cxxopts::value<std::string>()->default_value("sub"))
-      ("jwt-claim-name", "Claim holding the display name (default: the user id)", cxxopts::value<std::string>()->default_value("name"))
-      ("jwt-claim-role", "Claim holding the role (default: user)", cxxopts::value<std::string>()->default_value("role"))
+      ("jwt-claim-name", "Claim holding the display name (when absent: the user id)", cxxopts::value<std::string>()->default_value("name"))
+      ("jwt-claim-role", "Claim holding the role (when absent: user)", cxxopts::value<std::string>()->default_value("role"))
       ("jwks-refresh", "Seconds between scheduled JWKS fetches", cxxopts::value<int>()->default_value("600"))
       ("jwks-kid-fetches-per-minute", "JWKS fetches per minute that tokens with an unknown kid may cause (a flood of bad kids makes no more)", cxxopts::value<double>()->default_value("6"))
+      ("jwks-kid-fetch-burst", "JWKS fetches that unknown kids may cause at once, before --jwks-kid-fetches-per-minute refills them", cxxopts::value<double>()->default_value("3"))
       ("jwks-timeout", "Longest one JWKS fetch may take, ms", cxxopts::value<int>()->default_value("5000"))
       ("jwks-max-bytes", "Largest JWKS document or public key file, bytes", cxxopts::value<std::size_t>()->default_value("262144"))
       ("jwt-max-keys", "Most keys in one JWKS document or public key file", cxxopts::value<std::size_t>()->default_value("32"));
@@ -322,13 +323,15 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     j.claim_role = value("jwt-claim-role");
     auto refresh = number("jwks-refresh", to_int);
     auto kid_fetches = number("jwks-kid-fetches-per-minute", to_double);
+    auto kid_burst = number("jwks-kid-fetch-burst", to_double);
     auto timeout = number("jwks-timeout", to_int);
     auto max_bytes = number("jwks-max-bytes", to_size);
     auto max_keys = number("jwt-max-keys", to_size);
-    for (const realtime::Status& s : {refresh.status(), kid_fetches.status(), timeout.status(), max_bytes.status(), max_keys.status()})
+    for (const realtime::Status& s : {refresh.status(), kid_fetches.status(), kid_burst.status(), timeout.status(), max_bytes.status(), max_keys.status()})
       if (!s.ok()) return s;
     if (*refresh < 10) return realtime::Status::bad_request("--jwks-refresh must be at least 10 seconds");
     if (*kid_fetches < 0 || *kid_fetches > 600) return realtime::Status::bad_request("--jwks-kid-fetches-per-minute must be 0 to 600");
+    if (*kid_burst < 0 || *kid_burst > 100) return realtime::Status::bad_request("--jwks-kid-fetch-burst must be 0 to 100");
     if (*timeout <= 0) return realtime::Status::bad_request("--jwks-timeout must be positive");
     if (*max_bytes < 1024 || *max_keys < 1) return realtime::Status::bad_request("--jwks-max-bytes must be at least 1024 and --jwt-max-keys at least 1");
     if (j.claim_user.empty() || j.claim_name.empty() || j.claim_role.empty())
@@ -337,6 +340,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       return realtime::Status::bad_request("--jwks-url must be an http:// or https:// URL");
     j.jwks_refresh = std::chrono::seconds(*refresh);
     j.jwks_kid_fetches_per_minute = *kid_fetches;
+    j.jwks_kid_fetch_burst = *kid_burst;
     j.jwks_timeout = std::chrono::milliseconds(*timeout);
     j.jwks_max_bytes = *max_bytes;
     j.max_keys = *max_keys;

@@ -78,7 +78,8 @@ struct Config {
     std::string claim_name = "name";
     std::string claim_role = "role";
     std::chrono::milliseconds jwks_refresh{600000};   // scheduled JWKS fetches
-    double jwks_kid_fetches_per_minute = 6;           // extra fetches unknown kids may cause
+    double jwks_kid_fetches_per_minute = 6;           // extra fetches unknown kids may cause...
+    double jwks_kid_fetch_burst = 3;                  // ...and at most this many at once
     std::chrono::milliseconds jwks_timeout{5000};     // one fetch, connect included
     std::size_t jwks_max_bytes = 256 * 1024;          // one JWKS document or key file
     std::size_t max_keys = 32;                        // keys in one JWKS document or key file

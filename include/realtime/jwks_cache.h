@@ -66,8 +66,8 @@ class REALTIME_EXPORT JwksCache {
   // The last good keys; null until a fetch has succeeded. Loop thread.
   std::shared_ptr<const JwtKeySet> keys() const { return keys_; }
 
-  // A token named a kid the keys lack: fetch again now if the rate limit
-  // allows and no fetch is outstanding. Returns whether a fetch started
+  // A token named a kid the keys lack (or came before any keys): fetch
+  // again now if the rate limit allows and no fetch is outstanding. Returns whether a fetch started
   // (or was already under way). Loop thread.
   bool refresh_for_unknown_kid();
 

@@ -128,7 +128,10 @@ Status JwtAuthenticator::check_signature(std::string_view alg, std::string_view 
   const auto provider_keys = options_.jwks->keys();
   if (!provider_keys) {
     // A connection now must not wait on the network: refuse, and say when
-    // to come back; the cache is already fetching (or retrying).
+    // to come back. A provider that was down at start may be back: ask for
+    // a fetch (rate-limited like an unknown kid) rather than wait for the
+    // retry timer.
+    options_.jwks->refresh_for_unknown_kid();
     return Status::unauthorized("the identity provider's keys (JWKS) are not loaded yet; retry shortly");
   }
   Status outcome = provider_keys->verify(alg, kid, signing_input, signature);
