@@ -12,7 +12,7 @@ import { createServer } from "node:http";
 import { generateKeyPairSync, sign, constants } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startChatd, Client, connect, ok, eventually, tempDir } from "./lib/harness.mjs";
+import { startChatd, runChatd, Client, connect, ok, eventually, tempDir } from "./lib/harness.mjs";
 
 const T = { timeout: 60000 };
 const ISSUER = "https://idp.test/";
@@ -174,7 +174,8 @@ test("a --jwt-public-key file: PS256 and EdDSA tokens, alg none and HS256 with t
   const dir = tempDir();
   const file = join(dir, "keys.pem");
   writeFileSync(file, ps.publicKey.export({ type: "spki", format: "pem" }) + ed.publicKey.export({ type: "spki", format: "pem" }));
-  const other = await startChatd({ dev: false, args: ["--jwt-public-key", file] });
+  // Through the environment, as a unit file or container would set it.
+  const other = await startChatd({ dev: false, env: { CHATD_JWT_PUBLIC_KEY: file } });
   try {
     for (const key of [ps, ed]) {
       const c = await connect(other, token(key, { sub: `u-${key.alg}` }));
@@ -195,4 +196,21 @@ test("a --jwt-public-key file: PS256 and EdDSA tokens, alg none and HS256 with t
   } finally {
     assert.equal(await other.stop(), 0);
   }
+});
+
+test("bad identity provider settings stop chatd at start, saying why", T, async () => {
+  const dir = tempDir();
+  const base = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dir];
+  let r = await runChatd([...base, "--jwks-url", "ftp://idp.test/jwks"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--jwks-url must be an http/);
+  const priv = join(dir, "private.pem");
+  writeFileSync(priv, makeKey("ES256").privateKey.export({ type: "pkcs8", format: "pem" }));
+  r = await runChatd([...base, "--jwt-public-key", priv]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no PUBLIC KEY block/);
+  assert.doesNotMatch(r.stderr, /BEGIN/, "the key itself is not echoed");
+  r = await runChatd([...base, "--jwt-public-key", join(dir, "missing.pem")]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot read/);
 });
