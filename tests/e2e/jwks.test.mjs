@@ -214,3 +214,31 @@ test("bad identity provider settings stop chatd at start, saying why", T, async 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot read/);
 });
+
+test("a JWKS provider that hangs or answers too much: the fetch ends at --jwks-timeout or --jwks-max-bytes", T, async () => {
+  const hung = [];
+  const slow = createServer((req, res) => {
+    if (req.url === "/hang") return hung.push(res);  // never answers
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ keys: [k1.jwk], padding: "x".repeat(64 * 1024) }));
+  });
+  await new Promise((r) => slow.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${slow.address().port}`;
+  const servers = [];
+  try {
+    const hanging = await startChatd({ dev: false, args: ["--jwks-url", `${base}/hang`, "--jwks-timeout", "300"] });
+    servers.push(hanging);
+    await eventually(() => /JWKS fetch failed.*timed out after \d+ milliseconds/.test(hanging.log()), "the fetch to time out", 5000);
+    const big = await startChatd({ dev: false, args: ["--jwks-url", `${base}/big`, "--jwks-max-bytes", "4096"] });
+    servers.push(big);
+    await eventually(() => /JWKS fetch failed.*larger than 4096 bytes/.test(big.log()), "the oversized JWKS to be refused", 5000);
+    // Neither has keys: tokens are refused at once, not held.
+    const c = new Client(big, token(k1, { sub: "ann" }));
+    await assert.rejects(c.ready(), (err) => err.message === "unauthorized");
+    c.close();
+  } finally {
+    for (const s of servers) assert.equal(await s.stop(), 0);
+    for (const res of hung) res.destroy();
+    await new Promise((r) => slow.close(r));
+  }
+});
