@@ -21,8 +21,9 @@ packages=(
   redis-server        # the throwaway Redis its tests start
   postgresql-15       # the throwaway servers its tests and bench/store start (and the postgres user they run as)
   libfmt-dev libcxxopts-dev
-  libssl-dev          # JWT HMAC, random join tokens, TLS (chatd --tls-cert)
+  libssl-dev          # JWT HMAC and RS/ES/PS/EdDSA signatures, random join tokens, TLS (chatd --tls-cert)
   openssl             # the CLI that tests/e2e/tls.test.mjs makes its certificates with
+  libcurl4-openssl-dev  # chatd fetches JWKS documents (--jwks-url)
   googletest libgtest-dev libgmock-dev
   clang libclang-rt-14-dev  # sanitizer build and libFuzzer
 )

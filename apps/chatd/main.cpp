@@ -17,7 +17,7 @@
 #include "log.h"
 #include "options.h"
 #include "realtime/chat_service.h"
-#include "realtime/jwt_authenticator.h"
+#include "jwt_setup.h"
 #include "realtime/lws_transport.h"
 #include "realtime/memory_store.h"
 #include "realtime/postgres_store.h"
@@ -148,10 +148,10 @@ int main(int argc, char** argv) {
   realtime::SystemClock clock;
   realtime::socketio::Options sio;
   sio.connect_timeout = config.connect_timeout;
-  realtime::JwtOptions jwt;
-  jwt.secret = config.jwt_secret;
-  jwt.cookie_origins = config.cors_origins;  // the pages that may also use the chatd_token cookie
-  realtime::JwtAuthenticator auth(jwt, clock);
+  // Tokens (jwt_setup.h). On SIGHUP: chatd::reload_jwt_keys(config, auth, log).
+  auto jwt = chatd::make_jwt(config, t, clock, log);
+  if (!jwt.ok()) return fail(jwt.status().message());
+  realtime::JwtAuthenticator& auth = *jwt->auth;
   int exit_code = 0;
   {
     // The server sees the transport through ConnectionStats, so /metrics

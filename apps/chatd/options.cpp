@@ -130,6 +130,21 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("tls-cert", "PEM certificate chain (the server certificate first, then intermediates). With --tls-key the port serves only HTTPS and WSS (TLS 1.2+). Re-read on SIGHUP", cxxopts::value<std::string>()->default_value(""))
       ("tls-key", "PEM private key of --tls-cert, unencrypted. Re-read on SIGHUP; a pair that fails to load keeps the old one", cxxopts::value<std::string>()->default_value(""))
       ("tls-redirect-port", "Also listen on this port for plain HTTP and answer every request 301 to the https URL (0: off)", cxxopts::value<int>()->default_value("0"));
+  // --- Tokens from identity providers (issue 15) ---
+  options.add_options("Identity provider tokens")
+      ("jwt-public-key", "PEM file of public keys (RS256, PS256, ES256, EdDSA tokens); SIGHUP reloads it", cxxopts::value<std::string>()->default_value(""))
+      ("jwks-url", "Identity provider's JWKS URL (http or https); fetched in the background, refreshed on a schedule and on an unknown kid", cxxopts::value<std::string>()->default_value(""))
+      ("jwt-issuer", "Tokens must have this iss (empty: not checked)", cxxopts::value<std::string>()->default_value(""))
+      ("jwt-audience", "Tokens' aud must hold one of these (comma list; empty: not checked)", cxxopts::value<std::string>()->default_value(""))
+      ("jwt-claim-user", "Claim holding the user id", cxxopts::value<std::string>()->default_value("sub"))
+      ("jwt-claim-name", "Claim holding the display name (when absent: the user id)", cxxopts::value<std::string>()->default_value("name"))
+      ("jwt-claim-role", "Claim holding the role (when absent: user)", cxxopts::value<std::string>()->default_value("role"))
+      ("jwks-refresh", "Seconds between scheduled JWKS fetches", cxxopts::value<int>()->default_value("600"))
+      ("jwks-kid-fetches-per-minute", "JWKS fetches per minute that tokens with an unknown kid may cause (a flood of bad kids makes no more)", cxxopts::value<double>()->default_value("6"))
+      ("jwks-kid-fetch-burst", "JWKS fetches that unknown kids may cause at once, before --jwks-kid-fetches-per-minute refills them", cxxopts::value<double>()->default_value("3"))
+      ("jwks-timeout", "Longest one JWKS fetch may take, ms", cxxopts::value<int>()->default_value("5000"))
+      ("jwks-max-bytes", "Largest JWKS document or public key file, bytes", cxxopts::value<std::size_t>()->default_value("262144"))
+      ("jwt-max-keys", "Most keys in one JWKS document or public key file", cxxopts::value<std::size_t>()->default_value("32"));
   // --- PostgreSQL store (issue 12) ---
   options.add_options("PostgreSQL")
       ("pg-url", "PostgreSQL connection for --store postgres: a URI (postgresql://user@host:5432/db) or key=value string; the password may be in it, in PGPASSWORD or ~/.pgpass", cxxopts::value<std::string>()->default_value(""))
@@ -150,7 +165,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   }
   if (args.count("help")) {
     out.help = true;
-    out.help_text = options.help({"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO", "PostgreSQL"});
+    out.help_text = options.help({"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO", "Identity provider tokens", "PostgreSQL"});
     return out;
   }
   if (!args.unmatched().empty()) return realtime::Status::bad_request("unexpected argument " + args.unmatched()[0]);
@@ -316,6 +331,41 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       return realtime::Status::bad_request("--tls-redirect-port needs --tls-cert and --tls-key");
   }
 
+  // --- Tokens from identity providers (issue 15) ---
+  {
+    auto& j = c.jwt;
+    j.public_key_file = value("jwt-public-key");
+    j.jwks_url = value("jwks-url");
+    j.issuer = value("jwt-issuer");
+    j.audiences = split_list(value("jwt-audience"));
+    j.claim_user = value("jwt-claim-user");
+    j.claim_name = value("jwt-claim-name");
+    j.claim_role = value("jwt-claim-role");
+    auto refresh = number("jwks-refresh", to_int);
+    auto kid_fetches = number("jwks-kid-fetches-per-minute", to_double);
+    auto kid_burst = number("jwks-kid-fetch-burst", to_double);
+    auto timeout = number("jwks-timeout", to_int);
+    auto max_bytes = number("jwks-max-bytes", to_size);
+    auto max_keys = number("jwt-max-keys", to_size);
+    for (const realtime::Status& s : {refresh.status(), kid_fetches.status(), kid_burst.status(), timeout.status(), max_bytes.status(), max_keys.status()})
+      if (!s.ok()) return s;
+    if (*refresh < 10) return realtime::Status::bad_request("--jwks-refresh must be at least 10 seconds");
+    if (*kid_fetches < 0 || *kid_fetches > 600) return realtime::Status::bad_request("--jwks-kid-fetches-per-minute must be 0 to 600");
+    if (*kid_burst < 0 || *kid_burst > 100) return realtime::Status::bad_request("--jwks-kid-fetch-burst must be 0 to 100");
+    if (*timeout <= 0) return realtime::Status::bad_request("--jwks-timeout must be positive");
+    if (*max_bytes < 1024 || *max_keys < 1) return realtime::Status::bad_request("--jwks-max-bytes must be at least 1024 and --jwt-max-keys at least 1");
+    if (j.claim_user.empty() || j.claim_name.empty() || j.claim_role.empty())
+      return realtime::Status::bad_request("--jwt-claim-user, --jwt-claim-name and --jwt-claim-role must not be empty");
+    if (!j.jwks_url.empty() && j.jwks_url.rfind("http://", 0) != 0 && j.jwks_url.rfind("https://", 0) != 0)
+      return realtime::Status::bad_request("--jwks-url must be an http:// or https:// URL");
+    j.jwks_refresh = std::chrono::seconds(*refresh);
+    j.jwks_kid_fetches_per_minute = *kid_fetches;
+    j.jwks_kid_fetch_burst = *kid_burst;
+    j.jwks_timeout = std::chrono::milliseconds(*timeout);
+    j.jwks_max_bytes = *max_bytes;
+    j.max_keys = *max_keys;
+  }
+
   // --- PostgreSQL store (issue 12) ---
   {
     c.pg.url = value("pg-url");
@@ -368,8 +418,9 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.max_buffered_bytes < c.max_body_bytes)
     return Status::bad_request("--max-buffered-bytes must hold at least one --max-body-bytes body");
   if (c.attachment_unclaimed_minutes < 0) return Status::bad_request("--attachment-unclaimed-minutes must not be negative");
-  if (c.jwt_secret.empty() && !c.dev)
+  if (c.jwt_secret.empty() && c.jwt.public_key_file.empty() && c.jwt.jwks_url.empty() && !c.dev)
     return Status::bad_request("set --jwt-secret (or CHATD_JWT_SECRET) to the secret your tokens are signed with, "
+                               "--jwt-public-key or --jwks-url to check your identity provider's tokens, "
                                "or start with --dev to try chatd with development tokens");
   return out;
 }

@@ -74,6 +74,22 @@ struct Config {
     std::string key_file;   // PEM private key, unencrypted; re-read on SIGHUP
     int redirect_port = 0;  // plain-HTTP port answering 301 to https; 0: none
   } tls;
+  // --- Tokens from identity providers (issue 15); see realtime::JwtOptions ---
+  struct Jwt {
+    std::string public_key_file;             // PEM PUBLIC KEY blocks (RS/PS/ES256, EdDSA); reloaded on SIGHUP
+    std::string jwks_url;                    // the provider's JWKS (https://.../.well-known/jwks.json)
+    std::string issuer;                      // required iss; empty: not checked
+    std::vector<std::string> audiences;      // accepted aud values; empty: not checked
+    std::string claim_user = "sub";
+    std::string claim_name = "name";
+    std::string claim_role = "role";
+    std::chrono::milliseconds jwks_refresh{600000};   // scheduled JWKS fetches
+    double jwks_kid_fetches_per_minute = 6;           // extra fetches unknown kids may cause...
+    double jwks_kid_fetch_burst = 3;                  // ...and at most this many at once
+    std::chrono::milliseconds jwks_timeout{5000};     // one fetch, connect included
+    std::size_t jwks_max_bytes = 256 * 1024;          // one JWKS document or key file
+    std::size_t max_keys = 32;                        // keys in one JWKS document or key file
+  } jwt;
 
   // --- PostgreSQL store (--store postgres; issue 12) ---
   struct Postgres {

@@ -2,7 +2,8 @@
 //
 // Called on the loop thread when a Socket.IO client connects (and by REST
 // routes), so it must not block: verify a signature, do not call a server.
-// The stock implementation is JWT HS256 (chat service); embedders plug in
+// The stock implementation is JwtAuthenticator (HS256, or an identity
+// provider's public keys); embedders plug in
 // their own session cookies or API keys here.
 #pragma once
 

@@ -1,5 +1,5 @@
-// realtime/digest.h over OpenSSL's libcrypto: the only file that includes
-// OpenSSL. Pure functions; any thread.
+// realtime/digest.h over OpenSSL's libcrypto (jwt_keys.cpp is the other
+// file that includes OpenSSL). Pure functions; any thread.
 #include "realtime/digest.h"
 
 #include <openssl/crypto.h>
