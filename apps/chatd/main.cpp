@@ -3,7 +3,8 @@
 // Wires librealtime together: the libwebsockets transport (Socket.IO on
 // /socket.io/, REST on /api, static files), the SQLite, PostgreSQL or
 // memory store, the JWT authenticator and the chat service. SIGTERM/SIGINT stop the
-// loop; the store is flushed and closed before exit 0.
+// loop; the store is flushed and closed before exit 0. SIGHUP reloads what
+// can change without a restart (reload.h; the steps are listed below).
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "realtime/memory_store.h"
 #include "realtime/postgres_store.h"
 #include "realtime/random.h"
+#include "reload.h"
 #include "realtime/socketio_server.h"
 #include "realtime/sqlite_store.h"
 #include "attachments.h"
@@ -48,6 +50,9 @@ int fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts, so that all inherit it: SIGHUP waits for the
+  // HangupListener instead of ending the process.
+  chatd::block_hangup();
   auto parsed = chatd::parse_config(argc, argv);
   if (!parsed.ok()) {
     std::fprintf(stderr, "chatd: %s\nTry 'chatd --help'.\n", parsed.status().message().c_str());
@@ -57,8 +62,12 @@ int main(int argc, char** argv) {
     std::fputs(parsed->help_text.c_str(), stdout);
     return 0;
   }
+  if (parsed->version) {
+    std::printf("chatd %s\n", CHATD_VERSION);
+    return 0;
+  }
   chatd::Config config = parsed->config;
-  chatd::Log log(chatd::Log::parse(config.log_level));
+  chatd::Log log(chatd::Log::parse(config.log_level), *chatd::Log::parse_format(config.log_format));
   if (config.dev) {
     log.warn("DEVELOPMENT MODE: anyone can get a token for any user at POST /api/dev/token. Never run this in production.");
     if (config.jwt_secret.empty()) config.jwt_secret = realtime::random_token(32);
@@ -197,6 +206,25 @@ int main(int argc, char** argv) {
         log.warn("no socket.io-client bundle in --static-dir (vendor/socket.io.min.js): /socket.io/socket.io.js is not served");
       }
     }
+
+    // SIGHUP reload steps, in order: each applies one part of the reread
+    // configuration and names the settings it covers (a change to any other
+    // setting is reported as needing a restart). TLS certificates and JWT
+    // keys add a line each here.
+    auto reloader = std::make_shared<chatd::Reloader>(argc, argv, *parsed, log);
+    reloader->add("log-level", {"log-level"}, [&log](const chatd::Config& c) {
+      log.set_level(chatd::Log::parse(c.log_level));
+      return realtime::Status();
+    });
+    reloader->add("log-format", {"log-format"}, [&log](const chatd::Config& c) {
+      log.set_format(*chatd::Log::parse_format(c.log_format));
+      return realtime::Status();
+    });
+    // The loop may run a posted reload after this block ended; the weak
+    // pointer makes that a no-op.
+    chatd::HangupListener hangups(t, [weak = std::weak_ptr<chatd::Reloader>(reloader)] {
+      if (auto r = weak.lock()) r->reload();
+    });
 
     attachments.start();
     g_transport = &t;
