@@ -9,7 +9,8 @@
 // port with the packaged config file, a temporary state directory and the
 // secret the postinst made, answering /healthz, stopped with SIGTERM.
 //
-// Environment: BUILD_DIR (with CPackConfig.cmake), CPACK, DPKG_DEB, VERSION.
+// Environment: BUILD_DIR (with CPackConfig.cmake), CPACK, DPKG_DEB,
+// DPKG_SHLIBDEPS, VERSION.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -21,6 +22,7 @@ import { deadline, tempDir } from "../e2e/lib/harness.mjs";
 const BUILD_DIR = process.env.BUILD_DIR;
 const CPACK = program(process.env.CPACK, "cmake");
 const DPKG_DEB = program(process.env.DPKG_DEB, "dpkg");
+program(process.env.DPKG_SHLIBDEPS, "dpkg-dev"); // cpack runs it for Depends
 const VERSION = process.env.VERSION;
 
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: "utf8", timeout: 120000, ...opts });
