@@ -15,7 +15,8 @@ void quoted(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     if (c == '"' || c == '\\') out += '\\';
-    out += c == '\n' ? ' ' : c;
+    // A line break would let a value forge a line of its own.
+    out += c == '\n' || c == '\r' ? ' ' : c;
   }
   out += '"';
 }
@@ -52,7 +53,7 @@ std::string Log::format_line(LogFormat format, std::string_view ts, Level level,
     line += ' ';
     line += k;
     line += '=';
-    if (v.find_first_of(" \"=\n") == std::string::npos && !v.empty()) line += v;
+    if (v.find_first_of(" \"=\n\r") == std::string::npos && !v.empty()) line += v;
     else quoted(line, v);
   }
   return line;
