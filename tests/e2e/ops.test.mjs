@@ -15,10 +15,16 @@ const T = { timeout: 60000 };
 const TURN_SECRET = "ops-turn-secret-5c1e0d";
 const PG_PASSWORD = "ops-pg-password-7f3a9b";
 
+// This process's environment without CHATD_* variables (the sanitizers'
+// options pass through).
+function cleanEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CHATD_")));
+}
+
 // chatd with stdout and stderr both kept (the harness keeps stderr only);
 // resolves once "chatd listening" names the port.
 async function start(args, { env = {} } = {}) {
-  const proc = spawn(BIN, args, { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, ...env } });
+  const proc = spawn(BIN, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...cleanEnv(), ...env } });
   const server = { proc, out: "", waiters: [] };
   const exited = new Promise((resolve) => proc.on("close", (code) => resolve(code)));
   const feed = (d) => {
@@ -111,7 +117,7 @@ test("a PostgreSQL password in --pg-url (URI or key=value) is never logged, even
     `host=127.0.0.1 port=1 user=chat password=${PG_PASSWORD} dbname=chat`]) {
     const proc = spawn(BIN, ["--host", "127.0.0.1", "--port", "0", "--store", "postgres", "--pg-url", url,
       "--pg-start-timeout", "0", "--pg-connect-timeout", "500", "--log-level", "debug", "--jwt-secret", SECRET],
-    { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
+    { stdio: ["ignore", "pipe", "pipe"], env: cleanEnv() });
     let out = "";
     proc.stdout.on("data", (d) => (out += d));
     proc.stderr.on("data", (d) => (out += d));
