@@ -3,8 +3,8 @@
 // Wires librealtime together: the libwebsockets transport (Socket.IO on
 // /socket.io/, REST on /api, static files), the SQLite, PostgreSQL or
 // memory store, the JWT authenticator and the chat service. SIGTERM/SIGINT stop the
-// loop; the store is flushed and closed before exit 0. SIGHUP reloads the
-// TLS certificate (open connections keep theirs).
+// loop; the store is flushed and closed before exit 0. SIGHUP reloads what
+// can change without a restart (reload.h; the steps are listed below).
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +22,8 @@
 #include "realtime/memory_store.h"
 #include "realtime/postgres_store.h"
 #include "realtime/random.h"
+#include "realtime/blocking_worker.h"
+#include "reload.h"
 #include "realtime/socketio_server.h"
 #include "realtime/sqlite_store.h"
 #include "attachments.h"
@@ -32,10 +34,6 @@ namespace {
 realtime::LwsTransport* g_transport = nullptr;
 void on_signal(int) {
   if (g_transport) g_transport->stop();
-}
-// Only notes the signal; the loop runs the reload (LwsTransport::on_signal).
-void on_hangup(int) {
-  if (g_transport) g_transport->notify_signal(SIGHUP);
 }
 
 // SIGHUP, on the loop: --tls-cert/--tls-key read again; a pair that fails
@@ -65,6 +63,9 @@ int fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts, so that all inherit it: SIGHUP waits for the
+  // HangupListener instead of ending the process.
+  chatd::block_hangup();
   auto parsed = chatd::parse_config(argc, argv);
   if (!parsed.ok()) {
     std::fprintf(stderr, "chatd: %s\nTry 'chatd --help'.\n", parsed.status().message().c_str());
@@ -74,8 +75,12 @@ int main(int argc, char** argv) {
     std::fputs(parsed->help_text.c_str(), stdout);
     return 0;
   }
+  if (parsed->version) {
+    std::printf("chatd %s\n", CHATD_VERSION);
+    return 0;
+  }
   chatd::Config config = parsed->config;
-  chatd::Log log(chatd::Log::parse(config.log_level));
+  chatd::Log log(chatd::Log::parse(config.log_level), *chatd::Log::parse_format(config.log_format));
   if (config.dev) {
     log.warn("DEVELOPMENT MODE: anyone can get a token for any user at POST /api/dev/token. Never run this in production.");
     if (config.jwt_secret.empty()) config.jwt_secret = realtime::random_token(32);
@@ -148,7 +153,7 @@ int main(int argc, char** argv) {
   realtime::SystemClock clock;
   realtime::socketio::Options sio;
   sio.connect_timeout = config.connect_timeout;
-  // Tokens (jwt_setup.h). On SIGHUP: chatd::reload_jwt_keys(config, auth, log).
+  // Tokens (jwt_setup.h); SIGHUP re-reads --jwt-public-key (below).
   auto jwt = chatd::make_jwt(config, t, clock, log);
   if (!jwt.ok()) return fail(jwt.status().message());
   realtime::JwtAuthenticator& auth = *jwt->auth;
@@ -221,14 +226,48 @@ int main(int argc, char** argv) {
       }
     }
 
+    // SIGHUP reload steps, in order: each applies one part of the reread
+    // configuration and names the settings it covers (a change to any other
+    // setting is reported as needing a restart).
+    realtime::BlockingWorker reload_io(t, 1);  // key files read on SIGHUP
+    auto reloader = std::make_shared<chatd::Reloader>(argc, argv, *parsed, log);
+    reloader->add("log-level", {"log-level"}, [&log](const chatd::Config& c) {
+      log.set_level(chatd::Log::parse(c.log_level));
+      return realtime::Status();
+    });
+    reloader->add("log-format", {"log-format"}, [&log](const chatd::Config& c) {
+      log.set_format(*chatd::Log::parse_format(c.log_format));
+      return realtime::Status();
+    });
+    if (t.tls_certificate()) {
+      // The same files read again (a new path needs a restart) on the
+      // transport's file thread; the outcome is logged when it is known.
+      reloader->add("tls-certificate", {}, [&t, &log](const chatd::Config&) {
+        reload_tls(t, log);
+        return realtime::Status();
+      });
+    }
+    if (!config.jwt.public_key_file.empty()) {
+      // Read on a worker, not the loop; the authenticator swaps keys from
+      // any thread, and reload_jwt_keys logs the outcome.
+      reloader->add("jwt-public-key", {"jwt-public-key"}, [&reload_io, &auth, &log](const chatd::Config& c) {
+        const bool queued = reload_io.run([c, &auth, &log] {
+          (void)chatd::reload_jwt_keys(c, auth, log);
+          return std::function<void()>([] {});
+        });
+        return queued ? realtime::Status() : realtime::Status::unavailable("a key reload is already queued");
+      });
+    }
+    // The loop may run a posted reload after this block ended; the weak
+    // pointer makes that a no-op.
+    chatd::HangupListener hangups(t, [weak = std::weak_ptr<chatd::Reloader>(reloader)] {
+      if (auto r = weak.lock()) r->reload();
+    });
+
     attachments.start();
     g_transport = &t;
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
-    t.on_signal([&t, &log](int signo) {
-      if (signo == SIGHUP && t.tls_certificate()) reload_tls(t, log);
-    });
-    std::signal(SIGHUP, on_hangup);
     log.info("chatd listening", {{"host", config.host}, {"port", std::to_string(t.port())}, {"store", store_desc},
                                  {"dev", config.dev ? "true" : "false"}, {"tls", t.tls_certificate() ? "on" : "off"},
                                  {"redirect_port", std::to_string(t.redirect_port())}});

@@ -73,9 +73,11 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("search-timeout", "A message:search that takes longer fails with unavailable, ms (queueing included)", cxxopts::value<int>()->default_value("2000"))
       ("static-dir", "Serve the web client from this directory at /", cxxopts::value<std::string>()->default_value(""))
       ("cors-origin", "Origins allowed to use polling and the REST API (comma list, or *); default: same origin only", cxxopts::value<std::string>()->default_value(""))
-      ("log-level", "debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"))
+      ("log-level", "debug, info, warn or error (SIGHUP rereads it)", cxxopts::value<std::string>()->default_value("info"))
+      ("log-format", "logfmt (key=value) or json: one object per line (SIGHUP rereads it)", cxxopts::value<std::string>()->default_value("logfmt"))
       ("config", "Read settings from this file (key = value lines)", cxxopts::value<std::string>()->default_value(""))
-      ("h,help", "Show this help");
+      ("h,help", "Show this help")
+      ("version", "Print chatd's version and exit");
   options.add_options("Security")
       ("jwt-secret", "HS256 secret that user tokens are signed with (required unless --dev)", cxxopts::value<std::string>()->default_value(""))
       ("api-key", "Key for service calls to the REST API (Authorization: Bearer <key>)", cxxopts::value<std::string>()->default_value(""))
@@ -163,9 +165,15 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   } catch (const cxxopts::exceptions::exception& e) {
     return realtime::Status::bad_request(e.what());
   }
+  const std::vector<std::string> groups{"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage",
+                                        "Calls", "Engine.IO", "Identity provider tokens", "PostgreSQL"};
   if (args.count("help")) {
     out.help = true;
-    out.help_text = options.help({"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage", "Calls", "Engine.IO", "Identity provider tokens", "PostgreSQL"});
+    out.help_text = options.help(groups);
+    return out;
+  }
+  if (args.count("version")) {
+    out.version = true;
     return out;
   }
   if (!args.unmatched().empty()) return realtime::Status::bad_request("unexpected argument " + args.unmatched()[0]);
@@ -219,6 +227,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.static_dir = value("static-dir");
   c.cors_origins = split_list(value("cors-origin"));
   c.log_level = value("log-level");
+  c.log_format = value("log-format");
   c.jwt_secret = value("jwt-secret");
   c.api_key = value("api-key");
   c.session_end_roles = split_list(value("session-end-roles"));
@@ -401,6 +410,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   if (c.search_timeout.count() <= 0) return Status::bad_request("--search-timeout must be positive");
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return Status::bad_request("--log-level must be debug, info, warn or error");
+  if (c.log_format != "logfmt" && c.log_format != "json") return Status::bad_request("--log-format must be logfmt or json");
   if (c.max_text_chars < 1) return Status::bad_request("--max-text-chars must be at least 1");
   if (c.replay_limit < 0) return Status::bad_request("--replay-limit must not be negative");
   if (c.max_queued_bytes < 65536) return Status::bad_request("--max-queued-bytes must be at least 65536");
@@ -422,6 +432,22 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     return Status::bad_request("set --jwt-secret (or CHATD_JWT_SECRET) to the secret your tokens are signed with, "
                                "--jwt-public-key or --jwks-url to check your identity provider's tokens, "
                                "or start with --dev to try chatd with development tokens");
+
+  // Every option's effective text, for SIGHUP to see what changed.
+  for (const auto& group : groups) {
+    for (const auto& o : options.group_help(group).options) {
+      const std::string& name = o.l.front();
+      if (name == "help" || name == "version" || name == "config") continue;
+      std::string text = o.default_value;
+      if (args.count(name)) {
+        for (const auto& kv : args.arguments())
+          if (kv.key() == name) text = kv.value();
+      } else if (auto f = fallback(name)) {
+        text = *f;
+      }
+      out.settings[name] = std::move(text);
+    }
+  }
   return out;
 }
 

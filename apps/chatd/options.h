@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct Config {
   std::vector<std::string> cors_origins;  // empty: same origin only
   std::string static_dir;                 // web client files served at /
   std::string log_level = "info";         // debug, info, warn, error
+  std::string log_format = "logfmt";      // logfmt or json
   std::string sqlite_sync = "full";       // full or normal
   std::size_t sqlite_readers = 2;         // SQLite reader threads besides the search thread
   std::chrono::milliseconds search_timeout{2000};  // a search past it fails with unavailable
@@ -104,11 +106,19 @@ struct Config {
 };
 
 // Parses argv (and the environment, and --config). `help` is set when the
-// user asked for --help; the text to print is in `help_text`.
+// user asked for --help; the text to print is in `help_text`. `version` is
+// set for --version. Called again on SIGHUP (on the loop thread) with the
+// same argv, so an edited config file is read afresh.
 struct ParsedConfig {
   Config config;
   bool help = false;
+  bool version = false;
   std::string help_text;
+  // Every option's effective text (flag, else environment, else file, else
+  // default), by long name; --help, --version and --config are not in it.
+  // SIGHUP compares two of these to name the settings that changed. Holds
+  // secrets: never log the values.
+  std::map<std::string, std::string> settings;
 };
 realtime::Result<ParsedConfig> parse_config(int argc, char** argv);
 
