@@ -12,7 +12,7 @@ import { createServer } from "node:http";
 import { generateKeyPairSync, sign, constants } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startChatd, runChatd, Client, connect, ok, eventually, tempDir } from "./lib/harness.mjs";
+import { startChatd, runChatd, Client, connect, refusedAtConnect, ok, eventually, tempDir } from "./lib/harness.mjs";
 
 const T = { timeout: 60000 };
 const ISSUER = "https://idp.test/";
@@ -51,17 +51,7 @@ const provider = { keys: [], down: true, fetches: 0 };
 let jwksServer;
 let server;
 
-async function refused(tok, opts = {}) {
-  const c = new Client(server, tok, opts);
-  try {
-    await assert.rejects(c.ready(), (err) => {
-      assert.equal(err.message, "unauthorized");
-      return true;
-    });
-  } finally {
-    c.close();
-  }
-}
+const refused = (tok, opts) => refusedAtConnect(server, tok, opts);
 
 // Connects with `tok`, retrying while it is refused (the refusal that
 // starts a key refresh), until `ms` passes.

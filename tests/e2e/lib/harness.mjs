@@ -261,6 +261,18 @@ export async function connect(server, token, opts) {
   return new Client(server, token, opts).ready();
 }
 
+// Connects with `token` and expects CONNECT_ERROR "unauthorized".
+export async function refusedAtConnect(server, token, opts = {}) {
+  const c = new Client(server, token, opts);
+  try {
+    await c.ready().then(
+      () => { throw new Error("expected the connection to be refused as unauthorized"); },
+      (err) => { if (err.message !== "unauthorized") throw err; });
+  } finally {
+    c.close();
+  }
+}
+
 // Asserts an ack is a failure with `code`.
 export function failed(ack, code) {
   if (!ack || ack.ok !== false || !ack.error || ack.error.code !== code)
