@@ -3,8 +3,8 @@
 #include "realtime/in_process_bus.h"
 
 #include <atomic>
-#include <mutex>
 
+#include "bus/bus_state.h"
 #include "bus/fanout.h"
 
 namespace realtime {
@@ -13,10 +13,7 @@ struct InProcessBus::Shared {
   explicit Shared(const InProcessBusOptions& o) : fanout(o.max_queued_bytes) {}
   bus_detail::Fanout fanout;
   std::atomic<std::uint64_t> published{0};
-  mutable std::mutex mu;
-  State state = State::up;                       // under mu
-  EventLoop* state_loop = nullptr;               // under mu
-  std::shared_ptr<StateHandler> state_handler;   // under mu
+  bus_detail::BusStateCell state{State::up};
 };
 
 InProcessBus::InProcessBus(InProcessBusOptions options) : shared_(std::make_shared<Shared>(options)) {}
@@ -35,29 +32,13 @@ void InProcessBus::publish(std::string_view channel, std::string_view payload) {
   shared_->fanout.deliver(channel, payload);
 }
 
-Bus::State InProcessBus::state() const {
-  std::lock_guard lock(shared_->mu);
-  return shared_->state;
-}
+Bus::State InProcessBus::state() const { return shared_->state.get(); }
 
 void InProcessBus::on_state_change(EventLoop& loop, StateHandler handler) {
-  std::lock_guard lock(shared_->mu);
-  shared_->state_loop = &loop;
-  shared_->state_handler = handler ? std::make_shared<StateHandler>(std::move(handler)) : nullptr;
+  shared_->state.on_change(loop, std::move(handler));
 }
 
-void InProcessBus::set_state(State state) {
-  EventLoop* loop = nullptr;
-  std::shared_ptr<StateHandler> handler;
-  {
-    std::lock_guard lock(shared_->mu);
-    if (shared_->state == state) return;
-    shared_->state = state;
-    loop = shared_->state_loop;
-    handler = shared_->state_handler;
-  }
-  if (loop != nullptr && handler) loop->post([handler, state] { (*handler)(state); });
-}
+void InProcessBus::set_state(State state) { shared_->state.set(state); }
 
 BusStats InProcessBus::stats() const {
   return {shared_->published.load(), shared_->fanout.delivered(), shared_->fanout.dropped()};

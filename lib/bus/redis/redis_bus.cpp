@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "bus/bus_state.h"
 #include "bus/fanout.h"
 
 namespace realtime {
@@ -126,20 +127,27 @@ class RedisBus::Worker {
 
   SubscriptionId subscribe(std::string channel, EventLoop& loop, Handler handler) {
     auto added = fanout_.add(std::move(channel), loop, std::move(handler));
-    if (added.first_of_channel) wake();
+    if (added.first_of_channel) {
+      channels_changed_ = true;
+      wake();
+    }
     return added.id;
   }
 
   void unsubscribe(SubscriptionId id) {
-    if (!fanout_.remove(id).empty()) wake();
+    if (!fanout_.remove(id).empty()) {
+      channels_changed_ = true;
+      wake();
+    }
   }
 
   void publish(std::string_view channel, std::string_view payload) {
     ++published_;
     const std::size_t bytes = channel.size() + payload.size();
+    if (state_.get() == State::down) return fanout_.drop(1);
     {
       std::lock_guard lock(mu_);
-      if (state_ == State::down || out_bytes_ + bytes > options_.max_publish_queue_bytes) {
+      if (out_bytes_ + bytes > options_.max_publish_queue_bytes) {
         fanout_.drop(1);
         return;
       }
@@ -149,16 +157,9 @@ class RedisBus::Worker {
     wake();
   }
 
-  State state() const {
-    std::lock_guard lock(mu_);
-    return state_;
-  }
+  State state() const { return state_.get(); }
 
-  void on_state_change(EventLoop& loop, StateHandler handler) {
-    std::lock_guard lock(mu_);
-    state_loop_ = &loop;
-    state_handler_ = handler ? std::make_shared<StateHandler>(std::move(handler)) : nullptr;
-  }
+  void on_state_change(EventLoop& loop, StateHandler handler) { state_.on_change(loop, std::move(handler)); }
 
   BusStats stats() const { return {published_.load(), fanout_.delivered(), fanout_.dropped()}; }
 
@@ -176,24 +177,18 @@ class RedisBus::Worker {
     if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof one);
   }
 
+  // Going down drops what waits to be published: it would reach nodes
+  // that have since resynchronised from the store.
   void set_state(State s) {
-    EventLoop* loop = nullptr;
-    std::shared_ptr<StateHandler> handler;
+    if (!state_.set(s) || s != State::down) return;
     std::size_t lost = 0;
     {
       std::lock_guard lock(mu_);
-      if (state_ == s) return;
-      state_ = s;
-      loop = state_loop_;
-      handler = state_handler_;
-      if (s == State::down) {
-        lost = out_.size();
-        out_.clear();
-        out_bytes_ = 0;
-      }
+      lost = out_.size();
+      out_.clear();
+      out_bytes_ = 0;
     }
     fanout_.drop(lost);
-    if (loop != nullptr && handler) loop->post([handler, s] { (*handler)(s); });
   }
 
   Context connect_one() {
@@ -216,6 +211,7 @@ class RedisBus::Worker {
     sub_ = {};
     pub_ = {};
     subscribed_.clear();
+    channels_changed_ = true;  // a new connection subscribes everything again
     sub_.ctx = connect_one();
     if (!sub_.ctx) return false;
     pub_.ctx = connect_one();
@@ -245,8 +241,10 @@ class RedisBus::Worker {
     if (link.owed++ == 0) link.owed_since = Clock::now();
   }
 
-  // (UN)SUBSCRIBE what the fanout's channels and Redis's differ by.
+  // (UN)SUBSCRIBE what the fanout's channels and Redis's differ by, when
+  // they may differ.
   bool sync_subscriptions() {
+    if (!channels_changed_.exchange(false)) return true;
     std::vector<std::string> want = fanout_.channels();
     std::set<std::string> wanted(want.begin(), want.end());
     std::vector<std::string_view> add{"SUBSCRIBE"}, drop{"UNSUBSCRIBE"};
@@ -369,13 +367,15 @@ class RedisBus::Worker {
   const int wake_fd_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> published_{0};
+  bus_detail::BusStateCell state_{State::down};
+  // A channel got its first or lost its last subscription since the thread
+  // last compared the fanout's channels with Redis's (not on every wake:
+  // a node may hold thousands of channels).
+  std::atomic<bool> channels_changed_{true};
 
   mutable std::mutex mu_;
   std::deque<std::pair<std::string, std::string>> out_;  // under mu_
   std::size_t out_bytes_ = 0;                            // under mu_
-  State state_ = State::down;                            // under mu_
-  EventLoop* state_loop_ = nullptr;                      // under mu_
-  std::shared_ptr<StateHandler> state_handler_;          // under mu_
 
   // The thread's own.
   Link sub_, pub_;
