@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
     // configuration and names the settings it covers (a change to any other
     // setting is reported as needing a restart).
     realtime::BlockingWorker reload_io(t, 1);  // key files read on SIGHUP
-    auto reloader = std::make_shared<chatd::Reloader>(argc, argv, *parsed, log);
+    auto reloader = std::make_shared<chatd::Reloader>(*parsed, log);
     reloader->add("log-level", {"log-level"}, [&log](const chatd::Config& c) {
       log.set_level(chatd::Log::parse(c.log_level));
       return realtime::Status();
@@ -258,10 +258,14 @@ int main(int argc, char** argv) {
         return queued ? realtime::Status() : realtime::Status::unavailable("a key reload is already queued");
       });
     }
-    // The loop may run a posted reload after this block ended; the weak
-    // pointer makes that a no-op.
-    chatd::HangupListener hangups(t, [weak = std::weak_ptr<chatd::Reloader>(reloader)] {
-      if (auto r = weak.lock()) r->reload();
+    // The configuration (the --config file) is read on the listener's
+    // thread; the loop only applies it. The loop may run a posted reload
+    // after this block ended; the weak pointer makes that a no-op.
+    chatd::HangupListener hangups([&t, argc, argv, weak = std::weak_ptr<chatd::Reloader>(reloader)] {
+      auto reparsed = std::make_shared<realtime::Result<chatd::ParsedConfig>>(chatd::parse_config(argc, argv));
+      t.post([weak, reparsed] {
+        if (auto r = weak.lock()) r->reload(*reparsed);
+      });
     });
 
     attachments.start();

@@ -28,15 +28,13 @@ sigset_t hangup_set() {
 
 }  // namespace
 
-Reloader::Reloader(int argc, char** argv, ParsedConfig current, Log& log)
-    : argc_(argc), argv_(argv), current_(std::move(current)), log_(log) {}
+Reloader::Reloader(ParsedConfig current, Log& log) : current_(std::move(current)), log_(log) {}
 
 void Reloader::add(std::string name, std::vector<std::string> settings, Step step) {
   steps_.push_back(Entry{std::move(name), std::move(settings), std::move(step)});
 }
 
-void Reloader::reload() {
-  auto parsed = parse_config(argc_, argv_);
+void Reloader::reload(const realtime::Result<ParsedConfig>& parsed) {
   if (!parsed.ok()) {
     log_.error("SIGHUP: the configuration does not parse; nothing reloaded", {{"error", parsed.status().message()}});
     return;
@@ -86,14 +84,14 @@ void block_hangup() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-HangupListener::HangupListener(realtime::Executor& loop, std::function<void()> on_hangup) {
-  thread_ = std::thread([this, &loop, on_hangup = std::move(on_hangup)] {
+HangupListener::HangupListener(std::function<void()> on_hangup) {
+  thread_ = std::thread([this, on_hangup = std::move(on_hangup)] {
     const sigset_t set = hangup_set();
     for (;;) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) return;  // only EINVAL, which a fixed set cannot give
       if (stopping_.load()) return;
-      loop.post(on_hangup);
+      on_hangup();
     }
   });
 }

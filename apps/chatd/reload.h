@@ -5,8 +5,9 @@
 //
 // main() calls block_hangup() before any thread exists, so every thread
 // inherits a mask with SIGHUP blocked; HangupListener's thread then takes
-// SIGHUP with sigwait() and posts Reloader::reload() to the loop. Reloader
-// and its steps run on the loop thread only.
+// SIGHUP with sigwait() and parses the configuration there (the config file
+// is read off the loop), and posts Reloader::reload() with the result to the
+// loop. Reloader and its steps run on the loop thread only.
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,6 @@
 
 #include "log.h"
 #include "options.h"
-#include "realtime/event_loop.h"
 #include "realtime/status.h"
 
 namespace chatd {
@@ -29,16 +29,16 @@ class Reloader {
   using Step = std::function<realtime::Status(const Config&)>;
 
   // `current`: the configuration chatd runs with, the baseline for "changed".
-  Reloader(int argc, char** argv, ParsedConfig current, Log& log);
+  Reloader(ParsedConfig current, Log& log);
 
   // Adds a reload step named `name`; `settings` are the option names it
   // applies (a change to one of them needs no restart). Steps run in the
   // order added. Call before the first reload().
   void add(std::string name, std::vector<std::string> settings, Step step);
 
-  // Parses the configuration again and runs every step; logs one line. A
+  // Runs every step with the configuration parsed again; logs one line. A
   // configuration that no longer parses changes nothing (logged as error).
-  void reload();
+  void reload(const realtime::Result<ParsedConfig>& parsed);
 
  private:
   struct Entry {
@@ -46,8 +46,6 @@ class Reloader {
     std::vector<std::string> settings;
     Step step;
   };
-  int argc_;
-  char** argv_;
   ParsedConfig current_;
   Log& log_;
   std::vector<Entry> steps_;
@@ -58,10 +56,11 @@ class Reloader {
 void block_hangup();
 
 // A thread that waits for SIGHUP (blocked everywhere by block_hangup()) and
-// posts `on_hangup` to `loop` for each. The destructor stops and joins it.
+// runs `on_hangup` on that thread for each (it may read files, then post to
+// the loop). The destructor stops and joins it.
 class HangupListener {
  public:
-  HangupListener(realtime::Executor& loop, std::function<void()> on_hangup);
+  explicit HangupListener(std::function<void()> on_hangup);
   ~HangupListener();
   HangupListener(const HangupListener&) = delete;
   HangupListener& operator=(const HangupListener&) = delete;
