@@ -1,8 +1,9 @@
 // make_jwt() and reload_jwt_keys(): see jwt_setup.h.
 #include "jwt_setup.h"
 
-#include <fstream>
-#include <iterator>
+#include <string>
+
+#include "file_util.h"
 
 namespace chatd {
 namespace {
@@ -16,15 +17,16 @@ realtime::JwtKeyLimits key_limits(const Config& config) {
 
 realtime::Result<std::shared_ptr<const realtime::JwtKeySet>> read_key_file(const Config& config) {
   const std::string& path = config.jwt.public_key_file;
-  std::ifstream in(path, std::ios::binary);
   std::string where = "--jwt-public-key ";
   where += path;
-  if (!in) return realtime::Status::bad_request(where + ": cannot read the file");
-  // Read one byte past the bound, so a larger file is refused, not cut.
-  std::string pem(config.jwt.jwks_max_bytes + 1, '\0');
-  in.read(pem.data(), static_cast<std::streamsize>(pem.size()));
-  pem.resize(static_cast<std::size_t>(in.gcount()));
-  auto keys = realtime::JwtKeySet::from_pem(pem, key_limits(config));
+  auto pem = read_small_file(path, config.jwt.jwks_max_bytes);
+  if (!pem) {
+    where += ": cannot read the file, or it is larger than --jwks-max-bytes (";
+    where += std::to_string(config.jwt.jwks_max_bytes);
+    where += ")";
+    return realtime::Status::bad_request(where);
+  }
+  auto keys = realtime::JwtKeySet::from_pem(*pem, key_limits(config));
   if (!keys.ok()) return realtime::Status::bad_request(where + ": " + keys.status().message());
   return keys;
 }

@@ -203,6 +203,11 @@ test("bad identity provider settings stop chatd at start, saying why", T, async 
   r = await runChatd([...base, "--jwt-public-key", join(dir, "missing.pem")]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot read/);
+  const big = join(dir, "big.pem");
+  writeFileSync(big, "x".repeat(300 * 1024));  // past --jwks-max-bytes' default of 256 KiB
+  r = await runChatd([...base, "--jwt-public-key", big]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /larger than --jwks-max-bytes \(262144\)/);
 });
 
 test("a JWKS provider that hangs or answers too much: the fetch ends at --jwks-timeout or --jwks-max-bytes", T, async () => {
