@@ -195,7 +195,7 @@ struct ClusterLink::Impl {
   void tick() {
     if (!up) return;  // nothing can be heard: silence proves nothing
     heartbeat();
-    const auto now = Roster::Clock::now();
+    const auto now = loop.now();
     for (const auto& node : roster.silent_since(now - options.node_timeout)) {
       ++counters.nodes_expired;
       forget(node);
@@ -225,7 +225,7 @@ struct ClusterLink::Impl {
     if (up && !was) {
       // Everyone was unheard while the bus was down; the lists may have
       // missed changes both ways: exchange them.
-      roster.heard_all(Roster::Clock::now());
+      roster.heard_all(loop.now());
       asked.clear();
       say_hello();
     }
@@ -249,7 +249,10 @@ struct ClusterLink::Impl {
       return;
     }
     const std::string inc = str(m, "i");
-    const auto now = Roster::Clock::now();
+    const auto now = loop.now();
+    // The node's process restarted (same id, new run) before it was
+    // declared dead: its old sockets left, as if it had died.
+    if (const auto known = roster.incarnation_of(node); !known.empty() && known != inc) forget(node);
     if (type == "e") return on_emit(m);
     if (type == "j" || type == "l") {
       const std::uint64_t s = num(m, "s");
