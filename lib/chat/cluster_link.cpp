@@ -17,6 +17,9 @@
 #include <unordered_map>
 
 #include "realtime/random.h"
+#ifdef REALTIME_HAS_MSGPACK
+#include "protocol/socketio_emitter.h"
+#endif
 
 namespace realtime::chat {
 namespace {
@@ -68,6 +71,8 @@ struct ClusterLink::Impl {
   std::string incarnation, all;
   std::uint64_t seq = 0;  // this node's last numbered message
   std::vector<Bus::SubscriptionId> subscriptions;
+  // Emitter room channels subscribed, by hub room (rooms with local sockets).
+  std::unordered_map<std::string, Bus::SubscriptionId> emitter_rooms;
   Bus::SubscriptionId state_watch = 0;
   EventLoop::TimerId tick_timer = 0, hello_timer = 0;
   bool up = false;
@@ -104,6 +109,8 @@ struct ClusterLink::Impl {
     subscriptions.push_back(bus.subscribe(node_channel(options.node_id), loop,
                                           guarded([this](std::string_view, std::string_view p) { on_direct(p); })));
     state_watch = bus.watch_state(loop, guarded([this](Bus::State s) { on_state(s); }));
+    if (emitting())
+      subscriptions.push_back(subscribe_emitter({}));
     nsp.set_relay(guarded([this](const socketio::RemoteEmit& e) { relay(e); }));
     say_hello();
     schedule_tick();
@@ -114,6 +121,7 @@ struct ClusterLink::Impl {
     Json bye = envelope("bye");
     send(all, bye);
     for (auto id : subscriptions) bus.unsubscribe(id);
+    for (const auto& [room, id] : emitter_rooms) bus.unsubscribe(id);
     bus.unwatch_state(state_watch);
     loop.cancel_timer(tick_timer);
     loop.cancel_timer(hello_timer);
@@ -215,6 +223,52 @@ struct ClusterLink::Impl {
     asked[node] = now;
     ++counters.resyncs;
     send(node_channel(node), envelope("sync"));
+  }
+
+  // --- what @socket.io/redis-emitter publishers say
+
+  bool emitting() const {
+#ifdef REALTIME_HAS_MSGPACK
+    return !options.emitter_key.empty();
+#else
+    return false;
+#endif
+  }
+
+  Bus::SubscriptionId subscribe_emitter(std::string_view room) {
+#ifdef REALTIME_HAS_MSGPACK
+    return bus.subscribe(protocol::socketio::emitter_channel(options.emitter_key, nsp.name(), room), loop,
+                         guarded([this](std::string_view, std::string_view p) { on_emitter(p); }));
+#else
+    (void)room;
+    return 0;
+#endif
+  }
+
+  void on_emitter(std::string_view payload) {
+#ifdef REALTIME_HAS_MSGPACK
+    auto m = protocol::socketio::decode_emitter_message(payload);
+    if (!m.ok() || m->nsp != nsp.name() || !m->args.is_array()) {
+      ++counters.undecodable;
+      return;
+    }
+    ++counters.emitter_emits;
+    deliver(socketio::RemoteEmit{std::move(m->rooms), {}, std::move(m->except),
+                                 m->droppable ? Delivery::droppable : Delivery::reliable, m->args.as_array()});
+#else
+    (void)payload;
+#endif
+  }
+
+  void local_room(const std::string& room, bool has_sockets) {
+    if (!emitting()) return;
+    auto it = emitter_rooms.find(room);
+    if (has_sockets && it == emitter_rooms.end()) {
+      emitter_rooms.emplace(room, subscribe_emitter(room));
+    } else if (!has_sockets && it != emitter_rooms.end()) {
+      bus.unsubscribe(it->second);
+      emitter_rooms.erase(it);
+    }
   }
 
   // --- what the others say
@@ -377,10 +431,7 @@ bool ClusterLink::send_rtc(const std::string& room, const std::string& sid, std:
   return true;
 }
 
-void ClusterLink::local_room(const std::string& room, bool has_sockets) {
-  (void)room;
-  (void)has_sockets;
-}
+void ClusterLink::local_room(const std::string& room, bool has_sockets) { impl_->local_room(room, has_sockets); }
 
 const Roster& ClusterLink::roster() const { return impl_->roster; }
 
