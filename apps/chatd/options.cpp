@@ -2,6 +2,7 @@
 // config file fill in whatever the command line did not set.
 #include "options.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -171,8 +172,12 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   } catch (const cxxopts::exceptions::exception& e) {
     return realtime::Status::bad_request(e.what());
   }
-  const std::vector<std::string> groups{"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage",
-                                        "Calls", "Engine.IO", "Identity provider tokens", "PostgreSQL"};
+  // The groups in the order a reader wants them; any group not named here
+  // still follows, so a new one cannot be left out of --help.
+  std::vector<std::string> groups{"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage",
+                                  "Calls", "Engine.IO", "Identity provider tokens", "PostgreSQL", "Cluster"};
+  for (const auto& g : options.groups())
+    if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
   if (args.count("help")) {
     out.help = true;
     out.help_text = options.help(groups);
