@@ -34,6 +34,31 @@ std::uint64_t read_be(const unsigned char* p, std::size_t n) {
   return v;
 }
 
+// The MessagePack formats 0xc0..0xdf: how long the length field after the
+// type byte is (0: none), how many bytes follow it besides what the length
+// counts (fixed-size values, an extension's type byte), and whether the
+// length counts container elements (array) or key-value pairs (map).
+struct Format {
+  enum Kind : std::uint8_t { scalar, invalid, array, map } kind;
+  std::uint8_t len_bytes;
+  std::uint8_t skip;
+};
+// clang-format off
+constexpr Format kS = {Format::scalar, 0, 0};
+constexpr Format kFormats[32] = {
+    kS, {Format::invalid, 0, 0}, kS, kS,                                     // nil, (unused), false, true
+    {Format::scalar, 1, 0}, {Format::scalar, 2, 0}, {Format::scalar, 4, 0},  // bin 8/16/32
+    {Format::scalar, 1, 1}, {Format::scalar, 2, 1}, {Format::scalar, 4, 1},  // ext 8/16/32 (+ type byte)
+    {Format::scalar, 0, 4}, {Format::scalar, 0, 8},                          // float 32/64
+    {Format::scalar, 0, 1}, {Format::scalar, 0, 2}, {Format::scalar, 0, 4}, {Format::scalar, 0, 8},  // uint
+    {Format::scalar, 0, 1}, {Format::scalar, 0, 2}, {Format::scalar, 0, 4}, {Format::scalar, 0, 8},  // int
+    {Format::scalar, 0, 2}, {Format::scalar, 0, 3}, {Format::scalar, 0, 5}, {Format::scalar, 0, 9},  // fixext
+    {Format::scalar, 0, 17},                                                 // fixext 16
+    {Format::scalar, 1, 0}, {Format::scalar, 2, 0}, {Format::scalar, 4, 0},  // str 8/16/32
+    {Format::array, 2, 0}, {Format::array, 4, 0}, {Format::map, 2, 0}, {Format::map, 4, 0},  // 16/32
+};
+// clang-format on
+
 // Verifies that `bytes` is exactly one complete MessagePack value, nested at
 // most max_depth deep, and that the elements every container declares,
 // added up, never exceed the bytes left (each element takes at least one),
@@ -50,12 +75,11 @@ Status check_shape(std::string_view bytes, int max_depth) {
     --pending;
     if (depth > 0) --open[depth - 1];
     const unsigned char b = p[pos++];
-    std::size_t skip = 0;       // payload bytes after the header
-    std::size_t len_bytes = 0;  // bytes of a length field to read
-    std::uint64_t items = 0;    // container elements (map: keys and values)
+    std::size_t skip = 0;     // payload bytes after the header
+    std::uint64_t items = 0;  // container elements (map: keys and values)
     bool container = false;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-      // fixint, nil, bool: the header is the value
+    if (b <= 0x7f || b >= 0xe0) {
+      // fixint: the header is the value
     } else if (b <= 0x8f) {
       container = true;
       items = 2 * std::uint64_t{b & 0x0fu};
@@ -65,38 +89,20 @@ Status check_shape(std::string_view bytes, int max_depth) {
     } else if (b <= 0xbf) {
       skip = b & 0x1fu;
     } else {
-      switch (b) {
-        case 0xc4: case 0xd9: len_bytes = 1; break;  // bin8, str8
-        case 0xc5: case 0xda: len_bytes = 2; break;  // bin16, str16
-        case 0xc6: case 0xdb: len_bytes = 4; break;  // bin32, str32
-        case 0xc7: len_bytes = 1; skip = 1; break;   // ext8 (+ type byte)
-        case 0xc8: len_bytes = 2; skip = 1; break;
-        case 0xc9: len_bytes = 4; skip = 1; break;
-        case 0xca: skip = 4; break;                  // float32
-        case 0xcb: skip = 8; break;                  // float64
-        case 0xcc: case 0xd0: skip = 1; break;       // (u)int8
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break;                  // fixext1 (+ type byte)
-        case 0xd5: skip = 3; break;
-        case 0xd6: skip = 5; break;
-        case 0xd7: skip = 9; break;
-        case 0xd8: skip = 17; break;
-        case 0xdc: container = true; len_bytes = 2; break;  // array16
-        case 0xdd: container = true; len_bytes = 4; break;  // array32
-        case 0xde: container = true; len_bytes = 2; break;  // map16
-        case 0xdf: container = true; len_bytes = 4; break;  // map32
-        default: return Status::bad_request("emitter message: invalid MessagePack byte 0xc1");
+      const Format f = kFormats[b - 0xc0];
+      if (f.kind == Format::invalid) {
+        return Status::bad_request("emitter message: invalid MessagePack byte 0xc1");
       }
-      if (len_bytes > 0) {
-        if (size - pos < len_bytes) return Status::bad_request("emitter message: truncated");
-        const std::uint64_t n = read_be(p + pos, len_bytes);
-        pos += len_bytes;
+      skip = f.skip;
+      container = f.kind == Format::array || f.kind == Format::map;
+      if (f.len_bytes > 0) {
+        if (size - pos < f.len_bytes) return Status::bad_request("emitter message: truncated");
+        const std::uint64_t n = read_be(p + pos, f.len_bytes);
+        pos += f.len_bytes;
         if (!container) {
           skip += n;
         } else {
-          items = (b == 0xde || b == 0xdf) ? 2 * n : n;
+          items = f.kind == Format::map ? 2 * n : n;
         }
       }
     }
@@ -105,7 +111,8 @@ Status check_shape(std::string_view bytes, int max_depth) {
     if (container) {
       if (depth >= max_depth) return Status::bad_request("emitter message: nested too deep");
       if (items > size - pos || pending + items > size - pos) {
-        return Status::bad_request("emitter message: truncated (a container claims more elements than bytes follow)");
+        return Status::bad_request(
+            "emitter message: truncated (a container claims more elements than bytes follow)");
       }
       open[depth++] = items;
       pending += items;
@@ -138,25 +145,34 @@ Result<std::string> utf8_string(const msgpack_object& o, std::string_view what) 
 // A map key as JavaScript would name the property.
 Result<std::string> key_text(const msgpack_object& k) {
   switch (k.type) {
-    case MSGPACK_OBJECT_STR: return utf8_string(k, "a map key");
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: return std::to_string(k.via.u64);
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return std::to_string(k.via.i64);
-    case MSGPACK_OBJECT_BOOLEAN: return std::string(k.via.boolean ? "true" : "false");
-    case MSGPACK_OBJECT_NIL: return std::string("null");
-    default: return Status::bad_request("emitter message: a map key is not a string, integer, boolean or nil");
+    case MSGPACK_OBJECT_STR:
+      return utf8_string(k, "a map key");
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+      return std::to_string(k.via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+      return std::to_string(k.via.i64);
+    case MSGPACK_OBJECT_BOOLEAN:
+      return std::string(k.via.boolean ? "true" : "false");
+    case MSGPACK_OBJECT_NIL:
+      return std::string("null");
+    default:
+      return Status::bad_request("emitter message: a map key is not a string, integer, boolean or nil");
   }
 }
 
 Result<Json> to_json(const msgpack_object& o) {
   switch (o.type) {
-    case MSGPACK_OBJECT_NIL: return Json();
-    case MSGPACK_OBJECT_BOOLEAN: return Json(o.via.boolean);
+    case MSGPACK_OBJECT_NIL:
+      return Json();
+    case MSGPACK_OBJECT_BOOLEAN:
+      return Json(o.via.boolean);
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
       if (o.via.u64 > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         return Json(static_cast<double>(o.via.u64));
       }
       return Json(static_cast<long long>(o.via.u64));
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return Json(static_cast<long long>(o.via.i64));
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+      return Json(static_cast<long long>(o.via.i64));
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
       if (!std::isfinite(o.via.f64)) return Json();
@@ -197,7 +213,8 @@ Result<Json> to_json(const msgpack_object& o) {
     case MSGPACK_OBJECT_BIN:
       return Status::bad_request("emitter message: binary values (Buffer, ArrayBuffer) are not supported");
     case MSGPACK_OBJECT_EXT:
-      return Status::bad_request("emitter message: MessagePack extension values (Date, ...) are not supported");
+      return Status::bad_request(
+          "emitter message: MessagePack extension values (Date, ...) are not supported");
   }
   return Status::bad_request("emitter message: unknown MessagePack type");
 }
@@ -285,8 +302,10 @@ Result<EmitterMessage> from_object(const msgpack_object& top, const EmitterLimit
 
   if (Status s = room_list(opts, "rooms", limits.max_rooms, msg.rooms); !s.ok()) return s;
   if (Status s = room_list(opts, "except", limits.max_rooms, msg.except); !s.ok()) return s;
-  if (const msgpack_object* flags = member(opts, "flags"); flags != nullptr && flags->type != MSGPACK_OBJECT_NIL) {
-    if (flags->type != MSGPACK_OBJECT_MAP) return Status::bad_request("emitter message: opts.flags is not a map");
+  if (const msgpack_object* flags = member(opts, "flags");
+      flags != nullptr && flags->type != MSGPACK_OBJECT_NIL) {
+    if (flags->type != MSGPACK_OBJECT_MAP)
+      return Status::bad_request("emitter message: opts.flags is not a map");
     const msgpack_object* vol = member(*flags, "volatile");
     if (vol != nullptr && vol->type != MSGPACK_OBJECT_NIL) {
       if (vol->type != MSGPACK_OBJECT_BOOLEAN) {
@@ -323,12 +342,16 @@ Result<EmitterMessage> decode_emitter_message(std::string_view bytes, const Emit
   Unpacked unpacked;
   std::size_t off = 0;
   switch (msgpack_unpack_next(unpacked.get(), bytes.data(), bytes.size(), &off)) {
-    case MSGPACK_UNPACK_SUCCESS: break;
+    case MSGPACK_UNPACK_SUCCESS:
+      break;
     case MSGPACK_UNPACK_EXTRA_BYTES:  // check_shape saw none; kept for safety
       return Status::bad_request("emitter message: trailing bytes after the message");
-    case MSGPACK_UNPACK_CONTINUE: return Status::bad_request("emitter message: truncated");
-    case MSGPACK_UNPACK_NOMEM_ERROR: return Status::bad_request("emitter message: too large or nested too deep");
-    default: return Status::bad_request("emitter message: not valid MessagePack");
+    case MSGPACK_UNPACK_CONTINUE:
+      return Status::bad_request("emitter message: truncated");
+    case MSGPACK_UNPACK_NOMEM_ERROR:
+      return Status::bad_request("emitter message: too large or nested too deep");
+    default:
+      return Status::bad_request("emitter message: not valid MessagePack");
   }
   if (off != bytes.size()) return Status::bad_request("emitter message: trailing bytes after the message");
   return from_object(unpacked.get()->data, limits);

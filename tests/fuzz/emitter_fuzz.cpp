@@ -28,12 +28,23 @@ void pack_str(msgpack_packer& pk, std::string_view s) {
 
 void pack(msgpack_packer& pk, const Json& v) {
   switch (v.kind()) {
-    case Json::Kind::null: msgpack_pack_nil(&pk); break;
-    case Json::Kind::boolean: v.as_bool() ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk); break;
-    case Json::Kind::integer: msgpack_pack_int64(&pk, v.as_int()); break;
-    case Json::Kind::number: msgpack_pack_double(&pk, v.as_double()); break;
-    case Json::Kind::string: pack_str(pk, v.as_string()); break;
-    case Json::Kind::binary: __builtin_trap();  // the decoder never yields binary
+    case Json::Kind::null:
+      msgpack_pack_nil(&pk);
+      break;
+    case Json::Kind::boolean:
+      v.as_bool() ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+      break;
+    case Json::Kind::integer:
+      msgpack_pack_int64(&pk, v.as_int());
+      break;
+    case Json::Kind::number:
+      msgpack_pack_double(&pk, v.as_double());
+      break;
+    case Json::Kind::string:
+      pack_str(pk, v.as_string());
+      break;
+    case Json::Kind::binary:
+      __builtin_trap();  // the decoder never yields binary
     case Json::Kind::array:
       msgpack_pack_array(&pk, v.as_array().size());
       for (const auto& item : v.as_array()) pack(pk, item);

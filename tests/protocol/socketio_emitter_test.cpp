@@ -2,6 +2,8 @@
 // value type, the envelope's rooms/except/flags, and each refusal. Inputs
 // are built with msgpack-c's packer (Pack below), plus bytes the stock
 // emitter 5.1.0 published, captured once (StockEmitterBytes).
+#include "protocol/socketio_emitter.h"
+
 #include <gtest/gtest.h>
 #include <msgpack.h>
 
@@ -13,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/socketio_emitter.h"
 #include "test_util.h"
 
 namespace realtime::protocol::socketio {
@@ -173,28 +174,33 @@ TEST(EmitterChannel, BroadcastAndRoomChannelsAsTheEmitterNamesThem) {
 //   emitter.of("/other").emit("x")
 //   emitter.to(["a", "b"]).emit("y", "é")
 TEST(EmitterDecode, StockEmitterBytes) {
-  auto m = decode_ok(from_hex(
-      "93a7656d697474657283a47479706502a46461746194a8616e6e6f756e636584a474657874a26869a16efda166cb3ff800000000"
-      "0000a3626967cf0000010000000000c092c3c2a36e7370a12f83a5726f6f6d7391a7726f6f6d3a7231a5666c61677381a8766f6c61"
-      "74696c65c3a665786365707491a7726f6f6d3a7232"));
+  auto m =
+      decode_ok(from_hex("93a7656d697474657283a47479706502a46461746194a8616e6e6f756e636584a474657874a26869a16"
+                         "efda166cb3ff800000000"
+                         "0000a3626967cf0000010000000000c092c3c2a36e7370a12f83a5726f6f6d7391a7726f6f6d3a7231a"
+                         "5666c61677381a8766f6c61"
+                         "74696c65c3a665786365707491a7726f6f6d3a7232"));
   EXPECT_EQ(m.nsp, "/");
   EXPECT_EQ(m.rooms, std::vector<std::string>{"room:r1"});
   EXPECT_EQ(m.except, std::vector<std::string>{"room:r2"});
   EXPECT_TRUE(m.droppable);
-  EXPECT_EQ(m.args.dump(), R"(["announce",{"text":"hi","n":-3,"f":1.5,"big":1099511627776},null,[true,false]])");
+  EXPECT_EQ(m.args.dump(),
+            R"(["announce",{"text":"hi","n":-3,"f":1.5,"big":1099511627776},null,[true,false]])");
 
-  m = decode_ok(from_hex(
-      "93a7656d697474657283a47479706502a46461746191a178a36e7370a62f6f7468657283a5726f6f6d7390a5666c61677380a66578"
-      "6365707490"));
+  m =
+      decode_ok(from_hex("93a7656d697474657283a47479706502a46461746191a178a36e7370a62f6f7468657283a5726f6f6d7"
+                         "390a5666c61677380a66578"
+                         "6365707490"));
   EXPECT_EQ(m.nsp, "/other");
   EXPECT_TRUE(m.rooms.empty());
   EXPECT_TRUE(m.except.empty());
   EXPECT_FALSE(m.droppable);
   EXPECT_EQ(m.args, Json::array({"x"}));
 
-  m = decode_ok(from_hex(
-      "93a7656d697474657283a47479706502a46461746192a179a2c3a9a36e7370a12f83a5726f6f6d7392a161a162a5666c61677380a6"
-      "65786365707490"));
+  m =
+      decode_ok(from_hex("93a7656d697474657283a47479706502a46461746192a179a2c3a9a36e7370a12f83a5726f6f6d7392a"
+                         "161a162a5666c61677380a6"
+                         "65786365707490"));
   EXPECT_EQ(m.rooms, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(m.args, Json::array({"y", "\xc3\xa9"}));
 }
@@ -217,8 +223,8 @@ TEST(EmitterDecode, ScalarTypes) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   auto m = decode_ok(message({}, "ev", 15, [&](Pack& p) {
     p.nil().boolean(true).boolean(false);
-    p.u64(5).u64(300).u64(70'000).u64(std::uint64_t{1} << 40);           // fixint, uint16, uint32, uint64
-    p.i64(-1).i64(-200).i64(std::numeric_limits<std::int64_t>::min());   // negative fixint, int16, int64
+    p.u64(5).u64(300).u64(70'000).u64(std::uint64_t{1} << 40);          // fixint, uint16, uint32, uint64
+    p.i64(-1).i64(-200).i64(std::numeric_limits<std::int64_t>::min());  // negative fixint, int16, int64
     p.f32(1.5F).f64(0.1).f64(nan).f64(-std::numeric_limits<double>::infinity());
     p.u64(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
   }));
@@ -265,12 +271,23 @@ TEST(EmitterDecode, StringsArraysAndMaps) {
     p.str("nested").map(1).str("deeper").array(1).str("x");
   }));
   EXPECT_EQ(m.args.as_array()[1].dump(),
-            "{\"s\":\"h\xc3\xa9llo \xf0\x9f\x98\x80\",\"\":\"\",\"list\":[1,[],{}],\"nested\":{\"deeper\":[\"x\"]}}");
+            "{\"s\":\"h\xc3\xa9llo "
+            "\xf0\x9f\x98\x80\",\"\":\"\",\"list\":[1,[],{}],\"nested\":{\"deeper\":[\"x\"]}}");
 }
 
 TEST(EmitterDecode, NonStringMapKeysBecomeTheirJavaScriptPropertyNames) {
   auto m = decode_ok(with_arg([](Pack& p) {
-    p.map(5).u64(1).str("one").i64(-2).str("minus two").boolean(true).u64(3).boolean(false).u64(4).nil().u64(5);
+    p.map(5)
+        .u64(1)
+        .str("one")
+        .i64(-2)
+        .str("minus two")
+        .boolean(true)
+        .u64(3)
+        .boolean(false)
+        .u64(4)
+        .nil()
+        .u64(5);
   }));
   EXPECT_EQ(m.args.as_array()[1].dump(), R"({"1":"one","-2":"minus two","true":3,"false":4,"null":5})");
 }
@@ -330,38 +347,68 @@ TEST(EmitterRefuse, WrongTopLevelShape) {
     write(p);
     return p.bytes();
   };
-  const auto packet = [](Pack& p) { p.map(3).str("type").u64(2).str("data").array(1).str("e").str("nsp").str("/"); };
+  const auto packet = [](Pack& p) {
+    p.map(3).str("type").u64(2).str("data").array(1).str("e").str("nsp").str("/");
+  };
   expect_refused(shape([](Pack& p) { p.map(0); }), StatusCode::bad_request, "[uid, packet, opts]");
   expect_refused(shape([](Pack& p) { p.str("emitter"); }), StatusCode::bad_request, "[uid, packet, opts]");
-  expect_refused(shape([&](Pack& p) { p.array(2).str("u"); packet(p); }), StatusCode::bad_request,
-                 "[uid, packet, opts]");
-  expect_refused(shape([&](Pack& p) { p.array(4).str("u"); packet(p); p.map(0).nil(); }), StatusCode::bad_request,
-                 "[uid, packet, opts]");
-  expect_refused(shape([&](Pack& p) { p.array(3).u64(1); packet(p); p.map(0); }), StatusCode::bad_request,
-                 "uid is not a string");
+  expect_refused(shape([&](Pack& p) {
+                   p.array(2).str("u");
+                   packet(p);
+                 }),
+                 StatusCode::bad_request, "[uid, packet, opts]");
+  expect_refused(shape([&](Pack& p) {
+                   p.array(4).str("u");
+                   packet(p);
+                   p.map(0).nil();
+                 }),
+                 StatusCode::bad_request, "[uid, packet, opts]");
+  expect_refused(shape([&](Pack& p) {
+                   p.array(3).u64(1);
+                   packet(p);
+                   p.map(0);
+                 }),
+                 StatusCode::bad_request, "uid is not a string");
   expect_refused(shape([](Pack& p) { p.array(3).str("u").array(0).map(0); }), StatusCode::bad_request,
                  "packet is not a map");
-  expect_refused(shape([&](Pack& p) { p.array(3).str("u"); packet(p); p.array(0); }), StatusCode::bad_request,
-                 "opts is not a map");
+  expect_refused(shape([&](Pack& p) {
+                   p.array(3).str("u");
+                   packet(p);
+                   p.array(0);
+                 }),
+                 StatusCode::bad_request, "opts is not a map");
   // The packet's own fields.
-  expect_refused(shape([](Pack& p) { p.array(3).str("u").map(2).str("data").array(1).str("e").str("nsp").str("/").map(0); }),
-                 StatusCode::bad_request, "packet.type");
   expect_refused(shape([](Pack& p) {
-                   p.array(3).str("u").map(3).str("type").str("2").str("data").array(1).str("e").str("nsp").str("/").map(0);
+                   p.array(3).str("u").map(2).str("data").array(1).str("e").str("nsp").str("/").map(0);
                  }),
                  StatusCode::bad_request, "packet.type");
-  expect_refused(shape([](Pack& p) { p.array(3).str("u").map(2).str("type").u64(2).str("data").array(1).str("e").map(0); }),
+  expect_refused(
+      shape([](Pack& p) {
+        p.array(3).str("u").map(3).str("type").str("2").str("data").array(1).str("e").str("nsp").str("/").map(
+            0);
+      }),
+      StatusCode::bad_request, "packet.type");
+  expect_refused(shape([](Pack& p) {
+                   p.array(3).str("u").map(2).str("type").u64(2).str("data").array(1).str("e").map(0);
+                 }),
                  StatusCode::bad_request, "packet.nsp is missing");
   expect_refused(message(on_nsp("other"), "e", 0, {}), StatusCode::bad_request, "'/'");
   expect_refused(message(on_nsp(""), "e", 0, {}), StatusCode::bad_request, "'/'");
-  expect_refused(shape([](Pack& p) { p.array(3).str("u").map(3).str("type").u64(2).str("data").array(0).str("nsp").str("/").map(0); }),
-                 StatusCode::bad_request, "packet.data");
-  expect_refused(shape([](Pack& p) { p.array(3).str("u").map(3).str("type").u64(2).str("data").str("e").str("nsp").str("/").map(0); }),
-                 StatusCode::bad_request, "packet.data");
-  expect_refused(shape([](Pack& p) {
-                   p.array(3).str("u").map(3).str("type").u64(2).str("data").array(1).u64(1).str("nsp").str("/").map(0);
-                 }),
-                 StatusCode::bad_request, "event name is not a string");
+  expect_refused(
+      shape([](Pack& p) {
+        p.array(3).str("u").map(3).str("type").u64(2).str("data").array(0).str("nsp").str("/").map(0);
+      }),
+      StatusCode::bad_request, "packet.data");
+  expect_refused(
+      shape([](Pack& p) {
+        p.array(3).str("u").map(3).str("type").u64(2).str("data").str("e").str("nsp").str("/").map(0);
+      }),
+      StatusCode::bad_request, "packet.data");
+  expect_refused(
+      shape([](Pack& p) {
+        p.array(3).str("u").map(3).str("type").u64(2).str("data").array(1).u64(1).str("nsp").str("/").map(0);
+      }),
+      StatusCode::bad_request, "event name is not a string");
 }
 
 TEST(EmitterRefuse, OnlyEventPacketsAreDelivered) {
@@ -373,18 +420,31 @@ TEST(EmitterRefuse, OnlyEventPacketsAreDelivered) {
 
 TEST(EmitterRefuse, AcknowledgementIds) {
   Pack p;
-  p.array(3).str("u").map(4).str("type").u64(2).str("data").array(1).str("e").str("nsp").str("/").str("id").u64(7);
+  p.array(3)
+      .str("u")
+      .map(4)
+      .str("type")
+      .u64(2)
+      .str("data")
+      .array(1)
+      .str("e")
+      .str("nsp")
+      .str("/")
+      .str("id")
+      .u64(7);
   p.map(0);
   expect_refused(p.bytes(), StatusCode::bad_request, "acknowledgements");
 }
 
 TEST(EmitterRefuse, BinaryAndExtensionValuesAnywhere) {
   expect_refused(with_arg([](Pack& p) { p.bin("\x01\x02"); }), StatusCode::bad_request, "binary");
-  expect_refused(with_arg([](Pack& p) { p.map(1).str("file").array(1).bin(""); }), StatusCode::bad_request, "binary");
+  expect_refused(with_arg([](Pack& p) { p.map(1).str("file").array(1).bin(""); }), StatusCode::bad_request,
+                 "binary");
   // notepack writes a Date as the timestamp extension (-1).
-  expect_refused(with_arg([](Pack& p) { p.ext(-1, std::string_view("\x39\x45\x79\x80", 4)); }), StatusCode::bad_request,
+  expect_refused(with_arg([](Pack& p) { p.ext(-1, std::string_view("\x39\x45\x79\x80", 4)); }),
+                 StatusCode::bad_request, "extension");
+  expect_refused(with_arg([](Pack& p) { p.ext(0, std::string_view("\0", 1)); }), StatusCode::bad_request,
                  "extension");
-  expect_refused(with_arg([](Pack& p) { p.ext(0, std::string_view("\0", 1)); }), StatusCode::bad_request, "extension");
   expect_refused(with_arg([](Pack& p) { p.map(1).bin("k").u64(1); }), StatusCode::bad_request, "map key");
   Pack p;
   p.array(3).str("u").map(3).str("type").u64(2).str("data").array(1).str("e").str("nsp").str("/");
@@ -399,11 +459,13 @@ TEST(EmitterRefuse, MapKeysThatNoPropertyNameComesFrom) {
 }
 
 TEST(EmitterRefuse, NonUtf8StringsInKeysValuesRoomsAndNames) {
-  for (std::string_view bad : {std::string_view("\xff"), std::string_view("\xc0\xaf"),  // invalid, overlong
-                               std::string_view("\xed\xa0\x80"), std::string_view("ab\xe2\x82")}) {  // surrogate, cut
+  for (std::string_view bad :
+       {std::string_view("\xff"), std::string_view("\xc0\xaf"),               // invalid, overlong
+        std::string_view("\xed\xa0\x80"), std::string_view("ab\xe2\x82")}) {  // surrogate, cut
     expect_refused(with_arg([&](Pack& p) { p.str(bad); }), StatusCode::bad_request, "UTF-8");
     expect_refused(with_arg([&](Pack& p) { p.map(1).str(bad).u64(1); }), StatusCode::bad_request, "UTF-8");
-    expect_refused(with_arg([&](Pack& p) { p.array(1).map(1).str("k").str(bad); }), StatusCode::bad_request, "UTF-8");
+    expect_refused(with_arg([&](Pack& p) { p.array(1).map(1).str("k").str(bad); }), StatusCode::bad_request,
+                   "UTF-8");
     expect_refused(message({}, bad, 0, {}), StatusCode::bad_request, "UTF-8");
     expect_refused(message(to_rooms({std::string(bad)}), "e", 0, {}), StatusCode::bad_request, "UTF-8");
     expect_refused(message(to_rooms({}, {std::string(bad)}), "e", 0, {}), StatusCode::bad_request, "UTF-8");
@@ -429,8 +491,8 @@ TEST(EmitterRefuse, NestingDeeperThanTheLimit) {
   decode_ok(nested_arg(2), max_depth(5));
   expect_refused(nested_arg(3), StatusCode::bad_request, "nested too deep", max_depth(5));
   // Empty containers count too.
-  expect_refused(with_arg([](Pack& p) { p.array(1).array(1).map(0); }), StatusCode::bad_request, "nested too deep",
-                 max_depth(5));
+  expect_refused(with_arg([](Pack& p) { p.array(1).array(1).map(0); }), StatusCode::bad_request,
+                 "nested too deep", max_depth(5));
 }
 
 TEST(EmitterRefuse, LargerThanMaxBytes) {
@@ -477,19 +539,23 @@ TEST(EmitterRefuse, OptsOfTheWrongTypes) {
 // would reserve room for all of them before reading one. Refused before it
 // is asked, whatever the nesting.
 TEST(EmitterRefuse, ContainersClaimingMoreElementsThanBytesFollow) {
-  for (std::string_view header : {std::string_view("\xdd\xff\xff\xff\xff", 5), std::string_view("\xdf\xff\xff\xff\xff", 5),
-                                  std::string_view("\xdc\xff\xff", 3), std::string_view("\xde\x10\x00", 3)}) {
+  for (std::string_view header :
+       {std::string_view("\xdd\xff\xff\xff\xff", 5), std::string_view("\xdf\xff\xff\xff\xff", 5),
+        std::string_view("\xdc\xff\xff", 3), std::string_view("\xde\x10\x00", 3)}) {
     expect_refused(header, StatusCode::bad_request, "truncated");
     std::string nested = "\x93\xa1u";
     for (int i = 0; i < 20; ++i) nested.append(header);
     expect_refused(nested, StatusCode::bad_request, "truncated");
   }
   // Many siblings, each claiming a little more than is left in the message.
-  std::string siblings = "\xdc\x01\x00";  // array of 256 ...
+  std::string siblings = "\xdc\x01\x00";                             // array of 256 ...
   for (int i = 0; i < 256; ++i) siblings.append("\xdc\x01\x00", 3);  // ... arrays of 256
   expect_refused(siblings, StatusCode::bad_request, "truncated");
   // A huge string length.
-  expect_refused(std::string_view("\x93\xa1u\xdb\xff\xff\xff\xff" "abc", 11), StatusCode::bad_request, "truncated");
+  expect_refused(std::string_view("\x93\xa1u\xdb\xff\xff\xff\xff"
+                                  "abc",
+                                  11),
+                 StatusCode::bad_request, "truncated");
 }
 
 }  // namespace
