@@ -170,6 +170,11 @@ test("emitter.of(\"/other\") reaches nobody on \"/\"", T, async () => {
   try {
     emitter.of("/other").emit("elsewhere", 1);
     emitter.of("/other").to(`room:${c.r1}`).emit("elsewhere", 2);
+    // The packet names its namespace too: "/other" published on "/"'s
+    // channels (a publisher that mixes them up) still reaches nobody.
+    const misrouted = new Emitter({ publish: (ch, msg) => client.publish(ch.replace("#/other#", "#/#"), msg) });
+    misrouted.of("/other").emit("elsewhere", 3);
+    misrouted.of("/other").to(`room:${c.r1}`).emit("elsewhere", 4);
     await settle(c.all);
     for (const sock of c.all) assert.deepEqual(sock.drain("elsewhere"), []);
   } finally {
