@@ -18,6 +18,7 @@ packages=(
   libsqlite3-dev sqlite3  # message store
   libpq-dev           # PostgreSQL store (libpq 15)
   libhiredis-dev      # the Redis bus between chatd nodes
+  libmsgpack-dev      # decodes what @socket.io/redis-emitter publishes (msgpack-c)
   redis-server        # the throwaway Redis its tests start
   postgresql-15       # the throwaway servers its tests and bench/store start (and the postgres user they run as)
   libfmt-dev libcxxopts-dev
