@@ -140,6 +140,14 @@ cluster_fanout() {
     --server-pid "$npids" --extra-pid "$extra" --prefix "f$kind$round-" "${jwt[@]}" "${cfan_args[@]}" \
     --p99-limit-ms 50 --timeout 400 >"$out/$kind-cluster.fanout$round.txt" 2>"$out/$kind-cluster.fanout$round.loadgen.log" || true
   grep '^result' "$out/$kind-cluster.fanout$round.txt" | sed 's/^/   /' >&2 || true
+  if [ "$kind" = chatd ] && [ "$chatd_bus" = 1 ]; then
+    # The bus counters of both nodes after the run: a drop would be a lost delivery.
+    local p
+    IFS=, read -r -a ports <<<"$nports"
+    for p in "${ports[@]}"; do
+      curl -s --max-time 5 "http://127.0.0.1:$p/metrics" | grep -E '^chatd_(bus|cluster)_' || echo "chatd_bus_unreadable 1"
+    done >"$out/$kind-cluster.fanout$round.metrics"
+  fi
   cluster_cleanup_nodes
 }
 
@@ -165,10 +173,26 @@ cluster_idle() {
   cluster_cleanup_nodes
 }
 
-# Stops the nodes and Redis of one scenario; PostgreSQL stays for the next.
+# Stops the nodes and Redis of one scenario, all at once (SIGTERM, then
+# SIGKILL after 20 s, noted in stop-notes.txt); PostgreSQL stays for the next.
 cluster_cleanup_nodes() {
-  local i
-  for ((i = ${#cluster_pids[@]} - 1; i >= 0; i--)); do stop_pid "${cluster_pids[i]}"; done
+  local pid t0 left
+  t0=$(date +%s.%N)
+  for pid in "${cluster_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 200); do
+    left=0
+    for pid in "${cluster_pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+    [ "$left" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${cluster_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "$(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-60): still running 20 s after SIGTERM (the load generators had just dropped all their connections); killed" >>"$out/stop-notes.txt"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "stopped ${#cluster_pids[@]} processes in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
   cluster_pids=()
 }
 
@@ -199,6 +223,7 @@ for k in chatd node; do
     fi
   done
   cp "$out/$k-cluster.fanout$best_r.txt" "$out/$k-cluster.fanout.txt"
+  [ -f "$out/$k-cluster.fanout$best_r.metrics" ] && cp "$out/$k-cluster.fanout$best_r.metrics" "$out/$k-cluster.fanout.metrics"
   declare "rounds_$k=$(IFS=/; echo "${per_round[*]}" | sed 's|/| / |g')"
 done
 cluster_idle chatd
@@ -255,6 +280,14 @@ crow "  p99 ms there" "$(cval chatd fanout best p99_ms)" "$(cval node fanout bes
 crow "  CPU us/delivery there (nodes + Redis [+ PG])" "$(cval chatd fanout best server_cpu_us_per_msg)" "$(cval node fanout best server_cpu_us_per_msg)"
 crow "  of which Redis [+ PG]" "$(cval chatd fanout best extra_cpu_us_per_msg)" "$(cval node fanout best extra_cpu_us_per_msg)"
 crow "  server-side CPU % there (100 = one core)" "$(cval chatd fanout best server_cpu_pct)" "$(cval node fanout best server_cpu_pct)"
+# bus_sum NAME: a counter summed over both nodes' /metrics after the best round.
+bus_sum() {
+  local f=$out/chatd-cluster.fanout.metrics
+  [ -f "$f" ] || { echo "-"; return; }
+  awk -v k="$1" '$1 == k { s += $2; n++ } END { if (n) printf "%.0f", s; else print "-" }' "$f"
+}
+crow "  chatd bus published / delivered / dropped (both nodes)" \
+  "$(bus_sum chatd_bus_published_total) / $(bus_sum chatd_bus_delivered_total) / $(bus_sum chatd_bus_dropped_total)" "n/a" "-" "-"
 crow "fan-out at equal load (first step): msg/s per socket" "$(cval chatd fanout ref per_socket_per_s)" "$(cval node fanout ref per_socket_per_s)"
 crow "  p50 ms" "$(cval chatd fanout ref p50_ms)" "$(cval node fanout ref p50_ms)"
 crow "  p99 ms" "$(cval chatd fanout ref p99_ms)" "$(cval node fanout ref p99_ms)"
@@ -284,5 +317,6 @@ crow "  RSS MiB per node" "$(idle_nodes chatd rss_mib)" "$(idle_nodes node rss_m
     printf '| %-54s | %22s | %22s | %10s |\n' "$label" "$c" "$n" "$q"
   done
   echo
+  [ -f "$out/stop-notes.txt" ] && sed 's/^/note: /' "$out/stop-notes.txt"
   echo "raw results and logs: $out"
 } | tee "$out/cluster-table.md"
