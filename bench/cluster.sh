@@ -286,7 +286,7 @@ bus_sum() {
   [ -f "$f" ] || { echo "-"; return; }
   awk -v k="$1" '$1 == k { s += $2; n++ } END { if (n) printf "%.0f", s; else print "-" }' "$f"
 }
-crow "  chatd bus published / delivered / dropped (both nodes)" \
+crow "  chatd bus published/delivered/dropped (2 nodes)" \
   "$(bus_sum chatd_bus_published_total) / $(bus_sum chatd_bus_delivered_total) / $(bus_sum chatd_bus_dropped_total)" "n/a" "-" "-"
 crow "fan-out at equal load (first step): msg/s per socket" "$(cval chatd fanout ref per_socket_per_s)" "$(cval node fanout ref per_socket_per_s)"
 crow "  p50 ms" "$(cval chatd fanout ref p50_ms)" "$(cval node fanout ref p50_ms)"
