@@ -124,6 +124,16 @@ cfan_sockets=$((cfan_rooms * cfan_members))
 # shared machine falls on both alike; the table takes each side's best round.
 crounds=${BENCH_CLUSTER_ROUNDS:-$([ "$quick" = 1 ] && echo 1 || echo 2)}
 
+# bus_metrics: both nodes' bus and cluster counters (before and after a
+# run: a message dropped during it would be a lost delivery).
+bus_metrics() {
+  local p ps
+  IFS=, read -r -a ps <<<"$nports"
+  for p in "${ps[@]}"; do
+    curl -s --max-time 5 "http://127.0.0.1:$p/metrics" | grep -E '^chatd_(bus|cluster)_' || echo "chatd_bus_unreadable 1"
+  done
+}
+
 # cluster_fanout KIND ROUND: 2 nodes, one loadgen across both.
 cluster_fanout() {
   local kind=$1 round=$2 extra jwt=()
@@ -135,19 +145,13 @@ cluster_fanout() {
     jwt=(--jwt-secret "$secret")
   fi
   echo "== $kind cluster (2 nodes): fanout, round $round" >&2
+  [ "$kind" = chatd ] && [ "$chatd_bus" = 1 ] && bus_metrics >"$out/$kind-cluster.fanout$round.metrics0"
   echo "$kind fanout $round: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/cluster-loadavg.txt"
   timeout 600 $gen_cpu "$loadgen_bin" --scenario fanout --port "$nports" --sources 4 --source-first 2 \
     --server-pid "$npids" --extra-pid "$extra" --prefix "f$kind$round-" "${jwt[@]}" "${cfan_args[@]}" \
     --p99-limit-ms 50 --timeout 400 >"$out/$kind-cluster.fanout$round.txt" 2>"$out/$kind-cluster.fanout$round.loadgen.log" || true
   grep '^result' "$out/$kind-cluster.fanout$round.txt" | sed 's/^/   /' >&2 || true
-  if [ "$kind" = chatd ] && [ "$chatd_bus" = 1 ]; then
-    # The bus counters of both nodes after the run: a drop would be a lost delivery.
-    local p
-    IFS=, read -r -a ports <<<"$nports"
-    for p in "${ports[@]}"; do
-      curl -s --max-time 5 "http://127.0.0.1:$p/metrics" | grep -E '^chatd_(bus|cluster)_' || echo "chatd_bus_unreadable 1"
-    done >"$out/$kind-cluster.fanout$round.metrics"
-  fi
+  [ "$kind" = chatd ] && [ "$chatd_bus" = 1 ] && bus_metrics >"$out/$kind-cluster.fanout$round.metrics"
   cluster_cleanup_nodes
 }
 
@@ -198,8 +202,11 @@ cluster_cleanup_nodes() {
 
 # ---- run ------------------------------------------------------------------------
 chatd_bus=1
-chatd_help=$("$chatd_bin" --help 2>&1 || true)
-if ! grep -q -- '--bus' <<<"$chatd_help"; then
+# A chatd with --bus refuses it beside the memory store ("shared store");
+# one without it names the option as unknown. (--help is not asked: it
+# may leave a group out.)
+chatd_probe=$(timeout 10 "$chatd_bin" --store memory --bus redis://127.0.0.1:1 --port 0 2>&1 || true)
+if ! grep -q 'shared store' <<<"$chatd_probe"; then
   # Before chatd has --bus: its nodes share only PostgreSQL, so a node
   # never sees the other's messages. Only for checking the harness.
   chatd_bus=0
@@ -223,7 +230,9 @@ for k in chatd node; do
     fi
   done
   cp "$out/$k-cluster.fanout$best_r.txt" "$out/$k-cluster.fanout.txt"
-  [ -f "$out/$k-cluster.fanout$best_r.metrics" ] && cp "$out/$k-cluster.fanout$best_r.metrics" "$out/$k-cluster.fanout.metrics"
+  for m in metrics metrics0; do
+    [ -f "$out/$k-cluster.fanout$best_r.$m" ] && cp "$out/$k-cluster.fanout$best_r.$m" "$out/$k-cluster.fanout.$m"
+  done
   declare "rounds_$k=$(IFS=/; echo "${per_round[*]}" | sed 's|/| / |g')"
 done
 cluster_idle chatd
@@ -266,6 +275,21 @@ idle_mean() {
   awk -v s="$s" 'BEGIN { printf "%.0f", s / 3 }'
 }
 
+# bus_sum NAME: a counter summed over both nodes, its growth during the
+# best round (after the run minus before it).
+bus_sum() {
+  local f=$out/chatd-cluster.fanout.metrics f0=$out/chatd-cluster.fanout.metrics0
+  [ -f "$f" ] && [ -f "$f0" ] || { echo "-"; return; }
+  awk -v k="$1" 'FNR == 1 { file++ } $1 == k { s += (file == 1 ? -$2 : $2); n++ } END { if (n) printf "%.0f", s; else print "-" }' "$f0" "$f"
+}
+# extra_part KIND LINE I: the I-th extra's (0 Redis, 1 PostgreSQL) µs per delivery.
+extra_part() {
+  local v
+  v=$(get "$1-cluster" fanout "$2" extra_each_us_per_msg)
+  [ "$v" = "-" ] && { echo "-"; return; }
+  v=$(cut -d, -f$(($3 + 1)) <<<"$v")
+  awk -v x="$v" 'BEGIN { if (x == "") print "-"; else printf (x >= 100 ? "%.0f" : "%.3g"), x }'
+}
 crows=()
 crow() {  # crow LABEL CHATD NODE [RATIO-CHATD RATIO-NODE]
   local r
@@ -278,21 +302,17 @@ crow "  each round's best, deliveries/s" "$rounds_chatd" "$rounds_node" "-" "-"
 crow "  regime there: msg/s reaching one socket" "$(cval chatd fanout best per_socket_per_s)" "$(cval node fanout best per_socket_per_s)"
 crow "  p99 ms there" "$(cval chatd fanout best p99_ms)" "$(cval node fanout best p99_ms)"
 crow "  CPU us/delivery there (nodes + Redis [+ PG])" "$(cval chatd fanout best server_cpu_us_per_msg)" "$(cval node fanout best server_cpu_us_per_msg)"
-crow "  of which Redis [+ PG]" "$(cval chatd fanout best extra_cpu_us_per_msg)" "$(cval node fanout best extra_cpu_us_per_msg)"
+crow "  of which Redis" "$(extra_part chatd best 0)" "$(extra_part node best 0)"
+crow "  of which PostgreSQL" "$(extra_part chatd best 1)" "-" "-" "-"
 crow "  server-side CPU % there (100 = one core)" "$(cval chatd fanout best server_cpu_pct)" "$(cval node fanout best server_cpu_pct)"
-# bus_sum NAME: a counter summed over both nodes' /metrics after the best round.
-bus_sum() {
-  local f=$out/chatd-cluster.fanout.metrics
-  [ -f "$f" ] || { echo "-"; return; }
-  awk -v k="$1" '$1 == k { s += $2; n++ } END { if (n) printf "%.0f", s; else print "-" }' "$f"
-}
-crow "  chatd bus published/delivered/dropped (2 nodes)" \
+crow "  chatd bus published/delivered/dropped in it" \
   "$(bus_sum chatd_bus_published_total) / $(bus_sum chatd_bus_delivered_total) / $(bus_sum chatd_bus_dropped_total)" "n/a" "-" "-"
 crow "fan-out at equal load (first step): msg/s per socket" "$(cval chatd fanout ref per_socket_per_s)" "$(cval node fanout ref per_socket_per_s)"
 crow "  p50 ms" "$(cval chatd fanout ref p50_ms)" "$(cval node fanout ref p50_ms)"
 crow "  p99 ms" "$(cval chatd fanout ref p99_ms)" "$(cval node fanout ref p99_ms)"
 crow "  CPU us/delivery (nodes + Redis [+ PG])" "$(cval chatd fanout ref server_cpu_us_per_msg)" "$(cval node fanout ref server_cpu_us_per_msg)"
-crow "  of which Redis [+ PG]" "$(cval chatd fanout ref extra_cpu_us_per_msg)" "$(cval node fanout ref extra_cpu_us_per_msg)"
+crow "  of which Redis" "$(extra_part chatd ref 0)" "$(extra_part node ref 0)"
+crow "  of which PostgreSQL" "$(extra_part chatd ref 1)" "-" "-" "-"
 crow "idle: connections held by 3 nodes (goal 3 x $cidle_hi)" "$(idle_sum chatd connected)" "$(idle_sum node connected)"
 crow "  per node" "$(idle_nodes chatd connected)" "$(idle_nodes node connected)" "-" "-"
 crow "  bytes/connection per node" "$(idle_nodes chatd bytes_per_conn)" "$(idle_nodes node bytes_per_conn)" \

@@ -241,6 +241,7 @@ struct GroupSample {
   double cpu_s = 0;    // servers + extras
   double sys_s = 0;    // servers' stime
   double extra_s = 0;  // extras alone
+  std::vector<double> extra_each;  // per extra pid, in --extra-pid order
   double rss_bytes = 0;
 };
 
@@ -252,7 +253,10 @@ GroupSample sample_group(const std::vector<int>& servers, const std::vector<int>
     g.sys_s += s.sys_s;
     g.rss_bytes += s.rss_bytes;
   }
-  for (int pid : extras) g.extra_s += tree_cpu_s(pid);
+  for (int pid : extras) {
+    g.extra_each.push_back(tree_cpu_s(pid));
+    g.extra_s += g.extra_each.back();
+  }
   g.cpu_s += g.extra_s;
   return g;
 }
@@ -704,6 +708,17 @@ void LoadGen::report_step(double rate) {
                 sys_per, 100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : -1,
                 srv.rss_bytes / 1048576, static_cast<unsigned long long>(win_.errors), lost_, 100 * extra / secs,
                 win_.delivered ? extra * 1e6 / static_cast<double>(win_.delivered) : -1, per_socket);
+  // Each extra's share, so that Redis and PostgreSQL can be told apart.
+  std::string each;
+  for (std::size_t i = 0; i < srv.extra_each.size() && i < srv0_.extra_each.size(); ++i) {
+    const double d = srv.extra_each[i] - srv0_.extra_each[i];
+    char v[32];
+    std::snprintf(v, sizeof v, "%s%.3f", i ? "," : "", win_.delivered ? d * 1e6 / static_cast<double>(win_.delivered) : -1);
+    each += v;
+  }
+  if (!each.empty()) {
+    std::snprintf(line + std::strlen(line), sizeof line - std::strlen(line), " extra_each_us_per_msg=%s", each.c_str());
+  }
   std::printf("step %s\n", line);
   if (step_ == 0) std::printf("result ref %s\n", line);
   std::fflush(stdout);
