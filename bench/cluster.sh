@@ -151,6 +151,7 @@ cluster_fanout() {
     --server-pid "$npids" --extra-pid "$extra" --prefix "f$kind$round-" "${jwt[@]}" "${cfan_args[@]}" \
     --p99-limit-ms 50 --timeout 400 >"$out/$kind-cluster.fanout$round.txt" 2>"$out/$kind-cluster.fanout$round.loadgen.log" || true
   grep '^result' "$out/$kind-cluster.fanout$round.txt" | sed 's/^/   /' >&2 || true
+  grep '^result error' "$out/$kind-cluster.fanout$round.txt" | cut -c1-240 | sed "s/^/$kind fan-out round $round: /" >>"$out/stop-notes.txt" || true
   [ "$kind" = chatd ] && [ "$chatd_bus" = 1 ] && bus_metrics >"$out/$kind-cluster.fanout$round.metrics"
   cluster_cleanup_nodes
 }
