@@ -13,7 +13,7 @@
 # own throwaway Redis, fan-out with each room spread over 2 nodes and idle
 # connections held by 3 nodes; a second table.
 #
-#   bench/run.sh            full run (about 10-15 minutes, + 4-6 for the cluster)
+#   bench/run.sh            full run (about 10-15 minutes, + about 5 for the cluster)
 #   bench/run.sh --quick    small sizes, under 3 minutes
 #   bench/run.sh --cluster [--quick]   the cluster part alone
 #   BENCH_SERVERS="chatd-memory node" bench/run.sh --quick   a subset
