@@ -50,6 +50,7 @@ struct ClusterStats {
   std::uint64_t resyncs = 0;          // full snapshots asked of a node after a gap
   std::uint64_t entries_refused = 0;  // over max_remote_entries or max_nodes
   std::uint64_t undecodable = 0;      // bus messages that were not understood
+  std::uint64_t emitter_emits = 0;    // @socket.io/redis-emitter emits delivered
 };
 
 }  // namespace realtime

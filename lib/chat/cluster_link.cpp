@@ -17,6 +17,9 @@
 #include <unordered_map>
 
 #include "realtime/random.h"
+#ifdef REALTIME_HAS_MSGPACK
+#include "protocol/socketio_emitter.h"
+#endif
 
 namespace realtime::chat {
 namespace {
@@ -68,6 +71,8 @@ struct ClusterLink::Impl {
   std::string incarnation, all;
   std::uint64_t seq = 0;  // this node's last numbered message
   std::vector<Bus::SubscriptionId> subscriptions;
+  // Emitter room channels subscribed, by hub room (rooms with local sockets).
+  std::unordered_map<std::string, Bus::SubscriptionId> emitter_rooms;
   Bus::SubscriptionId state_watch = 0;
   EventLoop::TimerId tick_timer = 0, hello_timer = 0;
   bool up = false;
@@ -104,6 +109,8 @@ struct ClusterLink::Impl {
     subscriptions.push_back(bus.subscribe(node_channel(options.node_id), loop,
                                           guarded([this](std::string_view, std::string_view p) { on_direct(p); })));
     state_watch = bus.watch_state(loop, guarded([this](Bus::State s) { on_state(s); }));
+    if (emitting())
+      subscriptions.push_back(subscribe_emitter({}));
     nsp.set_relay(guarded([this](const socketio::RemoteEmit& e) { relay(e); }));
     say_hello();
     schedule_tick();
@@ -114,6 +121,7 @@ struct ClusterLink::Impl {
     Json bye = envelope("bye");
     send(all, bye);
     for (auto id : subscriptions) bus.unsubscribe(id);
+    for (const auto& [room, id] : emitter_rooms) bus.unsubscribe(id);
     bus.unwatch_state(state_watch);
     loop.cancel_timer(tick_timer);
     loop.cancel_timer(hello_timer);
@@ -195,7 +203,7 @@ struct ClusterLink::Impl {
   void tick() {
     if (!up) return;  // nothing can be heard: silence proves nothing
     heartbeat();
-    const auto now = Roster::Clock::now();
+    const auto now = loop.now();
     for (const auto& node : roster.silent_since(now - options.node_timeout)) {
       ++counters.nodes_expired;
       forget(node);
@@ -217,6 +225,52 @@ struct ClusterLink::Impl {
     send(node_channel(node), envelope("sync"));
   }
 
+  // --- what @socket.io/redis-emitter publishers say
+
+  bool emitting() const {
+#ifdef REALTIME_HAS_MSGPACK
+    return !options.emitter_key.empty();
+#else
+    return false;
+#endif
+  }
+
+  Bus::SubscriptionId subscribe_emitter(std::string_view room) {
+#ifdef REALTIME_HAS_MSGPACK
+    return bus.subscribe(protocol::socketio::emitter_channel(options.emitter_key, nsp.name(), room), loop,
+                         guarded([this](std::string_view, std::string_view p) { on_emitter(p); }));
+#else
+    (void)room;
+    return 0;
+#endif
+  }
+
+  void on_emitter(std::string_view payload) {
+#ifdef REALTIME_HAS_MSGPACK
+    auto m = protocol::socketio::decode_emitter_message(payload);
+    if (!m.ok() || m->nsp != nsp.name() || !m->args.is_array()) {
+      ++counters.undecodable;
+      return;
+    }
+    ++counters.emitter_emits;
+    deliver(socketio::RemoteEmit{std::move(m->rooms), {}, std::move(m->except),
+                                 m->droppable ? Delivery::droppable : Delivery::reliable, m->args.as_array()});
+#else
+    (void)payload;
+#endif
+  }
+
+  void local_room(const std::string& room, bool has_sockets) {
+    if (!emitting()) return;
+    auto it = emitter_rooms.find(room);
+    if (has_sockets && it == emitter_rooms.end()) {
+      emitter_rooms.emplace(room, subscribe_emitter(room));
+    } else if (!has_sockets && it != emitter_rooms.end()) {
+      bus.unsubscribe(it->second);
+      emitter_rooms.erase(it);
+    }
+  }
+
   // --- what the others say
 
   void on_state(Bus::State s) {
@@ -225,7 +279,7 @@ struct ClusterLink::Impl {
     if (up && !was) {
       // Everyone was unheard while the bus was down; the lists may have
       // missed changes both ways: exchange them.
-      roster.heard_all(Roster::Clock::now());
+      roster.heard_all(loop.now());
       asked.clear();
       say_hello();
     }
@@ -249,7 +303,10 @@ struct ClusterLink::Impl {
       return;
     }
     const std::string inc = str(m, "i");
-    const auto now = Roster::Clock::now();
+    const auto now = loop.now();
+    // The node's process restarted (same id, new run) before it was
+    // declared dead: its old sockets left, as if it had died.
+    if (const auto known = roster.incarnation_of(node); !known.empty() && known != inc) forget(node);
     if (type == "e") return on_emit(m);
     if (type == "j" || type == "l") {
       const std::uint64_t s = num(m, "s");
@@ -374,10 +431,7 @@ bool ClusterLink::send_rtc(const std::string& room, const std::string& sid, std:
   return true;
 }
 
-void ClusterLink::local_room(const std::string& room, bool has_sockets) {
-  (void)room;
-  (void)has_sockets;
-}
+void ClusterLink::local_room(const std::string& room, bool has_sockets) { impl_->local_room(room, has_sockets); }
 
 const Roster& ClusterLink::roster() const { return impl_->roster; }
 

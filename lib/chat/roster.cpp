@@ -103,6 +103,11 @@ std::vector<std::string> Roster::silent_since(Clock::time_point cutoff) const {
   return out;
 }
 
+std::string_view Roster::incarnation_of(const std::string& node) const {
+  auto it = nodes_.find(node);
+  return it == nodes_.end() ? std::string_view() : std::string_view(it->second.incarnation);
+}
+
 std::vector<std::string> Roster::node_ids() const {
   std::vector<std::string> out;
   for (const auto& [id, n] : nodes_) out.push_back(id);
