@@ -7,9 +7,17 @@
 # the four scenarios against it with bench/loadgen, and prints one table with
 # every figure and the ratio chatd/peer per row. Not part of the test suite.
 #
-#   bench/run.sh            full run (about 10-15 minutes)
-#   bench/run.sh --quick    small sizes, under 2 minutes
+# Then the cluster part (issue 13; bench/cluster.sh, sourced from here):
+# chatd nodes on one throwaway PostgreSQL and one throwaway Redis (--bus)
+# against Node socket.io processes on @socket.io/redis-adapter with their
+# own throwaway Redis, fan-out with each room spread over 2 nodes and idle
+# connections held by 3 nodes; a second table.
+#
+#   bench/run.sh            full run (about 10-15 minutes, + about 5 for the cluster)
+#   bench/run.sh --quick    small sizes, under 3 minutes
+#   bench/run.sh --cluster [--quick]   the cluster part alone
 #   BENCH_SERVERS="chatd-memory node" bench/run.sh --quick   a subset
+#   BENCH_CLUSTER=0 bench/run.sh       without the cluster part
 #
 # The server is pinned to CPU 0 and the load generator to CPU 1 with taskset
 # when the machine has two or more CPUs. Loopback only: the servers listen on
@@ -20,36 +28,49 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+quick=0 single=1 cluster=${BENCH_CLUSTER:-1}
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    --cluster) single=0 cluster=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--cluster]" >&2; exit 2 ;;
+  esac
+done
 build=${BENCH_BUILD_DIR:-build/bench}
 servers=${BENCH_SERVERS:-"chatd-memory chatd-sqlite node python"}
 out=$(mktemp -d /tmp/chatd-bench.XXXXXX)
 secret=bench-$(date +%s)-secret
 spid=
 
-cleanup() {
-  if [ -n "$spid" ] && kill -0 "$spid" 2>/dev/null; then
-    kill "$spid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$spid" 2>/dev/null || true
+# stop_pid PID: SIGTERM, up to 10 s (a node closing 20,000 sockets), then SIGKILL.
+stop_pid() {
+  local pid=$1
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
   fi
+}
+cleanup() {
+  stop_pid "$spid"
   spid=
 }
-trap 'cleanup' EXIT
+trap 'cleanup; cluster_cleanup 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
 
 # ---- what it needs ----------------------------------------------------------
 echo "== build (Release) in $build" >&2
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=OFF >"$out/cmake.log" 2>&1 ||
   { cat "$out/cmake.log"; exit 1; }
-cmake --build "$build" --target chatd loadgen >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+targets=(chatd loadgen)
+[ "$cluster" = 1 ] && targets+=(pg_throwaway)
+cmake --build "$build" --target "${targets[@]}" >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 chatd_bin=$build/apps/chatd/chatd
 loadgen_bin=$build/bench/loadgen/loadgen
 if [ ! -d bench/peers/node/node_modules ] || [ bench/peers/node/package-lock.json -nt bench/peers/node/node_modules ]; then
   (cd bench/peers/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules)
 fi
-if ! /usr/bin/python3 -c 'import socketio, aiohttp' 2>/dev/null; then
+if [ "$single" = 1 ] && ! /usr/bin/python3 -c 'import socketio, aiohttp' 2>/dev/null; then
   echo "python3-socketio / python3-aiohttp missing: run scripts/install-deps.sh" >&2
   exit 1
 fi
@@ -81,6 +102,20 @@ else
 fi
 
 # ---- servers ----------------------------------------------------------------
+# await_port PID LOG: waits for the "port=N" of a server's startup line;
+# sets sport. Fails if the process exits first or after 10 s.
+await_port() {
+  local pid=$1 log=$2
+  sport=
+  for _ in $(seq 1 200); do
+    sport=$(grep -o 'port=[0-9]*' "$log" 2>/dev/null | head -1 | cut -d= -f2 || true)
+    [ -n "$sport" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  return 1
+}
+
 # start_server NAME LOG: starts it in the background, sets spid and sport.
 start_server() {
   local name=$1 log=$2 data
@@ -94,13 +129,7 @@ start_server() {
     python) $srv_cpu /usr/bin/python3 bench/peers/python/server.py 0 >"$log" 2>&1 & ;;
   esac
   spid=$!
-  sport=
-  for _ in $(seq 1 200); do
-    sport=$(grep -o 'port=[0-9]*' "$log" 2>/dev/null | head -1 | cut -d= -f2 || true)
-    [ -n "$sport" ] && return 0
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.05
-  done
+  await_port "$spid" "$log" && return 0
   echo "$name did not start:" >&2
   cat "$log" >&2
   return 1
@@ -122,6 +151,7 @@ run_scenario() {
   cleanup
 }
 
+[ "$single" = 1 ] || servers=""
 for s in $servers; do
   run_scenario "$s" fanout "${fan_args[@]}" --p99-limit-ms 50 --timeout 400
   run_scenario "$s" pairs "${pair_args[@]}" --p99-limit-ms 20 --timeout 300
@@ -141,6 +171,10 @@ get() {
   echo "${v:--}"
 }
 
+ratio() {  # ratio A B -> A/B or "-"
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == "none" || b == "none" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
+}
+if [ "$single" = 1 ]; then
 rows=()
 row() {  # row LABEL SCENARIO LINE KEY SCALE [chatd flavour for the ratio]
   local label=$1 scen=$2 line=$3 key=$4 scale=$5 ref=${6:-chatd-memory} vals=() s v
@@ -175,9 +209,6 @@ row "storm: connections/s until the first failure" storm storm conns_per_s 1
 row "storm: connections made before it (of $storm_n)" storm storm connected 1
 row "storm: server CPU us/connection" storm storm server_cpu_us_per_conn 1
 
-ratio() {  # ratio A B -> A/B or "-"
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == "none" || b == "none" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
-}
 {
   echo
   echo "chatd benchmark ($([ $quick = 1 ] && echo quick || echo full) run, $(date -u +%Y-%m-%dT%H:%MZ)); fan-out $fan_desc, 1:1 $pair_desc; $pinning"
@@ -195,3 +226,10 @@ ratio() {  # ratio A B -> A/B or "-"
   echo
   echo "raw results and logs: $out"
 } | tee "$out/table.md"
+fi
+
+# ---- the cluster part ---------------------------------------------------------
+if [ "$cluster" = 1 ]; then
+  # shellcheck source=bench/cluster.sh
+  . bench/cluster.sh
+fi

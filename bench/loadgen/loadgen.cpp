@@ -20,12 +20,19 @@
 // made it several times costlier per delivered message than chatd itself,
 // so the raw client is the measuring one and lws the cross-check.
 //
+// Several servers (a cluster): --port takes a list, and client i connects
+// to the (i mod n)-th port, so each room's consecutive members alternate
+// between the nodes; --server-pid takes the matching list, and --extra-pid
+// names processes the servers depend on (Redis, PostgreSQL) whose CPU,
+// children included, is counted with theirs.
+//
 // Scenarios: fanout (rooms x members, rising send rate), pairs (1:1 rooms,
 // acked messages), idle (memory per connection), storm (connections per
 // second until the first failure), smoke (a few clients, checks that every
 // message arrived). Results are printed as `result key=value ...` lines
 // that run.sh reads; the server's RSS and CPU come from /proc/<pid>.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
@@ -44,6 +51,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -67,10 +75,12 @@ double seconds_since(std::int64_t t0) { return static_cast<double>(now_ns() - t0
 struct Options {
   std::string scenario = "smoke";
   std::string host = "127.0.0.1";
-  int port = 8080;
-  int sources = 1;               // 127.0.0.1 .. 127.0.0.<sources>
+  std::vector<int> ports;        // client i connects to ports[i % size]
+  int sources = 1;               // 127.0.0.<source_first> .. + <sources> - 1
+  int source_first = 1;
   std::string jwt_secret;        // empty: token = user id (peers don't verify)
-  int server_pid = 0;            // for /proc figures; 0 = none
+  std::vector<int> server_pids;  // for /proc figures (CPU summed, RSS summed); empty = none
+  std::vector<int> extra_pids;   // CPU only, with their children (Redis, PostgreSQL)
   int rooms = 50;
   int members = 100;
   int pairs = 5000;
@@ -89,12 +99,21 @@ struct Options {
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "loadgen: %s\n"
-               "usage: loadgen --scenario fanout|pairs|idle|storm|smoke --port N [--host 127.0.0.1]\n"
-               "  [--sources K] [--jwt-secret S] [--server-pid P] [--rooms R] [--members M] [--pairs N]\n"
+               "usage: loadgen --scenario fanout|pairs|idle|storm|smoke --port N[,N2...] [--host 127.0.0.1]\n"
+               "  [--sources K] [--source-first F] [--jwt-secret S] [--server-pid P[,P2...]] [--extra-pid P[,...]]\n"
+               "  [--rooms R] [--members M] [--pairs N]\n"
                "  [--rates r1,r2,...] [--step-seconds S] [--settle-seconds S] [--p99-limit-ms L]\n"
                "  [--conns N] [--conns-max N] [--window W] [--timeout S] [--prefix ID] [--client raw|lws]\n",
                msg);
   std::exit(2);
+}
+
+std::vector<int> int_list(const std::string& v) {
+  std::vector<int> out;
+  std::stringstream in(v);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(std::atoi(item.c_str()));
+  return out;
 }
 
 Options parse(int argc, char** argv) {
@@ -107,10 +126,12 @@ Options parse(int argc, char** argv) {
     auto num = [&] { return std::atof(v.c_str()); };
     if (k == "--scenario") o.scenario = v;
     else if (k == "--host") o.host = v;
-    else if (k == "--port") o.port = static_cast<int>(num());
+    else if (k == "--port") o.ports = int_list(v);
     else if (k == "--sources") o.sources = std::clamp(static_cast<int>(num()), 1, 250);
+    else if (k == "--source-first") o.source_first = std::clamp(static_cast<int>(num()), 1, 250);
     else if (k == "--jwt-secret") o.jwt_secret = v;
-    else if (k == "--server-pid") o.server_pid = static_cast<int>(num());
+    else if (k == "--server-pid") o.server_pids = int_list(v);
+    else if (k == "--extra-pid") o.extra_pids = int_list(v);
     else if (k == "--rooms") o.rooms = static_cast<int>(num());
     else if (k == "--members") o.members = static_cast<int>(num());
     else if (k == "--pairs") o.pairs = static_cast<int>(num());
@@ -130,6 +151,8 @@ Options parse(int argc, char** argv) {
     else usage(("unknown option " + k).c_str());
   }
   if (o.rates.empty()) o.rates = {10};
+  if (o.ports.empty()) o.ports = {8080};
+  if (o.source_first + o.sources - 1 > 254) usage("--source-first + --sources must stay within 127.0.0.254");
   return o;
 }
 
@@ -169,6 +192,75 @@ ProcSample sample_pid(int pid) {
   return s;
 }
 
+// CPU of pid and of all its descendants, live (utime + stime) and reaped
+// (cutime + cstime): PostgreSQL's work is done in backends, children of the
+// postmaster. Scans /proc; called twice per measured step.
+double tree_cpu_s(int root) {
+  if (root <= 0) return 0;
+  struct Proc {
+    int pid, ppid;
+    double cpu;
+  };
+  std::vector<Proc> procs;
+  const double tck = static_cast<double>(sysconf(_SC_CLK_TCK));
+  if (DIR* d = ::opendir("/proc")) {
+    while (dirent* e = ::readdir(d)) {
+      const int pid = std::atoi(e->d_name);
+      if (pid <= 0) continue;
+      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+      std::string line;
+      if (!std::getline(stat, line)) continue;
+      const auto close = line.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream in(line.substr(close + 2));
+      std::string field;
+      int ppid = 0;
+      double t = 0;
+      for (int i = 0; in >> field && i <= 14; ++i) {  // i = 0 is field 3 (state)
+        if (i == 1) ppid = std::atoi(field.c_str());
+        if (i >= 11 && i <= 14) t += std::atof(field.c_str());  // utime stime cutime cstime
+      }
+      procs.push_back({pid, ppid, t / tck});
+    }
+    ::closedir(d);
+  }
+  double total = 0;
+  std::vector<int> todo{root};
+  // Bounded: each process is visited at most once (a pid has one parent).
+  for (std::size_t i = 0; i < todo.size() && i < procs.size() + 1; ++i)
+    for (const Proc& p : procs) {
+      if (p.pid == todo[i]) total += p.cpu;
+      if (p.ppid == todo[i]) todo.push_back(p.pid);
+    }
+  return total;
+}
+
+// The figures of a set of servers: CPU summed over the servers and their
+// extras, RSS over the servers alone.
+struct GroupSample {
+  double cpu_s = 0;    // servers + extras
+  double sys_s = 0;    // servers' stime
+  double extra_s = 0;  // extras alone
+  std::vector<double> extra_each;  // per extra pid, in --extra-pid order
+  double rss_bytes = 0;
+};
+
+GroupSample sample_group(const std::vector<int>& servers, const std::vector<int>& extras) {
+  GroupSample g;
+  for (int pid : servers) {
+    const ProcSample s = sample_pid(pid);
+    g.cpu_s += s.cpu_s;
+    g.sys_s += s.sys_s;
+    g.rss_bytes += s.rss_bytes;
+  }
+  for (int pid : extras) {
+    g.extra_each.push_back(tree_cpu_s(pid));
+    g.extra_s += g.extra_each.back();
+  }
+  g.cpu_s += g.extra_s;
+  return g;
+}
+
 double self_cpu_s() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -189,6 +281,7 @@ struct PendingAck {
 
 struct Client {
   int index = 0;
+  int node = 0;              // index into Options::ports
   std::string user;
   std::string room;          // the one room this client is in ("" = none)
   bool creator = false;      // sends room:create for its room
@@ -248,7 +341,7 @@ class LoadGen {
   bool raw_ = true;
   int ep_ = -1;
   std::vector<Client*> dirty_;
-  std::string upgrade_req_;
+  std::vector<std::string> upgrade_reqs_;  // one per port (the Host header)
   void finish(int code) {
     done_ = true;
     exit_code_ = code;
@@ -303,7 +396,7 @@ class LoadGen {
   int phase_ = 0;
   std::int64_t phase_t0_ = 0;
   std::size_t step_ = 0;
-  ProcSample srv0_;
+  GroupSample srv0_;
   double self0_ = 0;
   double best_rate_ = -1;
   std::string best_line_;
@@ -335,7 +428,7 @@ void LoadGen::start_connect(Client& c) {
   lws_client_connect_info ci{};
   ci.context = ctx_;
   ci.address = o_.host.c_str();
-  ci.port = o_.port;
+  ci.port = o_.ports[static_cast<std::size_t>(c.node)];
   ci.path = "/socket.io/?EIO=4&transport=websocket";
   ci.host = o_.host.c_str();
   ci.origin = o_.host.c_str();
@@ -591,7 +684,7 @@ void LoadGen::send_due() {
 }
 
 void LoadGen::report_step(double rate) {
-  const ProcSample srv = sample_pid(o_.server_pid);
+  const GroupSample srv = sample_group(o_.server_pids, o_.extra_pids);
   const double secs = o_.step_seconds;
   const double self = self_cpu_s() - self0_;
   const double scpu = srv.cpu_s - srv0_.cpu_s;
@@ -600,17 +693,32 @@ void LoadGen::report_step(double rate) {
   const double ack_p99 = win_.ack.quantile(0.99) / 1e6;
   const double cpu_per = win_.delivered ? scpu * 1e6 / static_cast<double>(win_.delivered) : -1;
   const double sys_per = win_.delivered ? (srv.sys_s - srv0_.sys_s) * 1e6 / static_cast<double>(win_.delivered) : -1;
-  char line[1100];
+  const double extra = srv.extra_s - srv0_.extra_s;
+  // The regime: messages per second that reach one socket.
+  const double per_socket = clients_.empty() ? 0 : delivered_ps / static_cast<double>(clients_.size());
+  char line[1400];
   std::snprintf(line, sizeof line,
                 "offered=%.0f sent_per_s=%.0f delivered_per_s=%.0f acked_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
                 "p999_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f ack_p999_ms=%.3f server_cpu_pct=%.1f "
                 "server_cpu_us_per_msg=%.3f server_sys_us_per_msg=%.3f loadgen_cpu_pct=%.1f loadgen_cpu_us_per_msg=%.3f "
-                "rss_mib=%.1f errors=%llu lost=%d",
+                "rss_mib=%.1f errors=%llu lost=%d extra_cpu_pct=%.1f extra_cpu_us_per_msg=%.3f per_socket_per_s=%.2f",
                 rate, static_cast<double>(win_.sent) / secs, delivered_ps, static_cast<double>(win_.acked) / secs,
                 win_.delivery.quantile(0.5) / 1e6, p99, win_.delivery.quantile(0.999) / 1e6,
                 win_.ack.quantile(0.5) / 1e6, ack_p99, win_.ack.quantile(0.999) / 1e6, 100 * scpu / secs, cpu_per,
                 sys_per, 100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : -1,
-                srv.rss_bytes / 1048576, static_cast<unsigned long long>(win_.errors), lost_);
+                srv.rss_bytes / 1048576, static_cast<unsigned long long>(win_.errors), lost_, 100 * extra / secs,
+                win_.delivered ? extra * 1e6 / static_cast<double>(win_.delivered) : -1, per_socket);
+  // Each extra's share, so that Redis and PostgreSQL can be told apart.
+  std::string each;
+  for (std::size_t i = 0; i < srv.extra_each.size() && i < srv0_.extra_each.size(); ++i) {
+    const double d = srv.extra_each[i] - srv0_.extra_each[i];
+    char v[32];
+    std::snprintf(v, sizeof v, "%s%.3f", i ? "," : "", win_.delivered ? d * 1e6 / static_cast<double>(win_.delivered) : -1);
+    each += v;
+  }
+  if (!each.empty()) {
+    std::snprintf(line + std::strlen(line), sizeof line - std::strlen(line), " extra_each_us_per_msg=%s", each.c_str());
+  }
   std::printf("step %s\n", line);
   if (step_ == 0) std::printf("result ref %s\n", line);
   std::fflush(stdout);
@@ -746,7 +854,7 @@ void LoadGen::phase_steps() {
   if (!recording_ && t >= o_.settle_seconds) {
     win_.clear();
     recording_ = true;
-    srv0_ = sample_pid(o_.server_pid);
+    srv0_ = sample_group(o_.server_pids, o_.extra_pids);
     self0_ = self_cpu_s();
   } else if (recording_ && t >= o_.settle_seconds + o_.step_seconds) {
     recording_ = false;
@@ -767,7 +875,7 @@ void LoadGen::phase_idle() {
     case 1:
     case 3:
       if (seconds_since(phase_t0_) >= o_.settle_seconds) {
-        const ProcSample s = sample_pid(o_.server_pid);
+        const GroupSample s = sample_group(o_.server_pids, o_.extra_pids);
         const double per = connected_ ? (s.rss_bytes - baseline_rss_) / connected_ : 0;
         std::printf("result idle level=%d connected=%d failed=%d rss_mib=%.1f baseline_mib=%.1f bytes_per_conn=%.0f "
                     "server_cpu_s=%.2f loadgen_cpu_s=%.2f connect_s=%.2f first_failure=\"%s\"\n",
@@ -798,7 +906,7 @@ void LoadGen::phase_storm() {
     // The rate up to the first failure (or over all when none failed).
     const std::int64_t end = failed_ ? first_failure_ns_ : last_connect_done_;
     const double secs = static_cast<double>(end - connect_phase_start_) / 1e9;
-    const ProcSample s = sample_pid(o_.server_pid);
+    const GroupSample s = sample_group(o_.server_pids, o_.extra_pids);
     std::printf("result storm attempted=%d connected=%d failed=%d seconds=%.3f conns_per_s=%.0f server_cpu_s=%.2f "
                 "server_cpu_us_per_conn=%.1f loadgen_cpu_s=%.2f rss_mib=%.1f first_failure=\"%s\"\n",
                 next_connect_, connected_, failed_, secs, secs > 0 ? connected_ / secs : 0, s.cpu_s - srv0_.cpu_s,
@@ -833,7 +941,7 @@ void LoadGen::raw_connect(Client& c) {
   }
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
-  dst.sin_port = htons(static_cast<std::uint16_t>(o_.port));
+  dst.sin_port = htons(static_cast<std::uint16_t>(o_.ports[static_cast<std::size_t>(c.node)]));
   ::inet_pton(AF_INET, o_.host.c_str(), &dst.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS) {
     client_lost(c, "connect() failed");
@@ -846,7 +954,7 @@ void LoadGen::raw_connect(Client& c) {
     client_lost(c, "epoll_ctl failed");
     return;
   }
-  c.wbuf = upgrade_req_;  // goes out once the socket is writable
+  c.wbuf = upgrade_reqs_[static_cast<std::size_t>(c.node)];  // goes out once the socket is writable
   c.upgraded = false;
 }
 
@@ -955,10 +1063,11 @@ int LoadGen::run_raw() {
     std::fprintf(stderr, "loadgen: epoll_create1 failed\n");
     return 1;
   }
-  upgrade_req_ = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + o_.host + ":" +
-                 std::to_string(o_.port) +
-                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 "Sec-WebSocket-Version: 13\r\n\r\n";
+  for (int port : o_.ports)
+    upgrade_reqs_.push_back("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + o_.host + ":" +
+                            std::to_string(port) +
+                            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+                            "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
   std::vector<epoll_event> events(4096);
   std::int64_t next_tick = now_ns();
   // Bounded: tick() ends the run at --timeout whatever happens.
@@ -972,7 +1081,7 @@ int LoadGen::run_raw() {
       if (c->fd < 0) continue;
       const std::uint32_t ev = events[static_cast<std::size_t>(i)].events;
       if (ev & EPOLLOUT) {
-        if (c->state == State::connecting && !c->upgraded && c->wbuf == upgrade_req_) {
+        if (c->state == State::connecting && !c->upgraded && c->wbuf == upgrade_reqs_[static_cast<std::size_t>(c->node)]) {
           int err = 0;
           socklen_t len = sizeof err;
           ::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -1030,7 +1139,7 @@ int LoadGen::run() {
     std::fprintf(stderr, "loadgen: cannot create the lws context\n");
     return 1;
   }
-  for (int i = 1; i <= o_.sources; ++i) sources_.push_back("127.0.0." + std::to_string(i));
+  for (int i = 0; i < o_.sources; ++i) sources_.push_back("127.0.0." + std::to_string(o_.source_first + i));
   if (!o_.jwt_secret.empty()) jwt_ = std::make_unique<realtime::JwtAuthenticator>(realtime::JwtOptions{o_.jwt_secret}, wall_);
 
   int n = 0;
@@ -1043,6 +1152,7 @@ int LoadGen::run() {
   for (int i = 0; i < n; ++i) {
     Client& c = clients_[static_cast<std::size_t>(i)];
     c.index = i;
+    c.node = i % static_cast<int>(o_.ports.size());
     c.user = o_.prefix + std::to_string(i);
     if (o_.scenario == "fanout" || o_.scenario == "smoke") {
       c.room = o_.prefix + "room" + std::to_string(i / o_.members);
@@ -1056,8 +1166,8 @@ int LoadGen::run() {
   to_connect_ = o_.scenario == "idle" ? std::min(o_.conns, n) : n;
   start_ns_ = now_ns();
   connect_phase_start_ = start_ns_;
-  baseline_rss_ = sample_pid(o_.server_pid).rss_bytes;
-  srv0_ = sample_pid(o_.server_pid);
+  baseline_rss_ = sample_group(o_.server_pids, o_.extra_pids).rss_bytes;
+  srv0_ = sample_group(o_.server_pids, o_.extra_pids);
   self0_ = self_cpu_s();
   g_gen = this;
   if (raw_) {

@@ -5,11 +5,18 @@
 // to everyone in the room, sender included, as chatd does). Listens on
 // 127.0.0.1:PORT (argv[2] or $PORT, 0 = any free port) and prints
 // "listening port=N" on stdout once it is ready.
+//
+// With a Redis URL (argv[3] or $REDIS_URL) it is one node of a cluster:
+// the stock @socket.io/redis-adapter (node-redis clients, one publishing,
+// one subscribed) carries io.to(room).emit to the other nodes, as Socket.IO
+// users scale out. Room sequence numbers stay per process (nothing is
+// stored), so the peer does less work per message than chatd on PostgreSQL.
 'use strict';
 const http = require('http');
 const { Server } = require('socket.io');
 
 const port = Number(process.argv[2] || process.env.PORT || 0);
+const redisUrl = process.argv[3] || process.env.REDIS_URL || '';
 const httpServer = http.createServer();
 const io = new Server(httpServer, { serveClient: false, transports: ['websocket', 'polling'] });
 const seqs = new Map();
@@ -45,7 +52,22 @@ io.on('connection', (socket) => {
   });
 });
 
-httpServer.listen(port, '127.0.0.1', () => {
-  console.log(`listening port=${httpServer.address().port}`);
-});
+async function useRedis() {
+  const { createClient } = require('redis');
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', (e) => console.error(`redis: ${e.message}`));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+}
+
+(redisUrl ? useRedis() : Promise.resolve()).then(
+  () => httpServer.listen(port, '127.0.0.1', () => {
+    console.log(`listening port=${httpServer.address().port}${redisUrl ? ' adapter=redis' : ''}`);
+  }),
+  (e) => {
+    console.error(`cannot reach Redis at ${redisUrl}: ${e.message}`);
+    process.exit(1);
+  });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { io.close(); process.exit(0); });
