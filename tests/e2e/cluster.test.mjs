@@ -16,10 +16,11 @@
 //   member added through node 1 joins through node 3 at once, a room
 //   created on one node is joined on another, an acked message is in
 //   history on every node;
+// - each node names itself (log, /healthz, /metrics) and counts the others;
 // - --bus needs a shared store: sqlite and memory are refused.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { runChatd, connect, rest, ok, failed, person, uid, tempDir, API_KEY, ISO_MS } from "./lib/harness.mjs";
+import { runChatd, connect, rest, ok, failed, person, uid, tempDir, eventually, API_KEY, ISO_MS } from "./lib/harness.mjs";
 import { startCluster } from "./lib/cluster.mjs";
 import { stories } from "./lib/stories.mjs";
 
@@ -37,6 +38,19 @@ const node = (i) => cluster.node(i);
 
 // Participant i of a story talks to node i+1 (mod 3): every event crosses nodes.
 for (const [name, play] of stories) test(`across nodes: ${name}`, T, () => play((i) => node(1 + (i % 3))));
+
+test("each node names itself in its log, /healthz and /metrics, and counts the other live nodes", T, async () => {
+  for (let i = 1; i <= 3; ++i) {
+    assert.match(node(i).log(), new RegExp(`\\bnode=n${i}\\b`), "the startup log names the node");
+    const h = await cluster.healthz(i);
+    assert.equal(h.status, 200);
+    assert.deepEqual(h.body, { status: "ok", node: `n${i}`, bus: "up" });
+    await eventually(async () => {
+      const m = (await rest(node(i), "GET", "/metrics")).text;
+      return m.includes(`chatd_node_info{node="n${i}"} 1`) && /^chatd_bus_up 1$/m.test(m) && /^chatd_cluster_nodes 2$/m.test(m);
+    }, `node ${i}'s /metrics: its node id, the bus up, 2 other nodes`);
+  }
+});
 
 // A group room of `owner` with `members`, created through node `on`.
 async function groupRoom(owner, members, on = 1) {
