@@ -3,8 +3,8 @@
 // - a node SIGKILLed mid-conversation and mid-call: within the node
 //   timeout (plus a margin) its users are offline on the other nodes
 //   (presence:leave; presence:list offline, unless the user has another
-//   connection on a live node), their call peers get rtc:peer-left and
-//   session:state, and its clients reconnect to another node and recover
+//   connection on a live node; typing:false), their call peers get
+//   rtc:peer-left and session:state, and its clients reconnect to another node and recover
 //   every message by replay: no gap, no duplicate;
 // - Redis stopped and started again while clients send on every node:
 //   every node keeps acknowledging and delivering to its own users,
@@ -119,6 +119,10 @@ test("a node SIGKILLed mid-conversation and mid-call: its users go offline elsew
     ok(await b.call("rtc:answer", { room: lesson.id, to: a.id, sdp: { type: "answer", sdp: "v=0\r\n" } }));
     await a.next("rtc:answer");
 
+    // Bob is typing when his node dies.
+    ok(await b.call("typing", { room: group.id, typing: true }));
+    assert.equal((await a.next("typing", (e) => e.userId === bob.id)).typing, true);
+
     // Mid-conversation: Ann and Cy keep sending; node 2 dies after the 10th ack.
     const bobSid = b.id, deeSid = d2.id;
     const sends = [sender(a, group.id, 10), sender(c, group.id, 10)];
@@ -139,6 +143,9 @@ test("a node SIGKILLed mid-conversation and mid-call: its users go offline elsew
       const bobLeft = left.find((e) => e.sid === bobSid);
       assert.equal(bobLeft.userId, bob.id);
     }
+    // A dead socket types no more, as after a disconnect on one chatd.
+    assert.deepEqual(await a.next("typing", (e) => e.userId === bob.id, limit),
+      { room: group.id, userId: bob.id, name: "Bob", role: "member", typing: false });
     const noticed = Date.now() - killedAt;
     assert.ok(noticed <= limit, `noticed after ${noticed} ms`);
     for (const i of [1, 3]) {
