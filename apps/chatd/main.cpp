@@ -22,6 +22,7 @@
 #include "realtime/memory_store.h"
 #include "realtime/postgres_store.h"
 #include "realtime/random.h"
+#include "realtime/redis_bus.h"
 #include "realtime/blocking_worker.h"
 #include "reload.h"
 #include "realtime/socketio_server.h"
@@ -199,9 +200,39 @@ int main(int argc, char** argv) {
     files.upload_timeout = config.upload_timeout;
     chatd::Attachments attachments(files, worker, t, *store, log);
     if (auto s = attachments.open(); !s.ok()) return fail("attachments: " + s.message());
+    // The cluster's bus (issue 13): declared before the service, which
+    // must not outlive it.
+    std::unique_ptr<realtime::Bus> bus;
+    realtime::ClusterOptions cluster;
+    std::string bus_desc;  // host:port, never the password
+    if (!config.cluster.bus.empty()) {
+      auto redis = realtime::parse_redis_url(config.cluster.bus);
+      if (!redis.ok()) return fail("--bus: " + redis.status().message());
+      bus_desc = redis->host;
+      bus_desc += ':';
+      bus_desc += std::to_string(redis->port);
+      bus = std::make_unique<realtime::RedisBus>(*redis);
+      cluster.node_id = config.cluster.node_id.empty() ? realtime::random_token(6) : config.cluster.node_id;
+      cluster.node_timeout = config.cluster.node_timeout;
+      cluster.advertise = config.cluster.advertise;
+      if (cluster.advertise.empty()) {
+        cluster.advertise = t.tls_certificate() ? "https://" : "http://";
+        cluster.advertise += config.host;
+        cluster.advertise += ':';
+        cluster.advertise += std::to_string(t.port());
+      }
+    }
     realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
     chat.set_message_observer(&attachments);
-    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, attachments, log, connections});
+    if (bus) {
+      chat.join_cluster(*bus, cluster);
+      // The bus's own state changes, for the log (the service resyncs by itself).
+      bus->watch_state(t, [&log](realtime::Bus::State s) {
+        if (s == realtime::Bus::State::up) log.info("bus connected: cross-node delivery on");
+        else log.warn("bus unreachable: serving this node's users only until it is back");
+      });
+    }
+    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, attachments, log, connections, bus.get()});
     api.install();
     if (!config.static_dir.empty()) {
       if (auto s = t.serve_static("/", config.static_dir); !s.ok()) return fail("--static-dir: " + s.message());
@@ -274,7 +305,12 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     log.info("chatd listening", {{"host", config.host}, {"port", std::to_string(t.port())}, {"store", store_desc},
                                  {"dev", config.dev ? "true" : "false"}, {"tls", t.tls_certificate() ? "on" : "off"},
-                                 {"redirect_port", std::to_string(t.redirect_port())}});
+                                 {"redirect_port", std::to_string(t.redirect_port())},
+                                 {"node", bus ? cluster.node_id : std::string("-")}});
+    if (bus)
+      log.info("cluster", {{"node", cluster.node_id}, {"advertise", cluster.advertise},
+                           {"bus", bus_desc},
+                           {"node_timeout_s", std::to_string(config.cluster.node_timeout.count())}});
     if (auto cert = t.tls_certificate())
       log.info("TLS certificate", {{"subject", cert->subject}, {"serial", cert->serial}, {"not_after", cert->not_after}});
     t.run();

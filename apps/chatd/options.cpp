@@ -156,6 +156,12 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("pg-request-timeout", "Longest a call waits for PostgreSQL before failing with unavailable, ms", cxxopts::value<int>()->default_value("5000"))
       ("pg-start-timeout", "How long chatd retries an unreachable PostgreSQL at start before it exits, ms", cxxopts::value<int>()->default_value("30000"))
       ("pg-synchronous-commit", "synchronous_commit of the writer: on, remote_apply, remote_write or local", cxxopts::value<std::string>()->default_value("on"));
+  // --- Cluster (issue 13) ---
+  options.add_options("Cluster")
+      ("bus", "Join a cluster of chatd nodes on this Redis: redis://[:password@]host[:port][/db]. Needs a shared store (--store postgres)", cxxopts::value<std::string>()->default_value(""))
+      ("node-id", "This node's name in the cluster, in logs, /healthz and /metrics (letters, digits, - and _; default: random)", cxxopts::value<std::string>()->default_value(""))
+      ("advertise", "Where the other nodes reach this one: http(s)://host:port (default: from --host and --port)", cxxopts::value<std::string>()->default_value(""))
+      ("node-timeout", "Seconds a node may stay silent before the others count it dead (its users go offline, its call peers get rtc:peer-left)", cxxopts::value<int>()->default_value("15"));
   // clang-format on
 
   ParsedConfig out;
@@ -399,6 +405,29 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     c.pg.start_timeout = std::chrono::milliseconds(*start);
     if (c.store == "postgres" && c.pg.url.empty())
       return realtime::Status::bad_request("--store postgres needs --pg-url (or CHATD_PG_URL)");
+  }
+
+  // --- Cluster (issue 13) ---
+  {
+    c.cluster.bus = value("bus");
+    c.cluster.node_id = value("node-id");
+    c.cluster.advertise = value("advertise");
+    auto timeout = number("node-timeout", to_int);
+    if (!timeout.ok()) return timeout.status();
+    if (*timeout < 1 || *timeout > 3600) return realtime::Status::bad_request("--node-timeout must be 1 to 3600 seconds");
+    c.cluster.node_timeout = std::chrono::seconds(*timeout);
+    if (c.cluster.node_id.size() > 64 ||
+        c.cluster.node_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != std::string::npos)
+      return realtime::Status::bad_request("--node-id must be at most 64 letters, digits, - and _");
+    if (!c.cluster.advertise.empty() && !c.cluster.advertise.starts_with("http://") && !c.cluster.advertise.starts_with("https://"))
+      return realtime::Status::bad_request("--advertise must be an http:// or https:// address");
+    if (!c.cluster.bus.empty() && c.store != "postgres") {
+      std::string why = "--bus needs a shared store: every node must read and write the same rooms and messages, so use "
+                        "--store postgres (--store ";
+      why += c.store;
+      why += " keeps them inside one process)";
+      return realtime::Status::bad_request(why);
+    }
   }
 
   using realtime::Status;

@@ -103,6 +103,14 @@ struct Config {
     std::chrono::milliseconds start_timeout{30000};
     std::string synchronous_commit = "on";
   } pg;
+
+  // --- Cluster (--bus; issue 13) ---
+  struct Cluster {
+    std::string bus;        // redis://host:port[/db]; empty: a single node
+    std::string node_id;    // empty: random
+    std::string advertise;  // http(s)://host:port other nodes reach this one at
+    std::chrono::seconds node_timeout{15};
+  } cluster;
 };
 
 // Parses argv (and the environment, and --config). `help` is set when the

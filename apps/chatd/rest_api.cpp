@@ -348,10 +348,21 @@ void RestApi::Impl::install_misc() {
     // A store that cannot write (full or failing disk, file gone, database
     // server unreachable) makes the server unfit for traffic: 503 takes it out of a load balancer's rotation.
     const Status store = ctx.store.health();
-    if (!store.ok()) {
-      return respond(json_response(503, Json::object({{"status", "degraded"}, {"error", realtime::error_json(store)}})));
+    Json body = Json::object({{"status", "ok"}});
+    if (ctx.bus) {
+      // A node without its bus still serves its own users: degraded, yet
+      // 200, so that a balancer keeps it (all nodes lose the bus together).
+      const bool up = ctx.bus->state() == realtime::Bus::State::up;
+      body.set("node", ctx.chat.cluster_stats().node_id);
+      body.set("bus", up ? "up" : "down");
+      if (!up) body.set("status", "degraded");
     }
-    respond(json_response(200, Json::object({{"status", "ok"}})));
+    if (!store.ok()) {
+      body.set("status", "degraded");
+      body.set("error", realtime::error_json(store));
+      return respond(json_response(503, std::move(body)));
+    }
+    respond(json_response(200, std::move(body)));
   });
   add("GET", "/api/ice-servers", [this](realtime::Actor actor, const HttpRequest&, HttpResponder respond) {
     const Config& c = ctx.config;
@@ -400,6 +411,22 @@ void RestApi::Impl::install_misc() {
     line("chatd_send_queue_max_bytes", "The largest one connection's send queue, bytes.", "gauge", std::to_string(queues.max_bytes));
     line("chatd_too_slow_closes_total", "Connections closed because their send queue passed its cap.", "counter",
          std::to_string(ctx.connections.closed(realtime::CloseReason::too_slow)));
+    if (ctx.bus) {
+      const realtime::ClusterStats c = ctx.chat.cluster_stats();
+      const realtime::BusStats b = ctx.bus->stats();
+      out += "# HELP chatd_node_info This node's id in the cluster.\n# TYPE chatd_node_info gauge\n";
+      out += "chatd_node_info{node=\"" + c.node_id + "\"} 1\n";
+      line("chatd_bus_up", "1 while the bus (Redis) is reachable.", "gauge", c.bus_up ? "1" : "0");
+      line("chatd_bus_published_total", "Messages published on the bus.", "counter", std::to_string(b.published));
+      line("chatd_bus_delivered_total", "Bus messages delivered to this node.", "counter", std::to_string(b.delivered));
+      line("chatd_bus_dropped_total", "Bus messages lost (bus down or a queue full); clients recover by replay.", "counter",
+           std::to_string(b.dropped));
+      line("chatd_cluster_nodes", "Other nodes alive.", "gauge", std::to_string(c.nodes));
+      line("chatd_cluster_remote_sockets", "Other nodes' sockets in rooms known here.", "gauge", std::to_string(c.remote_entries));
+      line("chatd_cluster_nodes_expired_total", "Nodes declared dead after --node-timeout of silence.", "counter",
+           std::to_string(c.nodes_expired));
+      line("chatd_cluster_resyncs_total", "Full lists asked of a node after a lost update.", "counter", std::to_string(c.resyncs));
+    }
     out += "# HELP chatd_errors_total Failed events and calls by error code.\n# TYPE chatd_errors_total counter\n";
     for (const auto& [code, n] : s.errors) out += "chatd_errors_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";
     out += "# HELP chatd_ack_latency_ms Time from an event's arrival to its answer.\n# TYPE chatd_ack_latency_ms histogram\n";

@@ -29,6 +29,7 @@ struct RestContext {
   Attachments& attachments;
   Log& log;
   const ConnectionStats& connections;  // send queues and close reasons, for /metrics
+  const realtime::Bus* bus = nullptr;   // the cluster's bus (--bus), or none
 };
 
 // Registers every route on the transport. Keeps per-caller rate buckets.

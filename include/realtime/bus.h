@@ -17,7 +17,7 @@
 // - At most once. A message published while the bus is down, or that a
 //   subscriber's full queue cannot take, is dropped and counted (stats());
 //   the store stays the source of truth, and a client recovers what it
-//   missed by replay. state() and the state handler say when to resync.
+//   missed by replay. state() and watch_state() say when to resync.
 // - Never blocks the caller's loop; never throws.
 #pragma once
 
@@ -61,9 +61,13 @@ class REALTIME_EXPORT Bus {
 
   // up while messages can flow. Any thread.
   virtual State state() const = 0;
-  // Called on `loop` each time state() changes (after an outage: resync
-  // what the others may have missed). One handler; a new one replaces it.
-  virtual void on_state_change(EventLoop& loop, StateHandler handler) = 0;
+  // Calls `handler` on `loop` each time state() changes (after an outage:
+  // resync what the others may have missed). Several may watch (one per
+  // node sharing the bus); any thread.
+  virtual SubscriptionId watch_state(EventLoop& loop, StateHandler handler) = 0;
+  // No call of that watch starts after it returns when called on its loop.
+  // Unknown ids are ignored.
+  virtual void unwatch_state(SubscriptionId id) = 0;
   virtual BusStats stats() const = 0;
 };
 

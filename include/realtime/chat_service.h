@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "realtime/authenticator.h"
+#include "realtime/bus.h"
+#include "realtime/cluster.h"
 #include "realtime/clock.h"
 #include "realtime/event_loop.h"
 #include "realtime/export.h"
@@ -194,6 +196,15 @@ class REALTIME_EXPORT ChatService {
   // ...) for an actor without a socket. Socket-only events (room:join,
   // room:leave, typing, rtc:*) answer bad_request here.
   void call(const Actor& actor, std::string_view event, const Json& payload, Reply reply);
+
+  // Makes this service one node of a cluster: its sockets and the other
+  // nodes' share rooms, presence and calls through `bus` (see cluster.h).
+  // The store must be shared by every node (PostgreSQL, or one store of
+  // one process). Call once, before sockets connect; `bus` must outlive
+  // the service.
+  void join_cluster(Bus& bus, ClusterOptions options = {});
+  // Zeroes (bus_up false) when not in a cluster.
+  ClusterStats cluster_stats() const;
 
   const ChatStats& stats() const;
   ChatCaches caches() const;

@@ -36,7 +36,8 @@ class REALTIME_EXPORT InProcessBus final : public Bus {
   void unsubscribe(SubscriptionId id) override;
   void publish(std::string_view channel, std::string_view payload) override;
   State state() const override;
-  void on_state_change(EventLoop& loop, StateHandler handler) override;
+  SubscriptionId watch_state(EventLoop& loop, StateHandler handler) override;
+  void unwatch_state(SubscriptionId id) override;
   BusStats stats() const override;
 
   // For tests of what runs on top: a bus that is down drops every message

@@ -72,6 +72,14 @@ using Middleware = std::function<std::optional<ConnectError>(Socket& socket)>;
 // Who an emit reaches: rooms and users (all sockets of the namespace when
 // neither is named), less the except rooms (a sid is a room of one). A
 // socket's user is its identity().user_id, or its sid when that is empty.
+// An emit to rooms, users or the whole namespace, in the form it travels
+// between the nodes of a cluster: each node delivers it to its own sockets.
+struct RemoteEmit {
+  std::vector<std::string> rooms, users, except;
+  Delivery delivery = Delivery::reliable;
+  Json::Array args;  // the event name first
+};
+
 class REALTIME_EXPORT BroadcastOperator {
  public:
   BroadcastOperator& to(std::string_view room) { rooms_.emplace_back(room); return *this; }
@@ -127,6 +135,15 @@ class REALTIME_EXPORT Namespace {
   // Rooms, users online per room, per-user channel: for services on top.
   Hub& hub() { return hub_; }
 
+  // Clustering. A relay hears every emit made through a BroadcastOperator
+  // of this namespace, after this node's sockets got it, and takes it to
+  // the other nodes (a Socket's own emit() is never relayed). One relay; an
+  // empty function removes it.
+  void set_relay(std::function<void(const RemoteEmit&)> relay) { relay_ = std::move(relay); }
+  // Sends an emit that another node relayed to this node's sockets only
+  // (never relayed again). Returns how many sockets it was sent to.
+  std::size_t deliver(const RemoteEmit& emit);
+
  private:
   friend class detail::Engine;
   friend class BroadcastOperator;
@@ -137,6 +154,9 @@ class REALTIME_EXPORT Namespace {
   std::vector<Middleware> middlewares_;
   std::vector<std::function<void(Socket&)>> on_connection_;
   std::map<std::string, std::shared_ptr<Socket>, std::less<>> sockets_;
+  std::function<void(const RemoteEmit&)> relay_;
+  std::size_t send_local(const std::vector<std::string>& rooms, const std::vector<std::string>& users,
+                         const std::vector<std::string>& except, Delivery delivery, Json args);
 };
 
 class REALTIME_EXPORT Server {

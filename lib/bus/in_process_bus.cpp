@@ -34,9 +34,10 @@ void InProcessBus::publish(std::string_view channel, std::string_view payload) {
 
 Bus::State InProcessBus::state() const { return shared_->state.get(); }
 
-void InProcessBus::on_state_change(EventLoop& loop, StateHandler handler) {
-  shared_->state.on_change(loop, std::move(handler));
+Bus::SubscriptionId InProcessBus::watch_state(EventLoop& loop, StateHandler handler) {
+  return shared_->state.watch(loop, std::move(handler));
 }
+void InProcessBus::unwatch_state(SubscriptionId id) { shared_->state.unwatch(id); }
 
 void InProcessBus::set_state(State state) { shared_->state.set(state); }
 

@@ -7,7 +7,7 @@ namespace realtime {
 void ChatService::Impl::typing(const ChatCall& call, const Json& p) {
   auto in = chat::parse_typing(p);
   if (!in.ok()) return call.fail(in.status());
-  with_room(in->room, on_ok(call, [this, call, on = in->typing](Room r) {
+  with_room_for(call, in->room, on_ok(call, [this, call, on = in->typing](Room r) {
     if (r.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     SocketState* st = state(call.socket->id());
     if (!st || !st->rooms.contains(r.id)) return call.fail(Status::forbidden("join the room first"));
@@ -55,13 +55,16 @@ Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
   Json presence = Json::array();
   for (const auto& m : room.members)
     presence.push(Json::object({{"userId", m.user_id}, {"name", name_of(m.user_id)}, {"role", m.role},
-                                {"online", nsp.hub().user_in_room(m.user_id, hub)}, {"lastSeen", last_seen(m.user_id)}}));
-  // Admins present without being members are listed too.
-  std::set<std::string> listed;
-  for (const auto& sid : nsp.hub().connections_in(hub)) {
-    socketio::Socket* s = nsp.socket(sid);
-    if (!s || room.member(s->identity().user_id) || !listed.insert(s->identity().user_id).second) continue;
-    const Identity& who = s->identity();
+                                {"online", user_online_in(room.id, m.user_id)}, {"lastSeen", last_seen(m.user_id)}}));
+  // Admins present (on any node) without being members are listed too.
+  std::map<std::string, Identity> present;
+  for (const auto& sid : nsp.hub().connections_in(hub))
+    if (socketio::Socket* s = nsp.socket(sid)) present.emplace(s->identity().user_id, s->identity());
+  if (cluster)
+    if (const auto* remote = cluster->roster().in_room(room.id))
+      for (const auto& [sid, s] : *remote) present.emplace(s.user_id, Identity{s.user_id, s.name, s.role});
+  for (const auto& [user, who] : present) {
+    if (room.member(user)) continue;
     presence.push(Json::object({{"userId", who.user_id}, {"name", who.name}, {"role", who.role},
                                 {"online", true}, {"lastSeen", last_seen(who.user_id)}}));
   }
@@ -82,17 +85,20 @@ void ChatService::Impl::rtc_relay(const ChatCall& call, const Json& p, std::stri
   auto in = chat::parse_rtc_signal(p, key);
   if (!in.ok()) return call.fail(in.status());
   Json relayed = Json::object({{"room", in->room}, {"from", call.socket->id()}, {std::string(key), std::move(in->body)}});
-  with_room(in->room, on_ok(call, [this, call, to = in->to, event = std::string(event),
+  with_room_for(call, in->room, on_ok(call, [this, call, to = in->to, event = std::string(event),
                                    relayed = std::move(relayed)](Room r) mutable {
     if (r.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     SocketState* st = state(call.socket->id());
     if (!st || !st->rooms.contains(r.id)) return call.fail(Status::forbidden("join the room first"));
     SocketState* peer = state(to);
     socketio::Socket* target = nsp.socket(to);
-    if (!peer || !target || !peer->rooms.contains(r.id))
-      return call.fail(Status::peer_not_found("no peer " + to + " in " + r.id));
-    target->emit(event, std::move(relayed));
-    call.ok(Json::object());
+    if (peer && target && peer->rooms.contains(r.id)) {
+      target->emit(event, std::move(relayed));
+      return call.ok(Json::object());
+    }
+    // A peer on another node: its node checks it is still there.
+    if (cluster && cluster->send_rtc(r.id, to, event, relayed)) return call.ok(Json::object());
+    call.fail(Status::peer_not_found("no peer " + to + " in " + r.id));
   }));
 }
 

@@ -18,7 +18,7 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
   auto m = chat::parse_message_send(p, options.max_text_chars);
   if (!m.ok()) return call.fail(m.status());
   const std::string room = m->room;
-  with_room(room, on_ok(call, [this, call, m = std::move(m).value()](Room r) mutable {
+  with_room_for(call, room, on_ok(call, [this, call, m = std::move(m).value()](Room r) mutable {
     send_checked(call, r, std::move(m));
   }));
 }
@@ -74,7 +74,7 @@ void ChatService::Impl::message_stored(const ChatCall& call, const Appended& a) 
 void ChatService::Impl::with_readable_message(const ChatCall& call, const std::string& id,
                                               std::function<void(const Message&, const Room&)> then) {
   store.get_message(id, on_ok(call, [this, call, then = std::move(then)](Message msg) {
-    with_room(msg.room, on_ok(call, [this, call, then, msg](Room room) {
+    with_room_for(call, msg.room, on_ok(call, [this, call, then, msg](Room room) {
       if (!may_read(call.actor, room)) return call.fail(no_such_message(msg.id));
       then(msg, room);
     }));
@@ -150,7 +150,7 @@ void ChatService::Impl::message_read(const ChatCall& call, const Json& p) {
   auto in = chat::parse_message_read(p);
   if (!in.ok()) return call.fail(in.status());
   if (call.actor.identity.user_id.empty()) return call.fail(Status::bad_request("userId is required"));
-  with_room(in->room, on_ok(call, [this, call, seq = in->seq](Room r) {
+  with_room_for(call, in->room, on_ok(call, [this, call, seq = in->seq](Room r) {
     if (!r.member(call.actor.identity.user_id) && !is_admin(call.actor))
       return call.fail(Status::forbidden("not a member of " + r.id));
     const std::string room = r.id;

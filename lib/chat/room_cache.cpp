@@ -23,6 +23,13 @@ void RoomCache::put_read(const Room& room, std::uint64_t ticket) {
   idle_.put(room.id, room, cost(room));
 }
 
+const Room& RoomCache::put_refreshed(const Room& room, std::uint64_t ticket) {
+  if (ticket != writes_)
+    if (const Room* newer = find(room.id)) return *newer;
+  if (auto it = pinned_.find(room.id); it != pinned_.end()) return it->second = room;
+  return idle_.put(room.id, room, cost(room));
+}
+
 void RoomCache::pin(const Room& room) {
   if (pinned_.contains(room.id)) return;
   // The cached copy is at least as new as the caller's (writes land here).

@@ -8,10 +8,12 @@
 // - Other rooms sit in an LRU within a byte budget (an estimate of what a
 //   Room and its members take); when a room's last socket leaves, it moves
 //   there, so memory goes back down once rooms empty.
-// - The service is the only writer. Every write's result is put here
+// - Every write of this service's is put here
 //   (put_written); a read's result only when no write completed since the
 //   read was issued (put_read with the ticket taken then), so a slow read
-//   never replaces a newer write with an older row.
+//   never replaces a newer write with an older row. In a cluster other
+//   nodes write too: their notices, and any refusal decided on a cached
+//   copy, make the service read the room again (put_refreshed).
 //
 // Loop thread only (owned by ChatService::Impl).
 #pragma once
@@ -41,6 +43,11 @@ class RoomCache {
   // write completed in between (it might be older than that write).
   std::uint64_t read_ticket() const { return writes_; }
   void put_read(const Room& room, std::uint64_t ticket);
+  // A read made because the cached copy may be stale (another node of a
+  // cluster wrote the room): replaces it, unless this node wrote the room
+  // after the read was issued. Returns the copy to use, valid until the
+  // next call.
+  const Room& put_refreshed(const Room& room, std::uint64_t ticket);
 
   // Keeps the room whatever the budget (sockets are in it) / lets it go
   // back to the LRU (its last socket left).

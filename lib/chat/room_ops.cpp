@@ -110,12 +110,12 @@ void ChatService::Impl::room_created(const ChatCall& call, const Room& room, con
 
 void ChatService::Impl::create_direct_reusing(const ChatCall& call, Room room) {
   const std::string id = room.id;
-  with_room(id, guard([this, call, room = std::move(room)](Result<Room> found) mutable {
+  with_room_for(call, id, guard([this, call, room = std::move(room)](Result<Room> found) mutable {
     if (found.ok()) return answer_direct_found(call, room, *found);
     if (found.status().code() != StatusCode::not_found) return call.fail(found.status());
     const Room wanted = room;
     auto look_again = [this, call, wanted] {
-      with_room(wanted.id, on_ok(call, [call, wanted](Room again) { answer_direct_found(call, wanted, again); }));
+      with_room_for(call, wanted.id, on_ok(call, [call, wanted](Room again) { answer_direct_found(call, wanted, again); }));
     };
     create_room(call, std::move(room), {}, look_again);
   }));
@@ -133,7 +133,7 @@ void ChatService::Impl::room_join(const ChatCall& call, const Json& p) {
   SocketState* st = state(call.socket->id());
   if (!st) return call.fail(Status::unavailable("socket is disconnected"));
   if (!room_slot_free(*st, in->room)) return call.fail(too_many_rooms());
-  with_room(in->room, on_ok(call, [this, call, in = *in](Room room) { join_checked(call, in, std::move(room)); }));
+  with_room_for(call, in->room, on_ok(call, [this, call, in = *in](Room room) { join_checked(call, in, std::move(room)); }));
 }
 
 void ChatService::Impl::join_checked(const ChatCall& call, const chat::RoomJoin& in, Room room) {
@@ -201,8 +201,12 @@ void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool 
   s->rooms.insert(room.id);
   call.socket->join(hub);
   rooms_cache.pin(room);
+  if (cluster && !already) {
+    if (nsp.hub().connections_in(hub).size() == 1) cluster->local_room(hub, true);
+    cluster->joined(room.id, chat::RemoteSocket{{}, sid, who.user_id, who.name, who.role});
+  }
   if (!already) {
-    const auto online = static_cast<long long>(nsp.hub().online_users(hub));
+    const auto online = static_cast<long long>(online_in(room.id));
     nsp.to(hub).except(sid).droppable().emit(
         "presence:join",
         Json::object({{"room", room.id},
@@ -235,25 +239,25 @@ std::pair<std::int64_t, bool> ChatService::Impl::replay(socketio::Socket& socket
   int left = options.replay_limit;
   // False once the replay must stop: the budget is spent, the connection
   // is backed up (or gone), or the replay limit is reached.
-  auto send = [&](const Message& m) {
+  auto send = [&](std::int64_t seq, Json message) {
     if (left <= 0 || socket.connection().backpressured()) return false;
-    Json event = Json::object({{"message", chat::to_json(m)}});
+    Json event = Json::object({{"message", std::move(message)}});
     const std::size_t size = size_of(event);
     if (size > budget) return false;
     if (socket.emit("message:new", std::move(event)) == SendStatus::dropped) return false;
     budget -= size;
     --left;
-    last = m.seq;
+    last = seq;
     return true;
   };
   for (const auto& m : page.messages)
-    if (!send(m)) return {last, true};
+    if (!send(m.seq, chat::to_json(m))) return {last, true};
   // Messages published during the read follow, unless the page stopped
   // short of them (the store had more) or too many came to hold: then
   // they are part of what the client pages.
   if (page.has_more || joiner.overflowed) return {last, true};
-  for (const auto& m : joiner.held)
-    if (m.seq > last && !send(m)) return {last, true};
+  for (const auto& [seq, message] : joiner.held)
+    if (seq > last && !send(seq, message)) return {last, true};
   return {last, false};
 }
 
@@ -283,7 +287,7 @@ void ChatService::Impl::end_overdue_then_list(const ChatCall& call, const chat::
   // with_room ends an overdue session it reads.
   auto left = std::make_shared<std::size_t>(overdue.size());
   for (const auto& id : overdue)
-    with_room(id, [this, call, in, left](Result<Room>) {
+    with_room_for(call, id, [this, call, in, left](Result<Room>) {
       if (--*left > 0) return;
       store.list_rooms(call.actor.identity.user_id, on_ok(call, [this, call, in](std::vector<RoomSummary> again) {
         answer_rooms(call, in, again);
@@ -317,7 +321,7 @@ void ChatService::Impl::answer_rooms(const ChatCall& call, const chat::RoomsList
 void ChatService::Impl::member_add(const ChatCall& call, const Json& p) {
   auto in = chat::parse_member_add(p);
   if (!in.ok()) return call.fail(in.status());
-  with_room(in->room, on_ok(call, [this, call, added = in->member](Room room) { add_member_checked(call, room, added); }));
+  with_room_for(call, in->room, on_ok(call, [this, call, added = in->member](Room room) { add_member_checked(call, room, added); }));
 }
 
 void ChatService::Impl::add_member_checked(const ChatCall& call, const Room& room, const Member& added) {
@@ -346,7 +350,7 @@ void ChatService::Impl::member_added(const ChatCall& call, const Room& room, con
 void ChatService::Impl::member_remove(const ChatCall& call, const Json& p) {
   auto in = chat::parse_member_remove(p);
   if (!in.ok()) return call.fail(in.status());
-  with_room(in->room, on_ok(call, [this, call, target = in->user_id](Room room) {
+  with_room_for(call, in->room, on_ok(call, [this, call, target = in->user_id](Room room) {
     remove_member_checked(call, room, target);
   }));
 }

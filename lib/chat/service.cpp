@@ -212,7 +212,21 @@ void ChatService::Impl::run(const ChatCall& original, std::string_view event, co
   if (extra != extra_events.end()) return extra->second(call.actor, payload, call.reply);
   if (op->second.socket_only && !call.socket)
     return call.fail(Status::bad_request(std::string(event) + " needs a socket"));
-  (this->*(op->second.op))(call, payload);
+  const Op fn = op->second.op;
+  if (cluster && !call.fresh) {
+    // In a cluster a cached room may not have caught up with another
+    // node's write yet: a refusal decided on it is not final until the
+    // operation ran once more on what the store says (the refusals come
+    // before any write, so running again repeats no effect).
+    call.reply = [this, alive = std::weak_ptr<char>(alive_), again = call, fn, payload](Result<Json> r) mutable {
+      const StatusCode c = r.ok() ? StatusCode::ok : r.status().code();
+      if (alive.expired() || (c != StatusCode::forbidden && c != StatusCode::not_found && c != StatusCode::conflict))
+        return again.reply(std::move(r));
+      again.fresh = true;
+      (this->*fn)(again, payload);
+    };
+  }
+  (this->*fn)(call, payload);
 }
 
 ChatService::Impl::SocketState* ChatService::Impl::state(const std::string& sid) {
@@ -220,19 +234,30 @@ ChatService::Impl::SocketState* ChatService::Impl::state(const std::string& sid)
   return it == sockets.end() ? nullptr : &it->second;
 }
 
-void ChatService::Impl::with_room(const std::string& id, std::function<void(Result<Room>)> then) {
-  if (const Room* cached = rooms_cache.find(id)) return then(*cached);
-  store.get_room(id, guard([this, ticket = rooms_cache.read_ticket(), then = std::move(then)](Result<Room> r) mutable {
-    if (!r.ok()) return then(std::move(r));
+void ChatService::Impl::with_room(const std::string& id, std::function<void(Result<Room>)> then, bool fresh) {
+  if (!fresh)
+    if (const Room* cached = rooms_cache.find(id)) return then(*cached);
+  store.get_room(id, guard([this, ticket = rooms_cache.read_ticket(), fresh, then = std::move(then)](Result<Room> r) mutable {
+    room_read(std::move(r), ticket, fresh, std::move(then));
+  }));
+}
+
+void ChatService::Impl::room_read(Result<Room> r, std::uint64_t ticket, bool fresh,
+                                  std::function<void(Result<Room>)> then) {
+  if (!r.ok()) return then(std::move(r));
+  if (fresh) {
+    r = rooms_cache.put_refreshed(*r, ticket);
+  } else {
     // A write that completed during the read is newer than what it read.
     if (const Room* cached = rooms_cache.find(r->id)) r = *cached;
     rooms_cache.put_read(*r, ticket);
-    // A session this process has not seen may have been started before a
-    // restart: its end is due from when it started, not from now.
-    if (auto due = session_end_due(*r); due && *due <= clock.now()) return end_session(*r, std::move(then));
-    arm_session_end(*r);
-    then(std::move(r));
-  }));
+  }
+  // A session this process has not seen may have been started before a
+  // restart: its end is due from when it started, not from now.
+  if (auto due = session_end_due(*r); due && *due <= clock.now() && r->status != RoomStatus::ended)
+    return end_session(*r, std::move(then));
+  arm_session_end(*r);
+  then(std::move(r));
 }
 
 std::optional<Timestamp> ChatService::Impl::session_end_due(const Room& room) const {
@@ -257,7 +282,7 @@ void ChatService::Impl::arm_session_end(const Room& room) {
 
 void ChatService::Impl::with_readable_room(const ChatCall& call, const std::string& id,
                                            std::function<void(const Room&)> then) {
-  with_room(id, on_ok(call, [this, call, then = std::move(then)](Room room) {
+  with_room_for(call, id, on_ok(call, [this, call, then = std::move(then)](Room room) {
     if (!may_read(call.actor, room)) return call.fail(Status::forbidden("not a member of " + room.id));
     then(room);
   }));
@@ -295,25 +320,43 @@ std::string ChatService::Impl::role_in(const Room& room, const Identity& who) co
 }
 
 Json ChatService::Impl::peers_of(const Room& room) {
-  Json peers = Json::array();
-  auto sids = nsp.hub().connections_in(hub_room(room.id));
-  std::sort(sids.begin(), sids.end());
-  for (const auto& sid : sids) {
-    socketio::Socket* s = nsp.socket(sid);
-    if (!s) continue;
-    const Identity& who = s->identity();
-    peers.push(Json::object({{"sid", sid}, {"userId", who.user_id}, {"name", who.name}, {"role", role_in(room, who)}}));
-  }
-  return peers;
+  // Every node's sockets in the room, by sid.
+  std::map<std::string, Identity> peers;
+  for (const auto& sid : nsp.hub().connections_in(hub_room(room.id)))
+    if (socketio::Socket* s = nsp.socket(sid)) peers.emplace(sid, s->identity());
+  if (cluster)
+    if (const auto* remote = cluster->roster().in_room(room.id))
+      for (const auto& [sid, s] : *remote) peers.emplace(sid, Identity{s.user_id, s.name, s.role});
+  Json out = Json::array();
+  for (const auto& [sid, who] : peers)
+    out.push(Json::object({{"sid", sid}, {"userId", who.user_id}, {"name", who.name}, {"role", role_in(room, who)}}));
+  return out;
 }
 
-void ChatService::Impl::broadcast_session_state(const Room& room) {
+std::size_t ChatService::Impl::online_in(const std::string& room) {
+  const std::string hub = hub_room(room);
+  std::size_t n = nsp.hub().online_users(hub);
+  if (cluster)
+    for (const auto& user : cluster->roster().users_in_room(room))
+      if (!nsp.hub().user_in_room(user, hub)) ++n;
+  return n;
+}
+
+bool ChatService::Impl::user_online_in(const std::string& room, const std::string& user_id) {
+  return nsp.hub().user_in_room(user_id, hub_room(room)) || (cluster && cluster->roster().user_in_room(room, user_id));
+}
+
+void ChatService::Impl::broadcast_session_state(const Room& room, bool this_node_only) {
   if (room.kind != RoomKind::session) return;
-  nsp.to(hub_room(room.id))
-      .emit("session:state", Json::object({{"room", room.id},
-                                           {"status", std::string(to_string(room.status))},
-                                           {"startedAt", chat::time_json(room.started_at)},
-                                           {"participants", peers_of(room)}}));
+  Json state = Json::object({{"room", room.id},
+                             {"status", std::string(to_string(room.status))},
+                             {"startedAt", chat::time_json(room.started_at)},
+                             {"participants", peers_of(room)}});
+  if (!this_node_only) {
+    nsp.to(hub_room(room.id)).emit("session:state", std::move(state));
+    return;
+  }
+  nsp.deliver(socketio::RemoteEmit{{hub_room(room.id)}, {}, {}, Delivery::reliable, {Json("session:state"), std::move(state)}});
 }
 
 void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, const std::string& room,
@@ -323,14 +366,18 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
   if (st->typing_in.contains(room)) set_typing(sid, who, room, false);
   if (auto s = st->socket.lock(); s && s->connected()) s->leave(hub_room(room));
   const std::string hub = hub_room(room);
+  if (cluster) {
+    cluster->left(room, sid);
+    if (nsp.hub().connections_in(hub).empty()) cluster->local_room(hub, false);
+  }
   if (announce) {
-    const auto online = static_cast<long long>(nsp.hub().online_users(hub));
+    const auto online = static_cast<long long>(online_in(room));
     // Presence hints are volatile; rtc:peer-left and session:state are not.
     nsp.to(hub).droppable().emit("presence:leave",
                      Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}, {"online", online}}));
     nsp.to(hub).emit("rtc:peer-left", Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}}));
   }
-  if (!nsp.hub().user_in_room(who.user_id, hub)) {
+  if (!user_online_in(room, who.user_id)) {
     const Timestamp at = last_seen.value_or(clock.now());
     last_seen_here.set(room, who.user_id, at);
     store.set_last_seen(room, who.user_id, at, guard([this, room, user = who.user_id, at](Status) {
@@ -346,18 +393,25 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
 void ChatService::Impl::publish(const Message& m) {
   ++stats.messages_stored;
   stats.messages_delivered += nsp.to(hub_room(m.room)).emit("message:new", Json::object({{"message", chat::to_json(m)}}));
-  if (auto it = joiners.find(m.room); it != joiners.end()) {
-    // A close estimate of the encoded size is enough to bound what is held.
-    const std::size_t bytes = m.text.size() + (m.attachment ? m.attachment->url.size() + m.attachment->name.size() : 0) + 400;
-    for (auto& j : it->second) {
-      if (j->overflowed) continue;
-      j->held_bytes += bytes;
-      if (j->held_bytes > options.max_answer_bytes) {
-        j->overflowed = true;
-        std::vector<Message>().swap(j->held);
-      } else {
-        j->held.push_back(m);
-      }
+  hold_for_joiners(m.room, m.seq, [&] { return chat::to_json(m); },
+                   m.text.size() + (m.attachment ? m.attachment->url.size() + m.attachment->name.size() : 0));
+}
+
+void ChatService::Impl::hold_for_joiners(const std::string& room, std::int64_t seq,
+                                         const std::function<Json()>& message, std::size_t text_bytes) {
+  auto it = joiners.find(room);
+  if (it == joiners.end()) return;
+  // A close estimate of the encoded size is enough to bound what is held.
+  const std::size_t bytes = text_bytes + 400;
+  Json json = message();
+  for (auto& j : it->second) {
+    if (j->overflowed) continue;
+    j->held_bytes += bytes;
+    if (j->held_bytes > options.max_answer_bytes) {
+      j->overflowed = true;
+      std::vector<std::pair<std::int64_t, Json>>().swap(j->held);
+    } else {
+      j->held.emplace_back(seq, json);
     }
   }
 }

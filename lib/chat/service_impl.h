@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chat/cluster_link.h"
 #include "chat/last_seen_cache.h"
 #include "chat/lru_cache.h"
 #include "chat/payloads.h"
@@ -26,6 +27,9 @@ struct ChatCall {
   Actor actor;
   std::shared_ptr<socketio::Socket> socket;
   ChatService::Reply reply;
+  // Rooms are read from the store, not the cache: the second run of an
+  // operation a cached room refused, in a cluster (see run()).
+  bool fresh = false;
 
   void fail(Status s) const { reply(std::move(s)); }
   void ok(Json fields) const { reply(std::move(fields)); }
@@ -65,7 +69,7 @@ struct ChatService::Impl {
   // there and the client pages the rest from history.
   struct Joiner {
     std::string sid;
-    std::vector<Message> held;
+    std::vector<std::pair<std::int64_t, Json>> held;  // seq, message
     std::size_t held_bytes = 0;
     bool overflowed = false;
   };
@@ -83,13 +87,24 @@ struct ChatService::Impl {
   bool room_slot_free(const SocketState& st, const std::string& room) const {
     return st.rooms.contains(room) || st.rooms.size() < options.max_rooms_per_socket;
   }
-  // The room, from the cache or the store; `then` may run synchronously.
-  void with_room(const std::string& id, std::function<void(Result<Room>)> then);
+  // The room, from the cache or the store (always the store when `fresh`);
+  // `then` may run synchronously.
+  void with_room(const std::string& id, std::function<void(Result<Room>)> then, bool fresh = false);
+  // with_room for an operation: from the store on its second run.
+  void with_room_for(const ChatCall& call, const std::string& id, std::function<void(Result<Room>)> then) {
+    with_room(id, std::move(then), call.fresh);
+  }
+  // What with_room does after the store answered.
+  void room_read(Result<Room> r, std::uint64_t ticket, bool fresh, std::function<void(Result<Room>)> then);
   // The opening of every read operation: the room `id`, which must exist
   // and be readable by the caller; failures answer the call.
   void with_readable_room(const ChatCall& call, const std::string& id, std::function<void(const Room&)> then);
-  // A write's result (create, members, session changes, token rotation).
-  void remember(const Room& room) { rooms_cache.put_written(room); }
+  // A write's result (create, members, session changes, token rotation);
+  // the other nodes of a cluster are told to read the room again.
+  void remember(const Room& room) {
+    rooms_cache.put_written(room);
+    if (cluster) cluster->room_changed(room.id);
+  }
   // store.read_state through the lastSeen bookkeeping (see LastSeenCache).
   void read_state(const std::string& room, const std::string& user, Completion<ReadState> done);
   // Takes a token of the user's room_create_quota; false when spent.
@@ -126,12 +141,21 @@ struct ChatService::Impl {
   void leave_room(const std::string& sid, const Identity& who, const std::string& room, bool announce,
                   std::optional<Timestamp> last_seen = std::nullopt);
   Json peers_of(const Room& room);
+  // Distinct users in a room on any node; whether one of them is.
+  std::size_t online_in(const std::string& room);
+  bool user_online_in(const std::string& room, const std::string& user_id);
   // Members (and non-member admins present) with online and lastSeen.
   Json presence_of(const Room& room, const ReadState& state);
-  void broadcast_session_state(const Room& room);
+  // To the room's sockets on every node, or on this node only (when each
+  // node sends its own copy, as after another node died).
+  void broadcast_session_state(const Room& room, bool this_node_only = false);
   // Appends a system message ("Ann added Bob") and broadcasts it.
   void system_message(const Room& room, const Actor& by, std::string text, std::function<void()> then);
   void publish(const Message& m);
+  // Keeps a live message of `room` for the sockets whose replay of it is
+  // being read (`message` makes its JSON, called only if there are some).
+  void hold_for_joiners(const std::string& room, std::int64_t seq, const std::function<Json()>& message,
+                        std::size_t text_bytes);
   // Whether socket `sid` has a room:join with afterSeq of `room` in flight
   // (its replay is being read, and live messages are held for it).
   bool is_joining(const std::string& room, const std::string& sid) const;  // message:new to the room and held joiners
@@ -141,6 +165,20 @@ struct ChatService::Impl {
   std::optional<Timestamp> session_end_due(const Room& room) const;
   // Arms the automatic end of an active session, once per room.
   void arm_session_end(const Room& room);
+
+  // --- cluster.cpp: what other nodes tell this one (ClusterLink's hooks)
+  void join_cluster(Bus& bus, ClusterOptions cluster_options);
+  // A message:new from another node reaches this node's joiners too.
+  void remote_emit_delivered(const socketio::RemoteEmit& e);
+  // Another node wrote the room: read it, and take out this node's sockets
+  // that may no longer be in it (removed members, an ended session).
+  void remote_room_changed(const std::string& room);
+  void remote_socket_gone(const std::string& room, const chat::RemoteSocket& gone);
+  void remote_rtc(const std::string& room, const std::string& sid, const std::string& event, Json payload);
+  std::vector<std::pair<std::string, chat::RemoteSocket>> local_entries() const;
+  // Whether this node writes the lastSeen of a dead node's users (one
+  // node does: the live one with the smallest id).
+  bool writes_for_the_dead() const;
 
   // --- room_ops.cpp
   // Each operation is its first step (parse the payload, then read); the
@@ -243,6 +281,8 @@ struct ChatService::Impl {
   ChatStats stats;
   std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();
+  // Set by join_cluster; destroyed first (it stops its callbacks).
+  std::unique_ptr<chat::ClusterLink> cluster;
 };
 
 }  // namespace realtime

@@ -18,34 +18,47 @@ Socket* Namespace::socket(std::string_view sid) const {
 
 std::size_t BroadcastOperator::emit_args(std::string_view event, Json::Array args) const {
   args.insert(args.begin(), Json(event));
+  if (!nsp_->relay_) return nsp_->send_local(rooms_, users_, except_, delivery_, Json(std::move(args)));
+  const std::size_t sent = nsp_->send_local(rooms_, users_, except_, delivery_, Json(args));
+  nsp_->relay_(RemoteEmit{rooms_, users_, except_, delivery_, std::move(args)});
+  return sent;
+}
+
+std::size_t Namespace::deliver(const RemoteEmit& emit) {
+  if (emit.args.empty() || !emit.args.front().is_string()) return 0;
+  return send_local(emit.rooms, emit.users, emit.except, emit.delivery, Json(emit.args));
+}
+
+std::size_t Namespace::send_local(const std::vector<std::string>& rooms, const std::vector<std::string>& users,
+                                  const std::vector<std::string>& except, Delivery delivery, Json args) {
   const std::vector<Frame> frames =
-      protocol::socketio::encode(protocol::socketio::Packet{protocol::socketio::PacketType::event, nsp_->name(), std::nullopt, Json(std::move(args))});
-  Hub& hub = nsp_->hub();
+      protocol::socketio::encode(protocol::socketio::Packet{protocol::socketio::PacketType::event, name_, std::nullopt, std::move(args)});
 
   // The common cases go straight to the Hub's channels.
-  if (except_.size() <= 1 && users_.empty() && rooms_.size() == 1 &&
-      (except_.empty() || nsp_->socket(except_[0]))) {
-    return hub.broadcast(rooms_[0], frames, except_.empty() ? std::string_view() : except_[0], delivery_);
+  if (except.size() <= 1 && users.empty() && rooms.size() == 1 && (except.empty() || socket(except[0]))) {
+    return hub_.broadcast(rooms[0], frames, except.empty() ? std::string_view() : except[0], delivery);
   }
-  if (except_.empty() && rooms_.empty() && users_.size() == 1) {
-    return hub.send_to_user(users_[0], frames, {}, delivery_);
+  if (except.empty() && rooms.empty() && users.size() == 1) {
+    return hub_.send_to_user(users[0], frames, {}, delivery);
   }
 
   std::set<std::string> excluded;
-  for (const auto& room : except_)
-    for (auto& sid : hub.connections_in(room)) excluded.insert(std::move(sid));
-  std::set<std::string> targets;
-  if (rooms_.empty() && users_.empty()) {
-    for (const auto& [sid, socket] : nsp_->sockets_) targets.insert(sid);
+  for (const auto& room : except) {
+    for (auto& sid : hub_.connections_in(room)) excluded.insert(std::move(sid));
+    if (socket(room)) excluded.insert(room);  // a sid is a room of one
   }
-  for (const auto& room : rooms_)
-    for (auto& sid : hub.connections_in(room)) targets.insert(std::move(sid));
-  for (const auto& user : users_)
-    for (auto& sid : hub.connections_of_user(user)) targets.insert(std::move(sid));
+  std::set<std::string> targets;
+  if (rooms.empty() && users.empty()) {
+    for (const auto& [sid, s] : sockets_) targets.insert(sid);
+  }
+  for (const auto& room : rooms)
+    for (auto& sid : hub_.connections_in(room)) targets.insert(std::move(sid));
+  for (const auto& user : users)
+    for (auto& sid : hub_.connections_of_user(user)) targets.insert(std::move(sid));
   std::size_t sent = 0;
   for (const auto& sid : targets) {
     if (excluded.contains(sid)) continue;
-    if (hub.send_to(sid, frames, delivery_)) ++sent;
+    if (hub_.send_to(sid, frames, delivery)) ++sent;
   }
   return sent;
 }

@@ -105,7 +105,7 @@ TEST(InProcessBus, ADownBusDropsAndTellsTheStateHandler) {
   InProcessTransport loop;
   Inbox inbox;
   std::vector<Bus::State> states;
-  bus.on_state_change(loop, [&](Bus::State s) { states.push_back(s); });
+  bus.watch_state(loop, [&](Bus::State s) { states.push_back(s); });
   bus.subscribe("c", loop, inbox.handler());
   EXPECT_EQ(bus.state(), Bus::State::up);
   bus.set_state(Bus::State::down);

@@ -54,9 +54,9 @@ class RedisBusTest : public ::testing::Test {
   // Runs `loop` until the bus reports `want` (through its state handler).
   static bool await_state(RedisBus& bus, InProcessTransport& loop, Bus::State want) {
     Bus::State seen = bus.state();
-    bus.on_state_change(loop, [&seen](Bus::State s) { seen = s; });
+    const auto watch = bus.watch_state(loop, [&seen](Bus::State s) { seen = s; });
     const bool ok = loop.run_until([&] { return seen == want && bus.state() == want; }, seconds(10));
-    bus.on_state_change(loop, nullptr);
+    bus.unwatch_state(watch);
     return ok;
   }
 

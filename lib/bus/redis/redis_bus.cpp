@@ -159,7 +159,8 @@ class RedisBus::Worker {
 
   State state() const { return state_.get(); }
 
-  void on_state_change(EventLoop& loop, StateHandler handler) { state_.on_change(loop, std::move(handler)); }
+  SubscriptionId watch_state(EventLoop& loop, StateHandler handler) { return state_.watch(loop, std::move(handler)); }
+  void unwatch_state(SubscriptionId id) { state_.unwatch(id); }
 
   BusStats stats() const { return {published_.load(), fanout_.delivered(), fanout_.dropped()}; }
 
@@ -392,9 +393,10 @@ Bus::SubscriptionId RedisBus::subscribe(std::string channel, EventLoop& loop, Ha
 void RedisBus::unsubscribe(SubscriptionId id) { worker_->unsubscribe(id); }
 void RedisBus::publish(std::string_view channel, std::string_view payload) { worker_->publish(channel, payload); }
 Bus::State RedisBus::state() const { return worker_->state(); }
-void RedisBus::on_state_change(EventLoop& loop, StateHandler handler) {
-  worker_->on_state_change(loop, std::move(handler));
+Bus::SubscriptionId RedisBus::watch_state(EventLoop& loop, StateHandler handler) {
+  return worker_->watch_state(loop, std::move(handler));
 }
+void RedisBus::unwatch_state(SubscriptionId id) { worker_->unwatch_state(id); }
 BusStats RedisBus::stats() const { return worker_->stats(); }
 
 }  // namespace realtime

@@ -1,0 +1,118 @@
+// ChatService in a cluster: joining one, and what this node does with what
+// the others tell it through the ClusterLink (cluster_link.h). The rest of
+// the service asks the Roster wherever "in the room" must mean "on any
+// node" (online counts, presence, peers, rtc:* targets, lastSeen).
+#include <algorithm>
+
+#include "chat/service_impl.h"
+
+namespace realtime {
+
+void ChatService::join_cluster(Bus& bus, ClusterOptions options) { impl_->join_cluster(bus, std::move(options)); }
+
+ClusterStats ChatService::cluster_stats() const {
+  if (!impl_->cluster) return {};
+  return impl_->cluster->stats();
+}
+
+void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
+  if (cluster) return;
+  chat::ClusterLink::Hooks hooks;
+  hooks.delivered = guard([this](const socketio::RemoteEmit& e) { remote_emit_delivered(e); });
+  hooks.room_changed = guard([this](const std::string& room) { remote_room_changed(room); });
+  hooks.remote_left = guard([this](const std::string& room, const chat::RemoteSocket& s) { remote_socket_gone(room, s); });
+  hooks.rtc = guard([this](const std::string& room, const std::string& sid, const std::string& event, Json payload) {
+    remote_rtc(room, sid, event, std::move(payload));
+  });
+  hooks.local_entries = [this] { return local_entries(); };
+  cluster = std::make_unique<chat::ClusterLink>(bus, loop, nsp, std::move(cluster_options), std::move(hooks));
+}
+
+void ChatService::Impl::remote_emit_delivered(const socketio::RemoteEmit& e) {
+  if (joiners.empty() || e.rooms.size() != 1 || e.args.size() != 2 || !e.args[0].is_string() ||
+      e.args[0].as_string() != "message:new")
+    return;
+  constexpr std::string_view kPrefix = "room:";
+  const std::string& hub = e.rooms.front();
+  if (!hub.starts_with(kPrefix)) return;
+  const Json* message = e.args[1].find("message");
+  const Json* seq = message ? message->find("seq") : nullptr;
+  if (!seq || !seq->is_int()) return;
+  const Json* text = message->find("text");
+  hold_for_joiners(hub.substr(kPrefix.size()), seq->as_int(), [&] { return *message; },
+                   text && text->is_string() ? text->as_string().size() : 0);
+}
+
+void ChatService::Impl::remote_room_changed(const std::string& id) {
+  // Only rooms this node holds matter: others are read when next used.
+  if (!rooms_cache.contains(id)) return;
+  store.get_room(id, guard([this, ticket = rooms_cache.read_ticket()](Result<Room> r) {
+    if (!r.ok()) return;
+    const Room room = rooms_cache.put_refreshed(*r, ticket);
+    const std::string hub = hub_room(room.id);
+    for (const auto& sid : nsp.hub().connections_in(hub)) {
+      socketio::Socket* s = nsp.socket(sid);
+      if (!s) continue;
+      const Identity& who = s->identity();
+      if (room.status == RoomStatus::ended) {
+        leave_room(sid, who, room.id, false, room.ended_at);
+      } else if (!room.member(who.user_id) && who.role != "admin") {
+        leave_room(sid, who, room.id, true);  // removed on another node
+      }
+    }
+    if (room.status == RoomStatus::ended)
+      if (auto t = session_timers.find(room.id); t != session_timers.end()) {
+        loop.cancel_timer(t->second);
+        session_timers.erase(t);
+      }
+  }));
+}
+
+void ChatService::Impl::remote_socket_gone(const std::string& room, const chat::RemoteSocket& gone) {
+  // Every live node hears of the death and tells its own sockets: these
+  // emits stay on this node.
+  const std::string hub = hub_room(room);
+  const auto online = static_cast<long long>(online_in(room));
+  auto here = [&](std::string_view event, Json payload, Delivery d) {
+    nsp.deliver(socketio::RemoteEmit{{hub}, {}, {}, d, {Json(event), std::move(payload)}});
+  };
+  here("presence:leave", Json::object({{"room", room}, {"sid", gone.sid}, {"userId", gone.user_id}, {"online", online}}),
+       Delivery::droppable);
+  here("rtc:peer-left", Json::object({{"room", room}, {"sid", gone.sid}, {"userId", gone.user_id}}), Delivery::reliable);
+  if (const Room* cached = rooms_cache.find(room)) broadcast_session_state(*cached, true);
+  if (user_online_in(room, gone.user_id) || !writes_for_the_dead()) return;
+  const Timestamp at = clock.now();
+  last_seen_here.set(room, gone.user_id, at);
+  store.set_last_seen(room, gone.user_id, at, guard([this, room, user = gone.user_id, at](Status) {
+    last_seen_here.written(room, user, at);
+  }));
+}
+
+bool ChatService::Impl::writes_for_the_dead() const {
+  const std::string& me = cluster->node_id();
+  for (const auto& node : cluster->roster().node_ids())
+    if (node < me) return false;
+  return true;
+}
+
+void ChatService::Impl::remote_rtc(const std::string& room, const std::string& sid, const std::string& event,
+                                   Json payload) {
+  SocketState* st = state(sid);
+  socketio::Socket* target = nsp.socket(sid);
+  if (!st || !target || !st->rooms.contains(room)) return;  // gone meanwhile: the signal is lost, as on one node
+  if (event != "rtc:offer" && event != "rtc:answer" && event != "rtc:ice") return;
+  target->emit(event, std::move(payload));
+}
+
+std::vector<std::pair<std::string, chat::RemoteSocket>> ChatService::Impl::local_entries() const {
+  std::vector<std::pair<std::string, chat::RemoteSocket>> out;
+  for (const auto& [sid, st] : sockets) {
+    auto s = st.socket.lock();
+    if (!s) continue;
+    const Identity& who = s->identity();
+    for (const auto& room : st.rooms) out.emplace_back(room, chat::RemoteSocket{{}, sid, who.user_id, who.name, who.role});
+  }
+  return out;
+}
+
+}  // namespace realtime

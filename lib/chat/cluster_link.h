@@ -1,0 +1,74 @@
+// ClusterLink: one chat service's end of the cluster. It carries the
+// namespace's emits to the other nodes and theirs to this node's sockets,
+// announces which of this node's sockets are in which chat rooms (and keeps
+// the Roster of everyone else's), sends heartbeats, declares silent nodes
+// dead, passes "room changed" notices and rtc:* signals addressed to one
+// socket, and delivers @socket.io/redis-emitter emits.
+//
+// Channels (all under the prefix P): "P#all" (emits, roster changes,
+// heartbeats, room notices: one channel keeps one node's messages in
+// order) and "P#node#<id>" (what is addressed to one node).
+// Loop thread only; owned by ChatService::Impl.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chat/roster.h"
+#include "realtime/bus.h"
+#include "realtime/cluster.h"
+#include "realtime/socketio_server.h"
+
+namespace realtime::chat {
+
+class ClusterLink {
+ public:
+  // What the chat service does with what the others say. Loop thread.
+  struct Hooks {
+    // An emit from another node or an emitter reached this node's sockets.
+    std::function<void(const socketio::RemoteEmit&)> delivered;
+    // Another node wrote this room to the store: read it again.
+    std::function<void(const std::string& room)> room_changed;
+    // A socket of a node that died (or left) is out of `room`; the Roster
+    // no longer has it.
+    std::function<void(const std::string& room, const RemoteSocket& gone)> remote_left;
+    // An rtc:* signal for this node's socket `sid` in `room`.
+    std::function<void(const std::string& room, const std::string& sid, const std::string& event, Json payload)> rtc;
+    // This node's sockets in rooms, for a snapshot (node field unused).
+    std::function<std::vector<std::pair<std::string, RemoteSocket>>()> local_entries;
+  };
+
+  ClusterLink(Bus& bus, EventLoop& loop, socketio::Namespace& nsp, ClusterOptions options, Hooks hooks);
+  // Says goodbye (the others drop this node's sockets at once) and stops
+  // every subscription.
+  ~ClusterLink();
+  ClusterLink(const ClusterLink&) = delete;
+  ClusterLink& operator=(const ClusterLink&) = delete;
+
+  // This node's socket entered or left a chat room (hub room name).
+  void joined(const std::string& room, const RemoteSocket& s);
+  void left(const std::string& room, const std::string& sid);
+  // This node wrote the room to the store.
+  void room_changed(const std::string& room);
+  // Sends an rtc:* signal to another node's socket; false when `sid` is
+  // not known to be in `room` on another node.
+  bool send_rtc(const std::string& room, const std::string& sid, std::string_view event, const Json& payload);
+  // Whether this node has sockets in the hub room (emitter room channels
+  // are subscribed while it does).
+  void local_room(const std::string& room, bool has_sockets);
+
+  const Roster& roster() const;
+  ClusterStats stats() const;
+  const std::string& node_id() const;
+  bool bus_up() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace realtime::chat
