@@ -98,6 +98,7 @@ test("a node SIGKILLed mid-conversation and mid-call: its users go offline elsew
   const cluster = await startCluster({ nodes: 3, nodeTimeout: NODE_TIMEOUT, pg });
   const ann = person("ann"), bob = person("bob"), cy = person("cy"), dee = person("dee");
   const clients = [];
+  let sends = [];
   const open = async (i, who, opts) => {
     const c = await connect(cluster.node(i), who.token, opts);
     clients.push(c);
@@ -125,7 +126,7 @@ test("a node SIGKILLed mid-conversation and mid-call: its users go offline elsew
 
     // Mid-conversation: Ann and Cy keep sending; node 2 dies after the 10th ack.
     const bobSid = b.id, deeSid = d2.id;
-    const sends = [sender(a, group.id, 10), sender(c, group.id, 10)];
+    sends = [sender(a, group.id, 10), sender(c, group.id, 10)];
     await eventually(() => sends[0].acks + sends[1].acks >= 10, "10 messages acknowledged");
     await cluster.kill(2);
     const killedAt = Date.now();
@@ -174,6 +175,7 @@ test("a node SIGKILLed mid-conversation and mid-call: its users go offline elsew
     ok(await a.call("rtc:offer", { room: lesson.id, to: joined.peer.sid, sdp: { type: "offer", sdp: "v=1\r\n" } }));
     assert.equal((await back.client.next("rtc:offer")).from, a.id);
   } finally {
+    await Promise.allSettled(sends.map((s) => s.stop()));
     for (const x of clients) x.close();
     const codes = await cluster.close();
     assert.deepEqual(codes, [0, null, 0]);
