@@ -1,66 +1,107 @@
-// TEMPORARY minimal throwaway redis-server for emitter.test.mjs (h-ctests
-// writes the real one with the same API): startRedis() -> { port, url,
-// restart(), close() }. redis-server from $REDIS_SERVER or PATH, on a free
-// loopback port, no persistence; killed when this process exits.
+// A throwaway Redis for the end-to-end suite: Debian's redis-server on a
+// free loopback port and a temporary directory, without persistence, for
+// the tests of chatd's cluster bus (cluster*.test.mjs) and of the
+// redis-emitter interop. Readiness is its "Ready to accept connections"
+// log line, under a deadline; stop()/start()/restart() keep the port, so
+// that chatd nodes reconnect to the same address after an outage. Every
+// server started here is killed when the test process exits, whatever the
+// outcome.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { createInterface } from "node:readline";
 import { once } from "node:events";
+import { program } from "../../lib/needs.mjs";
 import { deadline, tempDir } from "./harness.mjs";
+
+export const REDIS_SERVER = process.env.REDIS_SERVER || "/usr/bin/redis-server";
 
 const running = new Set();
 process.on("exit", () => {
   for (const p of running) p.kill("SIGKILL");
 });
 
+// A port the kernel just handed out (and took back): free unless someone
+// grabs it in the instant before redis-server binds it (then we retry).
 async function freePort() {
   const s = createServer();
   s.listen(0, "127.0.0.1");
   await once(s, "listening");
   const { port } = s.address();
-  s.close();
-  await once(s, "close");
+  await new Promise((r) => s.close(r));
   return port;
 }
 
-export async function startRedis() {
-  const bin = process.env.REDIS_SERVER || "redis-server";
-  const port = await freePort();
+// One redis-server process on `port`; resolves once it accepts connections,
+// rejects (with its log) if it exits first or takes longer than `ms`.
+async function spawnRedis(port, dir, ms) {
+  const argv = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
+    "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "", "--unixsocket", ""];
+  const proc = spawn(program(REDIS_SERVER, "redis-server"), argv, { stdio: ["ignore", "pipe", "pipe"] });
+  running.add(proc);
+  let log = "";
+  const exited = new Promise((resolve) => proc.on("close", (code, signal) => {
+    running.delete(proc);
+    resolve({ code, signal });
+  }));
+  const ready = new Promise((resolve, reject) => {
+    const onLine = (l) => {
+      log += l + "\n";
+      if (/Ready to accept connections/.test(l)) resolve();
+    };
+    createInterface({ input: proc.stdout }).on("line", onLine);
+    createInterface({ input: proc.stderr }).on("line", onLine);
+    exited.then(({ code, signal }) => reject(Object.assign(
+      new Error(`redis-server on port ${port} exited (${code ?? signal}) before it was ready:\n${log}`),
+      { portTaken: /Address already in use/i.test(log) })));
+  });
+  await deadline(ready, ms, `redis-server on port ${port} to be ready`).catch((e) => {
+    proc.kill("SIGKILL");
+    throw e;
+  });
+  return { proc, exited, log: () => log };
+}
+
+// Starts a Redis; resolves with { port, url, stop(), start(), restart(), close() }.
+// stop(signal = "SIGTERM") ends the server and waits for it; start() runs it
+// again on the same port (a new, empty Redis: nothing is persisted);
+// restart() is both; close() stops it for good.
+export async function startRedis({ readyMs = 10000 } = {}) {
   const dir = tempDir();
-  let proc;
-  let exited;
-  const start = async () => {
-    proc = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-      "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
-    running.add(proc);
-    const p = proc;
-    exited = new Promise((resolve) => p.on("close", (code) => {
-      running.delete(p);
-      resolve(code);
-    }));
-    let out = "";
-    await deadline(new Promise((resolve, reject) => {
-      p.stdout.on("data", (d) => {
-        out += d;
-        if (out.includes("Ready to accept connections")) resolve();
-      });
-      exited.then((code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
-    }), 10000, "redis-server to start");
-  };
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+  let server;
+  let port;
+  for (let attempt = 0; ; ++attempt) {
+    port = await freePort();
+    try {
+      server = await spawnRedis(port, dir, readyMs);
+      break;
+    } catch (e) {
+      if (!e.portTaken || attempt >= 4) throw e;
+    }
+  }
+  const stop = async (signal = "SIGTERM") => {
+    if (!server) return;
+    const { proc, exited } = server;
+    server = undefined;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     await deadline(exited, 10000, "redis-server to stop").catch((e) => {
       proc.kill("SIGKILL");
       throw e;
     });
   };
-  await start();
+  const start = async () => {
+    if (server) return;
+    server = await spawnRedis(port, dir, readyMs);
+  };
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    async restart() {
-      await stop();
+    log: () => server?.log() ?? "",
+    stop,
+    start,
+    async restart(signal = "SIGTERM") {
+      await stop(signal);
       await start();
     },
-    close: stop,
+    close: () => stop("SIGKILL"),
   };
 }
