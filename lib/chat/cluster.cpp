@@ -18,14 +18,52 @@ ClusterStats ChatService::cluster_stats() const {
 void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
   if (cluster) return;
   chat::ClusterLink::Hooks hooks;
+  hooks.delivering = guard([this](socketio::RemoteEmit& e) { skip_replayed(e); });
   hooks.delivered = guard([this](const socketio::RemoteEmit& e) { remote_emit_delivered(e); });
   hooks.room_changed = guard([this](const std::string& room) { remote_room_changed(room); });
   hooks.remote_left = guard([this](const std::string& room, const chat::RemoteSocket& s) { remote_socket_gone(room, s); });
   hooks.rtc = guard([this](const std::string& room, const std::string& sid, const std::string& event, Json payload) {
     remote_rtc(room, sid, event, std::move(payload));
   });
+  hooks.name_seen = [this](const std::string& user, const std::string& name) {
+    if (name.empty() || name == user) return;
+    names.put(user, name, user.size() + name.size() + 128);
+  };
   hooks.local_entries = [this] { return local_entries(); };
   cluster = std::make_unique<chat::ClusterLink>(bus, loop, nsp, std::move(cluster_options), std::move(hooks));
+}
+
+// The seq of a message:new emit to one chat room, or nothing.
+std::optional<std::pair<std::string, std::int64_t>> ChatService::Impl::message_emit(const socketio::RemoteEmit& e) {
+  if (e.rooms.size() != 1 || e.args.size() != 2 || !e.args[0].is_string() || e.args[0].as_string() != "message:new")
+    return std::nullopt;
+  constexpr std::string_view kPrefix = "room:";
+  const std::string& hub = e.rooms.front();
+  if (!hub.starts_with(kPrefix)) return std::nullopt;
+  const Json* message = e.args[1].find("message");
+  const Json* seq = message ? message->find("seq") : nullptr;
+  if (!seq || !seq->is_int()) return std::nullopt;
+  return std::make_pair(hub.substr(kPrefix.size()), seq->as_int());
+}
+
+void ChatService::Impl::skip_replayed(socketio::RemoteEmit& e) {
+  if (replayed.empty()) return;
+  const auto m = message_emit(e);
+  if (!m) return;
+  auto room = replayed.find(m->first);
+  if (room == replayed.end()) return;
+  // Another node's message may reach this one after a replay that already
+  // read it from the store: the replayed sockets skip it. Once the live
+  // stream has passed what a socket replayed, it needs no more watching.
+  for (auto it = room->second.begin(); it != room->second.end();) {
+    if (m->second <= it->second) {
+      e.except.push_back(it->first);
+      ++it;
+    } else {
+      it = room->second.erase(it);
+    }
+  }
+  if (room->second.empty()) replayed.erase(room);
 }
 
 void ChatService::Impl::remote_emit_delivered(const socketio::RemoteEmit& e) {
@@ -46,6 +84,8 @@ void ChatService::Impl::remote_emit_delivered(const socketio::RemoteEmit& e) {
 void ChatService::Impl::remote_room_changed(const std::string& id) {
   // Only rooms this node holds matter: others are read when next used.
   if (!rooms_cache.contains(id)) return;
+  // Until the read below answers, operations on the room read the store.
+  rooms_cache.mark_stale(id);
   store.get_room(id, guard([this, ticket = rooms_cache.read_ticket()](Result<Room> r) {
     if (!r.ok()) return;
     const Room room = rooms_cache.put_refreshed(*r, ticket);
@@ -57,7 +97,7 @@ void ChatService::Impl::remote_room_changed(const std::string& id) {
       if (room.status == RoomStatus::ended) {
         leave_room(sid, who, room.id, false, room.ended_at);
       } else if (!room.member(who.user_id) && who.role != "admin") {
-        leave_room(sid, who, room.id, true);  // removed on another node
+        leave_room(sid, who, room.id, true, std::nullopt, true);  // removed on another node
       }
     }
     if (room.status == RoomStatus::ended)
@@ -79,8 +119,16 @@ void ChatService::Impl::remote_socket_gone(const std::string& room, const chat::
   here("presence:leave", Json::object({{"room", room}, {"sid", gone.sid}, {"userId", gone.user_id}, {"online", online}}),
        Delivery::droppable);
   here("rtc:peer-left", Json::object({{"room", room}, {"sid", gone.sid}, {"userId", gone.user_id}}), Delivery::reliable);
-  if (const Room* cached = rooms_cache.find(room)) broadcast_session_state(*cached, true);
-  if (user_online_in(room, gone.user_id) || !writes_for_the_dead()) return;
+  const Room* cached = rooms_cache.find(room);
+  if (cached) broadcast_session_state(*cached, true);
+  if (user_online_in(room, gone.user_id)) return;
+  // Whatever the user was typing there stops with them (their node's
+  // expiry timer died with it).
+  const Identity who{gone.user_id, gone.name, gone.role};
+  here("typing", Json::object({{"room", room}, {"userId", gone.user_id}, {"name", gone.name},
+                               {"role", cached ? role_in(*cached, who) : gone.role}, {"typing", false}}),
+       Delivery::droppable);
+  if (!writes_for_the_dead()) return;
   const Timestamp at = clock.now();
   last_seen_here.set(room, gone.user_id, at);
   store.set_last_seen(room, gone.user_id, at, guard([this, room, user = gone.user_id, at](Status) {

@@ -316,7 +316,7 @@ struct ClusterLink::Impl {
       roster.applied(node, s);
       const std::string room = str(m, "room");
       if (type == "j") {
-        roster.add(room, RemoteSocket{node, str(m, "sid"), str(m, "user"), str(m, "name"), str(m, "role")});
+        add(room, RemoteSocket{node, str(m, "sid"), str(m, "user"), str(m, "name"), str(m, "role")});
       } else {
         roster.remove(node, room, str(m, "sid"));
       }
@@ -339,6 +339,11 @@ struct ClusterLink::Impl {
     ++counters.undecodable;
   }
 
+  void add(const std::string& room, RemoteSocket s) {
+    if (hooks.name_seen && !s.user_id.empty()) hooks.name_seen(s.user_id, s.name);
+    roster.add(room, std::move(s));
+  }
+
   void on_snapshot(const std::string& node, const std::string& inc, const Json& m, Roster::Clock::time_point now) {
     const std::uint64_t s = num(m, "s");
     if (roster.heard(node, inc, 0, s, now) == Roster::Order::refused) return;
@@ -348,7 +353,7 @@ struct ClusterLink::Impl {
         if (!e.is_array() || e.size() != 5) continue;
         const auto& f = e.as_array();
         auto text = [&](std::size_t i) { return f[i].is_string() ? f[i].as_string() : std::string(); };
-        roster.add(text(0), RemoteSocket{node, text(1), text(2), text(3), text(4)});
+        add(text(0), RemoteSocket{node, text(1), text(2), text(3), text(4)});
       }
     if (const Json* end = m.find("end"); end && end->is_bool() && end->as_bool()) asked.erase(node);
   }
@@ -362,10 +367,11 @@ struct ClusterLink::Impl {
     socketio::RemoteEmit e{strings_of(m["r"]), strings_of(m["u"]), strings_of(m["x"]), Delivery::reliable,
                            args->as_array()};
     if (const Json* v = m.find("v"); v && v->is_bool() && v->as_bool()) e.delivery = Delivery::droppable;
-    deliver(e);
+    deliver(std::move(e));
   }
 
-  void deliver(const socketio::RemoteEmit& e) {
+  void deliver(socketio::RemoteEmit e) {
+    if (hooks.delivering) hooks.delivering(e);
     nsp.deliver(e);
     if (hooks.delivered) hooks.delivered(e);
   }

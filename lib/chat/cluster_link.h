@@ -29,6 +29,9 @@ class ClusterLink {
  public:
   // What the chat service does with what the others say. Loop thread.
   struct Hooks {
+    // An emit from another node or an emitter is about to reach this
+    // node's sockets (may add to its except list).
+    std::function<void(socketio::RemoteEmit&)> delivering;
     // An emit from another node or an emitter reached this node's sockets.
     std::function<void(const socketio::RemoteEmit&)> delivered;
     // Another node wrote this room to the store: read it again.
@@ -38,6 +41,8 @@ class ClusterLink {
     std::function<void(const std::string& room, const RemoteSocket& gone)> remote_left;
     // An rtc:* signal for this node's socket `sid` in `room`.
     std::function<void(const std::string& room, const std::string& sid, const std::string& event, Json payload)> rtc;
+    // Another node's socket entered a room: its user's display name.
+    std::function<void(const std::string& user_id, const std::string& name)> name_seen;
     // This node's sockets in rooms, for a snapshot (node field unused).
     std::function<std::vector<std::pair<std::string, RemoteSocket>>()> local_entries;
   };

@@ -5,12 +5,14 @@
 namespace realtime::chat {
 
 const Room* RoomCache::find(std::string_view id) {
+  if (stale(id)) return nullptr;
   if (auto it = pinned_.find(id); it != pinned_.end()) return &it->second;
   return idle_.find(id);
 }
 
 void RoomCache::put_written(const Room& room) {
   ++writes_;
+  stale_.erase(room.id);
   if (auto it = pinned_.find(room.id); it != pinned_.end()) {
     it->second = room;
     return;
@@ -19,13 +21,32 @@ void RoomCache::put_written(const Room& room) {
 }
 
 void RoomCache::put_read(const Room& room, std::uint64_t ticket) {
-  if (ticket != writes_ || contains(room.id)) return;
+  if (ticket != writes_) return;
+  if (stale(room.id)) {
+    put_refreshed(room, ticket);
+    return;
+  }
+  if (contains(room.id)) return;
   idle_.put(room.id, room, cost(room));
 }
 
-const Room& RoomCache::put_refreshed(const Room& room, std::uint64_t ticket) {
-  if (ticket != writes_)
+void RoomCache::mark_stale(std::string_view id) {
+  ++writes_;
+  if (!contains(id)) return;
+  // Entries the LRU forgot meanwhile go first: the set stays within the cache's size.
+  if (stale_.size() >= pinned_.size() + idle_.size())
+    for (auto it = stale_.begin(); it != stale_.end();) it = contains(*it) ? std::next(it) : stale_.erase(it);
+  stale_.emplace(id);
+}
+
+Room RoomCache::put_refreshed(const Room& room, std::uint64_t ticket) {
+  if (ticket != writes_) {
+    // Something was written since the read: a write of ours is newer; a
+    // newer notice leaves the room stale for a later read to settle.
     if (const Room* newer = find(room.id)) return *newer;
+    if (stale(room.id)) return room;
+  }
+  stale_.erase(room.id);
   if (auto it = pinned_.find(room.id); it != pinned_.end()) return it->second = room;
   return idle_.put(room.id, room, cost(room));
 }

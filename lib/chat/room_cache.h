@@ -45,9 +45,12 @@ class RoomCache {
   void put_read(const Room& room, std::uint64_t ticket);
   // A read made because the cached copy may be stale (another node of a
   // cluster wrote the room): replaces it, unless this node wrote the room
-  // after the read was issued. Returns the copy to use, valid until the
-  // next call.
-  const Room& put_refreshed(const Room& room, std::uint64_t ticket);
+  // after the read was issued. Returns the newest copy known.
+  Room put_refreshed(const Room& room, std::uint64_t ticket);
+  // Another node wrote the room: find() misses it until a read replaces
+  // it (put_read or put_refreshed), and reads already in flight, which may
+  // predate that write, are not cached.
+  void mark_stale(std::string_view id);
 
   // Keeps the room whatever the budget (sockets are in it) / lets it go
   // back to the LRU (its last socket left).
@@ -62,7 +65,9 @@ class RoomCache {
   static std::size_t cost(const Room& room);
 
  private:
+  bool stale(std::string_view id) const { return !stale_.empty() && stale_.contains(id); }
   realtime::detail::StringMap<Room> pinned_;
+  realtime::detail::StringSet stale_;  // ids of cached rooms another node wrote
   LruCache<Room> idle_;
   std::uint64_t writes_ = 0;
 };

@@ -189,7 +189,7 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
   }));
 }
 
-void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool already, ReplayEnd replayed) {
+void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool already, ReplayEnd replayed_to) {
   const std::string sid = call.socket->id();
   SocketState* s = state(sid);
   if (!s || !call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
@@ -201,6 +201,7 @@ void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool 
   s->rooms.insert(room.id);
   call.socket->join(hub);
   rooms_cache.pin(room);
+  if (cluster && replayed_to) replayed[room.id][sid] = replayed_to->first;
   if (cluster && !already) {
     if (nsp.hub().connections_in(hub).size() == 1) cluster->local_room(hub, true);
     cluster->joined(room.id, chat::RemoteSocket{{}, sid, who.user_id, who.name, who.role});
@@ -215,7 +216,7 @@ void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool 
                       {"online", online}}));
     broadcast_session_state(room);
   }
-  read_state(room.id, who.user_id, on_ok(call, [this, call, room, replayed](ReadState rs) {
+  read_state(room.id, who.user_id, on_ok(call, [this, call, room, replayed_to](ReadState rs) {
     Json reads = Json::array();
     for (const auto& r : rs.reads) reads.push(Json::object({{"userId", r.user_id}, {"seq", static_cast<long long>(r.seq)}}));
     Json ack = Json::object({{"room", chat::to_json(room)},
@@ -224,10 +225,10 @@ void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool 
                              {"reads", std::move(reads)},
                              {"lastSeq", static_cast<long long>(rs.last_seq)},
                              {"unread", static_cast<long long>(rs.unread)},
-                             {"replayTruncated", replayed && replayed->second}});
+                             {"replayTruncated", replayed_to && replayed_to->second}});
     // Where paging the rest starts: live messages may already have
     // overtaken this ack, so the client cannot tell it from what it got.
-    if (replayed) ack.set("replayLastSeq", static_cast<long long>(replayed->first));
+    if (replayed_to) ack.set("replayLastSeq", static_cast<long long>(replayed_to->first));
     call.ok(std::move(ack));
   }));
 }
@@ -385,7 +386,7 @@ void ChatService::Impl::member_removed(const ChatCall& call, const Room& room, c
     for (const auto& sid : nsp.hub().connections_in(hub_room(room.id))) {
       socketio::Socket* s = nsp.socket(sid);
       if (s && s->identity().user_id == target && s->identity().role != "admin")
-        leave_room(sid, s->identity(), room.id, true);
+        leave_room(sid, s->identity(), room.id, true, std::nullopt, true);
     }
     call.ok(Json::object({{"room", std::move(room_json)}}));
   });

@@ -360,24 +360,28 @@ void ChatService::Impl::broadcast_session_state(const Room& room, bool this_node
 }
 
 void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, const std::string& room,
-                                   bool announce, std::optional<Timestamp> last_seen) {
+                                   bool announce, std::optional<Timestamp> last_seen, bool user_gone) {
   SocketState* st = state(sid);
   if (!st || !st->rooms.erase(room)) return;
   if (st->typing_in.contains(room)) set_typing(sid, who, room, false);
   if (auto s = st->socket.lock(); s && s->connected()) s->leave(hub_room(room));
   const std::string hub = hub_room(room);
   if (cluster) {
+    if (auto r = replayed.find(room); r != replayed.end() && r->second.erase(sid) && r->second.empty()) replayed.erase(r);
     cluster->left(room, sid);
     if (nsp.hub().connections_in(hub).empty()) cluster->local_room(hub, false);
   }
   if (announce) {
-    const auto online = static_cast<long long>(online_in(room));
+    const bool still_counted = user_gone && user_online_in(room, who.user_id);
+    const auto online = static_cast<long long>(online_in(room) - (still_counted ? 1 : 0));
     // Presence hints are volatile; rtc:peer-left and session:state are not.
     nsp.to(hub).droppable().emit("presence:leave",
                      Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}, {"online", online}}));
     nsp.to(hub).emit("rtc:peer-left", Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}}));
   }
-  if (!user_online_in(room, who.user_id)) {
+  // A session's end takes everyone out on every node at once (each node
+  // still sees the others' sockets): its time is everyone's lastSeen.
+  if (last_seen || user_gone || !user_online_in(room, who.user_id)) {
     const Timestamp at = last_seen.value_or(clock.now());
     last_seen_here.set(room, who.user_id, at);
     store.set_last_seen(room, who.user_id, at, guard([this, room, user = who.user_id, at](Status) {
@@ -461,7 +465,9 @@ void ChatService::Impl::end_session(const Room& room, std::function<void(Result<
   store.update_session(room.id, RoomStatus::ended, room.started_at, ended,
                        guard([this, ended, then = std::move(then)](Result<Room> r) {
                          if (!r.ok()) return then(std::move(r));
-                         remember(*r);
+                         // The other nodes hear session:ended before the notice
+                         // that makes them take their sockets out of the room.
+                         rooms_cache.put_written(*r);
                          if (auto t = session_timers.find(r->id); t != session_timers.end()) {
                            loop.cancel_timer(t->second);
                            session_timers.erase(t);
@@ -477,6 +483,7 @@ void ChatService::Impl::end_session(const Room& room, std::function<void(Result<
                            socketio::Socket* s = nsp.socket(sid);
                            if (s) leave_room(sid, s->identity(), r->id, false, ended);
                          }
+                         if (cluster) cluster->room_changed(r->id);
                          then(std::move(r));
                        }));
 }

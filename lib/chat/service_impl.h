@@ -138,8 +138,10 @@ struct ChatService::Impl {
   static std::string by_whom(const Actor& a) { return a.service ? "system" : a.identity.user_id; }
   // Takes a socket out of a chat room and tells the others (presence:leave,
   // rtc:peer-left, typing stop, session:state, lastSeen).
+  // `user_gone`: the user leaves the room on every node at once (removed
+  // from it): other nodes' sockets of theirs no longer count as online.
   void leave_room(const std::string& sid, const Identity& who, const std::string& room, bool announce,
-                  std::optional<Timestamp> last_seen = std::nullopt);
+                  std::optional<Timestamp> last_seen = std::nullopt, bool user_gone = false);
   Json peers_of(const Room& room);
   // Distinct users in a room on any node; whether one of them is.
   std::size_t online_in(const std::string& room);
@@ -170,6 +172,8 @@ struct ChatService::Impl {
   void join_cluster(Bus& bus, ClusterOptions cluster_options);
   // A message:new from another node reaches this node's joiners too.
   void remote_emit_delivered(const socketio::RemoteEmit& e);
+  static std::optional<std::pair<std::string, std::int64_t>> message_emit(const socketio::RemoteEmit& e);
+  void skip_replayed(socketio::RemoteEmit& e);
   // Another node wrote the room: read it, and take out this node's sockets
   // that may no longer be in it (removed members, an ended session).
   void remote_room_changed(const std::string& room);
@@ -203,7 +207,7 @@ struct ChatService::Impl {
   // {last seq replayed, cut short} when the join replayed.
   using ReplayEnd = std::optional<std::pair<std::int64_t, bool>>;
   // Puts the socket in the room, tells the others, and answers.
-  void enter_room(const ChatCall& call, const Room& room, bool already, ReplayEnd replayed);
+  void enter_room(const ChatCall& call, const Room& room, bool already, ReplayEnd replayed_to);
   // Sends the replay of a join: messages in seq order while the budget
   // lasts and the connection is not backed up. Returns the last seq sent
   // (after_seq if none) and whether it stopped early.
@@ -272,6 +276,10 @@ struct ChatService::Impl {
   chat::RoomCache rooms_cache{options.room_cache_bytes};
   std::unordered_map<std::string, std::vector<std::shared_ptr<Joiner>>> joiners;  // by room
   std::unordered_map<std::string, EventLoop::TimerId> session_timers;  // room -> auto-end timer
+  // In a cluster: sockets that replayed a room up to a seq, until the live
+  // stream from other nodes passes it (room -> sid -> seq). At most one
+  // entry per socket and room it joined.
+  std::unordered_map<std::string, std::map<std::string, std::int64_t>> replayed;
   // lastSeen values this process set, while a store read may still miss
   // them; presence prefers them to the store's.
   chat::LastSeenCache last_seen_here;

@@ -186,7 +186,7 @@ test("a session across three nodes: session:state participants from all, signall
   }
 });
 
-test("replay after switching node while messages keep coming: every seq once, in order", T, async () => {
+test("replay after switching node while messages keep coming: every seq once", T, async () => {
   const ann = person("ann"), bob = person("bob"), cy = person("cy");
   const room = await groupRoom(ann, [bob, cy]);
   const senders = [await connect(node(1), ann.token), await connect(node(2), cy.token)];
@@ -216,7 +216,11 @@ test("replay after switching node while messages keep coming: every seq once, in
     await sending;
     const total = 50;
     await b.next("message:new", (e) => e.message.seq === total, 10000);
-    assert.deepEqual(after, Array.from({ length: total - lastSeq }, (_, i) => lastSeq + 1 + i), "no gap, no duplicate, in order");
+    // Messages of senders on different nodes cross the bus on different
+    // paths: live ones may arrive a few places out of seq order (clients
+    // order by seq, docs/cluster.md); none is missing or repeated.
+    assert.deepEqual([...after].sort((x, y) => x - y), Array.from({ length: total - lastSeq }, (_, i) => lastSeq + 1 + i),
+      "no gap, no duplicate");
   } finally {
     for (const s of senders) s.close();
     b.close();
@@ -270,10 +274,11 @@ test("what one node acknowledged, the next request on any node sees", T, async (
   }
 });
 
-test("--bus needs a shared store: sqlite and memory are refused with exit 1", T, async () => {
+// Exit 2, like every other refused configuration (process.test.mjs).
+test("--bus needs a shared store: sqlite and memory are refused with exit 2", T, async () => {
   for (const store of ["sqlite", "memory"]) {
     const r = await runChatd(["--store", store, "--data-dir", tempDir(), "--bus", cluster.redis.url, "--port", "0", "--host", "127.0.0.1"]);
-    assert.equal(r.code, 1, `--store ${store}: ${r.stderr}`);
+    assert.equal(r.code, 2, `--store ${store}: ${r.stderr}`);
     assert.match(r.stderr + r.stdout, /shared store/, `--store ${store}`);
   }
 });
