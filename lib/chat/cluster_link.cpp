@@ -14,6 +14,7 @@
 #include "chat/cluster_link.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "realtime/random.h"
@@ -285,12 +286,17 @@ struct ClusterLink::Impl {
     }
   }
 
-  void on_all(std::string_view payload) {
+  // A message of ours: a JSON object (counted as undecodable otherwise).
+  std::optional<Json> decode(std::string_view payload) {
     auto parsed = Json::parse(payload, kMaxDepth);
-    if (!parsed.ok() || !parsed->is_object()) {
-      ++counters.undecodable;
-      return;
-    }
+    if (parsed.ok() && parsed->is_object()) return std::move(parsed).value();
+    ++counters.undecodable;
+    return std::nullopt;
+  }
+
+  void on_all(std::string_view payload) {
+    auto parsed = decode(payload);
+    if (!parsed) return;
     const Json& m = *parsed;
     const std::string type = str(m, "t");
     const std::string node = str(m, "n");
@@ -377,11 +383,8 @@ struct ClusterLink::Impl {
   }
 
   void on_direct(std::string_view payload) {
-    auto parsed = Json::parse(payload, kMaxDepth);
-    if (!parsed.ok() || !parsed->is_object()) {
-      ++counters.undecodable;
-      return;
-    }
+    auto parsed = decode(payload);
+    if (!parsed) return;
     const Json& m = *parsed;
     const std::string type = str(m, "t");
     if (type == "sync") return send_snapshot();
