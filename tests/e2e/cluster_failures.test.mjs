@@ -169,13 +169,12 @@ test("a node SIGKILLed mid-conversation and mid-call: its users go offline elsew
     clients.push(back.client);
     assert.deepEqual(back.seqs, range(back.afterSeq + 1, back.lastSeq), "replay: no gap, no duplicate");
     assert.equal(back.lastSeq, sends[0].acks + sends[1].acks);
-    // And he is back in the call.
+    // And he is back in the call, reachable on node 3 (his new socket's
+    // presence:join, not the one from before the kill still queued).
     ok(await back.client.call("room:join", { room: lesson.id }));
-    const joined = await a.next("presence:join", (e) => e.room === lesson.id && e.peer.userId === bob.id);
-    assert.equal(joined.peer.userId, bob.id);
-    // Known failure, issue 13 still open: an rtc:offer to his new sid on
-    // node 3, right after a node died, can answer peer_not_found (node 1's
-    // roster misses the sid for a while). Not asserted until fixed.
+    const joined = await a.next("presence:join", (e) => e.room === lesson.id && e.peer.sid === back.client.id);
+    ok(await a.call("rtc:offer", { room: lesson.id, to: joined.peer.sid, sdp: { type: "offer", sdp: "v=1\r\n" } }));
+    assert.equal((await back.client.next("rtc:offer")).from, a.id);
   } finally {
     await Promise.allSettled(sends.map((s) => s.stop()));
     for (const x of clients) x.close();
