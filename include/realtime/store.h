@@ -156,6 +156,8 @@ class REALTIME_EXPORT ReceiptStore {
   virtual void mark_read(std::string room, std::string user_id, std::int64_t seq,
                          Completion<ReadMark> done) = 0;
   virtual void read_state(std::string room, std::string user_id, Completion<ReadState> done) = 0;
+  // Keeps the later of `at` and the stored time: nodes of a cluster write
+  // the same user's lastSeen, and an older write may land last.
   virtual void set_last_seen(std::string room, std::string user_id, Timestamp at,
                              StatusCompletion done) = 0;
 };

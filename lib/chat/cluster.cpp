@@ -3,10 +3,27 @@
 // the service asks the Roster wherever "in the room" must mean "on any
 // node" (online counts, presence, peers, rtc:* targets, lastSeen).
 #include <algorithm>
+#include <cstdio>
 
 #include "chat/service_impl.h"
 
 namespace realtime {
+namespace {
+
+// The instant format_iso8601 wrote ("2026-12-03T22:42:46.164Z"), or nothing.
+std::optional<Timestamp> parse_own_iso8601(const std::string& text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
+  char z = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &s, &ms, &z) != 8 || z != 'Z')
+    return std::nullopt;
+  const std::chrono::year_month_day day{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
+                                        std::chrono::day(static_cast<unsigned>(d))};
+  if (!day.ok()) return std::nullopt;
+  return std::chrono::sys_days(day) + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(s) +
+         std::chrono::milliseconds(ms);
+}
+
+}  // namespace
 
 void ChatService::join_cluster(Bus& bus, ClusterOptions options) { impl_->join_cluster(bus, std::move(options)); }
 
@@ -18,7 +35,7 @@ ClusterStats ChatService::cluster_stats() const {
 void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
   if (cluster) return;
   chat::ClusterLink::Hooks hooks;
-  hooks.delivering = guard([this](socketio::RemoteEmit& e) { skip_replayed(e); });
+  hooks.delivering = guard([this](socketio::RemoteEmit& e) { adjust_remote_emit(e); });
   hooks.delivered = guard([this](const socketio::RemoteEmit& e) { remote_emit_delivered(e); });
   hooks.room_changed = guard([this](const std::string& room) { remote_room_changed(room); });
   hooks.remote_left = guard([this](const std::string& room, const chat::RemoteSocket& s) { remote_socket_gone(room, s); });
@@ -46,6 +63,29 @@ std::optional<std::pair<std::string, std::int64_t>> ChatService::Impl::message_e
   return std::make_pair(hub.substr(kPrefix.size()), seq->as_int());
 }
 
+void ChatService::Impl::adjust_remote_emit(socketio::RemoteEmit& e) {
+  recount_here(e);
+  skip_replayed(e);
+}
+
+void ChatService::Impl::recount_here(socketio::RemoteEmit& e) {
+  // Who is in a room, as the sending node saw it, may lag what this node
+  // saw (another node's join reached it first): this node's sockets get
+  // this node's view, which includes everything the sender announced
+  // before the event (one channel keeps a node's messages in order).
+  if (e.rooms.size() != 1 || e.args.size() != 2 || !e.args[0].is_string() || !e.args[1].is_object()) return;
+  constexpr std::string_view kPrefix = "room:";
+  const std::string& hub = e.rooms.front();
+  if (!hub.starts_with(kPrefix)) return;
+  const std::string room = hub.substr(kPrefix.size());
+  const std::string& event = e.args[0].as_string();
+  if (event == "presence:join") {
+    e.args[1].set("online", static_cast<long long>(online_in(room)));
+  } else if (event == "session:state") {
+    if (const Room* cached = rooms_cache.find(room)) e.args[1].set("participants", peers_of(*cached));
+  }
+}
+
 void ChatService::Impl::skip_replayed(socketio::RemoteEmit& e) {
   if (replayed.empty()) return;
   const auto m = message_emit(e);
@@ -67,18 +107,32 @@ void ChatService::Impl::skip_replayed(socketio::RemoteEmit& e) {
 }
 
 void ChatService::Impl::remote_emit_delivered(const socketio::RemoteEmit& e) {
-  if (joiners.empty() || e.rooms.size() != 1 || e.args.size() != 2 || !e.args[0].is_string() ||
-      e.args[0].as_string() != "message:new")
-    return;
-  constexpr std::string_view kPrefix = "room:";
-  const std::string& hub = e.rooms.front();
-  if (!hub.starts_with(kPrefix)) return;
-  const Json* message = e.args[1].find("message");
-  const Json* seq = message ? message->find("seq") : nullptr;
-  if (!seq || !seq->is_int()) return;
-  const Json* text = message->find("text");
-  hold_for_joiners(hub.substr(kPrefix.size()), seq->as_int(), [&] { return *message; },
-                   text && text->is_string() ? text->as_string().size() : 0);
+  if (e.rooms.size() == 1 && e.args.size() == 2 && e.args[0].is_string() && e.args[0].as_string() == "session:ended")
+    return remote_session_ended(e.args[1]);
+  if (joiners.empty()) return;
+  const auto m = message_emit(e);
+  if (!m) return;
+  const Json& message = e.args[1]["message"];
+  const Json* text = message.find("text");
+  hold_for_joiners(m->first, m->second, [&] { return message; }, text && text->is_string() ? text->as_string().size() : 0);
+}
+
+void ChatService::Impl::remote_session_ended(const Json& ended) {
+  // This node's sockets heard the end: they leave the room now, as on the
+  // ending node, before any of their next events (the room notice that
+  // follows re-reads the room for the cache).
+  const Json* room = ended.find("room");
+  const Json* at = ended.find("endedAt");
+  if (!room || !room->is_string() || !at || !at->is_string()) return;
+  const auto ended_at = parse_own_iso8601(at->as_string());
+  const std::string& id = room->as_string();
+  rooms_cache.mark_stale(id);
+  for (const auto& sid : nsp.hub().connections_in(hub_room(id)))
+    if (socketio::Socket* s = nsp.socket(sid)) leave_room(sid, s->identity(), id, false, ended_at.value_or(clock.now()));
+  if (auto t = session_timers.find(id); t != session_timers.end()) {
+    loop.cancel_timer(t->second);
+    session_timers.erase(t);
+  }
 }
 
 void ChatService::Impl::remote_room_changed(const std::string& id) {

@@ -46,11 +46,13 @@ void ChatService::Impl::set_typing(const std::string& sid, const Identity& who, 
 
 Json ChatService::Impl::presence_of(const Room& room, const ReadState& state) {
   const std::string hub = hub_room(room.id);
+  // The later of what this node wrote and what the store says (another
+  // node may have written a newer time since).
   auto last_seen = [&](const std::string& user) -> Json {
-    if (auto here = last_seen_here.find(room.id, user)) return format_iso8601(*here);
+    std::optional<Timestamp> at = last_seen_here.find(room.id, user);
     for (const auto& l : state.last_seen)
-      if (l.user_id == user) return format_iso8601(l.at);
-    return Json();
+      if (l.user_id == user && (!at || l.at > *at)) at = l.at;
+    return at ? Json(format_iso8601(*at)) : Json();
   };
   Json presence = Json::array();
   for (const auto& m : room.members)

@@ -173,10 +173,16 @@ struct ChatService::Impl {
   // A message:new from another node reaches this node's joiners too.
   void remote_emit_delivered(const socketio::RemoteEmit& e);
   static std::optional<std::pair<std::string, std::int64_t>> message_emit(const socketio::RemoteEmit& e);
+  // Before another node's emit reaches this node's sockets: counts and
+  // participants as this node sees them, and no message a socket replayed.
+  void adjust_remote_emit(socketio::RemoteEmit& e);
+  void recount_here(socketio::RemoteEmit& e);
   void skip_replayed(socketio::RemoteEmit& e);
   // Another node wrote the room: read it, and take out this node's sockets
   // that may no longer be in it (removed members, an ended session).
   void remote_room_changed(const std::string& room);
+  // Another node ended a session (its session:ended reached this node).
+  void remote_session_ended(const Json& ended);
   void remote_socket_gone(const std::string& room, const chat::RemoteSocket& gone);
   void remote_rtc(const std::string& room, const std::string& sid, const std::string& event, Json payload);
   std::vector<std::pair<std::string, chat::RemoteSocket>> local_entries() const;

@@ -216,6 +216,15 @@ TEST_P(RoomConformance, LastSeenPerUserSortedAndOverwritten) {
   EXPECT_EQ(s().set_last_seen("nope", "ann", at_ms(1)).code(), StatusCode::not_found);
 }
 
+// Several nodes write lastSeen; a write that arrives late with an older
+// time (a node's slower writer) must not take it back.
+TEST_P(RoomConformance, LastSeenNeverMovesBack) {
+  ASSERT_TRUE(s().create_room(make_room("r1", {"ann"})).ok());
+  EXPECT_TRUE(s().set_last_seen("r1", "ann", at_ms(9)).ok());
+  EXPECT_TRUE(s().set_last_seen("r1", "ann", at_ms(4)).ok());
+  EXPECT_EQ(s().read_state("r1", "ann")->last_seen, (std::vector<LastSeen>{{"ann", at_ms(9)}}));
+}
+
 TEST_P(RoomConformance, FlushCompletesAndPendingDrains) {
   ASSERT_TRUE(s().create_room(make_room("r1", {"ann"})).ok());
   int done = 0;

@@ -250,7 +250,8 @@ class MemoryStore final : public Store {
     if (closed_) return post([done] { done(Status::unavailable("store is closed")); });
     RoomRec* r = find(room);
     if (!r) return post([done, room] { done(Status::not_found("no room " + room)); });
-    r->last_seen[user_id] = at;
+    Timestamp& seen = r->last_seen[user_id];
+    seen = std::max(seen, at);  // never back: several nodes write (store.h)
     post([done] { done(Status{}); });
   }
 

@@ -155,7 +155,7 @@ constexpr std::array<const char*, kQueryCount> kText = {
     ") SELECT (SELECT last_seq FROM r), (SELECT seq FROM cur), (SELECT seq FROM up)",
     // set_last_seen: no row for an unknown room
     "INSERT INTO last_seen(rid, user_id, at) SELECT rid, $2, $3::bigint FROM rooms WHERE id = $1"
-    " ON CONFLICT (rid, user_id) DO UPDATE SET at = EXCLUDED.at RETURNING 1",
+    " ON CONFLICT (rid, user_id) DO UPDATE SET at = GREATEST(last_seen.at, EXCLUDED.at) RETURNING 1",
     // edit_message: the edited message and its room id; no row when it
     // does not exist or is deleted
     "UPDATE messages m SET text = $3, edited_at = $4::bigint, words = " WORDS_OF("$5::text", "m.rid")

@@ -139,7 +139,8 @@ Result<Done> write_set_last_seen(Db& db, const std::string& room, const std::str
                                  Timestamp at) {
   auto rid = require_room(db, room);
   if (!rid.ok()) return rid.status();
-  Stmt up = db.prepare("INSERT OR REPLACE INTO last_seen(rid, user_id, at) VALUES(?1, ?2, ?3)");
+  Stmt up = db.prepare("INSERT INTO last_seen(rid, user_id, at) VALUES(?1, ?2, ?3) "
+                         "ON CONFLICT(rid, user_id) DO UPDATE SET at = max(at, excluded.at)");
   up.bind(1, *rid).bind(2, user_id).bind(3, to_millis(at));
   if (Status s = up.run(); !s.ok()) return s;
   return Done{};
