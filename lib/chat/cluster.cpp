@@ -50,17 +50,22 @@ void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
   cluster = std::make_unique<chat::ClusterLink>(bus, loop, nsp, std::move(cluster_options), std::move(hooks));
 }
 
+std::optional<std::pair<std::string, std::string>> ChatService::Impl::chat_event_of(const socketio::RemoteEmit& e) {
+  constexpr std::string_view kPrefix = "room:";  // hub_room()'s
+  if (e.rooms.size() != 1 || e.args.size() != 2 || !e.args[0].is_string() || !e.args[1].is_object() ||
+      !e.rooms.front().starts_with(kPrefix))
+    return std::nullopt;
+  return std::make_pair(e.rooms.front().substr(kPrefix.size()), e.args[0].as_string());
+}
+
 // The seq of a message:new emit to one chat room, or nothing.
 std::optional<std::pair<std::string, std::int64_t>> ChatService::Impl::message_emit(const socketio::RemoteEmit& e) {
-  if (e.rooms.size() != 1 || e.args.size() != 2 || !e.args[0].is_string() || e.args[0].as_string() != "message:new")
-    return std::nullopt;
-  constexpr std::string_view kPrefix = "room:";
-  const std::string& hub = e.rooms.front();
-  if (!hub.starts_with(kPrefix)) return std::nullopt;
+  auto ev = chat_event_of(e);
+  if (!ev || ev->second != "message:new") return std::nullopt;
   const Json* message = e.args[1].find("message");
   const Json* seq = message ? message->find("seq") : nullptr;
   if (!seq || !seq->is_int()) return std::nullopt;
-  return std::make_pair(hub.substr(kPrefix.size()), seq->as_int());
+  return std::make_pair(std::move(ev->first), seq->as_int());
 }
 
 void ChatService::Impl::adjust_remote_emit(socketio::RemoteEmit& e) {
@@ -73,12 +78,9 @@ void ChatService::Impl::recount_here(socketio::RemoteEmit& e) {
   // saw (another node's join reached it first): this node's sockets get
   // this node's view, which includes everything the sender announced
   // before the event (one channel keeps a node's messages in order).
-  if (e.rooms.size() != 1 || e.args.size() != 2 || !e.args[0].is_string() || !e.args[1].is_object()) return;
-  constexpr std::string_view kPrefix = "room:";
-  const std::string& hub = e.rooms.front();
-  if (!hub.starts_with(kPrefix)) return;
-  const std::string room = hub.substr(kPrefix.size());
-  const std::string& event = e.args[0].as_string();
+  const auto ev = chat_event_of(e);
+  if (!ev) return;
+  const auto& [room, event] = *ev;
   if (event == "presence:join") {
     e.args[1].set("online", static_cast<long long>(online_in(room)));
   } else if (event == "session:state") {
@@ -107,8 +109,7 @@ void ChatService::Impl::skip_replayed(socketio::RemoteEmit& e) {
 }
 
 void ChatService::Impl::remote_emit_delivered(const socketio::RemoteEmit& e) {
-  if (e.rooms.size() == 1 && e.args.size() == 2 && e.args[0].is_string() && e.args[0].as_string() == "session:ended")
-    return remote_session_ended(e.args[1]);
+  if (const auto ev = chat_event_of(e); ev && ev->second == "session:ended") return remote_session_ended(e.args[1]);
   if (joiners.empty()) return;
   const auto m = message_emit(e);
   if (!m) return;

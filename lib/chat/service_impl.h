@@ -172,6 +172,9 @@ struct ChatService::Impl {
   void join_cluster(Bus& bus, ClusterOptions cluster_options);
   // A message:new from another node reaches this node's joiners too.
   void remote_emit_delivered(const socketio::RemoteEmit& e);
+  // {chat room id, event} of an emit of one event with an object payload
+  // to one chat room (the shape of every chat broadcast), or nothing.
+  static std::optional<std::pair<std::string, std::string>> chat_event_of(const socketio::RemoteEmit& e);
   static std::optional<std::pair<std::string, std::int64_t>> message_emit(const socketio::RemoteEmit& e);
   // Before another node's emit reaches this node's sockets: counts and
   // participants as this node sees them, and no message a socket replayed.
