@@ -11,8 +11,16 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <thread>
+#include <vector>
 
+#include "realtime/acceptor.h"
 #include "realtime/base64.h"
+#include "realtime/in_process_bus.h"
+#include "realtime/local_first_bus.h"
+#include "realtime/store_thread.h"
+#include "server_loop.h"
+#include "loop_routing.h"
 #include "connection_stats.h"
 #include "log.h"
 #include "options.h"
@@ -32,9 +40,10 @@
 
 namespace {
 
-realtime::LwsTransport* g_transport = nullptr;
+// Set before the signal handlers, cleared after every loop returned.
+std::vector<realtime::LwsTransport*> g_transports;
 void on_signal(int) {
-  if (g_transport) g_transport->stop();
+  for (auto* t : g_transports) t->stop();
 }
 
 // SIGHUP, on the loop: --tls-cert/--tls-key read again; a pair that fails
@@ -91,6 +100,10 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return fail("cannot create the data directory " + config.data_dir + ": " + ec.message());
 
+  // --threads: that many loops, each a transport with its own share of the
+  // connections. With more than one, an Acceptor owns the port and hands
+  // each connection to the loop that holds its Engine.IO session.
+  const std::size_t loops = chatd::resolve_threads(config.threads);
   realtime::LwsOptions lws;
   lws.host = config.host == "0.0.0.0" ? "" : config.host;
   lws.port = config.port;
@@ -107,14 +120,50 @@ int main(int argc, char** argv) {
   lws.tls_cert_file = config.tls.cert_file;
   lws.tls_key_file = config.tls.key_file;
   if (config.tls.redirect_port != 0) lws.tls_redirect_port = config.tls.redirect_port;
-  auto transport = realtime::LwsTransport::create(lws);
-  // bad_request: the TLS files (the message names which and why).
-  if (!transport.ok() && transport.status().code() == realtime::StatusCode::bad_request)
-    return fail(transport.status().message());
-  if (!transport.ok())
-    return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
-  realtime::LwsTransport& t = **transport;
+  std::vector<std::unique_ptr<realtime::LwsTransport>> transports;
+  std::unique_ptr<realtime::Acceptor> acceptor;
+  if (loops > 1) {
+    realtime::AcceptorOptions ao;
+    ao.host = lws.host;
+    ao.port = config.port;
+    ao.first_line_timeout = config.body_timeout;
+    // The transports exist before the first connection is routed.
+    auto* list = &transports;
+    auto next = std::make_shared<std::atomic<std::size_t>>(0);
+    auto route = [list, next, loops](int fd, std::string_view line, const sockaddr_storage& peer) {
+      (*list)[chatd::pick_loop(line, peer, loops, *next)]->adopt(fd);
+    };
+    // Each loop's transport is made first (they must exist when the first
+    // connection is routed), the port then known from the acceptor.
+    for (std::size_t i = 0; i < loops; ++i) {
+      realtime::LwsOptions o = lws;
+      o.listen = false;
+      o.sid_prefix = chatd::sid_prefix(i);
+      o.close_after_response = true;
+      auto t = realtime::LwsTransport::create(o);
+      if (!t.ok()) return fail("loop " + std::to_string(i) + ": " + t.status().message());
+      transports.push_back(std::move(t).value());
+    }
+    auto a = realtime::Acceptor::create(ao, route);
+    if (!a.ok()) return fail(a.status().message());
+    acceptor = std::move(a).value();
+  } else {
+    auto transport = realtime::LwsTransport::create(lws);
+    // bad_request: the TLS files (the message names which and why).
+    if (!transport.ok() && transport.status().code() == realtime::StatusCode::bad_request)
+      return fail(transport.status().message());
+    if (!transport.ok())
+      return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
+    transports.push_back(std::move(transport).value());
+  }
+  realtime::LwsTransport& t = *transports[0];
+  const int port = acceptor ? acceptor->port() : t.port();
 
+  // With several loops the store is called from a thread of its own and
+  // each loop has a view of it (store_thread.h); with one, directly.
+  std::unique_ptr<realtime::StoreThread> store_thread;
+  if (loops > 1) store_thread = std::make_unique<realtime::StoreThread>();
+  realtime::Executor& completions = store_thread ? static_cast<realtime::Executor&>(*store_thread) : t;
   std::unique_ptr<realtime::Store> store;
   std::string store_desc = "memory";
   if (config.store == "sqlite") {
@@ -123,7 +172,7 @@ int main(int argc, char** argv) {
     so.synchronous = config.sqlite_sync == "normal" ? realtime::SqliteSync::normal : realtime::SqliteSync::full;
     so.reader_threads = config.sqlite_readers;
     so.search_timeout = config.search_timeout;
-    auto opened = realtime::open_sqlite_store(so, t);
+    auto opened = realtime::open_sqlite_store(so, completions);
     if (!opened.ok()) return fail("cannot open the database: " + opened.status().message());
     store = std::move(opened).value();
     store_desc = so.path;
@@ -144,51 +193,28 @@ int main(int argc, char** argv) {
     // Never the URL itself: it may carry the password.
     store_desc = "postgres " + realtime::postgres_describe(config.pg.url);
     log.info("connecting to PostgreSQL", {{"server", realtime::postgres_describe(config.pg.url)}});
-    auto opened = realtime::open_postgres_store(po, t);
+    auto opened = realtime::open_postgres_store(po, completions);
     if (!opened.ok()) return fail("cannot open the database: " + opened.status().message());
     store = std::move(opened).value();
   } else {
-    store = realtime::make_memory_store(t);
+    store = realtime::make_memory_store(completions);
   }
+  // One Store per loop: the store itself, or a view of it on each loop.
+  std::vector<std::unique_ptr<realtime::Store>> views;
+  realtime::Store* store_of_loop0 = store.get();
+  if (store_thread) {
+    store_thread->serve(std::move(store));
+    for (auto& tr : transports) views.push_back(store_thread->view(*tr));
+    store_of_loop0 = views[0].get();
+  }
+  auto store_for = [&](std::size_t i) -> realtime::Store& { return store_thread ? *views[i] : *store_of_loop0; };
 
   realtime::SystemClock clock;
-  realtime::socketio::Options sio;
-  sio.connect_timeout = config.connect_timeout;
-  // Tokens (jwt_setup.h); SIGHUP re-reads --jwt-public-key (below).
-  auto jwt = chatd::make_jwt(config, t, clock, log);
-  if (!jwt.ok()) return fail(jwt.status().message());
-  realtime::JwtAuthenticator& auth = *jwt->auth;
   int exit_code = 0;
   {
-    // The server sees the transport through ConnectionStats, so /metrics
-    // can report send queues and too_slow closes. Destroyed in reverse
-    // order at the end of this block, each handler before the transport it
-    // is set on (transport.h): the Server detaches from ConnectionStats,
-    // ConnectionStats from `t`, and `t` goes last, after the store closed.
-    chatd::ConnectionStats connections(t);
-    realtime::socketio::Server io(connections, sio);
-    io.set_authenticator(&auth);
-    realtime::ChatOptions chat_options;
-    chat_options.max_text_chars = config.max_text_chars;
-    chat_options.replay_limit = config.replay_limit;
-    // An answer must fit the queue with room to spare (the queue may hold
-    // other traffic, and backpressure starts at half of it).
-    chat_options.max_answer_bytes = std::min(config.max_answer_bytes, config.max_queued_bytes / 4);
-    chat_options.session_max = std::chrono::minutes(config.session_max_minutes);
-    chat_options.session_end_roles = config.session_end_roles;
-    chat_options.join_token_ttl = std::chrono::seconds(config.join_token_ttl_seconds);
-    chat_options.room_create_quota = config.room_create_quota;
-    chat_options.room_create_period = std::chrono::seconds(config.room_create_period_seconds);
-    chat_options.max_members_per_create = config.max_create_members;
-    chat_options.max_members_per_room = config.max_room_members;
-    chat_options.max_sockets_per_user = config.max_sockets_per_user;
-    chat_options.room_cache_bytes = config.room_cache_bytes;
-    chat_options.name_cache_bytes = config.name_cache_bytes;
-    chat_options.message_rate = config.message_rate;
-    chat_options.typing_rate = config.typing_rate;
-    chat_options.rtc_rate = config.rtc_rate;
     // Attachment files: their own worker thread, and an observer of the
-    // chat service (declared first: it must outlive the service).
+    // chat services (declared first: it must outlive them). They live on
+    // loop 0; with several loops the Acceptor sends their routes there.
     realtime::BlockingWorker worker(t);
     chatd::AttachmentOptions files;
     files.dir = std::filesystem::path(config.data_dir) / "attachments";
@@ -198,10 +224,11 @@ int main(int argc, char** argv) {
     files.min_free_bytes = config.min_free_bytes;
     files.unclaimed_ttl = std::chrono::minutes(config.attachment_unclaimed_minutes);
     files.upload_timeout = config.upload_timeout;
-    chatd::Attachments attachments(files, worker, t, *store, log);
+    chatd::Attachments attachments(files, worker, t, store_for(0), log);
     if (auto s = attachments.open(); !s.ok()) return fail("attachments: " + s.message());
-    // The cluster's bus (issue 13): declared before the service, which
-    // must not outlive it.
+    // The cluster's bus (issue 13), or the loops' own (--threads): declared
+    // before the services, which must not outlive it.
+    std::unique_ptr<realtime::Bus> network_bus;  // Redis, under a LocalFirstBus when there are several loops
     std::unique_ptr<realtime::Bus> bus;
     realtime::ClusterOptions cluster;
     std::string bus_desc;  // host:port, never the password
@@ -212,6 +239,16 @@ int main(int argc, char** argv) {
       bus_desc += ':';
       bus_desc += std::to_string(redis->port);
       bus = std::make_unique<realtime::RedisBus>(*redis);
+      if (loops > 1) {
+        // The loops hear each other directly, Redis outage or not (local_first_bus.h).
+        network_bus = std::move(bus);
+        bus = std::make_unique<realtime::LocalFirstBus>(*network_bus);
+      }
+    } else if (loops > 1) {
+      bus = std::make_unique<realtime::InProcessBus>();
+      bus_desc = "in-process";
+    }
+    if (bus) {
       cluster.node_id = config.cluster.node_id.empty() ? realtime::random_token(6) : config.cluster.node_id;
       cluster.node_timeout = config.cluster.node_timeout;
       cluster.advertise = config.cluster.advertise;
@@ -219,42 +256,29 @@ int main(int argc, char** argv) {
         cluster.advertise = t.tls_certificate() ? "https://" : "http://";
         cluster.advertise += config.host;
         cluster.advertise += ':';
-        cluster.advertise += std::to_string(t.port());
+        cluster.advertise += std::to_string(port);
       }
     }
-    realtime::ChatService chat(io.of("/"), *store, t, clock, chat_options);
-    chat.set_message_observer(&attachments);
-    if (bus) {
-      chat.join_cluster(*bus, cluster);
+    chatd::SharedParts shared{config, log, clock, attachments, t, bus.get(), cluster, loops, nullptr};
+    if (!config.static_dir.empty()) {
+      // Read once here: the loop never waits on the disk for it.
+      shared.socketio_bundle = std::make_shared<const std::string>(
+          read_whole_file(std::filesystem::path(config.static_dir) / "vendor" / "socket.io.min.js"));
+      if (shared.socketio_bundle->empty())
+        log.warn("no socket.io-client bundle in --static-dir (vendor/socket.io.min.js): /socket.io/socket.io.js is not served");
+    }
+    std::vector<std::unique_ptr<chatd::ServerLoop>> stacks;
+    for (std::size_t i = 0; i < loops; ++i) {
+      auto made = chatd::ServerLoop::create(shared, i, *transports[i], store_for(i));
+      if (!made.ok()) return fail(made.status().message());
+      stacks.push_back(std::move(made).value());
+    }
+    if (bus && !config.cluster.bus.empty()) {
       // The bus's own state changes, for the log (the service resyncs by itself).
       bus->watch_state(t, [&log](realtime::Bus::State s) {
         if (s == realtime::Bus::State::up) log.info("bus connected: cross-node delivery on");
         else log.warn("bus unreachable: serving this node's users only until it is back");
       });
-    }
-    chatd::RestApi api(chatd::RestContext{config, t, io, chat, *store, auth, attachments, log, connections, bus.get()});
-    api.install();
-    if (!config.static_dir.empty()) {
-      if (auto s = t.serve_static("/", config.static_dir); !s.ok()) return fail("--static-dir: " + s.message());
-      // socket.io-client's browser bundle (copied into the web dist at build
-      // time) at /socket.io/socket.io.js, where Node's socket.io server has
-      // it. Read once here: the loop never waits on the disk for it. The
-      // Engine.IO endpoint is the exact path /socket.io/, so these win.
-      auto bundle = std::make_shared<const std::string>(
-          read_whole_file(std::filesystem::path(config.static_dir) / "vendor" / "socket.io.min.js"));
-      if (!bundle->empty()) {
-        auto serve = [bundle](const realtime::HttpRequest&, realtime::HttpResponder respond) {
-          realtime::HttpResponse r;
-          r.content_type = "application/javascript; charset=utf-8";
-          r.headers["cache-control"] = "public, max-age=3600";
-          r.body = *bundle;
-          respond(std::move(r));
-        };
-        t.add_route("GET", "/socket.io/socket.io.js", serve);
-        t.add_route("GET", "/socket.io/socket.io.min.js", serve);
-      } else {
-        log.warn("no socket.io-client bundle in --static-dir (vendor/socket.io.min.js): /socket.io/socket.io.js is not served");
-      }
     }
 
     // SIGHUP reload steps, in order: each applies one part of the reread
@@ -279,11 +303,13 @@ int main(int argc, char** argv) {
       });
     }
     if (!config.jwt.public_key_file.empty()) {
-      // Read on a worker, not the loop; the authenticator swaps keys from
+      // Read on a worker, not the loop; the authenticators swap keys from
       // any thread, and reload_jwt_keys logs the outcome.
-      reloader->add("jwt-public-key", {"jwt-public-key"}, [&reload_io, &auth, &log](const chatd::Config& c) {
-        const bool queued = reload_io.run([c, &auth, &log] {
-          (void)chatd::reload_jwt_keys(c, auth, log);
+      std::vector<realtime::JwtAuthenticator*> auths;
+      for (auto& s : stacks) auths.push_back(&s->auth());
+      reloader->add("jwt-public-key", {"jwt-public-key"}, [&reload_io, auths, &log](const chatd::Config& c) {
+        const bool queued = reload_io.run([c, auths, &log] {
+          for (auto* auth : auths) (void)chatd::reload_jwt_keys(c, *auth, log);
           return std::function<void()>([] {});
         });
         return queued ? realtime::Status() : realtime::Status::unavailable("a key reload is already queued");
@@ -300,24 +326,37 @@ int main(int argc, char** argv) {
     });
 
     attachments.start();
-    g_transport = &t;
+    for (auto& tr : transports) g_transports.push_back(tr.get());
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
-    log.info("chatd listening", {{"host", config.host}, {"port", std::to_string(t.port())}, {"store", store_desc},
+    const std::string node_desc = bus ? cluster.node_id : std::string("-");
+    log.info("chatd listening", {{"host", config.host}, {"port", std::to_string(port)}, {"store", store_desc},
                                  {"dev", config.dev ? "true" : "false"}, {"tls", t.tls_certificate() ? "on" : "off"},
                                  {"redirect_port", std::to_string(t.redirect_port())},
-                                 {"node", bus ? cluster.node_id : std::string("-")}});
-    if (bus)
+                                 {"node", node_desc}, {"threads", std::to_string(loops)}});
+    if (!config.cluster.bus.empty())
       log.info("cluster", {{"node", cluster.node_id}, {"advertise", cluster.advertise},
                            {"bus", bus_desc},
                            {"node_timeout_s", std::to_string(config.cluster.node_timeout.count())}});
     if (auto cert = t.tls_certificate())
       log.info("TLS certificate", {{"subject", cert->subject}, {"serial", cert->serial}, {"not_after", cert->not_after}});
+    // Loop 0 runs on this thread, the others on their own; a signal stops them all.
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops; ++i) threads.emplace_back([&transports, i] { transports[i]->run(); });
     t.run();
-    g_transport = nullptr;
+    for (auto* tr : g_transports) tr->stop();
+    for (auto& th : threads) th.join();
+    acceptor.reset();
+    g_transports.clear();
     log.info("stopping: connections closed, flushing the store");
   }
-  store->close();
+  views.clear();
+  if (store_thread) {
+    store_thread->close();
+    store_thread.reset();
+  } else {
+    store->close();
+  }
   log.info("stopped");
   return exit_code;
 }

@@ -67,6 +67,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   options.add_options("Server")
       ("host", "Address to listen on", cxxopts::value<std::string>()->default_value("0.0.0.0"))
       ("port", "TCP port", cxxopts::value<int>()->default_value("8080"))
+      ("threads", "Event loops, each serving its share of the connections on a core of its own (0: one per core; at most 64). Above 1, plain HTTP only: terminate TLS in front", cxxopts::value<int>()->default_value("1"))
       ("data-dir", "Directory for the SQLite file (chatd.db) and attachments", cxxopts::value<std::string>()->default_value("./data"))
       ("store", "Message store: sqlite, postgres (shared by several chatd; see --pg-url) or memory (nothing kept across restarts)", cxxopts::value<std::string>()->default_value("sqlite"))
       ("sqlite-sync", "full: an ack survives a power cut; normal: survives a crash", cxxopts::value<std::string>()->default_value("full"))
@@ -251,6 +252,10 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   c.metrics_public = value("metrics-public") != "false";
 
   auto port = number("port", to_int);
+  auto threads = number("threads", to_int);
+  if (!threads.ok()) return threads.status();
+  if (*threads < 0 || *threads > 64) return realtime::Status::bad_request("--threads must be 0 (one per core) to 64");
+  c.threads = *threads;
   auto max_text = number("max-text-chars", to_size);
   auto replay = number("replay-limit", to_int);
   auto answer_bytes = number("max-answer-bytes", to_size);
@@ -349,6 +354,11 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       return realtime::Status::bad_request("--tls-redirect-port must be 0..65535");
     if (c.tls.redirect_port != 0 && c.tls.cert_file.empty())
       return realtime::Status::bad_request("--tls-redirect-port needs --tls-cert and --tls-key");
+    // Several loops route each connection by its first request line, which
+    // TLS hides until the handshake.
+    if (c.threads != 1 && !c.tls.cert_file.empty())
+      return realtime::Status::bad_request("--threads above 1 serves plain HTTP only: terminate TLS in front of chatd "
+                                           "(nginx, haproxy) or run --threads 1");
   }
 
   // --- Tokens from identity providers (issue 15) ---

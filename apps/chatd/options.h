@@ -17,6 +17,7 @@ namespace chatd {
 struct Config {
   std::string host = "0.0.0.0";
   int port = 8080;
+  int threads = 1;  // event loops; 0: one per core
   std::string data_dir = "./data";
   std::string store = "sqlite";  // or "memory", "postgres"
   std::string jwt_secret;

@@ -68,6 +68,17 @@ struct LwsOptions {
   bool allow_polling = true;
   bool allow_websocket = true;
 
+  // Several transports of one process behind one Acceptor (acceptor.h;
+  // chatd --threads). listen false: no listening socket of its own; every
+  // connection comes through adopt(). sid_prefix starts every Engine.IO
+  // sid this transport makes, so that a router can tell from a request's
+  // sid which transport holds its session. close_after_response: every
+  // HTTP answer closes its connection, so that each request comes on a
+  // fresh one that the Acceptor routes (a WebSocket stays where it is).
+  bool listen = true;
+  std::string sid_prefix;
+  bool close_after_response = false;
+
   // TLS. Both set: the port serves only TLS (a plain-HTTP request there is
   // a failed handshake, never an answer). Both empty: plain HTTP. One
   // without the other, or a pair that does not load, fails create() with
@@ -184,6 +195,12 @@ class REALTIME_EXPORT LwsTransport : public Transport, public EventLoop {
   // GET/HEAD under url_prefix serve files below dir; no escaping dir. The
   // files are read on a thread of the transport's own, not on the loop.
   Status serve_static(std::string url_prefix, std::string dir);
+
+  // A connected socket accepted elsewhere (an Acceptor), served as if this
+  // transport had accepted it; the transport owns `fd` from the call on
+  // (closes it if it cannot take it, or if it is destroyed before its
+  // loop got to it). Any thread.
+  void adopt(int fd);
 
   void run();   // serves until stop(); closes every connection on the way out
   void stop();  // any thread, async-signal-safe

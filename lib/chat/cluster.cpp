@@ -10,6 +10,10 @@
 namespace realtime {
 namespace {
 
+// How long another node's lastSeen is shown from memory: longer than its
+// store write takes to land unless the store is failing.
+constexpr std::chrono::seconds kRemoteLastSeenHold{10};
+
 // The instant format_iso8601 wrote ("2026-12-03T22:42:46.164Z"), or nothing.
 std::optional<Timestamp> parse_own_iso8601(const std::string& text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
@@ -41,6 +45,12 @@ void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
   hooks.remote_left = guard([this](const std::string& room, const chat::RemoteSocket& s) { remote_socket_gone(room, s); });
   hooks.rtc = guard([this](const std::string& room, const std::string& sid, const std::string& event, Json payload) {
     remote_rtc(room, sid, event, std::move(payload));
+  });
+  hooks.last_seen_written = guard([this](const std::string& room, const std::string& user, Timestamp at) {
+    // Shown until the writer's store write has surely landed (the store's
+    // reads on this node may start before it commits); then the store has it.
+    last_seen_here.set(room, user, at);
+    loop.set_timer(kRemoteLastSeenHold, guard([this, room, user, at] { last_seen_here.written(room, user, at); }));
   });
   hooks.name_seen = [this](const std::string& user, const std::string& name) {
     if (name.empty() || name == user) return;

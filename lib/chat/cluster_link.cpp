@@ -324,7 +324,11 @@ struct ClusterLink::Impl {
       if (type == "j") {
         add(room, RemoteSocket{node, str(m, "sid"), str(m, "user"), str(m, "name"), str(m, "role")});
       } else {
+        const RemoteSocket* gone = roster.find(room, str(m, "sid"));
+        const std::string user = gone ? gone->user_id : std::string();
         roster.remove(node, room, str(m, "sid"));
+        if (const std::uint64_t at = num(m, "at"); at != 0 && !user.empty() && hooks.last_seen_written)
+          hooks.last_seen_written(room, user, Timestamp(std::chrono::milliseconds(at)));
       }
       return;
     }
@@ -340,6 +344,10 @@ struct ClusterLink::Impl {
     if (type == "bye") return forget(node);
     if (type == "r") {
       if (hooks.room_changed) hooks.room_changed(str(m, "room"));
+      return;
+    }
+    if (type == "nm") {
+      if (hooks.name_seen && !str(m, "user").empty()) hooks.name_seen(str(m, "user"), str(m, "name"));
       return;
     }
     ++counters.undecodable;
@@ -414,16 +422,24 @@ void ClusterLink::joined(const std::string& room, const RemoteSocket& s) {
   impl_->send(impl_->all, m);
 }
 
-void ClusterLink::left(const std::string& room, const std::string& sid) {
+void ClusterLink::left(const std::string& room, const std::string& sid, std::optional<Timestamp> last_seen) {
   Json m = impl_->numbered("l");
   m.set("room", room);
   m.set("sid", sid);
+  if (last_seen) m.set("at", static_cast<std::int64_t>(last_seen->time_since_epoch().count()));
   impl_->send(impl_->all, m);
 }
 
 void ClusterLink::room_changed(const std::string& room) {
   Json m = impl_->envelope("r");
   m.set("room", room);
+  impl_->send(impl_->all, m);
+}
+
+void ClusterLink::user_name(const std::string& user_id, const std::string& name) {
+  Json m = impl_->envelope("nm");
+  m.set("user", user_id);
+  m.set("name", name);
   impl_->send(impl_->all, m);
 }
 

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,7 @@
 
 #include "chat/roster.h"
 #include "realtime/bus.h"
+#include "realtime/clock.h"
 #include "realtime/cluster.h"
 #include "realtime/socketio_server.h"
 
@@ -43,6 +45,8 @@ class ClusterLink {
     std::function<void(const std::string& room, const std::string& sid, const std::string& event, Json payload)> rtc;
     // Another node's socket entered a room: its user's display name.
     std::function<void(const std::string& user_id, const std::string& name)> name_seen;
+    // Another node's user left a room with this lastSeen, which that node writes.
+    std::function<void(const std::string& room, const std::string& user_id, Timestamp at)> last_seen_written;
     // This node's sockets in rooms, for a snapshot (node field unused).
     std::function<std::vector<std::pair<std::string, RemoteSocket>>()> local_entries;
   };
@@ -56,9 +60,16 @@ class ClusterLink {
 
   // This node's socket entered or left a chat room (hub room name).
   void joined(const std::string& room, const RemoteSocket& s);
-  void left(const std::string& room, const std::string& sid);
+  // `last_seen`: the user left the room with it, and this node writes it
+  // to the store; the others show it meanwhile (the write may land after
+  // their next presence read).
+  void left(const std::string& room, const std::string& sid, std::optional<Timestamp> last_seen = std::nullopt);
   // This node wrote the room to the store.
   void room_changed(const std::string& room);
+  // A user connected here with a display name the others may not know
+  // yet (system messages name members who need not share a room with
+  // anyone on the writing node).
+  void user_name(const std::string& user_id, const std::string& name);
   // Sends an rtc:* signal to another node's socket; false when `sid` is
   // not known to be in `room` on another node.
   bool send_rtc(const std::string& room, const std::string& sid, std::string_view event, const Json& payload);

@@ -135,6 +135,8 @@ ChatCaches ChatService::caches() const {
 
 void ChatService::Impl::on_connection(socketio::Socket& socket) {
   const Identity& who = socket.identity();
+  const std::string* known = names.find(who.user_id);
+  if (cluster && (known == nullptr || *known != who.name)) cluster->user_name(who.user_id, who.name);
   names.put(who.user_id, who.name, who.user_id.size() + who.name.size() + 128);
   const auto now = loop.now();
   const auto& o = options;
@@ -366,9 +368,13 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
   if (st->typing_in.contains(room)) set_typing(sid, who, room, false);
   if (auto s = st->socket.lock(); s && s->connected()) s->leave(hub_room(room));
   const std::string hub = hub_room(room);
+  // A session's end takes everyone out on every node at once (each node
+  // still sees the others' sockets): its time is everyone's lastSeen.
+  const bool writes_last_seen = last_seen || user_gone || !user_online_in(room, who.user_id);
+  const Timestamp seen_at = last_seen.value_or(clock.now());
   if (cluster) {
     if (auto r = replayed.find(room); r != replayed.end() && r->second.erase(sid) && r->second.empty()) replayed.erase(r);
-    cluster->left(room, sid);
+    cluster->left(room, sid, writes_last_seen ? std::optional<Timestamp>(seen_at) : std::nullopt);
     if (nsp.hub().connections_in(hub).empty()) cluster->local_room(hub, false);
   }
   if (announce) {
@@ -379,10 +385,8 @@ void ChatService::Impl::leave_room(const std::string& sid, const Identity& who, 
                      Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}, {"online", online}}));
     nsp.to(hub).emit("rtc:peer-left", Json::object({{"room", room}, {"sid", sid}, {"userId", who.user_id}}));
   }
-  // A session's end takes everyone out on every node at once (each node
-  // still sees the others' sockets): its time is everyone's lastSeen.
-  if (last_seen || user_gone || !user_online_in(room, who.user_id)) {
-    const Timestamp at = last_seen.value_or(clock.now());
+  if (writes_last_seen) {
+    const Timestamp at = seen_at;
     last_seen_here.set(room, who.user_id, at);
     store.set_last_seen(room, who.user_id, at, guard([this, room, user = who.user_id, at](Status) {
       last_seen_here.written(room, user, at);

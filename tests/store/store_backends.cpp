@@ -4,26 +4,103 @@
 
 #include "realtime/memory_store.h"
 #include "realtime/sqlite_store.h"
+#include "realtime/store_thread.h"
 #include "store_test_util.h"
 
 namespace realtime::testing {
 
+namespace {
+
+// A backend called through a StoreThread (chatd --threads): the suite's
+// loop gets a view, and this owns the thread the store runs on.
+class ThreadedStore final : public Store {
+ public:
+  ThreadedStore(Executor& loop, const std::function<std::unique_ptr<Store>(Executor&)>& open) {
+    thread_.serve(open(thread_));
+    view_ = thread_.view(loop);
+  }
+  ~ThreadedStore() override { view_.reset(); }
+  void create_room(Room r, Completion<Room> d) override { view_->create_room(std::move(r), std::move(d)); }
+  void get_room(std::string id, Completion<Room> d) override { view_->get_room(std::move(id), std::move(d)); }
+  void find_direct_room(std::string a, std::string b, Completion<Room> d) override {
+    view_->find_direct_room(std::move(a), std::move(b), std::move(d));
+  }
+  void add_member(std::string r, Member m, Completion<Room> d) override {
+    view_->add_member(std::move(r), std::move(m), std::move(d));
+  }
+  void remove_member(std::string r, std::string u, Completion<Room> d) override {
+    view_->remove_member(std::move(r), std::move(u), std::move(d));
+  }
+  void update_session(std::string r, RoomStatus s, std::optional<Timestamp> a, std::optional<Timestamp> b,
+                      Completion<Room> d) override {
+    view_->update_session(std::move(r), s, a, b, std::move(d));
+  }
+  void set_join_secret(std::string r, std::string s, std::optional<Timestamp> e, Completion<Room> d) override {
+    view_->set_join_secret(std::move(r), std::move(s), e, std::move(d));
+  }
+  void list_rooms(std::string u, Completion<std::vector<RoomSummary>> d) override {
+    view_->list_rooms(std::move(u), std::move(d));
+  }
+  void append(NewMessage m, Completion<Appended> d) override { view_->append(std::move(m), std::move(d)); }
+  void get_message(std::string id, Completion<Message> d) override { view_->get_message(std::move(id), std::move(d)); }
+  void edit_message(std::string id, std::string t, Timestamp at, Completion<Message> d) override {
+    view_->edit_message(std::move(id), std::move(t), at, std::move(d));
+  }
+  void delete_message(std::string id, Completion<Message> d) override {
+    view_->delete_message(std::move(id), std::move(d));
+  }
+  void history(std::string r, HistoryQuery q, Completion<HistoryPage> d) override {
+    view_->history(std::move(r), q, std::move(d));
+  }
+  void search(std::string r, std::string q, int limit, Completion<std::vector<Message>> d) override {
+    view_->search(std::move(r), std::move(q), limit, std::move(d));
+  }
+  void mark_read(std::string r, std::string u, std::int64_t seq, Completion<ReadMark> d) override {
+    view_->mark_read(std::move(r), std::move(u), seq, std::move(d));
+  }
+  void read_state(std::string r, std::string u, Completion<ReadState> d) override {
+    view_->read_state(std::move(r), std::move(u), std::move(d));
+  }
+  void set_last_seen(std::string r, std::string u, Timestamp at, StatusCompletion d) override {
+    view_->set_last_seen(std::move(r), std::move(u), at, std::move(d));
+  }
+  void flush(StatusCompletion d) override { view_->flush(std::move(d)); }
+  void close() override { thread_.close(); }
+  std::size_t pending() const override { return view_->pending(); }
+  Status health() const override { return view_->health(); }
+
+ private:
+  StoreThread thread_;
+  std::unique_ptr<Store> view_;
+};
+
+std::unique_ptr<Store> open_sqlite(Executor& e, const std::string& dir) {
+  SqliteStoreOptions o;
+  o.path = dir + "/chat.db";
+  // Tests care about behaviour, not power-cut durability: skip the
+  // fsyncs so the suite stays fast on a shared disk.
+  o.synchronous = SqliteSync::normal;
+  auto s = open_sqlite_store(o, e);
+  if (!s.ok()) {
+    ADD_FAILURE() << s.status().to_string();
+    return nullptr;
+  }
+  return std::move(*s);
+}
+
+}  // namespace
+
 std::vector<Backend> all_backends() {
   return {
       {"memory", [](Executor& e, const std::string&) { return make_memory_store(e); }},
-      {"sqlite",
+      {"sqlite", open_sqlite},
+      {"memory_thread",
+       [](Executor& e, const std::string&) -> std::unique_ptr<Store> {
+         return std::make_unique<ThreadedStore>(e, [](Executor& t) { return make_memory_store(t); });
+       }},
+      {"sqlite_thread",
        [](Executor& e, const std::string& dir) -> std::unique_ptr<Store> {
-         SqliteStoreOptions o;
-         o.path = dir + "/chat.db";
-         // Tests care about behaviour, not power-cut durability: skip the
-         // fsyncs so the suite stays fast on a shared disk.
-         o.synchronous = SqliteSync::normal;
-         auto s = open_sqlite_store(o, e);
-         if (!s.ok()) {
-           ADD_FAILURE() << s.status().to_string();
-           return nullptr;
-         }
-         return std::move(*s);
+         return std::make_unique<ThreadedStore>(e, [&dir](Executor& t) { return open_sqlite(t, dir); });
        }},
   };
 }

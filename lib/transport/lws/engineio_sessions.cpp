@@ -206,10 +206,16 @@ void EioSessions::close(std::string_view sid, CloseReason reason) {
 
 EioSessions::Conn EioSessions::new_session() {
   eio::SessionConfig cfg{opt_.ping_interval, opt_.ping_timeout, opt_.upgrade_timeout};
-  std::string sid = random_token(15);
+  // The prefix says which transport of a process holds the session (LwsOptions::sid_prefix).
+  auto make_sid = [this] {
+    std::string sid = opt_.sid_prefix;
+    sid += random_token(15);
+    return sid;
+  };
+  std::string sid = make_sid();
   // A collision of 120 random bits is not a practical concern, but an
   // existing session must never be replaced.
-  for (int i = 0; i < 4 && sessions_.count(sid) != 0; ++i) sid = random_token(15);
+  for (int i = 0; i < 4 && sessions_.count(sid) != 0; ++i) sid = make_sid();
   auto c = std::make_shared<EioConnection>(this, sid, eio::Session(cfg, loop_.now()));
   sessions_[sid] = c;
   return c;

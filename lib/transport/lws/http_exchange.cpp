@@ -239,7 +239,7 @@ void LwsTransport::Impl::respond(WsiState& st, HttpResponse response) {
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (v.find("close") != std::string::npos) response.headers["connection"] = "close";
   }
-  if (st.close_after) response.headers["connection"] = "close";
+  if (st.close_after || opt_.close_after_response) response.headers["connection"] = "close";
   if (!response.headers.count("connection"))
     response.headers["keep-alive"] = "timeout=" + std::to_string(keepalive_seconds());
   st.response = std::make_unique<HttpResponse>(std::move(response));

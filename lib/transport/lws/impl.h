@@ -104,6 +104,7 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   void clear_handler() { sessions_.set_handler(nullptr); }
   void run();
   void stop();  // any thread
+  void adopt(int fd);  // any thread
 
   // tls_vhost.cpp: the TLS pair, its reload, the redirect port.
   std::optional<TlsCertificate> tls_certificate() const;

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "transport/lws/impl.h"
 
 namespace realtime {
@@ -83,7 +85,7 @@ Status LwsTransport::Impl::start() {
 
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
-  info.port = opt_.port;
+  info.port = opt_.listen ? opt_.port : CONTEXT_PORT_NO_LISTEN_SERVER;
   info.iface = opt_.host.empty() ? nullptr : opt_.host.c_str();
   info.protocols = protocols_.data();
   info.user = this;
@@ -106,7 +108,8 @@ Status LwsTransport::Impl::start() {
     return Status::internal("libwebsockets made no TLS context for the port (is it built with OpenSSL?)");
   lws_vhost* vhost = lws_get_vhost_by_name(ctx_, "default");
   port_ = vhost ? lws_get_vhost_listen_port(vhost) : opt_.port;
-  if (port_ <= 0) {
+  if (!opt_.listen) port_ = opt_.port;
+  if (opt_.listen && port_ <= 0) {
     lws_context_destroy(ctx_);
     ctx_ = nullptr;
     return Status::unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
@@ -306,6 +309,32 @@ void LwsTransport::Impl::run() {
   shutdown();
 }
 
+void LwsTransport::Impl::adopt(int fd) {
+  // Closes the socket unless the loop took it: a task dropped with the
+  // transport still closes it.
+  struct Held {
+    explicit Held(int f) : fd(f) {}
+    Held(const Held&) = delete;
+    Held& operator=(const Held&) = delete;
+    ~Held() {
+      if (fd >= 0) ::close(fd);
+    }
+    int fd;
+  };
+  auto held = std::make_shared<Held>(fd);
+  post([this, held] {
+    lws_vhost* vhost = ctx_ != nullptr ? lws_get_vhost_by_name(ctx_, "default") : nullptr;
+    if (vhost == nullptr || stop_requested_.load()) return;
+    lws_sock_file_fd_type desc;
+    desc.sockfd = held->fd;
+    auto type = static_cast<lws_adoption_type>(LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP |
+                                               (tls_ctx_ != nullptr ? LWS_ADOPT_ALLOW_SSL : 0));
+    // lws closes the socket itself when adoption fails.
+    held->fd = -1;
+    (void)lws_adopt_descriptor_vhost(vhost, type, desc, nullptr, nullptr);
+  });
+}
+
 void LwsTransport::Impl::stop() {
   stop_requested_.store(true);
   wake();
@@ -340,6 +369,7 @@ Status LwsTransport::serve_static(std::string url_prefix, std::string dir) {
   return impl_->serve_static(std::move(url_prefix), dir);
 }
 
+void LwsTransport::adopt(int fd) { impl_->adopt(fd); }
 void LwsTransport::run() { impl_->run(); }
 void LwsTransport::stop() { impl_->stop(); }
 void LwsTransport::set_handler(TransportHandler& handler) { impl_->set_handler(handler); }

@@ -13,6 +13,11 @@ export const NO_LIMITS = ["--message-rate", "100000", "--message-burst", "100000
 
 let databases = 0;
 
+// CLUSTER_THREADS=N (the ".threads" variants in CMakeLists.txt): every node
+// runs N loops (--threads), each a node of its own on the bus, so the same
+// tests check what crosses loops of one process as well as processes.
+export const THREADS = Number(process.env.CLUSTER_THREADS ?? 1);
+
 // Starts PostgreSQL, Redis and `nodes` chatd nodes (in parallel); `args`
 // go to every node. Pass `pg` or `redis` to share a server between
 // clusters of one file (each cluster still gets a fresh database).
@@ -22,7 +27,7 @@ export async function startCluster({ nodes = 3, nodeTimeout = 3, args = [], pg, 
   const db = `cluster_${process.pid}_${++databases}`;
   await pg.sql(`CREATE DATABASE ${db}`);
   const argv = (i) => ["--pg-url", pg.url(db), "--bus", redis.url, "--node-id", `n${i}`,
-    "--node-timeout", String(nodeTimeout), ...NO_LIMITS, ...args];
+    "--node-timeout", String(nodeTimeout), "--threads", String(THREADS), ...NO_LIMITS, ...args];
   const servers = [];
   const boot = (i) => startChatd({ store: "postgres", args: argv(i) }).then((s) => (servers[i - 1] = s));
   const check = (i) => {

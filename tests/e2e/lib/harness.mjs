@@ -184,7 +184,9 @@ export async function devToken(server, userId, name = userId, role = "user") {
 // that may already have arrived, or check that one never came.
 export class Client {
   constructor(server, token, opts = {}) {
-    this.socket = io(server.url, { forceNew: true, reconnection: false, transports: ["websocket"], auth: { token }, ...opts });
+    // server.clientOptions: a test's defaults for every client of that server (transports, say).
+    this.socket = io(server.url, { forceNew: true, reconnection: false, transports: ["websocket"], auth: { token },
+      ...server.clientOptions, ...opts });
     this.events = [];
     this.waiters = [];
     this.socket.onAny((event, ...args) => {

@@ -1,0 +1,274 @@
+// Acceptor (acceptor.h): an epoll thread that accepts, peeks at the first
+// request line and hands each socket to the router. The listening socket
+// is watched only while fewer than max_waiting connections wait, so a
+// flood of silent connections fills the kernel's backlog, not our memory.
+#include "realtime/acceptor.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace realtime {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Binds and listens on host:port; -1 and errno-based message on failure.
+Result<int> listen_on(const AcceptorOptions& opt) {
+  const bool any = opt.host.empty() || opt.host == "0.0.0.0";
+  if (any) {
+    // Every interface, IPv4 too, through one IPv6 socket where the kernel allows it.
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+      int zero = 0, one = 1;
+      (void)::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+      (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_addr = in6addr_any;
+      a.sin6_port = htons(static_cast<std::uint16_t>(opt.port));
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, opt.backlog) == 0) return fd;
+      ::close(fd);
+    }
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(opt.port);
+  if (int rc = ::getaddrinfo(any ? nullptr : opt.host.c_str(), port.c_str(), &hints, &res); rc != 0)
+    return Status::unavailable(std::string("cannot resolve ").append(opt.host).append(": ").append(gai_strerror(rc)));
+  std::string why = "no address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    int one = 1;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, opt.backlog) == 0) {
+      ::freeaddrinfo(res);
+      return fd;
+    }
+    why = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return Status::unavailable(std::string("cannot listen on ").append(opt.host).append(":").append(port).append(": ").append(why));
+}
+
+int bound_port(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
+  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
+  return 0;
+}
+
+}  // namespace
+
+class Acceptor::Impl {
+ public:
+  Impl(AcceptorOptions opt, Router router, int listen_fd)
+      : opt_(std::move(opt)), router_(std::move(router)), listen_fd_(listen_fd), port_(bound_port(listen_fd)) {}
+
+  ~Impl() {
+    if (thread_.joinable()) {
+      std::uint64_t one = 1;
+      (void)!::write(wake_fd_, &one, sizeof one);
+      thread_.join();
+    }
+    for (auto& [fd, w] : waiting_) ::close(fd);
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    ::close(listen_fd_);
+  }
+
+  Status start() {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd_ < 0 || wake_fd_ < 0) return Status::unavailable(std::string("epoll: ").append(std::strerror(errno)));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    watch_listener(true);
+    thread_ = std::thread([this] { serve(); });
+    return {};
+  }
+
+  int port() const { return port_; }
+  std::size_t waiting() const { return waiting_count_.load(); }
+  std::size_t timed_out() const { return timed_out_.load(); }
+
+ private:
+  struct Waiting {
+    Clock::time_point deadline;
+    sockaddr_storage peer;
+  };
+
+  void watch_listener(bool on) {
+    if (on == listening_) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listen_fd_;
+    ::epoll_ctl(epoll_fd_, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd_, &ev);
+    listening_ = on;
+  }
+
+  void serve() {
+    std::vector<epoll_event> events(64);
+    std::string line(opt_.max_line_bytes, '\0');
+    for (;;) {
+      int timeout = -1;
+      if (!waiting_.empty()) timeout = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(earliest() - Clock::now()).count() + 1);
+      if (timeout < -1) timeout = 0;
+      int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout);
+      if (n < 0 && errno != EINTR) return;
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[static_cast<std::size_t>(i)].data.fd;
+        if (fd == wake_fd_) return;
+        if (fd == listen_fd_) accept_some();
+        else peek(fd, line);
+      }
+      expire();
+      watch_listener(waiting_.size() < opt_.max_waiting);
+    }
+  }
+
+  Clock::time_point earliest() const {
+    auto t = Clock::time_point::max();
+    for (const auto& [fd, w] : waiting_) t = std::min(t, w.deadline);
+    return t;
+  }
+
+  void accept_some() {
+    for (int i = 0; i < 256 && waiting_.size() < opt_.max_waiting; ++i) {
+      Waiting w{Clock::now() + opt_.first_line_timeout, {}};
+      socklen_t len = sizeof w.peer;
+      int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&w.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN, or an error of that one connection
+      if (!opt_.peek) {
+        router_(fd, {}, w.peer);
+        continue;
+      }
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+      ev.data.fd = fd;
+      if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        ::close(fd);
+        continue;
+      }
+      waiting_.emplace(fd, w);
+      waiting_count_.store(waiting_.size());
+    }
+  }
+
+  // Edge-triggered: this runs once per arrival; what came stays on the socket.
+  void peek(int fd, std::string& buf) {
+    auto it = waiting_.find(fd);
+    if (it == waiting_.end()) return;
+    ssize_t got = ::recv(fd, buf.data(), buf.size(), MSG_PEEK);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (got <= 0) {  // closed before a request, or an error
+      drop(it, true);
+      return;
+    }
+    std::string_view seen(buf.data(), static_cast<std::size_t>(got));
+    std::size_t end = seen.find('\n');
+    if (end == std::string_view::npos && seen.size() < buf.size()) return;  // more to come
+    if (end != std::string_view::npos) seen = seen.substr(0, end);
+    if (!seen.empty() && seen.back() == '\r') seen.remove_suffix(1);
+    const sockaddr_storage peer = it->second.peer;
+    drop(it, false);
+    router_(fd, seen, peer);
+  }
+
+  void drop(std::unordered_map<int, Waiting>::iterator it, bool close_it) {
+    const int fd = it->first;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    waiting_.erase(it);
+    waiting_count_.store(waiting_.size());
+    if (close_it) ::close(fd);
+  }
+
+  void expire() {
+    const auto now = Clock::now();
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      auto next = std::next(it);
+      if (it->second.deadline <= now) {
+        drop(it, true);
+        timed_out_.fetch_add(1);
+      }
+      it = next;
+    }
+  }
+
+  AcceptorOptions opt_;
+  Router router_;
+  int listen_fd_;
+  int port_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  bool listening_ = false;
+  std::unordered_map<int, Waiting> waiting_;  // the acceptor thread's only
+  std::atomic<std::size_t> waiting_count_{0};
+  std::atomic<std::size_t> timed_out_{0};
+  std::thread thread_;
+};
+
+Result<std::unique_ptr<Acceptor>> Acceptor::create(AcceptorOptions options, Router router) {
+  auto fd = listen_on(options);
+  if (!fd.ok()) return fd.status();
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(router), *fd);
+  if (auto s = impl->start(); !s.ok()) return s;
+  return std::unique_ptr<Acceptor>(new Acceptor(std::move(impl)));
+}
+
+Acceptor::Acceptor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Acceptor::~Acceptor() = default;
+int Acceptor::port() const { return impl_->port(); }
+std::size_t Acceptor::waiting() const { return impl_->waiting(); }
+std::size_t Acceptor::timed_out() const { return impl_->timed_out(); }
+
+std::string_view request_line_path(std::string_view line) {
+  std::size_t sp = line.find(' ');
+  if (sp == std::string_view::npos) return {};
+  std::string_view target = line.substr(sp + 1);
+  target = target.substr(0, target.find(' '));
+  return target.substr(0, target.find('?'));
+}
+
+std::string_view request_line_sid(std::string_view line) {
+  std::size_t sp = line.find(' ');
+  if (sp == std::string_view::npos) return {};
+  std::string_view target = line.substr(sp + 1);
+  target = target.substr(0, target.find(' '));
+  std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    if (pair.substr(0, 4) == "sid=") return pair.substr(4);
+    if (pair.size() == query.size()) break;
+    query.remove_prefix(pair.size() + 1);
+  }
+  return {};
+}
+
+}  // namespace realtime
