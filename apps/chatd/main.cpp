@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
         cluster.advertise += std::to_string(port);
       }
     }
-    chatd::SharedParts shared{config, log, clock, attachments, t, bus.get(), cluster, loops, nullptr};
+    chatd::SharedParts shared{config, log, clock, attachments, t, bus.get(), cluster, loops, nullptr, {}};
     if (!config.static_dir.empty()) {
       // Read once here: the loop never waits on the disk for it.
       shared.socketio_bundle = std::make_shared<const std::string>(
@@ -268,6 +268,7 @@ int main(int argc, char** argv) {
         log.warn("no socket.io-client bundle in --static-dir (vendor/socket.io.min.js): /socket.io/socket.io.js is not served");
     }
     std::vector<std::unique_ptr<chatd::ServerLoop>> stacks;
+    if (loops > 1) shared.gather = chatd::gather_figures(stacks);
     for (std::size_t i = 0; i < loops; ++i) {
       auto made = chatd::ServerLoop::create(shared, i, *transports[i], store_for(i));
       if (!made.ok()) return fail(made.status().message());

@@ -55,6 +55,7 @@ struct RateBuckets {
 
 struct RestApi::Impl {
   explicit Impl(RestContext c) : ctx(c) {}
+  LoopFigures figures() const;
   RestContext ctx;
   RateBuckets buckets;
 
@@ -200,6 +201,18 @@ struct RestApi::Impl {
 RestApi::RestApi(RestContext ctx) : impl_(std::make_unique<Impl>(ctx)) {}
 RestApi::~RestApi() = default;
 void RestApi::install() { impl_->install(); }
+LoopFigures RestApi::figures() const { return impl_->figures(); }
+
+LoopFigures RestApi::Impl::figures() const {
+  LoopFigures f;
+  f.connections = ctx.io.connection_count();
+  f.rooms_active = ctx.io.of("/").hub().room_count();
+  f.chat = ctx.chat.stats();
+  f.queues = ctx.connections.queues();
+  f.too_slow = ctx.connections.closed(realtime::CloseReason::too_slow);
+  if (ctx.bus) f.cluster = ctx.chat.cluster_stats();
+  return f;
+}
 
 void RestApi::Impl::install() {
   using A = realtime::Actor;
@@ -395,56 +408,16 @@ void RestApi::Impl::install_misc() {
     respond(json_response(200, Json::object({{"token", ctx.auth.sign(id, std::chrono::hours(24))}})));
   });
   auto metrics = [this](const HttpRequest&, HttpResponder respond) {
-    const realtime::ChatStats& s = ctx.chat.stats();
-    std::string out;
-    auto line = [&](const std::string& name, const std::string& help, const std::string& type, const std::string& value) {
-      out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + value + "\n";
+    auto answer = [this, respond = std::move(respond)](const std::vector<LoopFigures>& loops) {
+      const realtime::BusStats bus = ctx.bus ? ctx.bus->stats() : realtime::BusStats{};
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = render_metrics(loops, ctx.store.pending(), ctx.bus ? &bus : nullptr);
+      respond(std::move(r));
     };
-    line("chatd_connections", "Open Engine.IO connections.", "gauge", std::to_string(ctx.io.connection_count()));
-    line("chatd_rooms_active", "Rooms with at least one socket in them.", "gauge", std::to_string(ctx.io.of("/").hub().room_count()));
-    line("chatd_events_total", "Socket events and REST calls handled.", "counter", std::to_string(s.events));
-    line("chatd_messages_in_total", "Messages stored.", "counter", std::to_string(s.messages_stored));
-    line("chatd_messages_out_total", "message:new deliveries to sockets.", "counter", std::to_string(s.messages_delivered));
-    line("chatd_store_queue_depth", "Store calls accepted but not completed.", "gauge", std::to_string(ctx.store.pending()));
-    const ConnectionStats::Queues queues = ctx.connections.queues();
-    line("chatd_send_queue_bytes", "Bytes queued for all connections, not yet written.", "gauge", std::to_string(queues.total_bytes));
-    line("chatd_send_queue_max_bytes", "The largest one connection's send queue, bytes.", "gauge", std::to_string(queues.max_bytes));
-    line("chatd_too_slow_closes_total", "Connections closed because their send queue passed its cap.", "counter",
-         std::to_string(ctx.connections.closed(realtime::CloseReason::too_slow)));
-    if (ctx.bus) {
-      const realtime::ClusterStats c = ctx.chat.cluster_stats();
-      const realtime::BusStats b = ctx.bus->stats();
-      out += "# HELP chatd_node_info This node's id in the cluster.\n# TYPE chatd_node_info gauge\n";
-      out += "chatd_node_info{node=\"" + c.node_id + "\"} 1\n";
-      line("chatd_bus_up", "1 while the bus (Redis) is reachable.", "gauge", c.bus_up ? "1" : "0");
-      line("chatd_bus_published_total", "Messages published on the bus.", "counter", std::to_string(b.published));
-      line("chatd_bus_delivered_total", "Bus messages delivered to this node.", "counter", std::to_string(b.delivered));
-      line("chatd_bus_dropped_total", "Bus messages lost (bus down or a queue full); clients recover by replay.", "counter",
-           std::to_string(b.dropped));
-      line("chatd_cluster_nodes", "Other nodes alive.", "gauge", std::to_string(c.nodes));
-      line("chatd_cluster_remote_sockets", "Other nodes' sockets in rooms known here.", "gauge", std::to_string(c.remote_entries));
-      line("chatd_cluster_nodes_expired_total", "Nodes declared dead after --node-timeout of silence.", "counter",
-           std::to_string(c.nodes_expired));
-      line("chatd_cluster_resyncs_total", "Full lists asked of a node after a lost update.", "counter", std::to_string(c.resyncs));
-    }
-    out += "# HELP chatd_errors_total Failed events and calls by error code.\n# TYPE chatd_errors_total counter\n";
-    for (const auto& [code, n] : s.errors) out += "chatd_errors_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP chatd_ack_latency_ms Time from an event's arrival to its answer.\n# TYPE chatd_ack_latency_ms histogram\n";
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < std::size(realtime::ChatStats::kLatencyBoundsMs); ++i) {
-      cumulative += s.latency_buckets[i];
-      char bound[32];
-      std::snprintf(bound, sizeof bound, "%g", realtime::ChatStats::kLatencyBoundsMs[i]);
-      out += std::string("chatd_ack_latency_ms_bucket{le=\"") + bound + "\"} " + std::to_string(cumulative) + "\n";
-    }
-    cumulative += s.latency_buckets[std::size(realtime::ChatStats::kLatencyBoundsMs)];
-    out += "chatd_ack_latency_ms_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
-    out += "chatd_ack_latency_ms_sum " + std::to_string(s.latency_sum_ms) + "\n";
-    out += "chatd_ack_latency_ms_count " + std::to_string(cumulative) + "\n";
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4";
-    r.body = std::move(out);
-    respond(std::move(r));
+    // With several loops, each one's figures are taken on its own thread.
+    if (ctx.gather) return ctx.gather(ctx.transport, std::move(answer));
+    answer({figures()});
   };
   if (ctx.config.metrics_public) {
     t.add_route("GET", "/metrics", metrics);

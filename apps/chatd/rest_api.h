@@ -11,6 +11,7 @@
 #include "attachments.h"
 #include "connection_stats.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "realtime/chat_service.h"
 #include "realtime/jwt_authenticator.h"
@@ -30,6 +31,7 @@ struct RestContext {
   Log& log;
   const ConnectionStats& connections;  // send queues and close reasons, for /metrics
   const realtime::Bus* bus = nullptr;   // the cluster's bus (--bus), or none
+  GatherFigures gather;                 // with several loops (--threads): /metrics sums them all
 };
 
 // Registers every route on the transport. Keeps per-caller rate buckets.
@@ -38,6 +40,8 @@ class RestApi {
   explicit RestApi(RestContext ctx);
   ~RestApi();
   void install();
+  // This loop's figures for /metrics; its loop's thread.
+  LoopFigures figures() const;
 
  private:
   struct Impl;

@@ -37,6 +37,27 @@ class ServerLoop::ObserverRelay final : public realtime::MessageObserver {
   realtime::EventLoop& here_;
 };
 
+GatherFigures gather_figures(const std::vector<std::unique_ptr<ServerLoop>>& loops) {
+  return [&loops](realtime::EventLoop& here, std::function<void(std::vector<LoopFigures>)> done) {
+    // Each answer comes back to the asking loop, which counts them: no lock.
+    struct Pending {
+      std::vector<LoopFigures> got;
+      std::size_t left;
+      std::function<void(std::vector<LoopFigures>)> done;
+    };
+    auto p = std::make_shared<Pending>(Pending{std::vector<LoopFigures>(loops.size()), loops.size(), std::move(done)});
+    for (std::size_t i = 0; i < loops.size(); ++i) {
+      const ServerLoop* loop = loops[i].get();
+      loops[i]->transport().post([p, &here, loop, i] {
+        here.post([p, i, f = loop->figures()]() mutable {
+          p->got[i] = std::move(f);
+          if (--p->left == 0) p->done(std::move(p->got));
+        });
+      });
+    }
+  };
+}
+
 realtime::ChatOptions chat_options(const Config& config) {
   realtime::ChatOptions o;
   o.max_text_chars = config.max_text_chars;
@@ -84,7 +105,8 @@ realtime::Result<std::unique_ptr<ServerLoop>> ServerLoop::create(SharedParts& sh
     chat.join_cluster(*shared.bus, cluster);
   }
   loop->api_ = std::make_unique<RestApi>(RestContext{shared.config, transport, loop->io_, chat, store, *loop->jwt_.auth,
-                                                     shared.attachments, shared.log, loop->connections_, shared.bus});
+                                                     shared.attachments, shared.log, loop->connections_, shared.bus,
+                                                     shared.gather});
   loop->api_->install();
   if (!shared.config.static_dir.empty()) {
     if (auto s = transport.serve_static("/", shared.config.static_dir); !s.ok())

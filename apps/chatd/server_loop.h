@@ -12,11 +12,13 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "attachments.h"
 #include "connection_stats.h"
 #include "jwt_setup.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "realtime/bus.h"
 #include "realtime/chat_service.h"
@@ -41,6 +43,7 @@ struct SharedParts {
   std::size_t loops = 1;
   // socket.io-client's browser bundle from --static-dir, read once; empty: not served.
   std::shared_ptr<const std::string> socketio_bundle;
+  GatherFigures gather;  // several loops: /metrics asks them all (gather_figures below)
 };
 
 class ServerLoop {
@@ -56,6 +59,7 @@ class ServerLoop {
   realtime::JwtAuthenticator& auth() { return *jwt_.auth; }
   realtime::ChatService& chat() { return *chat_; }
   const std::string& node_id() const { return node_id_; }
+  LoopFigures figures() const { return api_->figures(); }
 
  private:
   class ObserverRelay;
@@ -70,6 +74,10 @@ class ServerLoop {
   std::unique_ptr<RestApi> api_;
   std::string node_id_;
 };
+
+// /metrics over every loop of `loops` (which must outlive the function and
+// be complete before the first scrape).
+GatherFigures gather_figures(const std::vector<std::unique_ptr<ServerLoop>>& loops);
 
 // The chat service's options from the configuration.
 realtime::ChatOptions chat_options(const Config& config);

@@ -9,13 +9,14 @@
 // - the acceptor's bounds: a connection that sends no request line, or only
 //   part of one, is closed after the first-line timeout; a line longer
 //   than the peek limit is still answered (refused by the loop), never held;
+// - /metrics sums the loops, whichever one answers;
 // - --threads with TLS, and out of range, refused with exit 2; SIGTERM
 //   stops every loop with exit 0.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
 import { once } from "node:events";
-import { startChatd, runChatd, connect, rest, ok, person, deadline, tempDir } from "./lib/harness.mjs";
+import { startChatd, runChatd, connect, rest, ok, person, deadline, tempDir, API_KEY } from "./lib/harness.mjs";
 import { stories } from "./lib/stories.mjs";
 
 const T = { timeout: 60000 };
@@ -53,6 +54,12 @@ test("polling sessions land on every loop and each request finds its own", T, as
     // Every session keeps working through many polls (each a new connection).
     for (const c of clients) assert.ok(ok(await c.call("rooms:list", {})).rooms);
     assert.ok(clients.every((c) => c.socket.io.engine.transport.name === "polling"));
+    // /metrics sums every loop, whichever loop answers the scrape.
+    for (let i = 0; i < LOOPS; ++i) {
+      const m = (await rest(chatd, "GET", "/metrics", { token: API_KEY })).text;
+      assert.match(m, new RegExp(`^chatd_loops ${LOOPS}$`, "m"));
+      assert.match(m, new RegExp(`^chatd_connections ${clients.length}$`, "m"));
+    }
   } finally {
     for (const c of clients) c.close();
   }
