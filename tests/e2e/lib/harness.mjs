@@ -91,7 +91,9 @@ export async function startChatd({ dataDir = tempDir(), args = [], dev = true, s
     "--jwt-secret", SECRET, "--api-key", API_KEY,
     // A suite's bursts of calls are no abuse; the file that tests the limit sets its own.
     ...(args.includes("--rest-rate") ? [] : ["--rest-rate", "1000", "--rest-burst", "1000"]),
-    ...(dev ? ["--dev"] : []), ...args];
+    ...(dev ? ["--dev"] : []),
+    // E2E_THREADS=N: every chatd of the suite runs N loops (--threads).
+    ...(process.env.E2E_THREADS && !args.includes("--threads") ? ["--threads", process.env.E2E_THREADS] : []), ...args];
   const proc = spawn(BIN, argv, { stdio: ["ignore", "ignore", "pipe"], env: { ...cleanEnv(), ...env } });
   running.add(proc);
   let log = "";
