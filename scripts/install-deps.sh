@@ -20,6 +20,7 @@ packages=(
   libhiredis-dev      # the Redis bus between chatd nodes
   libmsgpack-dev      # decodes what @socket.io/redis-emitter publishes (msgpack-c)
   redis-server        # the throwaway Redis its tests start
+  nginx-light         # the round-robin balancer before three nodes in tests/e2e/balancer.test.mjs
   postgresql-15       # the throwaway servers its tests and bench/store start (and the postgres user they run as)
   libfmt-dev libcxxopts-dev
   libssl-dev          # JWT HMAC and RS/ES/PS/EdDSA signatures, random join tokens, TLS (chatd --tls-cert)

@@ -5,6 +5,9 @@
 // memory store, the JWT authenticator and the chat service. SIGTERM/SIGINT stop the
 // loop; the store is flushed and closed before exit 0. SIGHUP reloads what
 // can change without a restart (reload.h; the steps are listed below).
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +24,7 @@
 #include "realtime/store_thread.h"
 #include "server_loop.h"
 #include "loop_routing.h"
+#include "node_directory.h"
 #include "connection_stats.h"
 #include "log.h"
 #include "options.h"
@@ -122,31 +126,71 @@ int main(int argc, char** argv) {
   if (config.tls.redirect_port != 0) lws.tls_redirect_port = config.tls.redirect_port;
   std::vector<std::unique_ptr<realtime::LwsTransport>> transports;
   std::unique_ptr<realtime::Acceptor> acceptor;
-  if (loops > 1) {
+  // In a cluster (without TLS on chatd itself) the acceptor also relays a
+  // request for another node's session to that node: long-polling behind a
+  // balancer needs no sticky sessions. The sid says which node: its loop's
+  // character, then the node's tag (node_directory.h).
+  const bool clustered = !config.cluster.bus.empty();
+  const bool routed = loops > 1 || (clustered && config.tls.cert_file.empty());
+  auto directory = std::make_shared<chatd::NodeDirectory>();
+  std::string advertise = config.cluster.advertise;
+  std::string own_tag;
+  auto advertise_for = [&config](int bound_port) {
+    std::string a = config.tls.cert_file.empty() ? "http://" : "https://";
+    a += config.host;
+    a += ':';
+    a += std::to_string(bound_port);
+    return a;
+  };
+  if (routed) {
     realtime::AcceptorOptions ao;
     ao.host = lws.host;
     ao.port = config.port;
     ao.first_line_timeout = config.body_timeout;
-    // The transports exist before the first connection is routed.
-    auto* list = &transports;
-    auto next = std::make_shared<std::atomic<std::size_t>>(0);
-    auto route = [list, next, loops](int fd, std::string_view line, const sockaddr_storage& peer) {
-      (*list)[chatd::pick_loop(line, peer, loops, *next)]->adopt(fd);
+    // Filled in once the transports exist; until then (the first instants)
+    // a connection is closed.
+    struct Routing {
+      std::atomic<bool> ready{false};
+      std::vector<std::unique_ptr<realtime::LwsTransport>>* list = nullptr;
+      std::atomic<std::size_t> next{0};
+      std::string own_tag;
+      realtime::Acceptor* acceptor = nullptr;
     };
-    // Each loop's transport is made first (they must exist when the first
-    // connection is routed), the port then known from the acceptor.
+    auto routing = std::make_shared<Routing>();
+    auto route = [routing, directory, loops, clustered](int fd, std::string_view line, const sockaddr_storage& peer) {
+      if (!routing->ready.load()) {
+        ::close(fd);
+        return;
+      }
+      if (clustered) {
+        const std::string_view sid = realtime::request_line_sid(line);
+        if (sid.size() > 1 + chatd::kNodeTagChars) {
+          const std::string_view tag = sid.substr(1, chatd::kNodeTagChars);
+          if (tag != routing->own_tag)
+            if (auto to = directory->find(tag)) return routing->acceptor->forward(fd, *to);
+        }
+      }
+      (*routing->list)[chatd::pick_loop(line, peer, loops, routing->next)]->adopt(fd);
+    };
+    auto a = realtime::Acceptor::create(ao, route);
+    if (!a.ok()) return fail(a.status().message());
+    acceptor = std::move(a).value();
+    if (advertise.empty()) advertise = advertise_for(acceptor->port());
+    if (clustered) own_tag = chatd::node_tag(advertise);
     for (std::size_t i = 0; i < loops; ++i) {
       realtime::LwsOptions o = lws;
       o.listen = false;
       o.sid_prefix = chatd::sid_prefix(i);
+      o.sid_prefix += own_tag;
       o.close_after_response = true;
       auto t = realtime::LwsTransport::create(o);
       if (!t.ok()) return fail("loop " + std::to_string(i) + ": " + t.status().message());
       transports.push_back(std::move(t).value());
     }
-    auto a = realtime::Acceptor::create(ao, route);
-    if (!a.ok()) return fail(a.status().message());
-    acceptor = std::move(a).value();
+    routing->list = &transports;
+    routing->own_tag = own_tag;
+    routing->acceptor = acceptor.get();
+    routing->ready.store(true);
   } else {
     auto transport = realtime::LwsTransport::create(lws);
     // bad_request: the TLS files (the message names which and why).
@@ -155,6 +199,7 @@ int main(int argc, char** argv) {
     if (!transport.ok())
       return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
     transports.push_back(std::move(transport).value());
+    if (advertise.empty()) advertise = advertise_for(transports[0]->port());
   }
   realtime::LwsTransport& t = *transports[0];
   const int port = acceptor ? acceptor->port() : t.port();
@@ -251,15 +296,10 @@ int main(int argc, char** argv) {
     if (bus) {
       cluster.node_id = config.cluster.node_id.empty() ? realtime::random_token(6) : config.cluster.node_id;
       cluster.node_timeout = config.cluster.node_timeout;
-      cluster.advertise = config.cluster.advertise;
-      if (cluster.advertise.empty()) {
-        cluster.advertise = t.tls_certificate() ? "https://" : "http://";
-        cluster.advertise += config.host;
-        cluster.advertise += ':';
-        cluster.advertise += std::to_string(port);
-      }
+      cluster.advertise = advertise;
     }
-    chatd::SharedParts shared{config, log, clock, attachments, t, bus.get(), cluster, loops, nullptr, {}};
+    chatd::SharedParts shared{config, log, clock, attachments, t, bus.get(), cluster, loops, nullptr, {}, {}};
+    if (acceptor && clustered) shared.routable_nodes = [directory] { return directory->size(); };
     if (!config.static_dir.empty()) {
       // Read once here: the loop never waits on the disk for it.
       shared.socketio_bundle = std::make_shared<const std::string>(
@@ -342,6 +382,12 @@ int main(int argc, char** argv) {
     if (auto cert = t.tls_certificate())
       log.info("TLS certificate", {{"subject", cert->subject}, {"serial", cert->serial}, {"not_after", cert->not_after}});
     // Loop 0 runs on this thread, the others on their own; a signal stops them all.
+    // The directory of the other nodes, for the acceptor's relays.
+    realtime::BlockingWorker resolver(t, 4);
+    std::unique_ptr<chatd::DirectoryRefresh> refresh;
+    if (acceptor && clustered)
+      refresh = std::make_unique<chatd::DirectoryRefresh>(
+          t, resolver, [&stacks] { return stacks[0]->chat().cluster_nodes(); }, *directory, own_tag);
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < loops; ++i) threads.emplace_back([&transports, i] { transports[i]->run(); });
     t.run();

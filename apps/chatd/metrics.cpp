@@ -8,7 +8,7 @@
 namespace chatd {
 
 std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t store_pending,
-                           const realtime::BusStats* bus) {
+                           const realtime::BusStats* bus, std::optional<std::size_t> routable) {
   LoopFigures sum;
   std::vector<std::string> node_ids;
   for (const LoopFigures& f : loops) {
@@ -62,6 +62,9 @@ std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t st
          std::to_string(c.nodes_expired));
     line("chatd_cluster_resyncs_total", "Full lists loop 0 asked of a node after a lost update.", "counter",
          std::to_string(c.resyncs));
+    if (routable)
+      line("chatd_cluster_routable_nodes", "Other processes whose sessions' requests this one relays to them.", "gauge",
+           std::to_string(*routable));
   }
   out += "# HELP chatd_errors_total Failed events and calls by error code.\n# TYPE chatd_errors_total counter\n";
   for (const auto& [code, n] : s.errors) out += "chatd_errors_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";

@@ -35,7 +35,9 @@ using GatherFigures =
 
 // The text of /metrics. `loops` in loop order: the cluster's view is loop
 // 0's (each loop is a node of the cluster; see docs/operations.md).
+// `routable`: other nodes the acceptor can relay requests to (a cluster
+// without sticky sessions), when it relays.
 std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t store_pending,
-                           const realtime::BusStats* bus);
+                           const realtime::BusStats* bus, std::optional<std::size_t> routable = std::nullopt);
 
 }  // namespace chatd

@@ -412,7 +412,8 @@ void RestApi::Impl::install_misc() {
       const realtime::BusStats bus = ctx.bus ? ctx.bus->stats() : realtime::BusStats{};
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4";
-      r.body = render_metrics(loops, ctx.store.pending(), ctx.bus ? &bus : nullptr);
+      r.body = render_metrics(loops, ctx.store.pending(), ctx.bus ? &bus : nullptr,
+                              ctx.routable_nodes ? std::optional<std::size_t>(ctx.routable_nodes()) : std::nullopt);
       respond(std::move(r));
     };
     // With several loops, each one's figures are taken on its own thread.

@@ -32,6 +32,7 @@ struct RestContext {
   const ConnectionStats& connections;  // send queues and close reasons, for /metrics
   const realtime::Bus* bus = nullptr;   // the cluster's bus (--bus), or none
   GatherFigures gather;                 // with several loops (--threads): /metrics sums them all
+  std::function<std::size_t()> routable_nodes;  // a cluster's relays (node_directory.h); any thread
 };
 
 // Registers every route on the transport. Keeps per-caller rate buckets.

@@ -44,6 +44,7 @@ struct SharedParts {
   // socket.io-client's browser bundle from --static-dir, read once; empty: not served.
   std::shared_ptr<const std::string> socketio_bundle;
   GatherFigures gather;  // several loops: /metrics asks them all (gather_figures below)
+  std::function<std::size_t()> routable_nodes;  // relays to other nodes, when the acceptor makes them
 };
 
 class ServerLoop {

@@ -40,6 +40,10 @@ struct AcceptorOptions {
   std::chrono::milliseconds first_line_timeout{10000};
   std::size_t max_line_bytes = 8192;
   int backlog = 1024;
+  // forward(): connections relayed at once (past it, new ones are closed),
+  // and how long connecting to the other node may take.
+  std::size_t max_forwarded = 10000;
+  std::chrono::milliseconds forward_connect_timeout{3000};
 };
 
 class REALTIME_EXPORT Acceptor {
@@ -63,6 +67,15 @@ class REALTIME_EXPORT Acceptor {
   // Connections waiting for their first line now; closed for a timeout so far.
   std::size_t waiting() const;
   std::size_t timed_out() const;
+  // Only from the Router (the acceptor's thread): instead of a loop of
+  // this process, the connection goes byte for byte to `to`, another
+  // server (the node of a cluster that holds its session), which sees the
+  // request from its first byte (nothing was taken off the socket). The
+  // relay runs on the acceptor's thread, 256 KiB buffered each way at
+  // most (a side that is not read is not read from either), until both
+  // sides have closed. Refused (closed) past max_forwarded.
+  void forward(int fd, const sockaddr_storage& to);
+  std::size_t forwarding() const;  // relays open now
 
   class Impl;
 

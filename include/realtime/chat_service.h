@@ -205,6 +205,9 @@ class REALTIME_EXPORT ChatService {
   void join_cluster(Bus& bus, ClusterOptions options = {});
   // Zeroes (bus_up false) when not in a cluster.
   ClusterStats cluster_stats() const;
+  // The other live nodes and where they say they are reached (for handing
+  // a request to the node that holds its session); empty outside a cluster.
+  std::vector<ClusterNode> cluster_nodes() const;
 
   const ChatStats& stats() const;
   ChatCaches caches() const;

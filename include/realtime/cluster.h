@@ -53,4 +53,10 @@ struct ClusterStats {
   std::uint64_t emitter_emits = 0;    // @socket.io/redis-emitter emits delivered
 };
 
+// Another node as this one knows it (ChatService::cluster_nodes()).
+struct ClusterNode {
+  std::string id;
+  std::string advertise;  // its ClusterOptions::advertise; empty until heard
+};
+
 }  // namespace realtime

@@ -36,6 +36,13 @@ ClusterStats ChatService::cluster_stats() const {
   return impl_->cluster->stats();
 }
 
+std::vector<ClusterNode> ChatService::cluster_nodes() const {
+  std::vector<ClusterNode> out;
+  if (!impl_->cluster) return out;
+  for (auto& [id, adv] : impl_->cluster->roster().advertised()) out.push_back(ClusterNode{id, adv});
+  return out;
+}
+
 void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
   if (cluster) return;
   chat::ClusterLink::Hooks hooks;

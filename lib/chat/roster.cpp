@@ -149,4 +149,11 @@ std::set<std::string> Roster::users_in_room(std::string_view room) const {
   return users;
 }
 
+std::vector<std::pair<std::string, std::string>> Roster::advertised() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(nodes_.size());
+  for (const auto& [id, n] : nodes_) out.emplace_back(id, n.advertise);
+  return out;
+}
+
 }  // namespace realtime::chat

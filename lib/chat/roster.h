@@ -71,6 +71,8 @@ class Roster {
   std::set<std::string> users_in_room(std::string_view room) const;
 
   std::vector<std::string> node_ids() const;
+  // Each known node's address as it advertises it (http://host:port), by id.
+  std::vector<std::pair<std::string, std::string>> advertised() const;
   // The run of `node` last heard, or empty when unknown.
   std::string_view incarnation_of(const std::string& node) const;
   std::size_t entries() const { return entries_; }

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -93,6 +95,7 @@ class Acceptor::Impl {
       thread_.join();
     }
     for (auto& [fd, w] : waiting_) ::close(fd);
+    for (auto& [fd, p] : pipes_) ::close(fd);
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
     if (wake_fd_ >= 0) ::close(wake_fd_);
     ::close(listen_fd_);
@@ -114,12 +117,142 @@ class Acceptor::Impl {
   int port() const { return port_; }
   std::size_t waiting() const { return waiting_count_.load(); }
   std::size_t timed_out() const { return timed_out_.load(); }
+  std::size_t forwarding() const { return pipe_count_.load(); }
+
+  // On the acceptor's thread (from the router).
+  void forward(int fd, const sockaddr_storage& to) {
+    if (pipes_.size() / 2 >= opt_.max_forwarded) {
+      ::close(fd);
+      return;
+    }
+    const socklen_t len = to.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    int up = ::socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (up < 0 || (::connect(up, reinterpret_cast<const sockaddr*>(&to), len) != 0 && errno != EINPROGRESS)) {
+      if (up >= 0) ::close(up);
+      ::close(fd);
+      return;
+    }
+    auto p = std::make_shared<Pipe>();
+    p->client = fd;
+    p->up = up;
+    p->connect_deadline = Clock::now() + opt_.forward_connect_timeout;
+    pipes_[fd] = p;
+    pipes_[up] = p;
+    pipe_count_.store(pipes_.size() / 2);
+    for (int f : {fd, up}) {
+      epoll_event ev{};
+      ev.events = interest(*p, f) | (f == fd ? static_cast<std::uint32_t>(EPOLLRDHUP) : 0u);
+      ev.data.fd = f;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, f, &ev);
+    }
+  }
 
  private:
   struct Waiting {
     Clock::time_point deadline;
     sockaddr_storage peer;
   };
+  // A connection relayed byte for byte to another node (forward()).
+  struct Pipe {
+    int client = -1, up = -1;
+    std::string to_up, to_client;  // read from one side, not yet written to the other
+    bool connected = false, client_eof = false, up_eof = false, up_shut = false, client_shut = false;
+    Clock::time_point connect_deadline;
+  };
+  static constexpr std::size_t kPipeBuffer = 256 * 1024;
+
+  static std::uint32_t interest(const Pipe& p, int fd) {
+    std::uint32_t ev = 0;
+    if (!p.connected) return fd == p.up ? static_cast<std::uint32_t>(EPOLLOUT) : 0u;  // the client is read once the other side is up
+    if (fd == p.client) {
+      if (!p.client_eof && p.to_up.size() < kPipeBuffer) ev |= EPOLLIN;
+      if (!p.to_client.empty()) ev |= EPOLLOUT;
+    } else {
+      if (!p.up_eof && p.to_client.size() < kPipeBuffer) ev |= EPOLLIN;
+      if (!p.to_up.empty()) ev |= EPOLLOUT;
+    }
+    return ev;
+  }
+
+  // Reads what `from` has into `into`; false on an error.
+  static bool pull(int from, std::string& into, bool& eof) {
+    char buf[16384];
+    while (!eof && into.size() < kPipeBuffer) {
+      ssize_t n = ::read(from, buf, sizeof buf);
+      if (n > 0) {
+        into.append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0) {
+        eof = true;
+      } else {
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+      }
+    }
+    return true;
+  }
+  static bool push(int to, std::string& from) {
+    while (!from.empty()) {
+      ssize_t n = ::send(to, from.data(), from.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        from.erase(0, static_cast<std::size_t>(n));
+      } else {
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+      }
+    }
+    return true;
+  }
+
+  void pump(const std::shared_ptr<Pipe>& pp, int fd, std::uint32_t events) {
+    Pipe& p = *pp;
+    bool ok = true;
+    if (!p.connected) {
+      if (fd == p.client) {
+        // A client gone before the other node answered: nothing to relay.
+        if ((events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) close_pipe(pp);
+        return;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::getsockopt(p.up, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return close_pipe(pp);
+      // Still connecting reports no error either; only a connected socket has a peer.
+      sockaddr_storage peer{};
+      socklen_t plen = sizeof peer;
+      if (::getpeername(p.up, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) return;
+      p.connected = true;
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.fd = p.client;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, p.client, &ev);
+    }
+    ok = ok && pull(p.client, p.to_up, p.client_eof);
+    ok = ok && pull(p.up, p.to_client, p.up_eof);
+    ok = ok && push(p.up, p.to_up);
+    ok = ok && push(p.client, p.to_client);
+    if (!ok) return close_pipe(pp);
+    if (p.client_eof && p.to_up.empty() && !p.up_shut) {
+      ::shutdown(p.up, SHUT_WR);
+      p.up_shut = true;
+    }
+    if (p.up_eof && p.to_client.empty() && !p.client_shut) {
+      ::shutdown(p.client, SHUT_WR);
+      p.client_shut = true;
+    }
+    if (p.up_shut && p.client_shut) return close_pipe(pp);
+    for (int f : {p.client, p.up}) {
+      epoll_event ev{};
+      ev.events = interest(p, f);
+      ev.data.fd = f;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, f, &ev);
+    }
+  }
+
+  void close_pipe(const std::shared_ptr<Pipe>& p) {
+    for (int f : {p->client, p->up}) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, f, nullptr);
+      pipes_.erase(f);
+      ::close(f);
+    }
+    pipe_count_.store(pipes_.size() / 2);
+  }
 
   void watch_listener(bool on) {
     if (on == listening_) return;
@@ -135,7 +268,7 @@ class Acceptor::Impl {
     std::string line(opt_.max_line_bytes, '\0');
     for (;;) {
       int timeout = -1;
-      if (!waiting_.empty()) timeout = static_cast<int>(
+      if (!waiting_.empty() || !pipes_.empty()) timeout = static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(earliest() - Clock::now()).count() + 1);
       if (timeout < -1) timeout = 0;
       int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout);
@@ -143,8 +276,14 @@ class Acceptor::Impl {
       for (int i = 0; i < n; ++i) {
         const int fd = events[static_cast<std::size_t>(i)].data.fd;
         if (fd == wake_fd_) return;
-        if (fd == listen_fd_) accept_some();
-        else peek(fd, line);
+        if (fd == listen_fd_) {
+          accept_some();
+        } else if (auto p = pipes_.find(fd); p != pipes_.end()) {
+          auto keep = p->second;
+          pump(keep, fd, events[static_cast<std::size_t>(i)].events);
+        } else {
+          peek(fd, line);
+        }
       }
       expire();
       watch_listener(waiting_.size() < opt_.max_waiting);
@@ -154,6 +293,8 @@ class Acceptor::Impl {
   Clock::time_point earliest() const {
     auto t = Clock::time_point::max();
     for (const auto& [fd, w] : waiting_) t = std::min(t, w.deadline);
+    for (const auto& [fd, p] : pipes_)
+      if (!p->connected) t = std::min(t, p->connect_deadline);
     return t;
   }
 
@@ -217,6 +358,10 @@ class Acceptor::Impl {
       }
       it = next;
     }
+    std::vector<std::shared_ptr<Pipe>> late;
+    for (const auto& [fd, p] : pipes_)
+      if (!p->connected && p->connect_deadline <= now && fd == p->client) late.push_back(p);
+    for (const auto& p : late) close_pipe(p);
   }
 
   AcceptorOptions opt_;
@@ -229,6 +374,8 @@ class Acceptor::Impl {
   std::unordered_map<int, Waiting> waiting_;  // the acceptor thread's only
   std::atomic<std::size_t> waiting_count_{0};
   std::atomic<std::size_t> timed_out_{0};
+  std::unordered_map<int, std::shared_ptr<Pipe>> pipes_;  // both fds of each; the acceptor thread's only
+  std::atomic<std::size_t> pipe_count_{0};
   std::thread thread_;
 };
 
@@ -245,6 +392,8 @@ Acceptor::~Acceptor() = default;
 int Acceptor::port() const { return impl_->port(); }
 std::size_t Acceptor::waiting() const { return impl_->waiting(); }
 std::size_t Acceptor::timed_out() const { return impl_->timed_out(); }
+std::size_t Acceptor::forwarding() const { return impl_->forwarding(); }
+void Acceptor::forward(int fd, const sockaddr_storage& to) { impl_->forward(fd, to); }
 
 std::string_view request_line_path(std::string_view line) {
   std::size_t sp = line.find(' ');
