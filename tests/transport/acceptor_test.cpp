@@ -4,7 +4,10 @@
 // connections waiting for a line are capped (accepting pauses), a silent
 // or half-sent line is closed at the timeout, an over-long line is routed
 // with what came.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -156,6 +159,143 @@ TEST(Acceptor, WaitingConnectionsAreCappedAndAcceptingResumes) {
   EXPECT_EQ(routed.lines[0], "GET /third HTTP/1.1");
   EXPECT_TRUE(s1.closed_within(3000));
   EXPECT_TRUE(s2.closed_within(3000));
+}
+
+// A loopback server that echoes each connection's bytes back until the
+// client stops sending, then closes: the other node of a relay.
+class EchoServer {
+ public:
+  EchoServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof addr_;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr_), &len);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        ++accepted;
+        char buf[65536];
+        for (;;) {
+          ssize_t n = ::read(c, buf, sizeof buf);
+          if (n <= 0) break;
+          for (ssize_t off = 0; off < n;) {
+            ssize_t w = ::write(c, buf + off, static_cast<std::size_t>(n - off));
+            if (w <= 0) break;
+            off += w;
+          }
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~EchoServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  const sockaddr_storage& addr() const { return addr_; }
+  std::atomic<int> accepted{0};
+
+ private:
+  int fd_ = -1;
+  sockaddr_storage addr_{};
+  std::thread thread_;
+};
+
+// A blocking client socket to the acceptor.
+int dial(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(AcceptorForward, RelaysBothWaysFromTheFirstByteUntilBothSidesClose) {
+  EchoServer echo;
+  Acceptor* self = nullptr;
+  auto a = Acceptor::create(AcceptorOptions{}, [&](int fd, std::string_view, const sockaddr_storage&) {
+    self->forward(fd, echo.addr());
+  });
+  ASSERT_TRUE(a.ok());
+  self = a->get();
+  int c = dial((*a)->port());
+  ASSERT_GE(c, 0);
+  // The request line the acceptor peeked at is relayed too, then 2 MiB more:
+  // more than the relay buffers, so both directions must wait for readers.
+  std::string sent = "GET /socket.io/?sid=Zremote HTTP/1.1\r\n";
+  sent += std::string(2 << 20, 'x');
+  std::thread writer([&] {
+    for (std::size_t off = 0; off < sent.size();) {
+      ssize_t w = ::write(c, sent.data() + off, sent.size() - off);
+      if (w <= 0) break;
+      off += static_cast<std::size_t>(w);
+    }
+    ::shutdown(c, SHUT_WR);
+  });
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(c, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  writer.join();
+  ::close(c);
+  EXPECT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while ((*a)->forwarding() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ((*a)->forwarding(), 0u);
+}
+
+TEST(AcceptorForward, ANodeThatRefusesClosesTheClient) {
+  sockaddr_storage closed{};
+  {
+    EchoServer gone;  // its port, then no one listens there
+    closed = gone.addr();
+  }
+  Acceptor* self = nullptr;
+  auto a = Acceptor::create(AcceptorOptions{}, [&](int fd, std::string_view, const sockaddr_storage&) {
+    self->forward(fd, closed);
+  });
+  ASSERT_TRUE(a.ok());
+  self = a->get();
+  testing::RawConnection c((*a)->port());
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_TRUE(c.closed_within(3000));
+}
+
+TEST(AcceptorForward, RelaysPastTheCapAreClosed) {
+  EchoServer echo;
+  Acceptor* self = nullptr;
+  AcceptorOptions o;
+  o.max_forwarded = 1;
+  auto a = Acceptor::create(o, [&](int fd, std::string_view, const sockaddr_storage&) { self->forward(fd, echo.addr()); });
+  ASSERT_TRUE(a.ok());
+  self = a->get();
+  int first = dial((*a)->port());
+  ASSERT_GE(first, 0);
+  ASSERT_EQ(::write(first, "GET /1 HTTP/1.1\r\n", 17), 17);
+  char buf[64];
+  ASSERT_EQ(::read(first, buf, sizeof buf), 17);  // relayed and echoed: the one relay is open
+  testing::RawConnection second((*a)->port());
+  ASSERT_TRUE(second.send("GET /2 HTTP/1.1\r\n"));
+  EXPECT_TRUE(second.closed_within(3000));
+  EXPECT_EQ((*a)->forwarding(), 1u);
+  ::close(first);
 }
 
 TEST(Acceptor, AnAddressInUseFailsCreate) {
