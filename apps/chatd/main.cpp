@@ -24,6 +24,7 @@
 #include "realtime/store_thread.h"
 #include "server_loop.h"
 #include "loop_routing.h"
+#include "listener.h"
 #include "node_directory.h"
 #include "connection_stats.h"
 #include "log.h"
@@ -108,101 +109,17 @@ int main(int argc, char** argv) {
   // connections. With more than one, an Acceptor owns the port and hands
   // each connection to the loop that holds its Engine.IO session.
   const std::size_t loops = chatd::resolve_threads(config.threads);
-  realtime::LwsOptions lws;
-  lws.host = config.host == "0.0.0.0" ? "" : config.host;
-  lws.port = config.port;
-  lws.cors_origins = config.cors_origins;
-  lws.ping_interval = config.ping_interval;
-  lws.ping_timeout = config.ping_timeout;
-  // JSON bodies; the upload route sets its own limit and spools to disk.
-  lws.max_http_body = config.max_body_bytes;
-  lws.body_timeout = config.body_timeout;
-  lws.keepalive_timeout = config.http_keepalive_timeout;
-  lws.max_buffered_bytes = config.max_buffered_bytes;
-  lws.max_buffered_bytes_per_address = config.max_buffered_bytes_per_address;
-  lws.max_queued_bytes = config.max_queued_bytes;
-  lws.tls_cert_file = config.tls.cert_file;
-  lws.tls_key_file = config.tls.key_file;
-  if (config.tls.redirect_port != 0) lws.tls_redirect_port = config.tls.redirect_port;
-  std::vector<std::unique_ptr<realtime::LwsTransport>> transports;
-  std::unique_ptr<realtime::Acceptor> acceptor;
-  // In a cluster (without TLS on chatd itself) the acceptor also relays a
-  // request for another node's session to that node: long-polling behind a
-  // balancer needs no sticky sessions. The sid says which node: its loop's
-  // character, then the node's tag (node_directory.h).
+  auto listening = chatd::listen(config, loops);
+  if (!listening.ok()) return fail(listening.status().message());
+  chatd::Listener& listener = *listening;
+  auto& transports = listener.transports;
+  auto& acceptor = listener.acceptor;
+  const auto& directory = listener.directory;
   const bool clustered = !config.cluster.bus.empty();
-  const bool routed = loops > 1 || (clustered && config.tls.cert_file.empty());
-  auto directory = std::make_shared<chatd::NodeDirectory>();
-  std::string advertise = config.cluster.advertise;
-  std::string own_tag;
-  auto advertise_for = [&config](int bound_port) {
-    std::string a = config.tls.cert_file.empty() ? "http://" : "https://";
-    a += config.host;
-    a += ':';
-    a += std::to_string(bound_port);
-    return a;
-  };
-  if (routed) {
-    realtime::AcceptorOptions ao;
-    ao.host = lws.host;
-    ao.port = config.port;
-    ao.first_line_timeout = config.body_timeout;
-    // Filled in once the transports exist; until then (the first instants)
-    // a connection is closed.
-    struct Routing {
-      std::atomic<bool> ready{false};
-      std::vector<std::unique_ptr<realtime::LwsTransport>>* list = nullptr;
-      std::atomic<std::size_t> next{0};
-      std::string own_tag;
-      realtime::Acceptor* acceptor = nullptr;
-    };
-    auto routing = std::make_shared<Routing>();
-    auto route = [routing, directory, loops, clustered](int fd, std::string_view line, const sockaddr_storage& peer) {
-      if (!routing->ready.load()) {
-        ::close(fd);
-        return;
-      }
-      if (clustered) {
-        const std::string_view sid = realtime::request_line_sid(line);
-        if (sid.size() > 1 + chatd::kNodeTagChars) {
-          const std::string_view tag = sid.substr(1, chatd::kNodeTagChars);
-          if (tag != routing->own_tag)
-            if (auto to = directory->find(tag)) return routing->acceptor->forward(fd, *to);
-        }
-      }
-      (*routing->list)[chatd::pick_loop(line, peer, loops, routing->next)]->adopt(fd);
-    };
-    auto a = realtime::Acceptor::create(ao, route);
-    if (!a.ok()) return fail(a.status().message());
-    acceptor = std::move(a).value();
-    if (advertise.empty()) advertise = advertise_for(acceptor->port());
-    if (clustered) own_tag = chatd::node_tag(advertise);
-    for (std::size_t i = 0; i < loops; ++i) {
-      realtime::LwsOptions o = lws;
-      o.listen = false;
-      o.sid_prefix = chatd::sid_prefix(i);
-      o.sid_prefix += own_tag;
-      o.close_after_response = true;
-      auto t = realtime::LwsTransport::create(o);
-      if (!t.ok()) return fail("loop " + std::to_string(i) + ": " + t.status().message());
-      transports.push_back(std::move(t).value());
-    }
-    routing->list = &transports;
-    routing->own_tag = own_tag;
-    routing->acceptor = acceptor.get();
-    routing->ready.store(true);
-  } else {
-    auto transport = realtime::LwsTransport::create(lws);
-    // bad_request: the TLS files (the message names which and why).
-    if (!transport.ok() && transport.status().code() == realtime::StatusCode::bad_request)
-      return fail(transport.status().message());
-    if (!transport.ok())
-      return fail("cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " + transport.status().message());
-    transports.push_back(std::move(transport).value());
-    if (advertise.empty()) advertise = advertise_for(transports[0]->port());
-  }
+  const std::string& advertise = listener.advertise;
+  const std::string& own_tag = listener.own_tag;
   realtime::LwsTransport& t = *transports[0];
-  const int port = acceptor ? acceptor->port() : t.port();
+  const int port = listener.port;
 
   // With several loops the store is called from a thread of its own and
   // each loop has a view of it (store_thread.h); with one, directly.
@@ -392,8 +309,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 1; i < loops; ++i) threads.emplace_back([&transports, i] { transports[i]->run(); });
     t.run();
     for (auto* tr : g_transports) tr->stop();
+    acceptor.reset();  // no new connection is handed to a stopping loop
     for (auto& th : threads) th.join();
-    acceptor.reset();
     g_transports.clear();
     log.info("stopping: connections closed, flushing the store");
   }
