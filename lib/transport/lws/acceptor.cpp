@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -136,6 +137,7 @@ class Acceptor::Impl {
     p->client = fd;
     p->up = up;
     p->connect_deadline = Clock::now() + opt_.forward_connect_timeout;
+    connect_deadlines_.emplace_back(p->connect_deadline, fd);
     pipes_[fd] = p;
     pipes_[up] = p;
     pipe_count_.store(pipes_.size() / 2);
@@ -268,8 +270,8 @@ class Acceptor::Impl {
     std::string line(opt_.max_line_bytes, '\0');
     for (;;) {
       int timeout = -1;
-      if (!waiting_.empty() || !pipes_.empty()) timeout = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(earliest() - Clock::now()).count() + 1);
+      if (const auto next = earliest(); next != Clock::time_point::max())
+        timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1);
       if (timeout < -1) timeout = 0;
       int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout);
       if (n < 0 && errno != EINTR) return;
@@ -290,11 +292,25 @@ class Acceptor::Impl {
     }
   }
 
-  Clock::time_point earliest() const {
+  // Deadlines in the order they were set, which is their order (one
+  // timeout for every waiting connection, one for every relay connecting):
+  // the earliest is at the front. Entries whose connection has moved on are
+  // skipped when they reach the front.
+  bool waiting_due(const std::pair<Clock::time_point, int>& d) const {
+    auto it = waiting_.find(d.second);
+    return it != waiting_.end() && it->second.deadline == d.first;
+  }
+  bool connecting_due(const std::pair<Clock::time_point, int>& d) const {
+    auto it = pipes_.find(d.second);
+    return it != pipes_.end() && it->second->client == d.second && !it->second->connected &&
+           it->second->connect_deadline == d.first;
+  }
+  Clock::time_point earliest() {
+    while (!waiting_deadlines_.empty() && !waiting_due(waiting_deadlines_.front())) waiting_deadlines_.pop_front();
+    while (!connect_deadlines_.empty() && !connecting_due(connect_deadlines_.front())) connect_deadlines_.pop_front();
     auto t = Clock::time_point::max();
-    for (const auto& [fd, w] : waiting_) t = std::min(t, w.deadline);
-    for (const auto& [fd, p] : pipes_)
-      if (!p->connected) t = std::min(t, p->connect_deadline);
+    if (!waiting_deadlines_.empty()) t = waiting_deadlines_.front().first;
+    if (!connect_deadlines_.empty()) t = std::min(t, connect_deadlines_.front().first);
     return t;
   }
 
@@ -316,6 +332,7 @@ class Acceptor::Impl {
         continue;
       }
       waiting_.emplace(fd, w);
+      waiting_deadlines_.emplace_back(w.deadline, fd);
       waiting_count_.store(waiting_.size());
     }
   }
@@ -350,18 +367,20 @@ class Acceptor::Impl {
 
   void expire() {
     const auto now = Clock::now();
-    for (auto it = waiting_.begin(); it != waiting_.end();) {
-      auto next = std::next(it);
-      if (it->second.deadline <= now) {
-        drop(it, true);
-        timed_out_.fetch_add(1);
-      }
-      it = next;
+    while (!waiting_deadlines_.empty() && waiting_deadlines_.front().first <= now) {
+      const auto d = waiting_deadlines_.front();
+      waiting_deadlines_.pop_front();
+      if (!waiting_due(d)) continue;
+      timed_out_.fetch_add(1);  // before the close a client may see
+      drop(waiting_.find(d.second), true);
     }
-    std::vector<std::shared_ptr<Pipe>> late;
-    for (const auto& [fd, p] : pipes_)
-      if (!p->connected && p->connect_deadline <= now && fd == p->client) late.push_back(p);
-    for (const auto& p : late) close_pipe(p);
+    while (!connect_deadlines_.empty() && connect_deadlines_.front().first <= now) {
+      const auto d = connect_deadlines_.front();
+      connect_deadlines_.pop_front();
+      if (!connecting_due(d)) continue;
+      auto keep = pipes_.find(d.second)->second;
+      close_pipe(keep);
+    }
   }
 
   AcceptorOptions opt_;
@@ -372,6 +391,7 @@ class Acceptor::Impl {
   int wake_fd_ = -1;
   bool listening_ = false;
   std::unordered_map<int, Waiting> waiting_;  // the acceptor thread's only
+  std::deque<std::pair<Clock::time_point, int>> waiting_deadlines_, connect_deadlines_;  // (deadline, fd)
   std::atomic<std::size_t> waiting_count_{0};
   std::atomic<std::size_t> timed_out_{0};
   std::unordered_map<int, std::shared_ptr<Pipe>> pipes_;  // both fds of each; the acceptor thread's only
