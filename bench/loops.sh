@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = --quick ] && quick=1
-build=${BENCH_BUILD_DIR:-build/bench}
+build=${BENCH_BUILD_DIR:-build/bench-release}  # not build/bench: in a tree configured at build/, that is the bench/ subdirectory
 out=$(mktemp -d /tmp/chatd-loops.XXXXXX)
 secret=bench-$(date +%s)-secret
 spid=
