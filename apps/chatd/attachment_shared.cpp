@@ -41,9 +41,10 @@ constexpr auto kSweepEvery = std::chrono::hours(1);
 std::int64_t now_ms() { return realtime::SystemClock{}.now().time_since_epoch().count(); }
 
 UploadRefusal quota_refusal(std::uint64_t quota) {
-  return UploadRefusal{413, "quota_exceeded",
-                       "your attachments would pass your storage quota of " + std::to_string(quota) +
-                           " bytes; delete messages with attachments to make room"};
+  std::string text = "your attachments would pass your storage quota of ";
+  text += std::to_string(quota);
+  text += " bytes; delete messages with attachments to make room";
+  return UploadRefusal{413, "quota_exceeded", std::move(text)};
 }
 
 UploadRefusal busy(const Status& s) {

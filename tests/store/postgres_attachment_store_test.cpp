@@ -8,6 +8,7 @@
 // Test thread only (it is also the loop thread).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "pg_backend.h"
@@ -173,10 +174,30 @@ TEST_F(PgAttachments, PendingRefsAreListedOldestFirstUntilSettled) {
   EXPECT_EQ((*pending)[0].sender, "bob");
   EXPECT_EQ((*pending)[0].room, "r1");
   EXPECT_EQ((*pending)[1].sender, "ann");
+  pending = await<std::vector<PendingAttachmentRef>>(
+      loop_, [&](Completion<std::vector<PendingAttachmentRef>> d) { s.pending_refs(600, 1, d); });
+  ASSERT_EQ(pending->size(), 1u) << "the limit";
+  EXPECT_EQ((*pending)[0].sender, "bob");
   ASSERT_TRUE(settle(s, "f1", "bob", 100, "m2").ok());
   pending = await<std::vector<PendingAttachmentRef>>(
       loop_, [&](Completion<std::vector<PendingAttachmentRef>> d) { s.pending_refs(600, 10, d); });
   ASSERT_EQ(pending->size(), 1u);
+  // Refs to stored messages, a page at a time from a cursor.
+  ASSERT_TRUE(settle(s, "f1", "ann", 500, "m1").ok());
+  ASSERT_TRUE(settle(s, "f1", "cy", 900, "m3").ok());
+  std::vector<std::string> seen;
+  std::int64_t cursor = 0;
+  for (int page = 0; page < 5; ++page) {
+    auto refs = await<std::vector<AttachmentMessageRef>>(
+        loop_, [&](Completion<std::vector<AttachmentMessageRef>> d) { s.message_refs(cursor, 2, d); });
+    ASSERT_TRUE(refs.ok());
+    ASSERT_LE(refs->size(), 2u);
+    if (refs->empty()) break;
+    for (const auto& r : *refs) seen.push_back(r.msg);
+    cursor = refs->back().cursor;
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"m1", "m2", "m3"}));
 }
 
 TEST_F(PgAttachments, UnclaimedSweepByTwoInstancesAtOnceRemovesEachFileOnce) {
