@@ -16,12 +16,8 @@ using realtime::Result;
 using realtime::Status;
 namespace fs = std::filesystem;
 
-// Refs one file may carry (messages reusing it, plus those in flight).
-constexpr std::size_t kMaxRefs = 1000;
 // How far back the history is read to settle a pending ref after a crash.
 constexpr int kSettlePages = 50;
-// Confirmed refs the sweep checks against the store each time.
-constexpr std::size_t kVerifyPerSweep = 500;
 
 std::int64_t epoch_ms(realtime::Timestamp t) { return t.time_since_epoch().count(); }
 std::int64_t now_ms() { return epoch_ms(realtime::SystemClock{}.now()); }
@@ -32,6 +28,7 @@ void Attachments::before_store(const realtime::NewMessage& m, std::function<void
   auto id = m.attachment ? id_of_url(m.attachment->url) : std::nullopt;
   if (!id) return proceed({});  // no attachment, or someone else's http(s) URL
   if (!valid_id(*id)) return proceed(Status::bad_request("attachment.url names no attachment"));
+  if (shared_) return before_store_shared(*id, m, std::move(proceed));
   const Pending p{m.sender_id, epoch_ms(m.created_at)};
   const bool queued = worker_.run([dir = opt_.dir, id = *id, room = m.room, p, proceed]() -> std::function<void()> {
     Status s;
@@ -61,6 +58,7 @@ void Attachments::after_store(const realtime::NewMessage& m, const Result<realti
   if (!id || !valid_id(*id)) return;
   const Pending p{m.sender_id, epoch_ms(m.created_at)};
   const std::string msg = result.ok() ? result->message.id : std::string();
+  if (shared_) return after_store_shared(*id, m, msg);
   const bool queued = worker_.run([dir = opt_.dir, id = *id, p, msg]() -> std::function<void()> {
     auto meta = load_meta(dir, id);
     if (!meta || !meta->refs) return [] {};
@@ -89,6 +87,7 @@ void Attachments::deleted(const realtime::Message& before) {
 
 // Drops the refs of the given messages; a file left without refs goes.
 void Attachments::forget(std::map<std::string, std::vector<std::string>> dead) {
+  if (shared_) return forget_shared(std::move(dead));
   std::weak_ptr<char> alive = alive_;
   const bool queued = worker_.run([this, alive, dir = opt_.dir, dead = std::move(dead)]() -> std::function<void()> {
     std::vector<std::pair<std::string, std::uint64_t>> freed;  // owner, bytes
@@ -150,22 +149,7 @@ void Attachments::settle(std::string id, std::string room, std::vector<Pending> 
     const bool passed = page->messages.empty() || !page->has_more ||
                         epoch_ms(page->messages.front().created_at) < newest_pending - 60'000;
     std::vector<Pending> gone = passed ? still : std::vector<Pending>{};
-    if (!found.empty() || !gone.empty()) {
-      const bool queued = worker_.run([dir = opt_.dir, id, found, gone]() -> std::function<void()> {
-        auto meta = load_meta(dir, id);
-        if (!meta || !meta->refs) return [] {};
-        for (auto& r : *meta->refs) {
-          for (const auto& [p, msg] : found)
-            if (r.pending_for(p.sender, p.at)) r = AttachmentRef{msg, "", 0};
-        }
-        std::erase_if(*meta->refs, [&](const AttachmentRef& r) {
-          return std::any_of(gone.begin(), gone.end(), [&](const Pending& p) { return r.pending_for(p.sender, p.at); });
-        });
-        (void)save_meta(dir, id, *meta, true);
-        return [] {};
-      });
-      (void)queued;  // not queued: the refs stay pending until the next start
-    }
+    if (!found.empty() || !gone.empty()) record_settled(id, std::move(found), std::move(gone));
     if (!passed && !still.empty()) {
       if (pages + 1 >= kSettlePages) {
         log_.warn("attachment: pending refs kept (message not found in the newest history)", {{"attachment", id}});
@@ -176,9 +160,29 @@ void Attachments::settle(std::string id, std::string room, std::vector<Pending> 
   });
 }
 
+void Attachments::record_settled(const std::string& id, std::vector<std::pair<Pending, std::string>> found,
+                                 std::vector<Pending> gone) {
+  if (shared_) return record_settled_shared(id, std::move(found), std::move(gone));
+  const bool queued = worker_.run([dir = opt_.dir, id, found, gone]() -> std::function<void()> {
+    auto meta = load_meta(dir, id);
+    if (!meta || !meta->refs) return [] {};
+    for (auto& r : *meta->refs) {
+      for (const auto& [p, msg] : found)
+        if (r.pending_for(p.sender, p.at)) r = AttachmentRef{msg, "", 0};
+    }
+    std::erase_if(*meta->refs, [&](const AttachmentRef& r) {
+      return std::any_of(gone.begin(), gone.end(), [&](const Pending& p) { return r.pending_for(p.sender, p.at); });
+    });
+    (void)save_meta(dir, id, *meta, true);
+    return [] {};
+  });
+  (void)queued;  // not queued: the refs stay pending until the next start
+}
+
 // Hourly (and at start): removes uploads no message used within the
 // unclaimed time, and checks a batch of refs against the store.
 void Attachments::sweep() {
+  if (shared_) return sweep_shared();
   std::weak_ptr<char> alive = alive_;
   const auto ttl = std::chrono::milliseconds(opt_.unclaimed_ttl).count();
   const bool queued = worker_.run([this, alive, dir = opt_.dir, ttl, after = verify_after_]() -> std::function<void()> {

@@ -80,13 +80,6 @@ class FileBody final : public BodySource {
 
 }  // namespace
 
-// What an upload turned out to be, before it is stored.
-struct Attachments::Checked {
-  std::string mime, name;
-  std::uint64_t offset = 0, length = 0;
-  bool whole = true;  // the file is the whole body (raw upload): renamed, not copied
-};
-
 std::variant<Attachments::Checked, UploadRefusal> Attachments::check_upload(const Upload& u, const AttachmentOptions& opt) {
   Checked c;
   c.name = u.name;
@@ -123,7 +116,8 @@ std::variant<Attachments::Checked, UploadRefusal> Attachments::check_upload(cons
 
 Attachments::Attachments(AttachmentOptions options, realtime::BlockingWorker& worker, realtime::EventLoop& loop,
                          realtime::Store& store, Log& log)
-    : opt_(std::move(options)), spool_(opt_.dir / ".spool"), worker_(worker), loop_(loop), store_(store), log_(log) {
+    : opt_(std::move(options)), spool_(opt_.dir / ".spool"), worker_(worker), loop_(loop), store_(store), log_(log),
+      shared_(opt_.shared) {
   for (auto& t : opt_.types)
     for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
 }
@@ -157,6 +151,7 @@ realtime::Status Attachments::open() {
   if (ec) return Status::internal("cannot create " + spool_.string() + ": " + ec.message());
   // Bodies a previous run was receiving when it stopped.
   for (const auto& e : fs::directory_iterator(spool_, ec)) fs::remove(e.path(), ec);
+  if (shared_) return {};  // the files are in the shared store; only the spool is here
   const std::int64_t unclaimed_before = now_ms() - std::chrono::milliseconds(opt_.unclaimed_ttl).count();
   std::size_t removed = 0;
   for (const auto& e : fs::directory_iterator(opt_.dir, ec)) {
@@ -201,6 +196,7 @@ realtime::Status Attachments::open() {
 }
 
 void Attachments::start() {
+  if (shared_) return sweep_shared();
   for (auto& [id, u] : std::exchange(unsettled_, {})) settle(id, u.room, std::move(u.pending), std::nullopt, 0);
   sweep();
 }
@@ -250,6 +246,7 @@ void Attachments::expire_reservations() {
 void Attachments::admit(const std::string& owner, std::uint64_t length,
                         std::function<void(std::optional<UploadRefusal>)> done) {
   expire_reservations();
+  if (shared_) return admit_shared(owner, length, std::move(done));
   auto over_quota = [this, owner, length] {
     return opt_.quota_bytes != 0 && !owner.empty() && usage(owner) + reserved_by(owner) + length > opt_.quota_bytes;
   };
@@ -280,6 +277,7 @@ void Attachments::admit(const std::string& owner, std::uint64_t length,
 void Attachments::store(Upload upload, std::function<void(std::variant<realtime::Attachment, UploadRefusal>)> done) {
   release(upload.owner, upload.announced);  // admit()'s reservation ends here, whatever follows
   auto up = std::make_shared<const Upload>(std::move(upload));
+  if (shared_) return store_shared(std::move(up), std::move(done));
   std::weak_ptr<char> alive = alive_;
   const bool queued = worker_.run([this, alive, up, opt = opt_, done]() -> std::function<void()> {
     auto checked = check_upload(*up, opt);
@@ -345,13 +343,14 @@ void Attachments::place(std::shared_ptr<const Upload> up, const Checked& c, std:
 
 void Attachments::find(const std::string& id, std::function<void(Result<StoredAttachment>)> done) {
   if (!valid_id(id)) return done(Status::not_found("no such attachment"));
+  if (shared_) return find_shared(id, std::move(done));
   const bool queued = worker_.run([dir = opt_.dir, id, done]() -> std::function<void()> {
     auto meta = load_meta(dir, id);
     return [meta, dir, id, done] {
       if (!meta) return done(Status::not_found("no such attachment"));
       // Checked again: metadata from before types were checked may hold anything.
       auto mime = normalize_media_type(meta->mime);
-      done(StoredAttachment{meta->room, mime.ok() ? *mime : "application/octet-stream", dir / id});
+      done(StoredAttachment{id, meta->room, mime.ok() ? *mime : "application/octet-stream", dir / id});
     };
   });
   if (!queued) done(Status::unavailable("too many attachment operations queued; retry"));

@@ -20,6 +20,12 @@
 //   leftovers of a crash (spool files, half-written files) at startup.
 // Metadata written before refs existed has no `refs`: such files are kept.
 //
+// Shared backend (a cluster, --store postgres): with options.shared set,
+// the bytes, metadata, refs and quota live in that realtime::AttachmentStore
+// instead of <data-dir>/attachments (attachment_shared.cpp); only the
+// spool stays on this node's disk. The checks, limits and HTTP answers are
+// the same; what differs is said where it does.
+//
 // Loop thread for every public call; the disk work runs on the worker.
 #pragma once
 
@@ -36,6 +42,7 @@
 #include <vector>
 
 #include "log.h"
+#include "realtime/attachment_store.h"
 #include "realtime/blocking_worker.h"
 #include "realtime/chat_service.h"
 #include "realtime/event_loop.h"
@@ -51,6 +58,9 @@ struct AttachmentOptions {
   std::uint64_t min_free_bytes = 256ull << 20;   // uploads stop before the data dir has less free
   std::chrono::minutes unclaimed_ttl{24 * 60};   // an upload no message used goes after this
   std::chrono::milliseconds upload_timeout{120000};  // the longest an admitted upload may take
+  // When set, files live there (shared by every node), not under `dir`;
+  // it must outlive the Attachments.
+  realtime::AttachmentStore* shared = nullptr;
 };
 
 // An upload refused: the HTTP status and error code to answer with.
@@ -62,9 +72,10 @@ struct UploadRefusal {
 
 // A stored attachment, as the download route serves it.
 struct StoredAttachment {
+  std::string id;
   std::string room;
   std::string mime;
-  std::filesystem::path file;
+  std::filesystem::path file;  // empty: in the shared store, read() its bytes
 };
 
 // An upload whose body the transport has spooled.
@@ -108,6 +119,8 @@ class Attachments final : public realtime::MessageObserver {
   void store(Upload upload, std::function<void(std::variant<realtime::Attachment, UploadRefusal>)> done);
   // The file of attachment `id`; not_found when there is none.
   void find(const std::string& id, std::function<void(realtime::Result<StoredAttachment>)> done);
+  // The bytes of a shared attachment that find() returned without a file.
+  void read(const std::string& id, std::function<void(realtime::Result<std::string>)> done);
 
   // Live bytes of an uploader (tests, metrics).
   std::uint64_t usage(const std::string& owner) const;
@@ -122,12 +135,22 @@ class Attachments final : public realtime::MessageObserver {
   static bool valid_id(std::string_view id);
 
  private:
+  // Refs one file may carry (messages reusing it, plus those in flight).
+  static constexpr std::size_t kMaxRefs = 1000;
+  // Confirmed refs the sweep checks against the store each time.
+  static constexpr std::size_t kVerifyPerSweep = 500;
+
   // A ref still pending in a metadata file: the message's sender and createdAt (ms).
   struct Pending {
     std::string sender;
     std::int64_t at = 0;
   };
-  struct Checked;
+  // What an upload turned out to be, before it is stored.
+  struct Checked {
+    std::string mime, name;
+    std::uint64_t offset = 0, length = 0;
+    bool whole = true;  // the file is the whole body (raw upload): renamed, not copied
+  };
   static std::variant<Checked, UploadRefusal> check_upload(const Upload& u, const AttachmentOptions& opt);
   struct Reservation {
     std::uint64_t bytes;
@@ -147,6 +170,24 @@ class Attachments final : public realtime::MessageObserver {
   // without refs (what a crash between a delete and its ref update leaves).
   void verify(std::map<std::string, std::vector<std::string>> refs);
   void forget(std::map<std::string, std::vector<std::string>> dead);
+  // What settle() found: pending refs that name a stored message, and
+  // those whose message was never stored.
+  void record_settled(const std::string& id, std::vector<std::pair<Pending, std::string>> found,
+                      std::vector<Pending> gone);
+
+  // The shared backend (attachment_shared.cpp).
+  void admit_shared(const std::string& owner, std::uint64_t length,
+                    std::function<void(std::optional<UploadRefusal>)> done);
+  void store_shared(std::shared_ptr<const Upload> up,
+                    std::function<void(std::variant<realtime::Attachment, UploadRefusal>)> done);
+  void find_shared(const std::string& id, std::function<void(realtime::Result<StoredAttachment>)> done);
+  void before_store_shared(const std::string& id, const realtime::NewMessage& m,
+                           std::function<void(realtime::Status)> proceed);
+  void after_store_shared(const std::string& id, const realtime::NewMessage& m, const std::string& msg);
+  void forget_shared(std::map<std::string, std::vector<std::string>> dead);
+  void record_settled_shared(const std::string& id, std::vector<std::pair<Pending, std::string>> found,
+                             std::vector<Pending> gone);
+  void sweep_shared();
 
   AttachmentOptions opt_;
   std::filesystem::path spool_;
@@ -164,6 +205,8 @@ class Attachments final : public realtime::MessageObserver {
   };
   std::map<std::string, Unsettled> unsettled_;  // found by open(), for start()
   std::string verify_after_;  // the sweeps check refs a batch at a time, by id
+  std::int64_t verify_cursor_ = 0;  // the same in the shared store, by ref cursor
+  realtime::AttachmentStore* shared_ = nullptr;
   realtime::EventLoop::TimerId sweep_timer_ = 0;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // continuations check it
 };

@@ -33,6 +33,7 @@
 #include "jwt_setup.h"
 #include "realtime/lws_transport.h"
 #include "realtime/memory_store.h"
+#include "realtime/postgres_attachment_store.h"
 #include "realtime/postgres_store.h"
 #include "realtime/random.h"
 #include "realtime/redis_bus.h"
@@ -186,6 +187,19 @@ int main(int argc, char** argv) {
     files.min_free_bytes = config.min_free_bytes;
     files.unclaimed_ttl = std::chrono::minutes(config.attachment_unclaimed_minutes);
     files.upload_timeout = config.upload_timeout;
+    // With PostgreSQL, attachments live in its database: every node of a cluster serves them.
+    std::unique_ptr<realtime::AttachmentStore> shared_files;
+    if (config.store == "postgres") {
+      realtime::PostgresAttachmentStoreOptions ao;
+      ao.pg.conninfo = config.pg.url;
+      ao.pg.connect_timeout = config.pg.connect_timeout;
+      ao.pg.request_timeout = config.pg.request_timeout;
+      ao.pg.start_timeout = config.pg.start_timeout;
+      auto opened = realtime::open_postgres_attachment_store(ao, t);
+      if (!opened.ok()) return fail("attachments: " + opened.status().message());
+      shared_files = std::move(opened).value();
+      files.shared = shared_files.get();
+    }
     chatd::Attachments attachments(files, worker, t, store_for(0), log);
     if (auto s = attachments.open(); !s.ok()) return fail("attachments: " + s.message());
     // The cluster's bus (issue 13), or the loops' own (--threads): declared

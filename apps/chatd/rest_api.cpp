@@ -2,7 +2,8 @@
 // and takes a token from its rate bucket on the request's headers, before
 // the body is read; then the request becomes a chat operation's payload and
 // its answer an HTTP status and body. Uploads are spooled to disk by the
-// transport and stored by Attachments; downloads are streamed from disk.
+// transport and stored by Attachments; downloads are streamed from disk, or
+// (a cluster's shared store) read whole from the store.
 #include "rest_api.h"
 
 #include <optional>
@@ -341,15 +342,23 @@ void RestApi::Impl::install_attachments() {
   }, upload, check);
 
   add("GET", "/api/attachments/{id}", [this, &files](realtime::Actor who, const HttpRequest& req, HttpResponder respond) {
-    files.find(req.params.at("id"), [this, who, respond](Result<StoredAttachment> found) {
+    files.find(req.params.at("id"), [this, &files, who, respond](Result<StoredAttachment> found) {
       if (!found.ok()) return respond(error_response(found.status()));
-      ctx.chat.call(who, "room:get", Json::object({{"room", found->room}}), [found = *found, respond](Result<Json> room) {
+      ctx.chat.call(who, "room:get", Json::object({{"room", found->room}}), [&files, found = *found, respond](Result<Json> room) {
         if (!room.ok()) return respond(error_response(room.status()));
         HttpResponse r;
         r.content_type = found.mime;
         r.headers["x-content-type-options"] = "nosniff";
-        r.file = found.file.string();  // streamed from disk by the transport, off the loop
-        respond(std::move(r));
+        if (!found.file.empty()) {
+          r.file = found.file.string();  // streamed from disk by the transport, off the loop
+          return respond(std::move(r));
+        }
+        // In the shared store (a cluster): read only once membership is known.
+        files.read(found.id, [r = std::move(r), respond](Result<std::string> bytes) mutable {
+          if (!bytes.ok()) return respond(error_response(bytes.status()));
+          r.body = std::move(*bytes);
+          respond(std::move(r));
+        });
       });
     });
   });

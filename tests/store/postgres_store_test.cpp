@@ -133,8 +133,10 @@ TEST_F(PostgresStore, SchemaOneMigratesToJoinTokenExpiry) {
     ASSERT_TRUE(s.create_room(r).ok());
     store.close();
   }
+  // Back to schema 1: without the expiry (2) and the attachment tables (3).
   exec_ok("ALTER TABLE " + schema + ".rooms DROP COLUMN join_expires_at");
-  exec_ok("DELETE FROM " + schema + ".realtime_schema_migrations WHERE version = 2");
+  exec_ok(cat("DROP TABLE ", schema, ".attachment_refs, ", schema, ".attachment_usage, ", schema, ".attachments"));
+  exec_ok("DELETE FROM " + schema + ".realtime_schema_migrations WHERE version >= 2");
   Store& store = open(o);
   SyncStore s(loop_, store);
   auto old = s.get_room("old");
@@ -145,6 +147,7 @@ TEST_F(PostgresStore, SchemaOneMigratesToJoinTokenExpiry) {
   auto rotated = s.set_join_secret("old", "new-digest", at);
   ASSERT_TRUE(rotated.ok()) << rotated.status().to_string();
   EXPECT_EQ(s.get_room("old")->join_expires_at, at);
+  EXPECT_EQ(query_int(cat("SELECT count(*) FROM ", schema, ".attachments")), 0) << "and migration 3 ran";
 }
 
 TEST_F(PostgresStore, SchemaWithSomeoneElsesTablesIsRefused) {

@@ -83,6 +83,40 @@ CREATE INDEX messages_words ON messages USING gin (words) WITH (gin_pending_list
     R"sql(
 ALTER TABLE rooms ADD COLUMN join_expires_at bigint;
 )sql",
+    // 3: attachments shared by every process (the PostgreSQL
+    // AttachmentStore; docs/store.md). `refs` counts the file's rows in
+    // attachment_refs; `doomed` lives only inside the transaction that
+    // removes a file's last ref. The bytes are stored out of line and not
+    // compressed (most uploads are compressed already).
+    R"sql(
+CREATE TABLE attachments(
+  id text COLLATE "C" PRIMARY KEY,
+  room text COLLATE "C" NOT NULL,
+  owner text COLLATE "C" NOT NULL,
+  name text NOT NULL,
+  mime text NOT NULL,
+  size bigint NOT NULL,
+  created_at bigint NOT NULL,
+  refs integer NOT NULL DEFAULT 0,
+  doomed boolean NOT NULL DEFAULT false,
+  data bytea NOT NULL
+);
+ALTER TABLE attachments ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE INDEX attachments_unclaimed ON attachments(created_at) WHERE refs = 0;
+CREATE TABLE attachment_refs(
+  ref bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id text COLLATE "C" NOT NULL REFERENCES attachments(id) ON DELETE CASCADE,
+  msg text COLLATE "C",
+  sender text COLLATE "C" NOT NULL DEFAULT '',
+  at bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX attachment_refs_by_file ON attachment_refs(id, msg);
+CREATE INDEX attachment_refs_pending ON attachment_refs(at) WHERE msg IS NULL;
+CREATE TABLE attachment_usage(
+  owner text COLLATE "C" PRIMARY KEY,
+  bytes bigint NOT NULL
+);
+)sql",
 };
 
 // Locks the schema against concurrent migration until the transaction

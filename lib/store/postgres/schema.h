@@ -13,7 +13,7 @@
 
 namespace realtime::pg {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 enum class Role : std::uint8_t { writer, reader };
 

@@ -39,6 +39,18 @@ enum class Query : std::uint8_t {
   read_state_reads,  // members' read pointers
   read_state_seen,   // last seen times
   clean_index,       // merge the search index's pending list
+  // The attachment store (attachment_store.cpp):
+  att_put,           // a file, if its owner's usage stays within the quota
+  att_get,           // a file's metadata
+  att_read,          // a file's bytes
+  att_add_ref,       // a pending ref, counted on the file's row
+  att_settle_ref,    // a pending ref names its message, or goes
+  att_unref,         // refs to deleted messages go; marks a file left without
+  att_drop_doomed,   // ... which goes here, in the same transaction
+  att_usage,
+  att_remove_unclaimed,
+  att_pending_refs,
+  att_message_refs,
   count_,            // not a statement
 };
 
