@@ -86,22 +86,26 @@ void LwsTransport::Impl::on_ws_established(WsiState& st) {
     lws_callback_on_writable(st.wsi);  // which closes it
     return;
   }
-  // The session table keeps what it needs of the request.
-  if (!sessions_.on_ws_established(st.wsi, std::exchange(st.request, HttpRequest{}))) kill(st.wsi);
+  // The session table keeps what it needs of the request, and from here on
+  // the socket is the table's alone: its WsiState (an HTTP exchange's
+  // worth of fields, some 600 bytes) would sit unused for the socket's life.
+  lws* wsi = st.wsi;
+  if (!sessions_.on_ws_established(wsi, std::exchange(st.request, HttpRequest{}))) {
+    kill(wsi);
+    return;
+  }
+  end_request(st);
+  wsis_.erase(wsi);
 }
 
-int LwsTransport::Impl::on_ws_receive(WsiState& st, const char* data, std::size_t len) {
-  if (st.refused) return 0;
-  const bool first = lws_is_first_fragment(st.wsi) != 0;
-  const bool binary = first && lws_frame_is_binary(st.wsi) != 0;
-  const bool last = lws_is_final_fragment(st.wsi) && lws_remaining_packet_payload(st.wsi) == 0;
-  return end_ws(st.wsi, sessions_.on_ws_receive(st.wsi, std::string_view(data, len), first, last, binary));
+int LwsTransport::Impl::on_ws_receive(lws* wsi, const char* data, std::size_t len) {
+  const bool first = lws_is_first_fragment(wsi) != 0;
+  const bool binary = first && lws_frame_is_binary(wsi) != 0;
+  const bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+  return end_ws(wsi, sessions_.on_ws_receive(wsi, std::string_view(data, len), first, last, binary));
 }
 
-int LwsTransport::Impl::on_ws_writeable(WsiState& st) {
-  if (st.refused) return end_ws(st.wsi, WsNext::close_normal);
-  return end_ws(st.wsi, sessions_.on_ws_writeable(st.wsi));
-}
+int LwsTransport::Impl::on_ws_writeable(lws* wsi) { return end_ws(wsi, sessions_.on_ws_writeable(wsi)); }
 
 // Returning -1 makes lws close the socket, with the close status set here.
 int LwsTransport::Impl::end_ws(lws* wsi, WsNext next) {

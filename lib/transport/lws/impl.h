@@ -65,7 +65,8 @@ struct FileBody {
 
 // One libwebsockets connection: the HTTP request it is serving (keep-alive
 // connections serve one after another), or, for a WebSocket, the request
-// that opened it until the session table takes it. Which Engine.IO session
+// that opened it until the session table takes it (then the WsiState goes:
+// only a refused WebSocket keeps one). Which Engine.IO session
 // a socket serves is the session table's business, not this.
 struct WsiState {
   lws* wsi = nullptr;
@@ -197,8 +198,9 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   void on_eio_request(WsiState& st);  // polling or handshake, the body in
   bool on_ws_filter(lws* wsi);  // false: refuse the upgrade
   void on_ws_established(WsiState& st);
-  int on_ws_receive(WsiState& st, const char* data, std::size_t len);
-  int on_ws_writeable(WsiState& st);
+  // An established WebSocket's callbacks: it has no WsiState.
+  int on_ws_receive(lws* wsi, const char* data, std::size_t len);
+  int on_ws_writeable(lws* wsi);
   int end_ws(lws* wsi, lws_detail::WsNext next);  // the callback's return value
   // EioSockets, for sessions_.
   void respond(lws* wsi, HttpResponse response) override;
