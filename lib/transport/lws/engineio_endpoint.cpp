@@ -12,6 +12,24 @@
 namespace realtime {
 using lws_detail::WsNext;
 
+namespace {
+// The upgrade's own headers: they mean nothing once the WebSocket is open,
+// a session opened by polling never has them, and kept in every socket's
+// handshake they cost some 400 bytes per connection.
+bool is_upgrade_header(lws_token_indexes tok) {
+  switch (tok) {
+    case WSI_TOKEN_CONNECTION:
+    case WSI_TOKEN_UPGRADE:
+    case WSI_TOKEN_KEY:
+    case WSI_TOKEN_VERSION:
+    case WSI_TOKEN_EXTENSIONS:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 bool LwsTransport::Impl::is_eio_path(std::string_view path) const {
   std::string_view p(opt_.path);
   return path == p || (p.size() > 1 && p.back() == '/' && path == p.substr(0, p.size() - 1));
@@ -56,6 +74,7 @@ bool LwsTransport::Impl::on_ws_filter(lws* wsi) {
   }
   for (int t = 0; t < WSI_TOKEN_COUNT; ++t) {
     auto tok = static_cast<lws_token_indexes>(t);
+    if (is_upgrade_header(tok)) continue;
     const char* name = reinterpret_cast<const char*>(lws_token_to_string(tok));
     if (name == nullptr) continue;
     std::string_view nm(name);
