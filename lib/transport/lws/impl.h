@@ -140,6 +140,9 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   void after_own_callback();  // ends on_wake/on_timer
   void run_posted();
   void run_due_timers();
+  // Every memory_release_interval: malloc_trim when the session table says
+  // a burst has passed (memory_release.h).
+  void arm_memory_release();
   void arm_timer();
   WsiState& state(lws* wsi);
   WsiState* find_state(lws* wsi);

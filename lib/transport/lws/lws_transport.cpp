@@ -9,6 +9,10 @@
 
 #include "transport/lws/impl.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace realtime {
 
 int LwsTransport::Impl::lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
@@ -303,7 +307,18 @@ Status LwsTransport::Impl::serve_static(std::string url_prefix, const std::strin
   return {};
 }
 
+void LwsTransport::Impl::arm_memory_release() {
+  if (opt_.memory_release_interval.count() <= 0) return;
+  set_timer(opt_.memory_release_interval, [this] {
+#if defined(__GLIBC__)
+    if (sessions_.memory_release_due()) malloc_trim(0);
+#endif
+    arm_memory_release();
+  });
+}
+
 void LwsTransport::Impl::run() {
+  arm_memory_release();
   arm_timer();
   // Tasks posted before run() are already waiting behind a wakeup; stop()
   // wakes the loop, which breaks out after running what was posted.
