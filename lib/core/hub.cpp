@@ -5,6 +5,15 @@
 // a count of connections per user: that is what makes "distinct users
 // online" and "first/last tab of this user" O(1).
 //
+// Memory per connection is most of what an idle server holds, so each id
+// is stored once: the connection id is the Connection's own string (the
+// entry keeps the Connection alive), a user id is the key of its users
+// entry (which lives while the user has a connection), a room name the key
+// of its room entry (which lives while it has a connection); every other
+// map and list holds views of those. A connection's rooms and a user's
+// connections are sorted vectors, not hash sets: they are few, and a hash
+// set costs a bucket array and a node each.
+//
 // A connection's own room (the room named after its id, which Socket.IO
 // joins every socket to) is a flag on the connection, not a room entry:
 // as an entry it cost every connection some 700 bytes of maps and id
@@ -18,24 +27,47 @@
 
 namespace realtime {
 
+using detail::StringHash;
 using detail::StringMap;
-using detail::StringSet;
+
+namespace {
+template <class V>
+using ViewMap = std::unordered_map<std::string_view, V, StringHash, std::equal_to<>>;
+
+// Sorted vectors of views: insert and erase keep the order, find is binary.
+bool sorted_insert(std::vector<std::string_view>& v, std::string_view s) {
+  auto it = std::lower_bound(v.begin(), v.end(), s);
+  if (it != v.end() && *it == s) return false;
+  v.insert(it, s);
+  return true;
+}
+bool sorted_erase(std::vector<std::string_view>& v, std::string_view s) {
+  auto it = std::lower_bound(v.begin(), v.end(), s);
+  if (it == v.end() || *it != s) return false;
+  v.erase(it);
+  if (v.empty()) v.shrink_to_fit();
+  return true;
+}
+bool sorted_contains(const std::vector<std::string_view>& v, std::string_view s) {
+  return std::binary_search(v.begin(), v.end(), s);
+}
+}  // namespace
 
 struct Hub::Impl {
   struct ConnEntry {
-    std::shared_ptr<Connection> conn;
-    std::string user_id;
-    StringSet rooms;         // besides its own room
-    bool own_room = false;  // in the room named after its id
+    std::shared_ptr<Connection> conn;     // its id() is this entry's key
+    std::string_view user_id;             // the key of its users entry
+    std::vector<std::string_view> rooms;  // room entry keys, sorted; besides its own room
+    bool own_room = false;                // in the room named after its id
   };
   struct RoomEntry {
-    StringMap<Connection*> conns;
-    StringMap<std::size_t> users;  // user id -> connections of that user in the room
+    ViewMap<Connection*> conns;  // by connection id
+    ViewMap<std::size_t> users;  // user id -> connections of that user in the room
   };
 
-  StringMap<ConnEntry> conns;
+  ViewMap<ConnEntry> conns;
   StringMap<RoomEntry> rooms;
-  StringMap<StringSet> users;  // user id -> connection ids
+  StringMap<std::vector<std::string_view>> users;  // user id -> connection ids, sorted
 
   ConnEntry* find_conn(std::string_view id) {
     auto it = conns.find(id);
@@ -103,12 +135,12 @@ struct Hub::Impl {
     }
     r.conns.erase(cit);
     change.changed = true;
-    c.rooms.erase(c.rooms.find(room));
+    sorted_erase(c.rooms, room);
     auto uit = r.users.find(c.user_id);
     if (--uit->second == 0) r.users.erase(uit);
-    if (r.conns.empty()) rooms.erase(rit);
     change.user_changed = user_conns_in(room, c.user_id) == 0;
     change.online_users = online_users(room);
+    if (r.conns.empty()) rooms.erase(rit);  // last: `room` may view its key
     return change;
   }
 };
@@ -119,8 +151,12 @@ Hub::~Hub() = default;
 bool Hub::add(std::shared_ptr<Connection> conn, std::string user_id) {
   const std::string& id = conn->id();
   if (impl_->conns.contains(id)) return false;
-  impl_->users[user_id].insert(id);
-  impl_->conns.emplace(id, Impl::ConnEntry{std::move(conn), std::move(user_id), {}});
+  auto uit = impl_->users.try_emplace(std::move(user_id)).first;
+  sorted_insert(uit->second, id);
+  Impl::ConnEntry entry;
+  entry.conn = std::move(conn);
+  entry.user_id = uit->first;
+  impl_->conns.emplace(std::string_view(id), std::move(entry));
   return true;
 }
 
@@ -129,17 +165,21 @@ std::vector<std::pair<std::string, RoomChange>> Hub::remove(std::string_view con
   auto it = impl_->conns.find(conn_id);
   if (it == impl_->conns.end()) return changes;
   Impl::ConnEntry& c = it->second;
+  // Copies: leaving a room may erase the entry whose key a view points at,
+  // and conn_id may be a view of the connection's own id.
+  const std::shared_ptr<Connection> keep = c.conn;
+  const std::string id(conn_id);
   std::vector<std::string> rooms(c.rooms.begin(), c.rooms.end());
-  if (c.own_room) rooms.emplace_back(conn_id);
+  if (c.own_room) rooms.push_back(id);
   std::sort(rooms.begin(), rooms.end());
   for (auto& room : rooms) {
-    RoomChange change = impl_->leave(c, conn_id, room);
+    RoomChange change = impl_->leave(c, id, room);
     changes.emplace_back(std::move(room), change);
   }
   auto uit = impl_->users.find(c.user_id);
-  uit->second.erase(uit->second.find(conn_id));
-  if (uit->second.empty()) impl_->users.erase(uit);
+  sorted_erase(uit->second, id);
   impl_->conns.erase(it);
+  if (uit->second.empty()) impl_->users.erase(uit);
   return changes;
 }
 
@@ -151,10 +191,12 @@ RoomChange Hub::join(std::string_view conn_id, std::string_view room) {
   auto rit = impl_->rooms.find(room);
   if (rit == impl_->rooms.end()) rit = impl_->rooms.emplace(std::string(room), Impl::RoomEntry{}).first;
   Impl::RoomEntry& r = rit->second;
-  if (r.conns.emplace(std::string(conn_id), c->conn.get()).second) {
+  const std::string_view id = c->conn->id();
+  if (!r.conns.contains(id)) {
     change.changed = true;
     change.user_changed = impl_->user_conns_in(room, c->user_id) == 0;
-    c->rooms.emplace(room);
+    r.conns.emplace(id, c->conn.get());
+    sorted_insert(c->rooms, rit->first);
     ++r.users.try_emplace(c->user_id, 0).first->second;
   }
   change.online_users = impl_->online_users(room);
@@ -230,7 +272,7 @@ std::string_view Hub::user_of(std::string_view conn_id) const {
 
 bool Hub::in_room(std::string_view conn_id, std::string_view room) const {
   Impl::ConnEntry* c = impl_->find_conn(conn_id);
-  return c && (room == conn_id ? c->own_room : c->rooms.contains(room));
+  return c && (room == conn_id ? c->own_room : sorted_contains(c->rooms, room));
 }
 
 bool Hub::user_in_room(std::string_view user_id, std::string_view room) const {
@@ -244,7 +286,7 @@ std::vector<std::string> Hub::connections_in(std::string_view room) const {
   auto rit = impl_->rooms.find(room);
   if (rit != impl_->rooms.end()) {
     ids.reserve(rit->second.conns.size() + 1);
-    for (const auto& [id, conn] : rit->second.conns) ids.push_back(id);
+    for (const auto& [id, conn] : rit->second.conns) ids.emplace_back(id);
   }
   if (impl_->self_member(room)) ids.emplace_back(room);
   return ids;
