@@ -233,7 +233,10 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   std::atomic<std::uint64_t> pending_signals_{0};
   std::function<void(int)> signal_handler_;
   static constexpr std::size_t kWsWriteBytes = 64 * 1024;  // per write; also lws's tx_packet_size
-  static constexpr std::size_t kWsRxBufferBytes = 512;     // lws's per-WebSocket receive buffer
+  // lws's per-WebSocket receive buffer, kept for the socket's life: what a
+  // client sends (events, acks, a chat message) mostly fits; a bigger frame
+  // arrives in several callbacks and is gathered (EioSessions::Link::rx).
+  static constexpr std::size_t kWsRxBufferBytes = 256;
   std::string ws_out_;  // write()'s buffer, kept to reuse its capacity
   std::atomic<bool> stop_requested_{false};
   std::mutex post_mu_;
