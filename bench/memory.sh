@@ -84,7 +84,7 @@ if [ "$heap" = 1 ]; then
   wait "$pid" 2>/dev/null || true
   pid=
   heaptrack_print --print-leaks 0 --print-peaks 0 --print-allocators 0 --print-temporary 0 \
-    --print-histogram 0 -F "$out/leaked.fg" --flamegraph-cost-type leaked "$out"/heap.* >/dev/null 2>&1
+    -F "$out/leaked.fg" --flamegraph-cost-type leaked "$out"/heap.* >/dev/null 2>&1
   # Each stack's bytes go to the innermost frame of chatd's own code.
   awk -v n="$conns" '{
       v = $NF; $NF = ""; k = "libraries only"
