@@ -47,7 +47,10 @@ REALTIME_EXPORT std::string_view close_reason_name(CloseReason r);
 // What the client presented when it opened the connection.
 struct REALTIME_EXPORT Handshake {
   std::map<std::string, std::string, std::less<>> query;    // URL query parameters
-  std::map<std::string, std::string, std::less<>> headers;  // lower-case names
+  // Lower-case names. Without a WebSocket's own upgrade headers (connection,
+  // upgrade, sec-websocket-key, -version, -extensions): kept for the
+  // connection's life, they would cost memory and say nothing.
+  std::map<std::string, std::string, std::less<>> headers;
   std::string remote_address;
   // Value of one cookie from the Cookie header, or "" when absent.
   std::string cookie(std::string_view name) const;

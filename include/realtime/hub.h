@@ -42,7 +42,9 @@ class REALTIME_EXPORT Hub {
   Hub& operator=(const Hub&) = delete;
 
   // Registers a connection for user_id. A second add() of the same id
-  // replaces nothing and returns false.
+  // replaces nothing and returns false. The Hub keys the connection by its
+  // id() string itself (no copy), so that id must not change while the
+  // connection is registered (Connection::id() is fixed for life anyway).
   bool add(std::shared_ptr<Connection> conn, std::string user_id);
   // Takes the connection out of every room and forgets it. Returns, for
   // each room it was in, the room's name and what changed there.

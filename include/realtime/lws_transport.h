@@ -67,6 +67,14 @@ struct LwsOptions {
   bool allow_upgrades = true;                        // offer polling -> WebSocket
   bool allow_polling = true;
   bool allow_websocket = true;
+  // How often the loop checks whether to hand the heap's free pages back
+  // to the system (glibc's malloc_trim). It does so only after a burst of
+  // work (thousands of sessions opened or closed, megabytes queued) once
+  // traffic has gone quiet: otherwise an idle server keeps the pages the
+  // burst used, about as much again as its connections' own state. A trim
+  // stalls the loop for a walk of the free lists (tens of ms at 100 MB).
+  // 0: never.
+  std::chrono::milliseconds memory_release_interval{2000};
 
   // Several transports of one process behind one Acceptor (acceptor.h;
   // chatd --threads). listen false: no listening socket of its own; every

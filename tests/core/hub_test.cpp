@@ -201,5 +201,82 @@ TEST_F(HubTest, DroppedRecipientDoesNotStopBroadcast) {
   EXPECT_EQ(fine->frames.size(), 1u);
 }
 
+// The room named after a connection's id (Socket.IO's sid room) is kept
+// apart from the room table; it must answer every query as a room does.
+TEST_F(HubTest, OwnRoomBehavesAsARoom) {
+  auto a = add("a", "ann");
+  add("a2", "ann");
+  RoomChange j = hub.join("a", "a");
+  EXPECT_TRUE(j.changed);
+  EXPECT_TRUE(j.user_changed);
+  EXPECT_EQ(j.online_users, 1u);
+  EXPECT_FALSE(hub.join("a", "a").changed);
+  EXPECT_TRUE(hub.in_room("a", "a"));
+  EXPECT_FALSE(hub.in_room("a2", "a"));
+  EXPECT_TRUE(hub.user_in_room("ann", "a"));
+  EXPECT_EQ(hub.online_users("a"), 1u);
+  EXPECT_EQ(hub.connections_in("a"), std::vector<std::string>{"a"});
+  EXPECT_EQ(hub.rooms_of("a"), std::vector<std::string>{"a"});
+  EXPECT_EQ(hub.room_count(), 1u);
+  const Frame f = Frame::text("to a");
+  EXPECT_EQ(hub.broadcast("a", f), 1u);
+  EXPECT_EQ(hub.broadcast("a", f, "a"), 0u) << "except applies";
+  EXPECT_EQ(a->frames.size(), 1u);
+
+  RoomChange l = hub.leave("a", "a");
+  EXPECT_TRUE(l.changed);
+  EXPECT_TRUE(l.user_changed);
+  EXPECT_EQ(l.online_users, 0u);
+  EXPECT_FALSE(hub.in_room("a", "a"));
+  EXPECT_EQ(hub.broadcast("a", f), 0u);
+  EXPECT_EQ(hub.room_count(), 0u);
+  EXPECT_FALSE(hub.leave("a", "a").changed);
+}
+
+TEST_F(HubTest, OwnRoomSharedWithOthersWhoJoinItByName) {
+  auto a = add("a", "ann");
+  auto b = add("b", "bob");
+  auto a2 = add("a2", "ann");
+  hub.join("a", "a");
+  RoomChange jb = hub.join("b", "a");  // a room that happens to bear a's id
+  EXPECT_TRUE(jb.user_changed);
+  EXPECT_EQ(jb.online_users, 2u);
+  RoomChange ja2 = hub.join("a2", "a");
+  EXPECT_FALSE(ja2.user_changed) << "ann is there already, through a";
+  EXPECT_EQ(hub.online_users("a"), 2u);
+  auto ids = hub.connections_in("a");
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "a2", "b"}));
+  EXPECT_EQ(hub.broadcast("a", Frame::text("x"), "b"), 2u);
+  EXPECT_EQ(a->frames.size(), 1u);
+  EXPECT_EQ(a2->frames.size(), 1u);
+  EXPECT_TRUE(b->frames.empty());
+  EXPECT_EQ(hub.room_count(), 1u);
+
+  RoomChange la = hub.leave("a", "a");
+  EXPECT_FALSE(la.user_changed) << "a2 keeps ann there";
+  EXPECT_EQ(la.online_users, 2u);
+  hub.join("a", "a");
+  auto gone = hub.remove("a");
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].first, "a");
+  EXPECT_TRUE(gone[0].second.changed);
+  EXPECT_FALSE(gone[0].second.user_changed);
+  EXPECT_EQ(hub.connections_in("a").size(), 2u) << "the named room stays with b and a2";
+}
+
+TEST_F(HubTest, RemoveReportsTheOwnRoom) {
+  add("a", "ann");
+  hub.join("a", "a");
+  hub.join("a", "r");
+  auto changes = hub.remove("a");
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].first, "a");
+  EXPECT_TRUE(changes[0].second.user_changed);
+  EXPECT_EQ(changes[1].first, "r");
+  EXPECT_EQ(hub.room_count(), 0u);
+  EXPECT_EQ(hub.broadcast("a", Frame::text("x")), 0u);
+}
+
 }  // namespace
 }  // namespace realtime

@@ -12,6 +12,24 @@
 namespace realtime {
 using lws_detail::WsNext;
 
+namespace {
+// The upgrade's own headers: they mean nothing once the WebSocket is open,
+// a session opened by polling never has them, and kept in every socket's
+// handshake they cost some 400 bytes per connection.
+bool is_upgrade_header(lws_token_indexes tok) {
+  switch (tok) {
+    case WSI_TOKEN_CONNECTION:
+    case WSI_TOKEN_UPGRADE:
+    case WSI_TOKEN_KEY:
+    case WSI_TOKEN_VERSION:
+    case WSI_TOKEN_EXTENSIONS:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 bool LwsTransport::Impl::is_eio_path(std::string_view path) const {
   std::string_view p(opt_.path);
   return path == p || (p.size() > 1 && p.back() == '/' && path == p.substr(0, p.size() - 1));
@@ -56,6 +74,7 @@ bool LwsTransport::Impl::on_ws_filter(lws* wsi) {
   }
   for (int t = 0; t < WSI_TOKEN_COUNT; ++t) {
     auto tok = static_cast<lws_token_indexes>(t);
+    if (is_upgrade_header(tok)) continue;
     const char* name = reinterpret_cast<const char*>(lws_token_to_string(tok));
     if (name == nullptr) continue;
     std::string_view nm(name);
@@ -86,22 +105,26 @@ void LwsTransport::Impl::on_ws_established(WsiState& st) {
     lws_callback_on_writable(st.wsi);  // which closes it
     return;
   }
-  // The session table keeps what it needs of the request.
-  if (!sessions_.on_ws_established(st.wsi, std::exchange(st.request, HttpRequest{}))) kill(st.wsi);
+  // The session table keeps what it needs of the request, and from here on
+  // the socket is the table's alone: its WsiState (an HTTP exchange's
+  // worth of fields, some 600 bytes) would sit unused for the socket's life.
+  lws* wsi = st.wsi;
+  if (!sessions_.on_ws_established(wsi, std::exchange(st.request, HttpRequest{}))) {
+    kill(wsi);
+    return;
+  }
+  end_request(st);
+  wsis_.erase(wsi);
 }
 
-int LwsTransport::Impl::on_ws_receive(WsiState& st, const char* data, std::size_t len) {
-  if (st.refused) return 0;
-  const bool first = lws_is_first_fragment(st.wsi) != 0;
-  const bool binary = first && lws_frame_is_binary(st.wsi) != 0;
-  const bool last = lws_is_final_fragment(st.wsi) && lws_remaining_packet_payload(st.wsi) == 0;
-  return end_ws(st.wsi, sessions_.on_ws_receive(st.wsi, std::string_view(data, len), first, last, binary));
+int LwsTransport::Impl::on_ws_receive(lws* wsi, const char* data, std::size_t len) {
+  const bool first = lws_is_first_fragment(wsi) != 0;
+  const bool binary = first && lws_frame_is_binary(wsi) != 0;
+  const bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+  return end_ws(wsi, sessions_.on_ws_receive(wsi, std::string_view(data, len), first, last, binary));
 }
 
-int LwsTransport::Impl::on_ws_writeable(WsiState& st) {
-  if (st.refused) return end_ws(st.wsi, WsNext::close_normal);
-  return end_ws(st.wsi, sessions_.on_ws_writeable(st.wsi));
-}
+int LwsTransport::Impl::on_ws_writeable(lws* wsi) { return end_ws(wsi, sessions_.on_ws_writeable(wsi)); }
 
 // Returning -1 makes lws close the socket, with the close status set here.
 int LwsTransport::Impl::end_ws(lws* wsi, WsNext next) {

@@ -218,6 +218,7 @@ EioSessions::Conn EioSessions::new_session() {
   for (int i = 0; i < 4 && sessions_.count(sid) != 0; ++i) sid = make_sid();
   auto c = std::make_shared<EioConnection>(this, sid, eio::Session(cfg, loop_.now()));
   sessions_[sid] = c;
+  release_.add(MemoryRelease::kSessionBytes);
   return c;
 }
 
@@ -415,7 +416,9 @@ void EioSessions::arm(EioConnection& c) {
 
 void EioSessions::enqueue(EioConnection& c, eio::PacketType type, std::shared_ptr<const std::string> data,
                           bool binary) {
-  c.queued_ += (data ? data->size() : 0) + 1;
+  const std::size_t bytes = (data ? data->size() : 0) + 1;
+  c.queued_ += bytes;
+  release_.add(bytes);
   c.queue_.push_back({type, std::move(data), binary});
   kick(c);
 }
@@ -486,6 +489,7 @@ void EioSessions::close_session(EioConnection& c, CloseReason reason) {
   c.open_ = false;
   Conn keep = c.shared_from_this();
   sessions_.erase(c.sid_);
+  release_.add(MemoryRelease::kSessionBytes);
   if (c.timer_ != 0) loop_.cancel_timer(c.timer_);
   c.timer_ = 0;
   if (c.probe_ != nullptr) sockets_.kill(std::exchange(c.probe_, nullptr));

@@ -19,6 +19,7 @@
 #include "protocol/engineio_handshake.h"
 #include "protocol/engineio_session.h"
 #include "realtime/lws_transport.h"
+#include "transport/lws/memory_release.h"
 #include "transport/lws/out_queue.h"
 
 struct lws;
@@ -68,6 +69,9 @@ class EioSessions {
   void on_socket_gone(lws* wsi);  // any socket, once lws is done with it
   void flush();  // writes what this loop turn queued for WebSockets
   void close_all(CloseReason reason);  // on shutdown; the handler hears on the next turn
+  // Asked at the transport's release interval: whether a burst of work
+  // has passed and the heap's free pages should go back now.
+  bool memory_release_due() { return release_.tick(); }
 
  private:
   friend class EioConnection;
@@ -106,6 +110,7 @@ class EioSessions {
   detail::StringMap<Conn> sessions_;
   std::unordered_map<lws*, Link> links_;
   std::vector<Conn> dirty_;  // sessions with packets for their WebSocket, written by flush()
+  MemoryRelease release_;
 };
 
 }  // namespace realtime::lws_detail

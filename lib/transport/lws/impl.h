@@ -65,7 +65,8 @@ struct FileBody {
 
 // One libwebsockets connection: the HTTP request it is serving (keep-alive
 // connections serve one after another), or, for a WebSocket, the request
-// that opened it until the session table takes it. Which Engine.IO session
+// that opened it until the session table takes it (then the WsiState goes:
+// only a refused WebSocket keeps one). Which Engine.IO session
 // a socket serves is the session table's business, not this.
 struct WsiState {
   lws* wsi = nullptr;
@@ -140,6 +141,9 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   void after_own_callback();  // ends on_wake/on_timer
   void run_posted();
   void run_due_timers();
+  // Every memory_release_interval: malloc_trim when the session table says
+  // a burst has passed (memory_release.h).
+  void arm_memory_release();
   void arm_timer();
   WsiState& state(lws* wsi);
   WsiState* find_state(lws* wsi);
@@ -198,8 +202,9 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   void on_eio_request(WsiState& st);  // polling or handshake, the body in
   bool on_ws_filter(lws* wsi);  // false: refuse the upgrade
   void on_ws_established(WsiState& st);
-  int on_ws_receive(WsiState& st, const char* data, std::size_t len);
-  int on_ws_writeable(WsiState& st);
+  // An established WebSocket's callbacks: it has no WsiState.
+  int on_ws_receive(lws* wsi, const char* data, std::size_t len);
+  int on_ws_writeable(lws* wsi);
   int end_ws(lws* wsi, lws_detail::WsNext next);  // the callback's return value
   // EioSockets, for sessions_.
   void respond(lws* wsi, HttpResponse response) override;
@@ -229,7 +234,10 @@ class LwsTransport::Impl final : public EventLoop, private lws_detail::EioSocket
   std::atomic<std::uint64_t> pending_signals_{0};
   std::function<void(int)> signal_handler_;
   static constexpr std::size_t kWsWriteBytes = 64 * 1024;  // per write; also lws's tx_packet_size
-  static constexpr std::size_t kWsRxBufferBytes = 512;     // lws's per-WebSocket receive buffer
+  // lws's per-WebSocket receive buffer, kept for the socket's life: what a
+  // client sends (events, acks, a chat message) mostly fits; a bigger frame
+  // arrives in several callbacks and is gathered (EioSessions::Link::rx).
+  static constexpr std::size_t kWsRxBufferBytes = 256;
   std::string ws_out_;  // write()'s buffer, kept to reuse its capacity
   std::atomic<bool> stop_requested_{false};
   std::mutex post_mu_;

@@ -11,6 +11,10 @@
 
 #include "transport/lws/impl.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace realtime {
 
 int LwsTransport::Impl::lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
@@ -142,13 +146,15 @@ int LwsTransport::Impl::callback(lws* wsi, int reason, void* in, std::size_t len
     case LWS_CALLBACK_ESTABLISHED:
       on_ws_established(state(wsi));
       return 0;
+    // An established WebSocket has no WsiState (on_ws_established): the
+    // session table knows it. Only a refused one still has one.
     case LWS_CALLBACK_RECEIVE: {
       auto* st = find_state(wsi);
-      return st ? on_ws_receive(*st, static_cast<const char*>(in), len) : -1;
+      return st && st->refused ? 0 : on_ws_receive(wsi, static_cast<const char*>(in), len);
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
       auto* st = find_state(wsi);
-      return st ? on_ws_writeable(*st) : -1;
+      return st && st->refused ? end_ws(wsi, lws_detail::WsNext::close_normal) : on_ws_writeable(wsi);
     }
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -177,7 +183,10 @@ lws_detail::WsiState* LwsTransport::Impl::find_state(lws* wsi) {
 
 void LwsTransport::Impl::drop_wsi(lws* wsi) {
   auto it = wsis_.find(wsi);
-  if (it == wsis_.end()) return;
+  if (it == wsis_.end()) {
+    sessions_.on_socket_gone(wsi);  // an established WebSocket (or nothing of ours)
+    return;
+  }
   std::unique_ptr<WsiState> st = std::move(it->second);
   wsis_.erase(it);
   end_request(*st);
@@ -301,7 +310,18 @@ Status LwsTransport::Impl::serve_static(std::string url_prefix, const std::strin
   return {};
 }
 
+void LwsTransport::Impl::arm_memory_release() {
+  if (opt_.memory_release_interval.count() <= 0) return;
+  set_timer(opt_.memory_release_interval, [this] {
+#if defined(__GLIBC__)
+    if (sessions_.memory_release_due()) malloc_trim(0);
+#endif
+    arm_memory_release();
+  });
+}
+
 void LwsTransport::Impl::run() {
+  arm_memory_release();
   arm_timer();
   // Tasks posted before run() are already waiting behind a wakeup; stop()
   // wakes the loop, which breaks out after running what was posted.
