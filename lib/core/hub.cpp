@@ -22,7 +22,12 @@ struct Hub::Impl {
     StringSet rooms;
   };
   struct RoomEntry {
-    StringMap<Connection*> conns;
+    // Each member's entry in `conns` (an unordered_map's nodes do not move,
+    // and a connection leaves its rooms before its entry is erased), so
+    // that a broadcast reaches each member without a lookup by id: that
+    // lookup, a string hash and compare per delivery, was the Hub's largest
+    // cost in the realistic benchmark (docs/benchmarks.md).
+    StringMap<ConnEntry*> conns;
     StringMap<std::size_t> users;  // user id -> connections of that user in the room
   };
 
@@ -95,7 +100,7 @@ RoomChange Hub::join(std::string_view conn_id, std::string_view room) {
   auto rit = impl_->rooms.find(room);
   if (rit == impl_->rooms.end()) rit = impl_->rooms.emplace(std::string(room), Impl::RoomEntry{}).first;
   Impl::RoomEntry& r = rit->second;
-  if (r.conns.emplace(std::string(conn_id), c->conn.get()).second) {
+  if (r.conns.emplace(std::string(conn_id), c).second) {
     change.changed = true;
     c->rooms.emplace(room);
     auto [uit, inserted] = r.users.try_emplace(c->user_id, 0);
@@ -137,10 +142,12 @@ std::size_t Hub::broadcast(std::string_view room, std::span<const Frame> frames,
   if (rit == impl_->rooms.end()) return 0;
   // A send may close a slow connection, whose close handler may leave this
   // room: iterate over a snapshot so the map can change underneath.
+  // `except` is looked up once, and then compared by entry, not by id.
+  const Impl::ConnEntry* skip = except.empty() ? nullptr : impl_->find_conn(except);
   std::vector<std::shared_ptr<Connection>> targets;
   targets.reserve(rit->second.conns.size());
-  for (const auto& [id, conn] : rit->second.conns)
-    if (id != except) targets.push_back(impl_->conns.find(id)->second.conn);
+  for (const auto& [id, entry] : rit->second.conns)
+    if (entry != skip) targets.push_back(entry->conn);
   return send_each(targets, frames, delivery);
 }
 
