@@ -73,7 +73,7 @@ targets=(chatd loadgen)
 [ "$cluster" = 1 ] && targets+=(pg_throwaway)
 [ "$realistic" = 1 ] && targets+=(floor)
 cmake --build "$build" --target "${targets[@]}" >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
-chatd_bin=$build/apps/chatd/chatd
+chatd_bin=${BENCH_CHATD_BIN:-$build/apps/chatd/chatd}  # BENCH_CHATD_BIN: another build, for a before/after
 loadgen_bin=$build/bench/loadgen/loadgen
 floor_bin=$build/bench/floor/floor
 if [ ! -d bench/peers/node/node_modules ] || [ bench/peers/node/package-lock.json -nt bench/peers/node/node_modules ]; then
