@@ -26,6 +26,8 @@ real_servers=${BENCH_REALISTIC_SERVERS:-"chatd-sqlite chatd-memory node floor"}
 # generator of this part runs in a session of its own whose scheduler
 # autogroup has nice -10 (bench/boost.sh; plain nice does not reach across
 # autogroups), the same for every server. BENCH_REALISTIC_BOOST=0: off.
+# (Restored at the end: the cluster part that may follow runs as before.)
+real_saved=("$srv_cpu" "$gen_cpu" "$pinning")
 if [ "$(id -u)" = 0 ] && [ "${BENCH_REALISTIC_BOOST:-1}" = 1 ] && [ -w /proc/self/autogroup ]; then
   srv_cpu="setsid bench/boost.sh $srv_cpu" gen_cpu="setsid bench/boost.sh $gen_cpu"
   pinning="$pinning; each in its own session, autogroup nice -10 (bench/boost.sh)"
@@ -147,3 +149,5 @@ c_srv() {  # the column label of a server
   echo "(the highest step run is $(echo "$real_rates" | awk -F, '{ print $NF }') msgs/s per room: a server under the line there may go higher)"
   echo "raw results and logs: $out"
 } | tee "$out/realistic-table.md"
+
+srv_cpu=${real_saved[0]} gen_cpu=${real_saved[1]} pinning=${real_saved[2]}
