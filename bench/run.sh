@@ -13,11 +13,17 @@
 # own throwaway Redis, fan-out with each room spread over 2 nodes and idle
 # connections held by 3 nodes; a second table.
 #
-#   bench/run.sh            full run (about 10-15 minutes, + about 5 for the cluster)
-#   bench/run.sh --quick    small sizes, under 3 minutes
-#   bench/run.sh --cluster [--quick]   the cluster part alone
+# And the realistic part (issue 14; bench/realistic.sh, sourced from here):
+# many rooms, a few messages per second to each socket, every delivery its
+# own send(), against chatd (SQLite and memory), Node and the floor
+# (bench/floor, the lower bound of CPU per delivery); a third table.
+#
+#   bench/run.sh            full run (about 10-15 minutes, + about 5 for the cluster, + about 8 realistic)
+#   bench/run.sh --quick    small sizes, under 3 minutes per part
+#   bench/run.sh --cluster [--quick]     the cluster part alone
+#   bench/run.sh --realistic [--quick]   the realistic part alone
 #   BENCH_SERVERS="chatd-memory node" bench/run.sh --quick   a subset
-#   BENCH_CLUSTER=0 bench/run.sh       without the cluster part
+#   BENCH_CLUSTER=0 BENCH_REALISTIC=0 bench/run.sh           without those parts
 #
 # The server is pinned to CPU 0 and the load generator to CPU 1 with taskset
 # when the machine has two or more CPUs. Loopback only: the servers listen on
@@ -28,12 +34,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-quick=0 single=1 cluster=${BENCH_CLUSTER:-1}
+quick=0 single=1 cluster=${BENCH_CLUSTER:-1} realistic=${BENCH_REALISTIC:-1} only=0
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
-    --cluster) single=0 cluster=1 ;;
-    *) echo "usage: bench/run.sh [--quick] [--cluster]" >&2; exit 2 ;;
+    --cluster) [ "$only" = 1 ] || realistic=0; only=1 single=0 cluster=1 ;;
+    --realistic) [ "$only" = 1 ] || cluster=0; only=1 single=0 realistic=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--cluster] [--realistic]" >&2; exit 2 ;;
   esac
 done
 build=${BENCH_BUILD_DIR:-build/bench}
@@ -64,9 +71,11 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=OFF
   { cat "$out/cmake.log"; exit 1; }
 targets=(chatd loadgen)
 [ "$cluster" = 1 ] && targets+=(pg_throwaway)
+[ "$realistic" = 1 ] && targets+=(floor)
 cmake --build "$build" --target "${targets[@]}" >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
-chatd_bin=$build/apps/chatd/chatd
+chatd_bin=${BENCH_CHATD_BIN:-$build/apps/chatd/chatd}  # BENCH_CHATD_BIN: another build, for a before/after
 loadgen_bin=$build/bench/loadgen/loadgen
+floor_bin=$build/bench/floor/floor
 if [ ! -d bench/peers/node/node_modules ] || [ bench/peers/node/package-lock.json -nt bench/peers/node/node_modules ]; then
   (cd bench/peers/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules)
 fi
@@ -127,6 +136,7 @@ start_server() {
       ;;
     node) $srv_cpu node bench/peers/node/server.js 0 >"$log" 2>&1 & ;;
     python) $srv_cpu /usr/bin/python3 bench/peers/python/server.py 0 >"$log" 2>&1 & ;;
+    floor) $srv_cpu "$floor_bin" 0 >"$log" 2>&1 & ;;
   esac
   spid=$!
   await_port "$spid" "$log" && return 0
@@ -226,6 +236,12 @@ row "storm: server CPU us/connection" storm storm server_cpu_us_per_conn 1
   echo
   echo "raw results and logs: $out"
 } | tee "$out/table.md"
+fi
+
+# ---- the realistic part -------------------------------------------------------
+if [ "$realistic" = 1 ]; then
+  # shellcheck source=bench/realistic.sh
+  . bench/realistic.sh
 fi
 
 # ---- the cluster part ---------------------------------------------------------

@@ -26,7 +26,9 @@
 // names processes the servers depend on (Redis, PostgreSQL) whose CPU,
 // children included, is counted with theirs.
 //
-// Scenarios: fanout (rooms x members, rising send rate), pairs (1:1 rooms,
+// Scenarios: fanout (rooms x members, rising send rate; with
+// --per-room-rates the rate is per room and the rooms take turns, the
+// realistic regime of bench/realistic.sh), pairs (1:1 rooms,
 // acked messages), idle (memory per connection), storm (connections per
 // second until the first failure), smoke (a few clients, checks that every
 // message arrived). Results are printed as `result key=value ...` lines
@@ -85,6 +87,10 @@ struct Options {
   int members = 100;
   int pairs = 5000;
   std::vector<double> rates;     // offered messages/s, one per step
+  // --per-room-rates: rates were given per room (multiplied by rooms in
+  // run()), and senders take turns across rooms, so each room's messages
+  // are evenly spaced in time rather than one room's members in a row.
+  bool per_room = false;
   double step_seconds = 5;
   double settle_seconds = 1;
   double p99_limit_ms = 50;
@@ -102,7 +108,7 @@ struct Options {
                "usage: loadgen --scenario fanout|pairs|idle|storm|smoke --port N[,N2...] [--host 127.0.0.1]\n"
                "  [--sources K] [--source-first F] [--jwt-secret S] [--server-pid P[,P2...]] [--extra-pid P[,...]]\n"
                "  [--rooms R] [--members M] [--pairs N]\n"
-               "  [--rates r1,r2,...] [--step-seconds S] [--settle-seconds S] [--p99-limit-ms L]\n"
+               "  [--rates r1,r2,... | --per-room-rates r1,r2,...] [--step-seconds S] [--settle-seconds S] [--p99-limit-ms L]\n"
                "  [--conns N] [--conns-max N] [--window W] [--timeout S] [--prefix ID] [--client raw|lws]\n",
                msg);
   std::exit(2);
@@ -139,6 +145,12 @@ Options parse(int argc, char** argv) {
       std::stringstream in(v);
       std::string r;
       while (std::getline(in, r, ',')) o.rates.push_back(std::atof(r.c_str()));
+    } else if (k == "--per-room-rates") {
+      std::stringstream in(v);
+      std::string r;
+      o.rates.clear();
+      while (std::getline(in, r, ',')) o.rates.push_back(std::atof(r.c_str()));
+      o.per_room = true;
     } else if (k == "--step-seconds") o.step_seconds = num();
     else if (k == "--settle-seconds") o.settle_seconds = num();
     else if (k == "--p99-limit-ms") o.p99_limit_ms = num();
@@ -670,7 +682,12 @@ void LoadGen::send_due() {
   }
   for (std::uint64_t i = 0; i < n; ++i) {
     for (std::size_t tries = 0; tries < clients_.size(); ++tries) {
-      Client& c = clients_[next_sender_];
+      std::size_t who = next_sender_;
+      if (o_.per_room) {  // k-th send: room k mod rooms, its (k / rooms)-th member in turn
+        const auto rooms = static_cast<std::size_t>(o_.rooms), members = static_cast<std::size_t>(o_.members);
+        who = (next_sender_ % rooms) * members + (next_sender_ / rooms) % members;
+      }
+      Client& c = clients_[who];
       next_sender_ = (next_sender_ + 1) % clients_.size();
       if (c.state == State::connected && !c.room.empty()) {
         emit(c, AckKind::send, "message:send", "");
@@ -701,13 +718,15 @@ void LoadGen::report_step(double rate) {
                 "offered=%.0f sent_per_s=%.0f delivered_per_s=%.0f acked_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
                 "p999_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f ack_p999_ms=%.3f server_cpu_pct=%.1f "
                 "server_cpu_us_per_msg=%.3f server_sys_us_per_msg=%.3f loadgen_cpu_pct=%.1f loadgen_cpu_us_per_msg=%.3f "
-                "rss_mib=%.1f errors=%llu lost=%d extra_cpu_pct=%.1f extra_cpu_us_per_msg=%.3f per_socket_per_s=%.2f",
+                "rss_mib=%.1f errors=%llu lost=%d extra_cpu_pct=%.1f extra_cpu_us_per_msg=%.3f per_socket_per_s=%.2f "
+                "per_room_per_s=%.2f",
                 rate, static_cast<double>(win_.sent) / secs, delivered_ps, static_cast<double>(win_.acked) / secs,
                 win_.delivery.quantile(0.5) / 1e6, p99, win_.delivery.quantile(0.999) / 1e6,
                 win_.ack.quantile(0.5) / 1e6, ack_p99, win_.ack.quantile(0.999) / 1e6, 100 * scpu / secs, cpu_per,
                 sys_per, 100 * self / secs, win_.delivered ? self * 1e6 / static_cast<double>(win_.delivered) : -1,
                 srv.rss_bytes / 1048576, static_cast<unsigned long long>(win_.errors), lost_, 100 * extra / secs,
-                win_.delivered ? extra * 1e6 / static_cast<double>(win_.delivered) : -1, per_socket);
+                win_.delivered ? extra * 1e6 / static_cast<double>(win_.delivered) : -1, per_socket,
+                o_.rooms > 0 ? rate / o_.rooms : 0);
   // Each extra's share, so that Redis and PostgreSQL can be told apart.
   std::string each;
   for (std::size_t i = 0; i < srv.extra_each.size() && i < srv0_.extra_each.size(); ++i) {
@@ -1163,6 +1182,9 @@ int LoadGen::run() {
     }
   }
   if (o_.scenario == "pairs") o_.members = 2;
+  if (o_.per_room && o_.scenario != "fanout") usage("--per-room-rates is for --scenario fanout");
+  if (o_.per_room)
+    for (double& r : o_.rates) r *= o_.rooms;
   to_connect_ = o_.scenario == "idle" ? std::min(o_.conns, n) : n;
   start_ns_ = now_ns();
   connect_phase_start_ = start_ns_;

@@ -61,7 +61,13 @@ struct Hub::Impl {
     bool own_room = false;                // in the room named after its id
   };
   struct RoomEntry {
-    ViewMap<Connection*> conns;  // by connection id
+    // Each member's entry in Impl::conns, by connection id (an
+    // unordered_map's nodes do not move, and a connection leaves its rooms
+    // before its entry is erased), so that a broadcast reaches each member
+    // without a lookup by id: that lookup, a string hash and compare per
+    // delivery, was the Hub's largest cost in the realistic benchmark
+    // (docs/benchmarks.md).
+    ViewMap<ConnEntry*> conns;
     ViewMap<std::size_t> users;  // user id -> connections of that user in the room
   };
 
@@ -195,7 +201,7 @@ RoomChange Hub::join(std::string_view conn_id, std::string_view room) {
   if (!r.conns.contains(id)) {
     change.changed = true;
     change.user_changed = impl_->user_conns_in(room, c->user_id) == 0;
-    r.conns.emplace(id, c->conn.get());
+    r.conns.emplace(id, c);
     sorted_insert(c->rooms, rit->first);
     ++r.users.try_emplace(c->user_id, 0).first->second;
   }
@@ -232,12 +238,14 @@ std::size_t Hub::broadcast(std::string_view room, std::span<const Frame> frames,
                            Delivery delivery) {
   // A send may close a slow connection, whose close handler may leave this
   // room: iterate over a snapshot so the map can change underneath.
+  // `except` is looked up once, and then compared by entry, not by id.
+  const Impl::ConnEntry* skip = except.empty() ? nullptr : impl_->find_conn(except);
   std::vector<std::shared_ptr<Connection>> targets;
   auto rit = impl_->rooms.find(room);
   if (rit != impl_->rooms.end()) {
     targets.reserve(rit->second.conns.size() + 1);
-    for (const auto& [id, conn] : rit->second.conns)
-      if (id != except) targets.push_back(impl_->conns.find(id)->second.conn);
+    for (const auto& [id, entry] : rit->second.conns)
+      if (entry != skip) targets.push_back(entry->conn);
   }
   if (Impl::ConnEntry* self = impl_->self_member(room); self && room != except) targets.push_back(self->conn);
   return send_each(targets, frames, delivery);

@@ -93,6 +93,37 @@ TEST_F(HubTest, BroadcastSkipsExceptedConnection) {
   EXPECT_EQ(b->texts(), std::vector<std::string>{"x"});
 }
 
+// A room holds its members' registry entries, not their ids: an id that
+// is not a member (or not connected at all) excepts nobody, and a
+// connection removed and added again under the same id is reached through
+// its new entry (ASan would catch a room still pointing at the old one).
+TEST_F(HubTest, ExceptNamingNoMemberSkipsNobody) {
+  auto a = add("a", "ann");
+  auto b = add("b", "bob");
+  add("c", "cy");
+  hub.join("a", "r");
+  hub.join("b", "r");
+  EXPECT_EQ(hub.broadcast("r", Frame::text("x"), "c"), 2u);
+  EXPECT_EQ(hub.broadcast("r", Frame::text("y"), "gone"), 2u);
+  EXPECT_EQ(a->texts(), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(b->texts(), (std::vector<std::string>{"x", "y"}));
+}
+
+TEST_F(HubTest, ConnectionAddedAgainUnderSameIdIsReachedThroughItsNewEntry) {
+  auto old_a = add("a", "ann");
+  auto b = add("b", "bob");
+  hub.join("a", "r");
+  hub.join("b", "r");
+  hub.remove("a");
+  auto new_a = add("a", "ann");
+  EXPECT_EQ(hub.broadcast("r", Frame::text("x")), 1u) << "the removed connection left the room";
+  hub.join("a", "r");
+  EXPECT_EQ(hub.broadcast("r", Frame::text("y"), "b"), 1u);
+  EXPECT_EQ(old_a->texts(), std::vector<std::string>{});
+  EXPECT_EQ(new_a->texts(), std::vector<std::string>{"y"});
+  EXPECT_EQ(b->texts(), std::vector<std::string>{"x"});
+}
+
 TEST_F(HubTest, BroadcastToUnknownRoomReachesNobody) {
   add("a", "ann");
   EXPECT_EQ(hub.broadcast("nowhere", Frame::text("x")), 0u);
