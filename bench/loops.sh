@@ -12,6 +12,9 @@
 #
 #   bench/loops.sh            about 3 minutes
 #   bench/loops.sh --quick    under a minute
+#   BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR=dir bench/loops.sh   the binaries already in dir
+# Each server and the load generator run in their own session with autogroup
+# nice -10 (bench/boost.sh, as bench/realistic.sh does; root only).
 # Loopback only; every server is stopped on exit; every loadgen run has a
 # time limit.
 set -euo pipefail
@@ -33,23 +36,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== build (Release) in $build" >&2
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=OFF >"$out/cmake.log" 2>&1 ||
-  { cat "$out/cmake.log"; exit 1; }
-cmake --build "$build" --target chatd loadgen >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  echo "== build (Release) in $build" >&2
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=OFF >"$out/cmake.log" 2>&1 ||
+    { cat "$out/cmake.log"; exit 1; }
+  cmake --build "$build" --target chatd loadgen >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+fi
+boost=()
+[ "$(id -u)" = 0 ] && boost=(setsid bench/boost.sh)
 chatd_bin=$build/apps/chatd/chatd
 loadgen_bin=$build/bench/loadgen/loadgen
 [ "$(nproc)" -ge 2 ] || { echo "bench/loops.sh needs 2 CPUs" >&2; exit 1; }
 
 if [ "$quick" = 1 ]; then
-  fan=(--rooms 100 --members 25 --rates 500,1000,2000 --step-seconds 1 --settle-seconds 0.3)
+  fan=(--rooms 200 --members 25 --per-room-rates 5,10,20 --step-seconds 1.5 --settle-seconds 0.3)
 else
-  fan=(--rooms 200 --members 25 --rates 1000,2000,3000,4000,5000,6000,8000 --step-seconds 3 --settle-seconds 1)
+  fan=(--rooms 200 --members 25 --per-room-rates 5,10,15,20,30,40 --step-seconds 3 --settle-seconds 1)
 fi
 
 run() {  # run NAME CPUS THREADS
   local name=$1 cpus=$2 threads=$3 log=$out/$1.server.log sport=
-  taskset -c "$cpus" "$chatd_bin" --host 127.0.0.1 --port 0 --store memory --data-dir "$(mktemp -d "$out/data.XXXXXX")" \
+  "${boost[@]}" taskset -c "$cpus" "$chatd_bin" --host 127.0.0.1 --port 0 --store memory --data-dir "$(mktemp -d "$out/data.XXXXXX")" \
     --jwt-secret "$secret" --threads "$threads" --message-rate 1000000 --message-burst 1000000 2>"$log" &
   spid=$!
   for _ in $(seq 1 200); do
@@ -59,7 +66,7 @@ run() {  # run NAME CPUS THREADS
   done
   [ -n "$sport" ] || { echo "$name did not start:" >&2; cat "$log" >&2; exit 1; }
   echo "== $name" >&2
-  timeout 600 taskset -c 1 "$loadgen_bin" --scenario fanout --port "$sport" --sources 4 --server-pid "$spid" \
+  timeout 600 "${boost[@]}" taskset -c 1 "$loadgen_bin" --scenario fanout --port "$sport" --sources 4 --server-pid "$spid" \
     --prefix "$name" --jwt-secret "$secret" "${fan[@]}" --p99-limit-ms 50 --timeout 400 >"$out/$name.txt" \
     2>"$out/$name.loadgen.log" || true
   grep '^result' "$out/$name.txt" | sed 's/^/   /' >&2 || true

@@ -16,7 +16,7 @@
 #       "leaked", and prints the bytes per connection by allocation site
 #       (its RSS figure then includes heaptrack's own overhead).
 #
-# Uses build/bench (Release), as run.sh does, and builds chatd and loadgen
+# Uses build/bench-release (Release), as run.sh does, and builds chatd and loadgen
 # there; BENCH_BUILD=DIR takes another build directory as it is.
 # Not part of the test suite. Loopback only; everything it starts is stopped.
 set -euo pipefail
@@ -29,7 +29,7 @@ conns=$((rooms * members))
 
 bdir=${BENCH_BUILD:-}
 if [ -z "$bdir" ]; then
-  bdir=build/bench
+  bdir=build/bench-release
   cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$bdir" -j2 --target chatd loadgen >/dev/null
 fi

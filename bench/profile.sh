@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/profile.sh: where a server's CPU per delivery goes in the realistic
 # regime (issue 14; the figures of docs/benchmarks.md "Where the time goes").
-# Builds like bench/run.sh (Release, build/bench), starts one server on CPU 0
+# Builds like bench/run.sh (Release, build/bench-release), starts one server on CPU 0
 # and bench/loadgen on CPU 1 (both in their own boosted autogroup, as
 # bench/realistic.sh does), sends ROOMS x MEMBERS at RATE msgs/s per room,
 # and while it runs records the server with perf: a flat profile (self
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 server=${1:-chatd-memory} rooms=${2:-200} members=${3:-25} rate=${4:-10} secs=${5:-10}
-build=${BENCH_BUILD_DIR:-build/bench}
+build=${BENCH_BUILD_DIR:-build/bench-release}
 out=$(mktemp -d /tmp/chatd-profile.XXXXXX)
 secret=profile-$(date +%s)-secret-0123456789abcdef
 spid='' lpid=''

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: chatd against the servers its users would pick instead, in
 # one run on one machine with the same load (issue 7). Builds chatd and the
-# load generator (Release, build/bench), then starts each server in turn —
+# load generator (Release, build/bench-release), then starts each server in turn —
 # chatd with the memory store, chatd with SQLite, Node socket.io 4.8
 # (bench/peers/node), python-socketio on aiohttp (bench/peers/python) — runs
 # the four scenarios against it with bench/loadgen, and prints one table with
@@ -43,7 +43,7 @@ for arg in "$@"; do
     *) echo "usage: bench/run.sh [--quick] [--cluster] [--realistic]" >&2; exit 2 ;;
   esac
 done
-build=${BENCH_BUILD_DIR:-build/bench}
+build=${BENCH_BUILD_DIR:-build/bench-release}
 servers=${BENCH_SERVERS:-"chatd-memory chatd-sqlite node python"}
 out=$(mktemp -d /tmp/chatd-bench.XXXXXX)
 secret=bench-$(date +%s)-secret
