@@ -8,23 +8,14 @@
 #include <thread>
 #include <vector>
 
+#include "inbox.h"
 #include "realtime/in_process_bus.h"
 #include "realtime/in_process_transport.h"
 
 namespace realtime {
 namespace {
 
-struct Inbox {
-  std::vector<std::string> got;
-  Bus::Handler handler() {
-    return [this](std::string_view channel, std::string_view payload) {
-      std::string line(channel);
-      line += '=';
-      line += payload;
-      got.push_back(std::move(line));
-    };
-  }
-};
+using testing::Inbox;
 
 TEST(InProcessBus, DeliversToEverySubscriberOnItsOwnLoopNeverInsidePublish) {
   InProcessBus bus;

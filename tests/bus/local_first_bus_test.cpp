@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "inbox.h"
 #include "realtime/in_process_bus.h"
 #include "realtime/in_process_transport.h"
 #include "realtime/local_first_bus.h"
@@ -16,17 +17,7 @@
 namespace realtime {
 namespace {
 
-struct Inbox {
-  std::vector<std::string> got;
-  Bus::Handler handler() {
-    return [this](std::string_view channel, std::string_view payload) {
-      std::string line(channel);
-      line += '=';
-      line += payload;
-      got.push_back(std::move(line));
-    };
-  }
-};
+using testing::Inbox;
 
 struct TwoProcesses {
   InProcessBus network;

@@ -7,6 +7,8 @@
 // process exits, whatever the outcome.
 import { npmPackage } from "../../lib/needs.mjs";
 import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -303,4 +305,15 @@ export function uid(prefix) {
 export function person(n, { name = n[0].toUpperCase() + n.slice(1), role = "user" } = {}) {
   const id = uid(n);
   return { id, name, token: userToken(id, name, role) };
+}
+
+// A loopback port the kernel just handed out (and took back): free unless
+// someone grabs it in the instant before the caller's server binds it.
+export async function freePort() {
+  const s = createServer();
+  s.listen(0, "127.0.0.1");
+  await once(s, "listening");
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
 }

@@ -4,12 +4,12 @@
 // upgrades the way docs/cluster.md configures it (minus ip_hash). Ready
 // once its port accepts a connection; killed when the test process exits.
 import { spawn } from "node:child_process";
-import { createServer, connect as tcpConnect } from "node:net";
+import { connect as tcpConnect } from "node:net";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { program } from "../../lib/needs.mjs";
-import { deadline, tempDir } from "./harness.mjs";
+import { deadline, freePort, tempDir } from "./harness.mjs";
 
 export const NGINX = process.env.NGINX || "/usr/sbin/nginx";
 
@@ -17,15 +17,6 @@ const running = new Set();
 process.on("exit", () => {
   for (const p of running) p.kill("SIGKILL");
 });
-
-async function freePort() {
-  const s = createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function accepts(port) {
   const sock = tcpConnect(port, "127.0.0.1");

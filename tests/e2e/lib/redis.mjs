@@ -7,11 +7,9 @@
 // server started here is killed when the test process exits, whatever the
 // outcome.
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { createInterface } from "node:readline";
-import { once } from "node:events";
 import { program } from "../../lib/needs.mjs";
-import { deadline, tempDir } from "./harness.mjs";
+import { deadline, freePort, tempDir } from "./harness.mjs";
 
 export const REDIS_SERVER = process.env.REDIS_SERVER || "/usr/bin/redis-server";
 
@@ -19,17 +17,6 @@ const running = new Set();
 process.on("exit", () => {
   for (const p of running) p.kill("SIGKILL");
 });
-
-// A port the kernel just handed out (and took back): free unless someone
-// grabs it in the instant before redis-server binds it (then we retry).
-async function freePort() {
-  const s = createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 // One redis-server process on `port`; resolves once it accepts connections,
 // rejects (with its log) if it exits first or takes longer than `ms`.
