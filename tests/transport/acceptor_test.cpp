@@ -71,9 +71,12 @@ TEST(Acceptor, RoutesWithTheFirstLineAndTheLoopAnswersIt) {
   s.start();
   Routed routed;
   auto a = Acceptor::create(AcceptorOptions{}, [&](int fd, std::string_view line, const sockaddr_storage&) {
+    {
+      // Recorded before the loop can answer: the reply below must find it.
+      std::lock_guard<std::mutex> lock(routed.mu);
+      routed.lines.emplace_back(line);
+    }
     s.transport().adopt(fd);
-    std::lock_guard<std::mutex> lock(routed.mu);
-    routed.lines.emplace_back(line);
   });
   ASSERT_TRUE(a.ok()) << a.status().message();
   auto reply = testing::http_raw((*a)->port(), "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
