@@ -195,6 +195,10 @@ int main(int argc, char** argv) {
       ao.pg.connect_timeout = config.pg.connect_timeout;
       ao.pg.request_timeout = config.pg.request_timeout;
       ao.pg.start_timeout = config.pg.start_timeout;
+      // One connection: a file's ref updates apply in the order they were
+      // made (a quick delete's removal must not overtake the settling of
+      // the same message's ref, which would leave the file behind).
+      ao.connections = 1;
       auto opened = realtime::open_postgres_attachment_store(ao, t);
       if (!opened.ok()) return fail("attachments: " + opened.status().message());
       shared_files = std::move(opened).value();

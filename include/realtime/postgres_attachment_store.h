@@ -23,7 +23,9 @@ struct PostgresAttachmentStoreOptions {
   // `readers` is not used (see connections); request_timeout is also the
   // server's statement_timeout, which must cover storing one file.
   PostgresStoreOptions pg;
-  // Connections, each on its own thread: as many calls run at once.
+  // Connections, each on its own thread: as many calls run at once, and
+  // above 1 in no promised order (calls on one connection run in the order
+  // made: chatd uses 1, so that a file's ref updates never overtake each other).
   std::size_t connections = 2;
   // Bytes of puts accepted but not completed, beyond which a put fails at
   // once with `unavailable`: what a burst of uploads may hold in memory
