@@ -172,12 +172,12 @@ class View final : public Store {
     });
   }
   void set_last_seen(std::string room, std::string user, Timestamp at, StatusCompletion done) override {
-    call_status(std::move(done), [room = std::move(room), user = std::move(user), at](Store& st, StatusCompletion d) mutable {
+    call(std::move(done), [room = std::move(room), user = std::move(user), at](Store& st, StatusCompletion d) mutable {
       st.set_last_seen(std::move(room), std::move(user), at, std::move(d));
     });
   }
   void flush(StatusCompletion done) override {
-    call_status(std::move(done), [](Store& st, StatusCompletion d) { st.flush(std::move(d)); });
+    call(std::move(done), [](Store& st, StatusCompletion d) { st.flush(std::move(d)); });
   }
   void close() override {}
   std::size_t pending() const override {
@@ -187,15 +187,11 @@ class View final : public Store {
   Status health() const override { return s_->store ? s_->store->health() : Status(); }
 
  private:
-  template <class T, class F>
-  void call(Completion<T> done, F f) {
-    Completion<T> d = back_to(loop_, std::move(done));
-    auto* s = s_.get();
-    if (!s_->push_call([s, f = std::move(f), d]() mutable { f(*s->store, d); })) d(refused());
-  }
-  template <class F>
-  void call_status(StatusCompletion done, F f) {
-    StatusCompletion d = back_to(loop_, std::move(done));
+  // `done` is a Completion<T> or a StatusCompletion: either way it runs on
+  // the calling loop (back_to) and the call itself on the store's thread.
+  template <class Done, class F>
+  void call(Done done, F f) {
+    Done d = back_to(loop_, std::move(done));
     auto* s = s_.get();
     if (!s_->push_call([s, f = std::move(f), d]() mutable { f(*s->store, d); })) d(refused());
   }
