@@ -4,7 +4,8 @@
 // `connected` and every remote <video> must play; a student shares their
 // (fake) screen and the others see the share tile appear, play and go when
 // the share stops; then a student closes their page and both other grids
-// drop them. chatd must have recorded rtc:stats from every participant
+// drop them. A fifth person, rung by four, is told the call is full.
+// chatd must have recorded rtc:stats from every participant
 // (GET /api/rooms/{id}/quality as the tutor, the session's owner).
 // Saves a screenshot of the tutor's page with the shared screen
 // (UPDATE_DOCS_SCREENSHOTS=1: docs/screenshots/group-call.png too).
@@ -14,6 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SHOTS, WAIT, WEB_DIR, createRoom, launchChromium, roomItem, signIn, startChatd, stopChatd } from './browser_lib.mjs';
+import { npmPackage } from '../lib/needs.mjs';
+
+const { io } = npmPackage(WEB_DIR, 'socket.io-client');
+const API_KEY = 'group-call-test-key';
 
 // The tiles of remote cameras (or screens) on a page, and whether each one's
 // <video> has frames and a clock that moves.
@@ -43,7 +48,7 @@ async function eventually(probe, what) {
 
 test('three participants: mesh call, screen share, one leaves', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatd-browser-group-'));
-  const { proc, base, log } = await startChatd(dataDir);
+  const { proc, base, log } = await startChatd(dataDir, ['--api-key', API_KEY]);
   let browser;
   t.after(async () => {
     await browser?.close().catch(() => {});
@@ -140,6 +145,43 @@ test('three participants: mesh call, screen share, one leaves', async (t) => {
     await page.waitForSelector(`#videos .tile[data-sid="${sid.ana}"]`, { state: 'detached', ...WAIT });
     assert.equal(await page.locator(remoteTiles('camera')).count(), 1);
     await page.waitForSelector(`${remoteTiles('camera')}[data-state=connected]`, WAIT);
+  }
+
+  // A fifth person: four others (socket.io clients standing in for pages
+  // in a full call) ring Cy, who is refused politely and keeps the camera off.
+  const ring = await browser.newContext({ viewport, permissions: ['camera', 'microphone'] });
+  const cy = await ring.newPage();
+  cy.on('pageerror', (e) => errors.push(`cy: ${e.message}`));
+  await signIn(cy, base, 'cy', 'Cy', 'student');
+  const four = ['p1', 'p2', 'p3', 'p4'];
+  const created = await fetch(`${base}/api/rooms`, {
+    method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'session', title: 'Full lesson', createdBy: 'cy', members: four }),
+  });
+  assert.equal(created.status, 201);
+  const fullRoom = (await created.json()).room.id;
+  await roomItem(cy, 'Full lesson').click();
+  await cy.waitForSelector('#room-title:text("Full lesson")', WAIT);
+  const cySid = await cy.evaluate(() => window.chatd.socket.id);
+  const sockets = [];
+  try {
+    for (const id of four) {
+      const token = (await (await fetch(`${base}/api/dev/token`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: id }),
+      })).json()).token;
+      const s = io(base, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+      sockets.push(s);
+      await s.timeout(5000).emitWithAck('room:join', { room: fullRoom });
+      const ack = await s.timeout(5000).emitWithAck('rtc:offer', { room: fullRoom, to: cySid, sdp: { type: 'offer', sdp: 'v=0', screen: null } });
+      assert.equal(ack.ok, true, JSON.stringify(ack));
+    }
+    await cy.waitForSelector('#ring:not([hidden]) #ring-text:text("p1, p2, p3, p4 are calling")', WAIT);
+    await cy.click('#ring-join');
+    await cy.waitForSelector('#banner:not([hidden]):text("This call is full: 4 people at most.")', WAIT);
+    assert.equal(await cy.locator('#call').isHidden(), true, 'the call did not start');
+    assert.equal(await cy.evaluate(() => window.chatd.call.inCall), false);
+  } finally {
+    for (const s of sockets) s.disconnect();
   }
 
   assert.deepEqual(errors, [], 'no uncaught errors in the pages');

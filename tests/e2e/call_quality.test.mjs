@@ -13,7 +13,7 @@
 //   reports of sockets on every node.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, connect, rest, ok, failed, person, uid, eventually, API_KEY } from "./lib/harness.mjs";
+import { startChatd, runChatd, connect, rest, ok, failed, person, uid, eventually, tempDir, API_KEY } from "./lib/harness.mjs";
 import { startCluster } from "./lib/cluster.mjs";
 
 const BURST = 20;
@@ -216,6 +216,21 @@ test("summaries are bounded: participants and pairs per room, and rooms", async 
   } finally {
     for (const x of clients) x.close();
   }
+});
+
+test("the options are checked at start", async () => {
+  for (const [args, message] of [
+    [["--rtc-stats-rate", "0"], /--rtc-stats-rate must be > 0 and --rtc-stats-burst >= 1/],
+    [["--call-quality-rooms", "0"], /--call-quality-rooms and --call-quality-participants must be at least 1/],
+    [["--call-quality-participants", "0"], /must be at least 1/],
+  ]) {
+    const r = await runChatd(["--dev", ...args, "--data-dir", tempDir()]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  const help = await runChatd(["--help"]);
+  for (const flag of ["--rtc-stats-rate", "--rtc-stats-burst", "--call-quality-rooms", "--call-quality-participants"])
+    assert.ok(help.stdout.includes(flag), `--help mentions ${flag}`);
 });
 
 test("in a cluster, every node's read shows the reports of every node's sockets", { timeout: 90000 }, async () => {
