@@ -2,8 +2,9 @@
 // namespace's emits to the other nodes and theirs to this node's sockets,
 // announces which of this node's sockets are in which chat rooms (and keeps
 // the Roster of everyone else's), sends heartbeats, declares silent nodes
-// dead, passes "room changed" notices and rtc:* signals addressed to one
-// socket, and delivers @socket.io/redis-emitter emits.
+// dead, passes "room changed" notices, rtc:* signals addressed to one
+// socket and call quality reports, and delivers @socket.io/redis-emitter
+// emits.
 //
 // Channels (all under the prefix P): "P#all" (emits, roster changes,
 // heartbeats, room notices: one channel keeps one node's messages in
