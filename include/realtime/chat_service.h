@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "realtime/authenticator.h"
-#include "realtime/call_quality.h"
 #include "realtime/bus.h"
+#include "realtime/call_quality.h"
 #include "realtime/cluster.h"
 #include "realtime/clock.h"
 #include "realtime/event_loop.h"
