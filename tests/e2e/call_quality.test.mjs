@@ -9,8 +9,10 @@
 //   event), not by a member or an outsider, and still after the session ended;
 // - exports the reports as Prometheus histograms on /metrics;
 // - bounds the summaries (--call-quality-rooms, --call-quality-participants);
-// - in a cluster (and with --threads), every node's REST read shows the
-//   reports of sockets on every node.
+// - with --threads 2, every loop's REST read shows every loop's reports,
+//   and /metrics counts each report once;
+// - in a cluster (and with CLUSTER_THREADS), every node's REST read shows
+//   the reports of sockets on every node.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startChatd, runChatd, connect, rest, ok, failed, person, uid, eventually, tempDir, API_KEY } from "./lib/harness.mjs";
@@ -231,6 +233,33 @@ test("the options are checked at start", async () => {
   const help = await runChatd(["--help"]);
   for (const flag of ["--rtc-stats-rate", "--rtc-stats-burst", "--call-quality-rooms", "--call-quality-participants"])
     assert.ok(help.stdout.includes(flag), `--help mentions ${flag}`);
+});
+
+test("with --threads 2, every loop reads the whole summary and /metrics sums the loops", async () => {
+  const threaded = await startChatd({ args: ["--threads", "2"] });
+  const clients = [];
+  try {
+    const tina = person("tina"), ann = person("ann"), bob = person("bob"), cy = person("cy");
+    const room = await session(threaded, tina, [ann, bob, cy]);
+    // New connections take turns over the loops: three sockets use both.
+    clients.push(...await joined(threaded, room, [ann, bob, cy]));
+    for (const c of clients) {
+      await eventually(async () => (await c.call("rtc:stats", { room, peer: clients[0] === c ? clients[1].id : clients[0].id, rttMs: 30 })).ok,
+        "a report naming a peer on the other loop is accepted once that loop heard of it");
+    }
+    // Each REST request is routed afresh (loops take turns): once the loops
+    // heard each other, four reads in a row (both loops) are all whole.
+    await eventually(async () => {
+      for (let i = 0; i < 4; i++) if ((await quality(threaded, room, tina.token)).body.participants.length !== 3) return false;
+      return true;
+    }, "four reads in a row show all three participants");
+    const m = (await rest(threaded, "GET", "/metrics")).text;
+    assert.equal(metric(m, "chatd_loops"), 2);
+    assert.equal(metric(m, "chatd_call_rtt_ms_count"), 3, "each report counted once, the loops summed");
+  } finally {
+    for (const c of clients) c.close();
+    assert.equal(await threaded.stop(), 0);
+  }
 });
 
 test("in a cluster, every node's read shows the reports of every node's sockets", { timeout: 90000 }, async () => {
