@@ -58,8 +58,7 @@ bool CallQualityBook::add(const std::string& room, const std::string& user, cons
   auto key = std::make_pair(user, peer_user);
   auto q = book->pairs.find(key);
   if (q == book->pairs.end()) {
-    const std::size_t max_pairs = max_participants_ * (max_participants_ > 1 ? max_participants_ - 1 : 1);
-    if (book->pairs.size() >= max_pairs) return false;
+    if (book->pairs.size() >= max_participants_ * (max_participants_ - 1)) return false;  // n users, n(n-1) pairs
     q = book->pairs.emplace(std::move(key), Entry{}).first;
   }
   q->second.add(s, at);
