@@ -6,6 +6,43 @@
 #include <map>
 
 namespace chatd {
+namespace {
+
+// One call quality histogram in Prometheus' text (cumulative buckets).
+template <std::size_t N>
+void histogram(const std::string& name, const std::string& help, const realtime::CallHistogram<N>& h, std::string& out) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    cumulative += h.counts[i];
+    char bound[32];
+    std::snprintf(bound, sizeof bound, "%g", h.bounds[i]);
+    out += name;
+    out += "_bucket{le=\"";
+    out += bound;
+    out += "\"} " + std::to_string(cumulative) + "\n";
+  }
+  cumulative += h.counts[N];
+  out += name + "_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  out += name + "_sum " + std::to_string(h.sum) + "\n";
+  out += name + "_count " + std::to_string(cumulative) + "\n";
+}
+
+// rtc:stats as this process's sockets reported them (each report counted on
+// the loop it arrived at, so the loops add up).
+void render_call_quality(const realtime::CallQualityStats& c, std::string& out) {
+  out += "# HELP chatd_call_stats_reports_total rtc:stats reports accepted.\n# TYPE chatd_call_stats_reports_total counter\n";
+  out += "chatd_call_stats_reports_total " + std::to_string(c.reports) + "\n";
+  out += "# HELP chatd_call_stats_not_kept_total rtc:stats reports left out of a full room summary.\n"
+         "# TYPE chatd_call_stats_not_kept_total counter\n";
+  out += "chatd_call_stats_not_kept_total " + std::to_string(c.not_kept) + "\n";
+  histogram("chatd_call_rtt_ms", "Round trip time of call connections, as clients report it (rtc:stats).", c.rtt_ms, out);
+  histogram("chatd_call_loss_pct", "Inbound packet loss of call connections, percent (rtc:stats).", c.loss_pct, out);
+  histogram("chatd_call_fps", "Frames per second of received call video (rtc:stats).", c.fps, out);
+  histogram("chatd_call_kbps_in", "Received bit rate of call connections, kbit/s (rtc:stats).", c.kbps_in, out);
+}
+
+}  // namespace
 
 std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t store_pending,
                            const realtime::BusStats* bus, std::optional<std::size_t> routable) {
@@ -21,6 +58,7 @@ std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t st
     for (std::size_t i = 0; i < std::size(sum.chat.latency_buckets); ++i)
       sum.chat.latency_buckets[i] += f.chat.latency_buckets[i];
     sum.chat.latency_sum_ms += f.chat.latency_sum_ms;
+    sum.chat.call.add(f.chat.call);
     sum.queues.total_bytes += f.queues.total_bytes;
     sum.queues.max_bytes = std::max(sum.queues.max_bytes, f.queues.max_bytes);
     sum.too_slow += f.too_slow;
@@ -80,6 +118,7 @@ std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t st
   out += "chatd_ack_latency_ms_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
   out += "chatd_ack_latency_ms_sum " + std::to_string(s.latency_sum_ms) + "\n";
   out += "chatd_ack_latency_ms_count " + std::to_string(cumulative) + "\n";
+  render_call_quality(s.call, out);
   return out;
 }
 

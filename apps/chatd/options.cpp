@@ -114,7 +114,11 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("stun-urls", "STUN URLs for /api/ice-servers (comma list)", cxxopts::value<std::string>()->default_value(""))
       ("turn-urls", "TURN URLs for /api/ice-servers (comma list)", cxxopts::value<std::string>()->default_value(""))
       ("turn-secret", "Shared secret for TURN REST credentials", cxxopts::value<std::string>()->default_value(""))
-      ("turn-ttl", "Lifetime of TURN credentials, seconds", cxxopts::value<int>()->default_value("86400"));
+      ("turn-ttl", "Lifetime of TURN credentials, seconds", cxxopts::value<int>()->default_value("86400"))
+      ("rtc-stats-rate", "rtc:stats call quality reports per second per socket", cxxopts::value<double>()->default_value("1"))
+      ("rtc-stats-burst", "rtc:stats burst per socket", cxxopts::value<double>()->default_value("10"))
+      ("call-quality-rooms", "Rooms whose call quality summary is kept (least recently reported forgotten first)", cxxopts::value<std::size_t>()->default_value("1000"))
+      ("call-quality-participants", "Users reporting call quality kept per room", cxxopts::value<std::size_t>()->default_value("16"));
   options.add_options("Request bodies and attachment storage")
       ("body-timeout", "A JSON request body must arrive within this, ms (the whole body, not per chunk)", cxxopts::value<int>()->default_value("30000"))
       ("http-keepalive-timeout", "Close an idle HTTP keep-alive connection after this, s (answers announce it)", cxxopts::value<int>()->default_value("5"))
@@ -285,6 +289,16 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   auto message_rate = rate_limit("message");
   auto typing_rate = rate_limit("typing");
   auto rtc_rate = rate_limit("rtc");
+  auto rtc_stats_rate = rate_limit("rtc-stats");
+  auto quality_rooms = number("call-quality-rooms", to_size);
+  auto quality_participants = number("call-quality-participants", to_size);
+  for (const realtime::Status& s : {rtc_stats_rate.status(), quality_rooms.status(), quality_participants.status()})
+    if (!s.ok()) return s;
+  if (*quality_rooms < 1 || *quality_participants < 1)
+    return realtime::Status::bad_request("--call-quality-rooms and --call-quality-participants must be at least 1");
+  c.rtc_stats_rate = *rtc_stats_rate;
+  c.call_quality_rooms = *quality_rooms;
+  c.call_quality_participants = *quality_participants;
   auto ttl = number("turn-ttl", to_int);
   auto ping_interval = number("ping-interval", to_int);
   auto ping_timeout = number("ping-timeout", to_int);

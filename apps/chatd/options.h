@@ -56,6 +56,9 @@ struct Config {
   realtime::RateLimit message_rate{20, 40};  // per socket; see realtime::ChatOptions
   realtime::RateLimit typing_rate{5, 5};
   realtime::RateLimit rtc_rate{100, 100};
+  realtime::RateLimit rtc_stats_rate{1, 10};     // rtc:stats per socket
+  std::size_t call_quality_rooms = 1000;         // rooms with a call quality summary
+  std::size_t call_quality_participants = 16;    // users reporting, per room
   bool metrics_public = true;
   std::chrono::milliseconds ping_interval{25000};
   std::chrono::milliseconds ping_timeout{20000};

@@ -288,6 +288,9 @@ void RestApi::Impl::install() {
     act_for(a, req, body, "userId");
     return Json::object();
   }, kRoom));
+  add("GET", "/api/rooms/{id}/quality", route("rtc:quality", 200, [](A&, R&, Json&) -> Result<Json> {
+    return Json::object();
+  }, kRoom));
   install_attachments();
   install_misc();
 }

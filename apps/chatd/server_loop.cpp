@@ -78,6 +78,9 @@ realtime::ChatOptions chat_options(const Config& config) {
   o.message_rate = config.message_rate;
   o.typing_rate = config.typing_rate;
   o.rtc_rate = config.rtc_rate;
+  o.rtc_stats_rate = config.rtc_stats_rate;
+  o.quality_rooms = config.call_quality_rooms;
+  o.quality_participants = config.call_quality_participants;
   return o;
 }
 

@@ -24,6 +24,7 @@
 
 #include "realtime/authenticator.h"
 #include "realtime/bus.h"
+#include "realtime/call_quality.h"
 #include "realtime/cluster.h"
 #include "realtime/clock.h"
 #include "realtime/event_loop.h"
@@ -63,6 +64,7 @@ struct ChatOptions {
   RateLimit message_rate{20, 40};  // every event but typing and rtc:*
   RateLimit typing_rate{5, 5};
   RateLimit rtc_rate{100, 100};
+  RateLimit rtc_stats_rate{1, 10};  // rtc:stats (a call's client sends one per peer every few seconds)
   // Rooms one socket may have joined at once.
   std::size_t max_rooms_per_socket = 100;
   // How long a session's join token lets people in, from its creation or
@@ -91,6 +93,12 @@ struct ChatOptions {
   // Memory for display names of users seen (for system messages and the
   // presence of members who are offline); least recently seen forgotten.
   std::size_t name_cache_bytes = 8 << 20;
+
+  // Call quality summaries (rtc:stats, rtc:quality): rooms kept, the least
+  // recently reported forgotten first, and users reporting per room (with
+  // n * (n - 1) pairs of them); reports past those are not kept.
+  std::size_t quality_rooms = 1000;
+  std::size_t quality_participants = 16;
 };
 
 // Who performs an operation called through call().
@@ -110,6 +118,8 @@ struct ChatStats {
   static constexpr double kLatencyBoundsMs[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
   std::uint64_t latency_buckets[std::size(kLatencyBoundsMs) + 1] = {};
   double latency_sum_ms = 0;
+  // rtc:stats reports this service's sockets sent (call_quality.h).
+  CallQualityStats call;
 };
 
 // What the chat service holds in memory now (every one of them bounded;
@@ -123,6 +133,7 @@ struct ChatCaches {
   std::size_t last_seen = 0;         // lastSeen values a store read might still miss
   std::size_t joiners = 0;           // sockets whose replay is being read
   std::size_t quota_buckets = 0;     // users with a room_create_quota bucket
+  std::size_t quality_rooms = 0;     // rooms with a call quality summary (quality_rooms)
 };
 
 // Follows messages being stored and deleted, for whatever an embedder keeps

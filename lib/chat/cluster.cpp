@@ -63,6 +63,8 @@ void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
     if (name.empty() || name == user) return;
     names.put(user, name, user.size() + name.size() + 128);
   };
+  hooks.call_stats = guard([this](const std::string& room, const std::string& user, const std::string& peer,
+                                  const Json& sample) { remote_call_stats(room, user, peer, sample); });
   hooks.local_entries = [this] { return local_entries(); };
   cluster = std::make_unique<chat::ClusterLink>(bus, loop, nsp, std::move(cluster_options), std::move(hooks));
 }

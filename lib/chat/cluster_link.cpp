@@ -8,6 +8,7 @@
 //   hello a node (re)joined the bus: everyone sends a snapshot
 //   bye   a node is leaving: drop its sockets now
 //   r     room changed in the store
+//   q     an rtc:stats report: room, user, peer (user), figures f
 //   rtc   (node channel) a signal for one socket
 //   sync  (node channel) send a snapshot: a numbered message was lost
 // Every message carries its node n and the node's run (incarnation) i.
@@ -346,6 +347,11 @@ struct ClusterLink::Impl {
       if (hooks.room_changed) hooks.room_changed(str(m, "room"));
       return;
     }
+    if (type == "q") {
+      const Json* f = m.find("f");
+      if (hooks.call_stats && f && f->is_object()) hooks.call_stats(str(m, "room"), str(m, "user"), str(m, "peer"), *f);
+      return;
+    }
     if (type == "nm") {
       if (hooks.name_seen && !str(m, "user").empty()) hooks.name_seen(str(m, "user"), str(m, "name"));
       return;
@@ -454,6 +460,16 @@ bool ClusterLink::send_rtc(const std::string& room, const std::string& sid, std:
   m.set("p", payload);
   impl_->send(impl_->node_channel(s->node), m);
   return true;
+}
+
+void ClusterLink::call_stats(const std::string& room, const std::string& user, const std::string& peer_user,
+                             const Json& sample) {
+  Json m = impl_->envelope("q");
+  m.set("room", room);
+  m.set("user", user);
+  if (!peer_user.empty()) m.set("peer", peer_user);
+  m.set("f", sample);
+  impl_->send(impl_->all, m);
 }
 
 void ClusterLink::local_room(const std::string& room, bool has_sockets) { impl_->local_room(room, has_sockets); }

@@ -2,8 +2,9 @@
 // namespace's emits to the other nodes and theirs to this node's sockets,
 // announces which of this node's sockets are in which chat rooms (and keeps
 // the Roster of everyone else's), sends heartbeats, declares silent nodes
-// dead, passes "room changed" notices and rtc:* signals addressed to one
-// socket, and delivers @socket.io/redis-emitter emits.
+// dead, passes "room changed" notices, rtc:* signals addressed to one
+// socket and call quality reports, and delivers @socket.io/redis-emitter
+// emits.
 //
 // Channels (all under the prefix P): "P#all" (emits, roster changes,
 // heartbeats, room notices: one channel keeps one node's messages in
@@ -47,6 +48,10 @@ class ClusterLink {
     std::function<void(const std::string& user_id, const std::string& name)> name_seen;
     // Another node's user left a room with this lastSeen, which that node writes.
     std::function<void(const std::string& room, const std::string& user_id, Timestamp at)> last_seen_written;
+    // Another node's socket reported rtc:stats: its user, the peer's user
+    // (may be empty) and the figures (call_sample_json).
+    std::function<void(const std::string& room, const std::string& user, const std::string& peer_user,
+                       const Json& sample)> call_stats;
     // This node's sockets in rooms, for a snapshot (node field unused).
     std::function<std::vector<std::pair<std::string, RemoteSocket>>()> local_entries;
   };
@@ -73,6 +78,9 @@ class ClusterLink {
   // Sends an rtc:* signal to another node's socket; false when `sid` is
   // not known to be in `room` on another node.
   bool send_rtc(const std::string& room, const std::string& sid, std::string_view event, const Json& payload);
+  // This node's socket reported rtc:stats (low rate: a few per call and
+  // second), for every node's CallQualityBook.
+  void call_stats(const std::string& room, const std::string& user, const std::string& peer_user, const Json& sample);
   // Whether this node has sockets in the hub room (emitter room channels
   // are subscribed while it does).
   void local_room(const std::string& room, bool has_sockets);

@@ -403,3 +403,66 @@ Result<RtcSignal> parse_rtc_signal(const Json& p, std::string_view key) {
 }
 
 }  // namespace realtime::chat
+
+// --- Call quality
+
+namespace realtime::chat {
+namespace {
+
+struct SampleField {
+  const char* key;
+  double max;
+  std::optional<double> CallSample::*field;
+};
+constexpr SampleField kSampleFields[] = {
+    {"rttMs", 60000, &CallSample::rtt_ms},       {"lossPct", 100, &CallSample::loss_pct},
+    {"kbpsIn", 1000000, &CallSample::kbps_in},   {"kbpsOut", 1000000, &CallSample::kbps_out},
+    {"fps", 240, &CallSample::fps},
+};
+
+}  // namespace
+
+Result<CallSample> parse_call_sample(const Json& p) {
+  CallSample s;
+  bool any = false;
+  for (const auto& f : kSampleFields) {
+    const Json* v = p.find(f.key);
+    if (!v || v->is_null()) continue;
+    if (!v->is_number()) return field_error(f.key, " must be a number");
+    const double d = v->as_double();
+    // NaN fails both comparisons; JSON has no infinities.
+    if (!(d >= 0 && d <= f.max)) {
+      std::string problem = " must be between 0 and ";
+      problem += std::to_string(static_cast<long long>(f.max));
+      return field_error(f.key, problem);
+    }
+    s.*f.field = d;
+    any = true;
+  }
+  if (!any) return Status::bad_request("rtc:stats needs at least one of rttMs, lossPct, kbpsIn, kbpsOut, fps");
+  return s;
+}
+
+Json call_sample_json(const CallSample& s) {
+  Json out = Json::object();
+  for (const auto& f : kSampleFields)
+    if (s.*f.field) out.set(f.key, *(s.*f.field));
+  return out;
+}
+
+Result<RtcStats> parse_rtc_stats(const Json& p) {
+  RtcStats out;
+  auto room = required_room_id(p);
+  if (!room.ok()) return room.status();
+  out.room = std::move(room).value();
+  auto peer = optional_string(p, "peer");
+  if (!peer.ok()) return peer.status();
+  if (*peer && ((*peer)->empty() || (*peer)->size() > 128)) return Status::bad_request("peer is not a socket id");
+  out.peer = std::move(peer).value();
+  auto sample = parse_call_sample(p);
+  if (!sample.ok()) return sample.status();
+  out.sample = *sample;
+  return out;
+}
+
+}  // namespace realtime::chat

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "realtime/call_quality.h"
 #include "realtime/chat_service.h"
 #include "realtime/json.h"
 #include "realtime/message.h"
@@ -162,5 +163,26 @@ struct RtcSignal {
   Json body;
 };
 Result<RtcSignal> parse_rtc_signal(const Json& p, std::string_view key);
+
+}  // namespace realtime::chat
+
+// --- Call quality (call_quality_book.h)
+
+namespace realtime::chat {
+
+// The figures of an rtc:stats payload, also what the cluster bus carries:
+// rttMs, lossPct, kbpsIn, kbpsOut, fps, each optional (absent or null), a
+// finite number within its bound (call_quality.h); at least one present.
+Result<CallSample> parse_call_sample(const Json& p);
+// The same figures as JSON (absent ones left out).
+Json call_sample_json(const CallSample& s);
+
+// rtc:stats: one peer connection's summary, from the socket that has it.
+struct RtcStats {
+  std::string room;
+  std::optional<std::string> peer;  // the remote socket's sid (a pair's other end)
+  CallSample sample;
+};
+Result<RtcStats> parse_rtc_stats(const Json& p);
 
 }  // namespace realtime::chat

@@ -38,6 +38,8 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"rtc:offer", {&I::rtc_offer, true, B::rtc}},
       {"rtc:answer", {&I::rtc_answer, true, B::rtc}},
       {"rtc:ice", {&I::rtc_ice, true, B::rtc}},
+      {"rtc:stats", {&I::rtc_stats, true, B::rtc_stats}},
+      {"rtc:quality", {&I::rtc_quality, false, B::message}},
   };
   return table;
 }
@@ -130,6 +132,7 @@ ChatCaches ChatService::caches() const {
   c.last_seen = i.last_seen_here.size();
   for (const auto& [room, list] : i.joiners) c.joiners += list.size();
   c.quota_buckets = i.create_quota.size();
+  c.quality_rooms = i.quality.rooms();
   return c;
 }
 
@@ -144,6 +147,7 @@ void ChatService::Impl::on_connection(socketio::Socket& socket) {
                                            TokenBucket(o.message_rate.per_second, o.message_rate.burst, now),
                                            TokenBucket(o.typing_rate.per_second, o.typing_rate.burst, now),
                                            TokenBucket(o.rtc_rate.per_second, o.rtc_rate.burst, now),
+                                           TokenBucket(o.rtc_stats_rate.per_second, o.rtc_stats_rate.burst, now),
                                            {},
                                            {}});
   std::weak_ptr<socketio::Socket> weak = socket.weak_from_this();
@@ -206,7 +210,10 @@ void ChatService::Impl::run(const ChatCall& original, std::string_view event, co
     const auto now = loop.now();
     using Bucket = OpInfo::Bucket;
     const Bucket bucket = op == ops().end() ? Bucket::message : op->second.bucket;
-    TokenBucket& b = bucket == Bucket::typing ? st->typing : bucket == Bucket::rtc ? st->rtc : st->message;
+    TokenBucket& b = bucket == Bucket::typing      ? st->typing
+                     : bucket == Bucket::rtc       ? st->rtc
+                     : bucket == Bucket::rtc_stats ? st->rtc_stats
+                                                   : st->message;
     if (!b.take(now)) return call.fail(Status::rate_limited("too many events; slow down"));
   }
   if (op == ops().end() && extra == extra_events.end())

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chat/call_quality_book.h"
 #include "chat/cluster_link.h"
 #include "chat/last_seen_cache.h"
 #include "chat/lru_cache.h"
@@ -43,7 +44,7 @@ struct ChatService::Impl {
   struct OpInfo {
     Op op;
     bool socket_only;
-    enum class Bucket { message, typing, rtc } bucket;
+    enum class Bucket { message, typing, rtc, rtc_stats } bucket;
   };
 
   // Every protocol event: its operation, whether it needs a socket, and
@@ -58,7 +59,7 @@ struct ChatService::Impl {
   };
   struct SocketState {
     std::weak_ptr<socketio::Socket> socket;
-    TokenBucket message, typing, rtc;
+    TokenBucket message, typing, rtc, rtc_stats;
     std::set<std::string> rooms;                        // chat rooms joined
     std::map<std::string, Typing> typing_in;              // rooms typing in
   };
@@ -269,6 +270,14 @@ struct ChatService::Impl {
   void rtc_offer(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:offer", "sdp"); }
   void rtc_answer(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:answer", "sdp"); }
   void rtc_ice(const ChatCall& call, const Json& p) { rtc_relay(call, p, "rtc:ice", "candidate"); }
+  // --- quality_ops.cpp
+  void rtc_stats(const ChatCall& call, const Json& p);
+  void rtc_quality(const ChatCall& call, const Json& p);
+  // The user of socket `sid` in `room`, on any node.
+  std::optional<std::string> user_of_peer(const std::string& room, const std::string& sid);
+  // Another node's rtc:stats report (ClusterLink's hook).
+  void remote_call_stats(const std::string& room, const std::string& user, const std::string& peer_user,
+                         const Json& sample);
 
   socketio::Namespace& nsp;
   Store& store;
@@ -292,6 +301,8 @@ struct ChatService::Impl {
   // lastSeen values this process set, while a store read may still miss
   // them; presence prefers them to the store's.
   chat::LastSeenCache last_seen_here;
+  // rtc:stats summaries per room (ChatOptions::quality_rooms, quality_participants).
+  chat::CallQualityBook quality{options.quality_rooms, options.quality_participants};
   // room_create_quota per user; a forgotten bucket is a full one.
   chat::LruCache<TokenBucket> create_quota{kMaxQuotaBuckets};
   static constexpr std::size_t kMaxQuotaBuckets = 100'000;

@@ -5,7 +5,7 @@
 // the call. After a reconnection every joined room is re-joined with
 // afterSeq, so chatd replays what was missed.
 import { ApiError, attachmentBlobUrl, connect, devToken, iceServers, request, uploadAttachment } from './api.js';
-import { Call } from './call.js';
+import { Call, MAX_PARTICIPANTS } from './call.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -667,20 +667,28 @@ async function removeMember(userId) {
 // ---------------------------------------------------------------- call
 
 function callUi() {
+  const fig = (sid, kind) => document.querySelector(`#videos .tile[data-sid="${CSS.escape(sid)}"][data-kind="${kind}"]`);
+  const nameOf = (sid) => state.rs.get(state.current)?.peers.get(sid)?.name ?? 'peer';
   return {
-    tile(sid) {
-      let fig = document.querySelector(`.tile.remote[data-sid="${CSS.escape(sid)}"]`);
-      if (!fig) {
-        const rs = state.rs.get(state.current);
-        const name = rs?.peers.get(sid)?.name ?? 'peer';
-        fig = el('figure', { class: 'tile remote', dataset: { sid, state: 'new' } },
-          el('video', { autoplay: '', playsinline: '' }), el('figcaption', {}, name));
-        $('videos').append(fig);
+    // One labelled tile per remote camera, and one per shared screen.
+    show(sid, kind, stream) {
+      let f = fig(sid, kind);
+      if (!f) {
+        const screen = kind === 'screen';
+        f = el('figure', { class: screen ? 'tile screen' : 'tile remote', dataset: { sid, kind, state: 'new' } },
+          el('video', { autoplay: '', playsinline: '' }), el('figcaption', {}, screen ? `${nameOf(sid)}'s screen` : nameOf(sid)));
+        if (screen) f.querySelector('video').muted = true;
+        $('videos').append(f);
       }
-      return fig.querySelector('video');
+      const video = f.querySelector('video');
+      if (stream && video.srcObject !== stream) {
+        video.srcObject = stream;
+        video.play().catch(() => {});
+      }
     },
-    dropTile(sid) {
-      document.querySelector(`.tile.remote[data-sid="${CSS.escape(sid)}"]`)?.remove();
+    hide(sid, kind) { fig(sid, kind)?.remove(); },
+    dropPeer(sid) {
+      for (const f of document.querySelectorAll(`#videos .tile[data-sid="${CSS.escape(sid)}"]`)) f.remove();
     },
     state: () => renderCallState(),
     ring(fromSids) {
@@ -688,6 +696,12 @@ function callUi() {
       const names = fromSids.map((sid) => rs?.peers.get(sid)?.name ?? 'someone');
       $('ring').hidden = fromSids.length === 0 || state.call?.inCall;
       $('ring-text').textContent = `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} calling.`;
+    },
+    full: () => endCall(`This call is full: ${MAX_PARTICIPANTS} people at most.`),
+    localScreen(stream) {
+      $('local-screen').hidden = !stream;
+      $('local-screen').querySelector('video').srcObject = stream;
+      $('call-share').textContent = stream ? 'Stop sharing' : 'Share screen';
     },
   };
 }
@@ -697,7 +711,7 @@ function renderCallState(note) {
   if (!c) return;
   const rs = state.rs.get(c.room);
   const parts = c.states().map(({ sid, state: s }) => {
-    const fig = document.querySelector(`.tile.remote[data-sid="${CSS.escape(sid)}"]`);
+    const fig = document.querySelector(`#videos .tile.remote[data-sid="${CSS.escape(sid)}"]`);
     const name = rs?.peers.get(sid)?.name ?? 'peer';
     if (fig) { fig.dataset.state = s; fig.querySelector('figcaption').textContent = `${name} · ${s}`; }
     return `${name}: ${s}`;
@@ -721,6 +735,10 @@ function ensureCall() {
 async function joinCall() {
   const call = ensureCall();
   if (!call || call.inCall) return;
+  if (call.isFull()) {
+    banner(`This call is full: ${MAX_PARTICIPANTS} people at most.`);
+    return;
+  }
   $('ring').hidden = true;
   $('call').hidden = false;
   $('call-state').textContent = 'starting camera…';
@@ -764,6 +782,11 @@ function endCall(note) {
 $('call-start').addEventListener('click', joinCall);
 $('ring-join').addEventListener('click', joinCall);
 $('call-hangup').addEventListener('click', () => endCall(null));
+$('call-share').addEventListener('click', () => {
+  const call = state.call;
+  if (call?.screen) call.stopShare();
+  else call?.shareScreen().catch((e) => banner(`Cannot share the screen: ${e.message}`));
+});
 $('call-mute').addEventListener('click', () => {
   const on = $('call-mute').textContent === 'Unmute';
   state.call?.setAudio(on);
