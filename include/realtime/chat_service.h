@@ -30,6 +30,7 @@
 #include "realtime/export.h"
 #include "realtime/json.h"
 #include "realtime/message.h"
+#include "realtime/notifier.h"
 #include "realtime/socketio_server.h"
 #include "realtime/status.h"
 #include "realtime/store.h"
@@ -91,6 +92,10 @@ struct ChatOptions {
   // Memory for display names of users seen (for system messages and the
   // presence of members who are offline); least recently seen forgotten.
   std::size_t name_cache_bytes = 8 << 20;
+
+  // Told of each new message for each member away from its room (see
+  // notifier.h); null for none. Must outlive the service.
+  Notifier* notifier = nullptr;
 };
 
 // Who performs an operation called through call().
