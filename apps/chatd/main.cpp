@@ -206,6 +206,24 @@ int main(int argc, char** argv) {
     }
     chatd::Attachments attachments(files, worker, t, store_for(0), log);
     if (auto s = attachments.open(); !s.ok()) return fail("attachments: " + s.message());
+    // Notifications for members who are away (issue 16): one for every
+    // loop, declared before the services, which must not outlive it.
+    chatd::Notifications notifications;
+    {
+      chatd::OutboxOptions ob;
+      ob.window = config.notify.coalesce;
+      ob.max_queue = config.notify.max_queue;
+      ob.attempts = config.notify.attempts;
+      ob.retry_base = config.notify.retry_base;
+      if (!config.notify.webhook_url.empty()) {
+        notifications.add(std::make_unique<chatd::Outbox>(
+            "webhook", ob,
+            chatd::webhook_delivery({config.notify.webhook_url, config.notify.webhook_secret, config.notify.webhook_timeout},
+                                    log),
+            log));
+        log.info("webhook notifications on", {{"url", config.notify.webhook_url}});
+      }
+    }
     // The cluster's bus (issue 13), or the loops' own (--threads): declared
     // before the services, which must not outlive it.
     std::unique_ptr<realtime::Bus> network_bus;  // Redis, under a LocalFirstBus when there are several loops
@@ -234,6 +252,7 @@ int main(int argc, char** argv) {
       cluster.advertise = advertise;
     }
     chatd::SharedParts shared{config, log, clock, attachments, t, bus.get(), cluster, loops, nullptr, {}, {}};
+    if (!notifications.empty()) shared.notifications = &notifications;
     if (acceptor && clustered) shared.routable_nodes = [directory] { return directory->size(); };
     if (!config.static_dir.empty()) {
       // Read once here: the loop never waits on the disk for it.

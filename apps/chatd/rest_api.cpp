@@ -423,6 +423,7 @@ void RestApi::Impl::install_misc() {
       r.content_type = "text/plain; version=0.0.4";
       r.body = render_metrics(loops, ctx.store.pending(), ctx.bus ? &bus : nullptr,
                               ctx.routable_nodes ? std::optional<std::size_t>(ctx.routable_nodes()) : std::nullopt);
+      if (ctx.notifications) r.body += ctx.notifications->metrics();
       respond(std::move(r));
     };
     // With several loops, each one's figures are taken on its own thread.

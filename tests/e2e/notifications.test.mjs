@@ -1,0 +1,175 @@
+// End-to-end: notifications for members who are away (docs/protocol.md
+// "Notifications", docs/operations.md "Webhook"). A real chatd posts to a
+// local webhook receiver (lib/webhook_receiver.mjs) that checks the
+// signature:
+// - a member with no socket in the room gets one signed webhook for a
+//   burst of messages (coalesced), retried after a 500 with the same id;
+//   members in the room get none; the secret never reaches the log;
+// - a receiver that cannot verify the signature answers 401: chatd gives
+//   up at once (no retry) and counts it;
+// - the queue is bounded: past --notify-queue the oldest waiting
+//   notification is dropped, counted on /metrics and logged;
+// - in a cluster (and with CLUSTER_THREADS, across loops), a socket in the
+//   room on another node means not away, and an away member is told once,
+//   by the node that took the message, not by every node.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { startChatd, connect, rest, ok, person, eventually } from "./lib/harness.mjs";
+import { startCluster } from "./lib/cluster.mjs";
+import { startWebhookReceiver, verifySignature } from "./lib/webhook_receiver.mjs";
+
+const T = { timeout: 60000 };
+const SECRET = "whsec-e2e-0123456789abcdef";
+const closers = [];
+after(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+async function webhookChatd(receiver, args = []) {
+  const server = await startChatd({
+    args: ["--webhook-url", receiver.url, "--notify-retry-ms", "200", ...args],
+    env: { CHATD_WEBHOOK_SECRET: SECRET },
+  });
+  closers.push(() => server.stop());
+  return server;
+}
+
+async function receiver(opts = {}) {
+  const r = await startWebhookReceiver({ secret: SECRET, ...opts });
+  closers.push(() => r.close());
+  return r;
+}
+
+// A group room of `owner` with `members`, made through `owner`'s socket.
+async function groupRoom(owner, members, title = "Algebra") {
+  const ack = ok(await owner.call("room:create", { kind: "group", title, members: members.map((m) => m.id) }));
+  return ack.room.id;
+}
+
+const metric = async (server, name) => {
+  const m = (await rest(server, "GET", "/metrics")).text.match(new RegExp(`^${name}\\{channel="webhook"\\} (\\d+)$`, "m"));
+  return m ? Number(m[1]) : undefined;
+};
+
+test("an away member gets one signed webhook for a burst, retried after a 500", T, async () => {
+  const hook = await receiver({ statuses: [500] });
+  const server = await webhookChatd(hook, ["--notify-coalesce-ms", "400"]);
+  const [ann, bob, cat] = [person("ann"), person("bob"), person("cat")];
+  const a = await connect(server, ann.token);
+  const b = await connect(server, bob.token);
+  const room = await groupRoom(a, [bob, cat]);
+  ok(await a.call("room:join", { room }));
+  ok(await b.call("room:join", { room }));
+  for (const text of ["one", "two", "three"]) ok(await a.call("message:send", { room, text }));
+
+  const first = await hook.next();
+  assert.equal(first.status, 500);
+  assert.equal(first.verified, true, "the signature checks out");
+  assert.equal(first.headers["content-type"], "application/json");
+  const retry = await hook.next();
+  assert.equal(retry.status, 200);
+  assert.equal(retry.verified, true);
+  assert.equal(retry.json.id, first.json.id, "a retry keeps the delivery id");
+  assert.equal(retry.headers["x-chatd-delivery"], first.json.id);
+  assert.deepEqual({ ...retry.json, at: undefined, id: undefined, messageId: undefined }, {
+    type: "message.away", userId: cat.id, room, roomTitle: "Algebra", messages: 3, firstSeq: 1, lastSeq: 3,
+    senderId: ann.id, senderName: "Ann", text: "three", at: undefined, id: undefined, messageId: undefined,
+  }, "three messages in the window make one notification, naming the last");
+  assert.match(retry.json.at, /^\d{4}-\d{2}-\d{2}T/);
+  assert.ok(hook.received.every((r) => r.json.userId === cat.id), "Bob and Ann are in the room: no webhook for them");
+  await eventually(async () => (await metric(server, "chatd_notifications_delivered_total")) === 1 &&
+    (await metric(server, "chatd_notifications_retried_total")) === 1, "/metrics counts the delivery and the retry");
+  assert.ok(!server.log().includes(SECRET), "the secret is not logged");
+  a.close();
+  b.close();
+});
+
+test("a receiver that cannot verify the signature refuses, and chatd gives up without retrying", T, async () => {
+  const hook = await startWebhookReceiver({ secret: "some-other-secret-not-chatds" });
+  closers.push(() => hook.close());
+  const server = await webhookChatd(hook, ["--notify-coalesce-ms", "0"]);
+  const [ann, cat] = [person("ann"), person("cat")];
+  const a = await connect(server, ann.token);
+  const room = await groupRoom(a, [cat]);
+  ok(await a.call("message:send", { room, text: "tampered?" }));
+  const r = await hook.next();
+  assert.equal(r.verified, false);
+  assert.equal(r.status, 401);
+  // The signature covers the body: the right secret fails on a changed body.
+  assert.equal(verifySignature(SECRET, r.headers["x-chatd-signature"], r.body), true);
+  assert.equal(verifySignature(SECRET, r.headers["x-chatd-signature"], r.body.replace("tampered", "tempered")), false);
+  await eventually(async () => (await metric(server, "chatd_notifications_failed_total")) === 1,
+    "/metrics counts the notification given up");
+  assert.equal(await metric(server, "chatd_notifications_retried_total"), 0, "a 401 is not retried");
+  assert.equal(hook.received.length, 1);
+  a.close();
+});
+
+test("past --notify-queue the oldest waiting notification is dropped, counted and logged", T, async () => {
+  const hook = await receiver();
+  const server = await webhookChatd(hook, ["--notify-coalesce-ms", "0", "--notify-queue", "2"]);
+  const ann = person("ann");
+  const away = [1, 2, 3, 4].map((i) => person(`m${i}`));
+  const x = person("x");
+  const a = await connect(server, ann.token);
+  // The sender is kept busy: its first request gets no answer until released.
+  hook.hold();
+  const first = await groupRoom(a, [x]);
+  ok(await a.call("message:send", { room: first, text: "keeps the sender busy" }));
+  assert.equal((await hook.next()).json.userId, x.id);
+  // Four away members, room for two.
+  const room = await groupRoom(a, away);
+  ok(await a.call("message:send", { room, text: "to four" }));
+  await eventually(async () => (await metric(server, "chatd_notifications_dropped_total")) === 2,
+    "two notifications dropped");
+  assert.equal(await metric(server, "chatd_notifications_queued"), 2);
+  assert.match(server.log(), /notification queue full/);
+  hook.release();
+  const kept = [(await hook.next()).json.userId, (await hook.next()).json.userId].sort();
+  assert.deepEqual(kept, [away[2].id, away[3].id].sort(), "the newest two were kept");
+  await eventually(async () => (await metric(server, "chatd_notifications_delivered_total")) === 3, "three delivered");
+  a.close();
+});
+
+test("in a cluster: not away while in the room on another node; told once, by one node", { timeout: 120000 }, async () => {
+  const hook = await receiver();
+  const cluster = await startCluster({
+    nodes: 2,
+    args: ["--webhook-url", hook.url, "--webhook-secret", SECRET, "--notify-coalesce-ms", "200", "--notify-retry-ms", "200"],
+  });
+  closers.push(() => cluster.close());
+  const [ann, cat, dan, eve] = [person("ann"), person("cat"), person("dan"), person("eve")];
+  const a = await connect(cluster.node(1), ann.token);
+  const c = await connect(cluster.node(2), cat.token);
+  const room = await groupRoom(a, [cat]);
+  ok(await a.call("room:join", { room }));
+  ok(await c.call("room:join", { room }));
+  // Cat's join has reached node 1 once node 1's presence counts Cat.
+  await eventually(async () => {
+    const p = await a.call("presence:list", { room });
+    return p.ok && p.presence.some((u) => u.userId === cat.id && u.online);
+  }, "node 1 sees Cat in the room");
+  ok(await a.call("message:send", { room, text: "cat is here, on node 2" }));
+  ok(await c.call("room:leave", { room }));
+  await eventually(async () => {
+    const p = await a.call("presence:list", { room });
+    return p.ok && p.presence.some((u) => u.userId === cat.id && !u.online);
+  }, "node 1 sees Cat gone");
+  ok(await a.call("message:send", { room, text: "cat left" }));
+  const told = await hook.next();
+  assert.equal(told.json.userId, cat.id);
+  assert.equal(told.json.text, "cat left", "the message sent while Cat was in the room notified no one");
+  assert.equal(told.json.messages, 1);
+  // Markers through each node, sent after: a node's sender delivers in
+  // order, so once both arrived no duplicate of Cat's is still coming.
+  const d = await connect(cluster.node(2), dan.token);
+  const r1 = await groupRoom(a, [eve], "marker 1");
+  const r2 = await groupRoom(d, [eve], "marker 2");
+  ok(await a.call("message:send", { room: r1, text: "m1" }));
+  ok(await d.call("message:send", { room: r2, text: "m2" }));
+  await hook.next((r) => r.json.roomTitle === "marker 1");
+  await hook.next((r) => r.json.roomTitle === "marker 2");
+  const toCat = hook.received.filter((r) => r.json.userId === cat.id);
+  assert.equal(toCat.length, 1, `one webhook for Cat, not one per node: ${JSON.stringify(toCat.map((r) => r.json))}`);
+  for (const s of [a, c, d]) s.close();
+});
