@@ -172,7 +172,12 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("notify-attempts", "Deliveries tried per notification before giving up (failures retried with exponential backoff)", cxxopts::value<int>()->default_value("5"))
       ("notify-retry-ms", "First retry after this, ms; each next one waits twice as long, up to a minute", cxxopts::value<int>()->default_value("1000"))
       ("notify-queue", "Notifications waiting per channel, one per (user, room); past it the oldest is dropped", cxxopts::value<std::size_t>()->default_value("10000"))
-      ("notify-coalesce-ms", "Messages to one away member in one room within this make one notification, ms", cxxopts::value<int>()->default_value("2000"));
+      ("notify-coalesce-ms", "Messages to one away member in one room within this make one notification, ms", cxxopts::value<int>()->default_value("2000"))
+      ("vapid-key", "PEM file of a P-256 private key: turns on Web Push to members who are away (openssl ecparam -name prime256v1 -genkey -noout -out vapid.pem)", cxxopts::value<std::string>()->default_value(""))
+      ("vapid-subject", "Contact the push services may use: mailto:you@example.com or an https URL (required with --vapid-key)", cxxopts::value<std::string>()->default_value(""))
+      ("push-max-subscriptions", "Web Push subscriptions one user may have (browsers); the oldest go first", cxxopts::value<std::size_t>()->default_value("10"))
+      ("push-ttl", "Seconds a push service keeps a notification for a browser that is offline", cxxopts::value<int>()->default_value("86400"))
+      ("push-allow-http", "Accept http:// push endpoints (a local test push service only; never in production)");
   // clang-format on
 
   ParsedConfig out;
@@ -480,6 +485,20 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     n.retry_base = std::chrono::milliseconds(*retry);
     n.max_queue = *queue;
     n.coalesce = std::chrono::milliseconds(*coalesce);
+    n.vapid_key_file = value("vapid-key");
+    n.vapid_subject = value("vapid-subject");
+    const std::string allow_http = fallback("push-allow-http").value_or("");
+    n.push_allow_http = args.count("push-allow-http") > 0 || allow_http == "1" || allow_http == "true";
+    auto max_subs = number("push-max-subscriptions", to_size);
+    auto push_ttl = number("push-ttl", to_int);
+    for (const realtime::Status& s : {max_subs.status(), push_ttl.status()})
+      if (!s.ok()) return s;
+    if (!n.vapid_key_file.empty() && !n.vapid_subject.starts_with("mailto:") && !n.vapid_subject.starts_with("https://"))
+      return realtime::Status::bad_request("--vapid-key needs --vapid-subject: mailto:you@example.com or an https:// URL");
+    if (*max_subs < 1 || *max_subs > 100) return realtime::Status::bad_request("--push-max-subscriptions must be 1 to 100");
+    if (*push_ttl < 0 || *push_ttl > 28 * 86400) return realtime::Status::bad_request("--push-ttl must be 0 to 2419200 seconds");
+    n.push_max_subscriptions = *max_subs;
+    n.push_ttl = std::chrono::seconds(*push_ttl);
   }
 
   using realtime::Status;

@@ -122,6 +122,11 @@ struct Config {
     std::chrono::milliseconds retry_base{1000};  // doubling up to a minute
     std::size_t max_queue = 10000;               // (user, room) entries per channel
     std::chrono::milliseconds coalesce{2000};    // one delivery per (user, room) within it
+    std::string vapid_key_file;                  // PEM P-256 private key; empty: no Web Push
+    std::string vapid_subject;                   // mailto: or https: contact
+    std::size_t push_max_subscriptions = 10;     // per user
+    std::chrono::seconds push_ttl{86400};
+    bool push_allow_http = false;                // http:// endpoints: local tests only
   } notify;
 };
 

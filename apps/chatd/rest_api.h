@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notifications.h"
+#include "web_push_channel.h"
 #include "options.h"
 #include "realtime/chat_service.h"
 #include "realtime/jwt_authenticator.h"
@@ -35,6 +36,7 @@ struct RestContext {
   GatherFigures gather;                 // with several loops (--threads): /metrics sums them all
   std::function<std::size_t()> routable_nodes;  // a cluster's relays (node_directory.h); any thread
   const Notifications* notifications = nullptr;  // away members' notifications, for /metrics; or none
+  WebPushSetup* push = nullptr;  // --vapid-key: the /api/push routes; or none
 };
 
 // Registers every route on the transport. Keeps per-caller rate buckets.

@@ -106,7 +106,7 @@ realtime::Result<std::unique_ptr<ServerLoop>> ServerLoop::create(SharedParts& sh
   }
   loop->api_ = std::make_unique<RestApi>(RestContext{shared.config, transport, loop->io_, chat, store, *loop->jwt_.auth,
                                                      shared.attachments, shared.log, loop->connections_, shared.bus,
-                                                     shared.gather, shared.routable_nodes, shared.notifications});
+                                                     shared.gather, shared.routable_nodes, shared.notifications, shared.push});
   loop->api_->install();
   if (!shared.config.static_dir.empty()) {
     if (auto s = transport.serve_static("/", shared.config.static_dir); !s.ok())

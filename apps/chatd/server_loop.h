@@ -47,6 +47,7 @@ struct SharedParts {
   GatherFigures gather;  // several loops: /metrics asks them all (gather_figures below)
   std::function<std::size_t()> routable_nodes;  // relays to other nodes, when the acceptor makes them
   Notifications* notifications = nullptr;  // away members (notifications.h); null: none configured
+  WebPushSetup* push = nullptr;            // --vapid-key (web_push_channel.h); null: no Web Push
 };
 
 class ServerLoop {

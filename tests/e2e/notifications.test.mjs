@@ -11,14 +11,35 @@
 //   notification is dropped, counted on /metrics and logged;
 // - in a cluster (and with CLUSTER_THREADS, across loops), a socket in the
 //   room on another node means not away, and an away member is told once,
-//   by the node that took the message, not by every node.
+//   by the node that took the message, not by every node;
+// - Web Push (lib/push_service.mjs checks the VAPID token and decrypts the
+//   payload with the subscription's keys): subscriptions over REST with
+//   bad input refused and a bound per user, one push for a burst, and a
+//   410 from the push service deletes the subscription; in the cluster a
+//   subscription made through one node is pushed to by another.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startChatd, connect, rest, ok, person, eventually } from "./lib/harness.mjs";
 import { startCluster } from "./lib/cluster.mjs";
 import { startWebhookReceiver, verifySignature } from "./lib/webhook_receiver.mjs";
+import { startPushService } from "./lib/push_service.mjs";
+import { generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { API_KEY, tempDir } from "./lib/harness.mjs";
 
 const T = { timeout: 60000 };
+
+// A VAPID key (P-256, PEM) in a file, and its public key as the browser gets it.
+function vapidKey() {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const file = join(tempDir(), "vapid.pem");
+  writeFileSync(file, privateKey.export({ type: "sec1", format: "pem" }));
+  const jwk = publicKey.export({ format: "jwk" });
+  const raw = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
+  return { file, publicKey: raw.toString("base64url") };
+}
+const PUSH_ARGS = (key) => ["--vapid-key", key.file, "--vapid-subject", "mailto:ops@example.com", "--push-allow-http"];
 const SECRET = "whsec-e2e-0123456789abcdef";
 const closers = [];
 after(async () => {
@@ -133,9 +154,13 @@ test("past --notify-queue the oldest waiting notification is dropped, counted an
 
 test("in a cluster: not away while in the room on another node; told once, by one node", { timeout: 120000 }, async () => {
   const hook = await receiver();
+  const vapid = vapidKey();
+  const pushService = await startPushService();
+  closers.push(() => pushService.close());
   const cluster = await startCluster({
     nodes: 2,
-    args: ["--webhook-url", hook.url, "--webhook-secret", SECRET, "--notify-coalesce-ms", "200", "--notify-retry-ms", "200"],
+    args: ["--webhook-url", hook.url, "--webhook-secret", SECRET, "--notify-coalesce-ms", "200", "--notify-retry-ms", "200",
+      ...PUSH_ARGS(vapid)],
   });
   closers.push(() => cluster.close());
   const [ann, cat, dan, eve] = [person("ann"), person("cat"), person("dan"), person("eve")];
@@ -144,6 +169,9 @@ test("in a cluster: not away while in the room on another node; told once, by on
   const room = await groupRoom(a, [cat]);
   ok(await a.call("room:join", { room }));
   ok(await c.call("room:join", { room }));
+  // Cat's browser subscribes through node 2; node 1 will push to it.
+  const catBrowser = pushService.subscribe();
+  assert.equal((await rest(cluster.node(2), "POST", "/api/push/subscriptions", { token: cat.token, body: catBrowser })).status, 201);
   // Cat's join has reached node 1 once node 1's presence counts Cat.
   await eventually(async () => {
     const p = await a.call("presence:list", { room });
@@ -171,5 +199,67 @@ test("in a cluster: not away while in the room on another node; told once, by on
   await hook.next((r) => r.json.roomTitle === "marker 2");
   const toCat = hook.received.filter((r) => r.json.userId === cat.id);
   assert.equal(toCat.length, 1, `one webhook for Cat, not one per node: ${JSON.stringify(toCat.map((r) => r.json))}`);
+  const pushed = await pushService.next();
+  assert.equal(pushed.vapid.ok, true, pushed.vapid.why);
+  assert.equal(pushed.payload.text, "cat left", "node 1 pushed with the subscription made through node 2");
+  assert.equal(pushService.received.length, 1, "one push, not one per node");
   for (const s of [a, c, d]) s.close();
+});
+
+test("Web Push: subscriptions over REST, one encrypted VAPID-signed push per burst, a 410 deletes", T, async () => {
+  const vapid = vapidKey();
+  const push = await startPushService();
+  closers.push(() => push.close());
+  const server = await startChatd({ args: [...PUSH_ARGS(vapid), "--notify-coalesce-ms", "300", "--push-max-subscriptions", "3"] });
+  closers.push(() => server.stop());
+  const key = await rest(server, "GET", "/api/push/vapid-public-key");
+  assert.equal(key.status, 200);
+  assert.equal(key.body.publicKey, vapid.publicKey, "the applicationServerKey is the --vapid-key's public key");
+
+  const [ann, cat] = [person("ann"), person("cat")];
+  const browser = push.subscribe();
+  const subscribe = (body, token = cat.token) => rest(server, "POST", "/api/push/subscriptions", { token, body });
+  // Bad input is refused with the contract's errors.
+  assert.equal((await subscribe(browser, API_KEY)).status, 403, "the service has no browser");
+  assert.equal((await rest(server, "POST", "/api/push/subscriptions", { body: browser })).status, 401);
+  assert.equal((await subscribe({ endpoint: "javascript:alert(1)", keys: browser.keys })).body.error.code, "bad_request");
+  assert.equal((await subscribe({ endpoint: `${push.origin}/${"x".repeat(1100)}`, keys: browser.keys })).status, 400);
+  assert.equal((await subscribe({ endpoint: browser.endpoint, keys: { p256dh: "AAAA", auth: browser.keys.auth } })).status, 400);
+  assert.equal((await subscribe({ endpoint: browser.endpoint })).status, 400);
+  assert.equal((await rest(server, "POST", "/api/push/subscriptions", { token: cat.token, raw: "{", headers: { "content-type": "application/json" } })).status, 400);
+  assert.equal((await subscribe(browser)).status, 201);
+
+  const a = await connect(server, ann.token);
+  const room = await groupRoom(a, [cat], "Physics");
+  ok(await a.call("message:send", { room, text: "lab at 3" }));
+  ok(await a.call("message:send", { room, text: "bring goggles" }));
+  const got = await push.next();
+  assert.equal(got.status, 201);
+  assert.equal(got.vapid.ok, true, got.vapid.why);
+  assert.equal(got.vapid.k, vapid.publicKey);
+  assert.equal(got.headers["content-encoding"], "aes128gcm");
+  assert.equal(got.headers.ttl, "86400");
+  assert.equal(got.headers.urgency, "normal");
+  assert.match(got.headers.topic, /^[\w-]{32}$/);
+  assert.equal(got.decryptError, undefined);
+  assert.deepEqual({ ...got.payload, at: undefined, messageId: undefined },
+    { room, roomTitle: "Physics", messages: 2, seq: 2, senderName: "Ann", text: "bring goggles", at: undefined, messageId: undefined },
+    "two messages in the window make one push, decrypted with the subscription's keys");
+
+  // The push service says the subscription is gone: chatd deletes it.
+  push.answer(browser.endpoint, 410);
+  ok(await a.call("message:send", { room, text: "still there?" }));
+  assert.equal((await push.next()).status, 410);
+  const unsubscribe = (endpoint) =>
+    rest(server, "DELETE", `/api/push/subscriptions?endpoint=${encodeURIComponent(endpoint)}`, { token: cat.token });
+  await eventually(async () => (await unsubscribe(browser.endpoint)).status === 404, "the subscription deleted after 410");
+
+  // At most --push-max-subscriptions per user: the oldest goes.
+  const browsers = [1, 2, 3, 4].map(() => push.subscribe());
+  for (const b of browsers) assert.equal((await subscribe(b)).status, 201);
+  assert.equal((await unsubscribe(browsers[0].endpoint)).status, 404, "the oldest of four was dropped");
+  assert.equal((await rest(server, "DELETE", "/api/push/subscriptions", { token: ann.token, body: { endpoint: browsers[3].endpoint } })).status, 404,
+    "one user cannot remove another's subscription");
+  assert.equal((await rest(server, "DELETE", "/api/push/subscriptions", { token: cat.token, body: { endpoint: browsers[3].endpoint } })).status, 200);
+  a.close();
 });
