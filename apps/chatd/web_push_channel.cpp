@@ -156,6 +156,19 @@ void PushRoutes::install(const AddRoute& add) {
       return st.ok() ? json_answer(201, Json::object({{"ok", true}})) : error_answer(st);
     });
   });
+  add("GET", "/api/push/subscriptions", [this, on_worker](realtime::Actor a, const HttpRequest&, HttpResponder respond) {
+    if (a.service || a.identity.user_id.empty())
+      return respond(error_answer(Status::forbidden("a subscription belongs to a user: call with the user's token")));
+    on_worker(std::move(respond), [this, user = a.identity.user_id] {
+      auto subs = push_.subscriptions->of_user(user);
+      if (!subs.ok()) return error_answer(subs.status());
+      Json::Array list;
+      for (const auto& s : *subs)
+        list.push_back(Json::object({{"endpoint", s.endpoint},
+                                     {"createdAt", realtime::format_iso8601(realtime::Timestamp(std::chrono::milliseconds(s.created)))}}));
+      return json_answer(200, Json::object({{"subscriptions", Json(std::move(list))}}));
+    });
+  });
   add("DELETE", "/api/push/subscriptions", [this, parse, on_worker](realtime::Actor a, const HttpRequest& req,
                                                                      HttpResponder respond) {
     auto j = parse(a, req);

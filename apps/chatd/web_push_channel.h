@@ -35,7 +35,7 @@ struct WebPushSetup {
 // 410 deletes the subscription.
 Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log);
 
-// POST /api/push/subscriptions, DELETE /api/push/subscriptions and GET
+// POST, GET and DELETE /api/push/subscriptions and GET
 // /api/push/vapid-public-key on one loop (docs/protocol.md). `add` is the
 // REST API's authenticated route adder.
 class PushRoutes {
