@@ -222,7 +222,9 @@ int main(int argc, char** argv) {
             chatd::webhook_delivery({config.notify.webhook_url, config.notify.webhook_secret, config.notify.webhook_timeout},
                                     log),
             log));
-        log.info("webhook notifications on", {{"url", config.notify.webhook_url}});
+        // The origin only: a URL may carry credentials or a token in its path.
+        log.info("webhook notifications on",
+                 {{"to", realtime::web_push_origin(config.notify.webhook_url, true).value_or("(hidden)")}});
       }
       if (!config.notify.vapid_key_file.empty()) {
         const std::string pem = read_whole_file(config.notify.vapid_key_file);
