@@ -60,6 +60,14 @@ void Outbox::add(const realtime::AwayNotice& notice) {
   cv_.notify_one();
 }
 
+Outbox::Entry Outbox::take(std::map<std::string, Entry>::iterator it) {
+  Entry e = std::move(it->second);
+  by_order_.erase(e.order);
+  by_due_.erase({e.due, it->first});
+  entries_.erase(it);
+  return e;
+}
+
 void Outbox::put(std::string key, Entry e) {
   if (auto it = entries_.find(key); it != entries_.end()) {
     // One delivery for both: the newest notice, every message counted,
@@ -70,13 +78,15 @@ void Outbox::put(std::string key, Entry e) {
     old.batch.messages += e.batch.messages;
     old.batch.attempt = std::max(old.batch.attempt, e.batch.attempt);
     if (old.batch.id.empty()) old.batch.id = std::move(e.batch.id);
-    old.due = std::min(old.due, e.due);
+    if (e.due < old.due) {
+      by_due_.erase({old.due, key});
+      old.due = e.due;
+      by_due_.emplace(old.due, key);
+    }
     return;
   }
-  if (entries_.size() >= options_.max_queue) {
-    auto oldest = std::min_element(entries_.begin(), entries_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.order < b.second.order; });
-    if (oldest != entries_.end()) entries_.erase(oldest);
+  if (entries_.size() >= options_.max_queue && !by_order_.empty()) {
+    take(entries_.find(by_order_.begin()->second));
     ++stats_.dropped;
     const auto now = Clock::now();
     if (now - last_drop_log_ > std::chrono::seconds(10)) {
@@ -87,6 +97,8 @@ void Outbox::put(std::string key, Entry e) {
     }
   }
   e.order = next_order_++;
+  by_order_.emplace(e.order, key);
+  by_due_.emplace(e.due, key);
   entries_.emplace(std::move(key), std::move(e));
 }
 
@@ -104,15 +116,13 @@ void Outbox::run() {
       cv_.wait(lock, [&] { return stopping_ || !entries_.empty(); });
       continue;
     }
-    auto next = std::min_element(entries_.begin(), entries_.end(),
-                                 [](const auto& a, const auto& b) { return a.second.due < b.second.due; });
-    if (next->second.due > Clock::now()) {
-      cv_.wait_until(lock, next->second.due);
+    const auto [due, next_key] = *by_due_.begin();
+    if (due > Clock::now()) {
+      cv_.wait_until(lock, due);
       continue;
     }
-    std::string key = next->first;
-    Entry e = std::move(next->second);
-    entries_.erase(next);
+    std::string key = next_key;
+    Entry e = take(entries_.find(key));
     if (e.batch.id.empty()) e.batch.id = realtime::random_token(16);
     lock.unlock();
     const Outcome outcome = deliver_(e.batch);

@@ -19,8 +19,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "log.h"
@@ -85,7 +87,13 @@ class Outbox {
   Log& log_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  // Takes an entry out of entries_ and both indexes. Under mu_.
+  Entry take(std::map<std::string, Entry>::iterator it);
   std::map<std::string, Entry> entries_;  // by user + '\n' + room
+  // Indexes of entries_, so that neither the loop (dropping the oldest)
+  // nor the sender (the next due) scans the queue.
+  std::map<std::uint64_t, std::string> by_order_;
+  std::set<std::pair<Clock::time_point, std::string>> by_due_;
   std::uint64_t next_order_ = 0;
   Stats stats_;
   Clock::time_point last_drop_log_{};

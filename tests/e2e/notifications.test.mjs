@@ -74,7 +74,7 @@ const metric = async (server, name) => {
 
 test("an away member gets one signed webhook for a burst, retried after a 500", T, async () => {
   const hook = await receiver({ statuses: [500] });
-  const server = await webhookChatd(hook, ["--notify-coalesce-ms", "400"]);
+  const server = await webhookChatd(hook, ["--notify-coalesce-ms", "400", "--log-level", "debug"]);
   const [ann, bob, cat] = [person("ann"), person("bob"), person("cat")];
   const a = await connect(server, ann.token);
   const b = await connect(server, bob.token);
