@@ -206,6 +206,47 @@ int main(int argc, char** argv) {
     }
     chatd::Attachments attachments(files, worker, t, store_for(0), log);
     if (auto s = attachments.open(); !s.ok()) return fail("attachments: " + s.message());
+    // Notifications for members who are away (issue 16): one for every
+    // loop, declared before the services, which must not outlive it.
+    std::unique_ptr<chatd::WebPushSetup> push;  // --vapid-key; outlives its outbox
+    chatd::Notifications notifications;
+    {
+      chatd::OutboxOptions ob;
+      ob.window = config.notify.coalesce;
+      ob.max_queue = config.notify.max_queue;
+      ob.attempts = config.notify.attempts;
+      ob.retry_base = config.notify.retry_base;
+      if (!config.notify.webhook_url.empty()) {
+        notifications.add(std::make_unique<chatd::Outbox>(
+            "webhook", ob,
+            chatd::webhook_delivery({config.notify.webhook_url, config.notify.webhook_secret, config.notify.webhook_timeout},
+                                    log),
+            log));
+        // The origin only: a URL may carry credentials or a token in its path.
+        log.info("webhook notifications on",
+                 {{"to", realtime::web_push_origin(config.notify.webhook_url, true).value_or("(hidden)")}});
+      }
+      if (!config.notify.vapid_key_file.empty()) {
+        const std::string pem = read_whole_file(config.notify.vapid_key_file);
+        auto key = realtime::VapidKey::from_pem(pem);
+        if (!key.ok()) return fail("--vapid-key " + config.notify.vapid_key_file + ": " + key.status().message());
+        // The subscriptions live beside the rooms: in PostgreSQL every node sees them.
+        realtime::Result<std::unique_ptr<realtime::PushSubscriptionStore>> subs = realtime::make_memory_push_subscriptions();
+        if (config.store == "sqlite")
+          subs = realtime::open_sqlite_push_subscriptions((std::filesystem::path(config.data_dir) / "chatd.db").string());
+        else if (config.store == "postgres")
+          subs = realtime::open_postgres_push_subscriptions(config.pg.url);
+        if (!subs.ok()) return fail("push subscriptions: " + subs.status().message());
+        push = std::make_unique<chatd::WebPushSetup>(chatd::WebPushSetup{std::move(key).value(), config.notify.vapid_subject,
+                                                                         std::move(subs).value(),
+                                                                         config.notify.push_max_subscriptions,
+                                                                         config.notify.push_ttl});
+        push->allow_http = config.notify.push_allow_http;
+        notifications.add(std::make_unique<chatd::Outbox>("webpush", ob, chatd::web_push_delivery(*push, log), log));
+        log.info("Web Push notifications on", {{"subject", config.notify.vapid_subject}});
+        if (push->allow_http) log.warn("--push-allow-http: http:// push endpoints accepted (tests only)");
+      }
+    }
     // The cluster's bus (issue 13), or the loops' own (--threads): declared
     // before the services, which must not outlive it.
     std::unique_ptr<realtime::Bus> network_bus;  // Redis, under a LocalFirstBus when there are several loops
@@ -234,6 +275,8 @@ int main(int argc, char** argv) {
       cluster.advertise = advertise;
     }
     chatd::SharedParts shared{config, log, clock, attachments, t, bus.get(), cluster, loops, nullptr, {}, {}};
+    if (!notifications.empty()) shared.notifications = &notifications;
+    shared.push = push.get();
     if (acceptor && clustered) shared.routable_nodes = [directory] { return directory->size(); };
     if (!config.static_dir.empty()) {
       // Read once here: the loop never waits on the disk for it.

@@ -168,6 +168,20 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("node-id", "This node's name in the cluster, in logs, /healthz and /metrics (letters, digits, - and _; default: random)", cxxopts::value<std::string>()->default_value(""))
       ("advertise", "Where the other nodes reach this one: http(s)://host:port (default: from --host and --port)", cxxopts::value<std::string>()->default_value(""))
       ("node-timeout", "Seconds a node may stay silent before the others count it dead (its users go offline, its call peers get rtc:peer-left)", cxxopts::value<int>()->default_value("15"));
+  // --- Notifications (issue 16) ---
+  options.add_options("Notifications")
+      ("webhook-url", "POST a signed JSON notice here when a member is away from a room that gets a message (http or https)", cxxopts::value<std::string>()->default_value(""))
+      ("webhook-secret", "Secret for the webhook's X-Chatd-Signature HMAC-SHA256 (required with --webhook-url; better in CHATD_WEBHOOK_SECRET)", cxxopts::value<std::string>()->default_value(""))
+      ("webhook-timeout", "Longest one webhook request may take, ms", cxxopts::value<int>()->default_value("5000"))
+      ("notify-attempts", "Deliveries tried per notification before giving up (failures retried with exponential backoff)", cxxopts::value<int>()->default_value("5"))
+      ("notify-retry-ms", "First retry after this, ms; each next one waits twice as long, up to a minute", cxxopts::value<int>()->default_value("1000"))
+      ("notify-queue", "Notifications waiting per channel, one per (user, room); past it the oldest is dropped", cxxopts::value<std::size_t>()->default_value("10000"))
+      ("notify-coalesce-ms", "Messages to one away member in one room within this make one notification, ms", cxxopts::value<int>()->default_value("2000"))
+      ("vapid-key", "PEM file of a P-256 private key: turns on Web Push to members who are away (openssl ecparam -name prime256v1 -genkey -noout -out vapid.pem)", cxxopts::value<std::string>()->default_value(""))
+      ("vapid-subject", "Contact the push services may use: mailto:you@example.com or an https URL (required with --vapid-key)", cxxopts::value<std::string>()->default_value(""))
+      ("push-max-subscriptions", "Web Push subscriptions one user may have (browsers); the oldest go first", cxxopts::value<std::size_t>()->default_value("10"))
+      ("push-ttl", "Seconds a push service keeps a notification for a browser that is offline", cxxopts::value<int>()->default_value("86400"))
+      ("push-allow-http", "Accept http:// push endpoints (a local test push service only; never in production)");
   // clang-format on
 
   ParsedConfig out;
@@ -180,7 +194,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
   // The groups in the order a reader wants them; any group not named here
   // still follows, so a new one cannot be left out of --help.
   std::vector<std::string> groups{"Server", "TLS", "Security", "Chat", "Request bodies and attachment storage",
-                                  "Calls", "Engine.IO", "Identity provider tokens", "PostgreSQL", "Cluster"};
+                                  "Calls", "Engine.IO", "Identity provider tokens", "PostgreSQL", "Cluster",
+                                  "Notifications"};
   for (const auto& g : options.groups())
     if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
   if (args.count("help")) {
@@ -457,6 +472,47 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       why += " keeps them inside one process)";
       return realtime::Status::bad_request(why);
     }
+  }
+
+  // --- Notifications (issue 16) ---
+  {
+    auto& n = c.notify;
+    n.webhook_url = value("webhook-url");
+    n.webhook_secret = value("webhook-secret");
+    auto timeout = number("webhook-timeout", to_int);
+    auto attempts = number("notify-attempts", to_int);
+    auto retry = number("notify-retry-ms", to_int);
+    auto queue = number("notify-queue", to_size);
+    auto coalesce = number("notify-coalesce-ms", to_int);
+    for (const realtime::Status& s : {timeout.status(), attempts.status(), retry.status(), queue.status(), coalesce.status()})
+      if (!s.ok()) return s;
+    if (!n.webhook_url.empty() && !n.webhook_url.starts_with("http://") && !n.webhook_url.starts_with("https://"))
+      return realtime::Status::bad_request("--webhook-url must be an http:// or https:// URL");
+    if (!n.webhook_url.empty() && n.webhook_secret.size() < 16)
+      return realtime::Status::bad_request("--webhook-url needs --webhook-secret (or CHATD_WEBHOOK_SECRET) of at least 16 characters");
+    if (*timeout <= 0 || *retry <= 0 || *coalesce < 0)
+      return realtime::Status::bad_request("--webhook-timeout and --notify-retry-ms must be positive, --notify-coalesce-ms not negative");
+    if (*attempts < 1 || *attempts > 20) return realtime::Status::bad_request("--notify-attempts must be 1 to 20");
+    if (*queue < 1) return realtime::Status::bad_request("--notify-queue must be at least 1");
+    n.webhook_timeout = std::chrono::milliseconds(*timeout);
+    n.attempts = *attempts;
+    n.retry_base = std::chrono::milliseconds(*retry);
+    n.max_queue = *queue;
+    n.coalesce = std::chrono::milliseconds(*coalesce);
+    n.vapid_key_file = value("vapid-key");
+    n.vapid_subject = value("vapid-subject");
+    const std::string allow_http = fallback("push-allow-http").value_or("");
+    n.push_allow_http = args.count("push-allow-http") > 0 || allow_http == "1" || allow_http == "true";
+    auto max_subs = number("push-max-subscriptions", to_size);
+    auto push_ttl = number("push-ttl", to_int);
+    for (const realtime::Status& s : {max_subs.status(), push_ttl.status()})
+      if (!s.ok()) return s;
+    if (!n.vapid_key_file.empty() && !n.vapid_subject.starts_with("mailto:") && !n.vapid_subject.starts_with("https://"))
+      return realtime::Status::bad_request("--vapid-key needs --vapid-subject: mailto:you@example.com or an https:// URL");
+    if (*max_subs < 1 || *max_subs > 100) return realtime::Status::bad_request("--push-max-subscriptions must be 1 to 100");
+    if (*push_ttl < 0 || *push_ttl > 28 * 86400) return realtime::Status::bad_request("--push-ttl must be 0 to 2419200 seconds");
+    n.push_max_subscriptions = *max_subs;
+    n.push_ttl = std::chrono::seconds(*push_ttl);
   }
 
   using realtime::Status;

@@ -115,6 +115,22 @@ struct Config {
     std::string advertise;  // http(s)://host:port other nodes reach this one at
     std::chrono::seconds node_timeout{15};
   } cluster;
+
+  // --- Notifications for members who are away (issue 16) ---
+  struct Notify {
+    std::string webhook_url;     // empty: no webhook
+    std::string webhook_secret;  // signs each webhook body; never log it
+    std::chrono::milliseconds webhook_timeout{5000};
+    int attempts = 5;                            // per notification and channel
+    std::chrono::milliseconds retry_base{1000};  // doubling up to a minute
+    std::size_t max_queue = 10000;               // (user, room) entries per channel
+    std::chrono::milliseconds coalesce{2000};    // one delivery per (user, room) within it
+    std::string vapid_key_file;                  // PEM P-256 private key; empty: no Web Push
+    std::string vapid_subject;                   // mailto: or https: contact
+    std::size_t push_max_subscriptions = 10;     // per user
+    std::chrono::seconds push_ttl{86400};
+    bool push_allow_http = false;                // http:// endpoints: local tests only
+  } notify;
 };
 
 // Parses argv (and the environment, and --config). `help` is set when the

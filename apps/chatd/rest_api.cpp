@@ -59,6 +59,7 @@ struct RestApi::Impl {
   LoopFigures figures() const;
   RestContext ctx;
   RateBuckets buckets;
+  std::unique_ptr<PushRoutes> push_routes;  // with --vapid-key
 
   // Who is calling, or the response that refuses them.
   Result<realtime::Actor> authenticate(const HttpRequest& req) {
@@ -218,6 +219,10 @@ LoopFigures RestApi::Impl::figures() const {
 void RestApi::Impl::install() {
   using A = realtime::Actor;
   using R = const HttpRequest;
+  if (ctx.push) {  // Web Push subscriptions (issue 16; web_push_channel.h)
+    push_routes = std::make_unique<PushRoutes>(*ctx.push, ctx.transport, ctx.config.max_body_bytes);
+    push_routes->install([this](std::string m, std::string p, PushRoutes::Handler h) { add(std::move(m), std::move(p), std::move(h)); });
+  }
   constexpr auto kRoom = RoomInPath::yes;
   add("POST", "/api/rooms", route("room:create", 201, [](A&, R&, Json& body) -> Result<Json> { return body; }));
   add("GET", "/api/rooms", route("rooms:list", 200, [](A& a, R& req, Json& body) -> Result<Json> {
@@ -426,6 +431,7 @@ void RestApi::Impl::install_misc() {
       r.content_type = "text/plain; version=0.0.4";
       r.body = render_metrics(loops, ctx.store.pending(), ctx.bus ? &bus : nullptr,
                               ctx.routable_nodes ? std::optional<std::size_t>(ctx.routable_nodes()) : std::nullopt);
+      if (ctx.notifications) r.body += ctx.notifications->metrics();
       respond(std::move(r));
     };
     // With several loops, each one's figures are taken on its own thread.

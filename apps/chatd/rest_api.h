@@ -12,6 +12,8 @@
 #include "connection_stats.h"
 #include "log.h"
 #include "metrics.h"
+#include "notifications.h"
+#include "web_push_channel.h"
 #include "options.h"
 #include "realtime/chat_service.h"
 #include "realtime/jwt_authenticator.h"
@@ -33,6 +35,8 @@ struct RestContext {
   const realtime::Bus* bus = nullptr;   // the cluster's bus (--bus), or none
   GatherFigures gather;                 // with several loops (--threads): /metrics sums them all
   std::function<std::size_t()> routable_nodes;  // a cluster's relays (node_directory.h); any thread
+  const Notifications* notifications = nullptr;  // away members' notifications, for /metrics; or none
+  WebPushSetup* push = nullptr;  // --vapid-key: the /api/push routes; or none
 };
 
 // Registers every route on the transport. Keeps per-caller rate buckets.

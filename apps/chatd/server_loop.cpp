@@ -109,7 +109,7 @@ realtime::Result<std::unique_ptr<ServerLoop>> ServerLoop::create(SharedParts& sh
   }
   loop->api_ = std::make_unique<RestApi>(RestContext{shared.config, transport, loop->io_, chat, store, *loop->jwt_.auth,
                                                      shared.attachments, shared.log, loop->connections_, shared.bus,
-                                                     shared.gather, shared.routable_nodes});
+                                                     shared.gather, shared.routable_nodes, shared.notifications, shared.push});
   loop->api_->install();
   if (!shared.config.static_dir.empty()) {
     if (auto s = transport.serve_static("/", shared.config.static_dir); !s.ok())
@@ -142,7 +142,9 @@ ServerLoop::ServerLoop(SharedParts& shared, realtime::LwsTransport& transport, r
         return sio;
       }()) {
   io_.set_authenticator(jwt_.auth.get());
-  chat_ = std::make_unique<realtime::ChatService>(io_.of("/"), store, transport, shared.clock, chat_options(shared.config));
+  realtime::ChatOptions options = chat_options(shared.config);
+  options.notifier = shared.notifications;
+  chat_ = std::make_unique<realtime::ChatService>(io_.of("/"), store, transport, shared.clock, std::move(options));
 }
 
 // Members go in reverse: the REST API and the chat service before the

@@ -19,6 +19,7 @@
 #include "jwt_setup.h"
 #include "log.h"
 #include "metrics.h"
+#include "notifications.h"
 #include "options.h"
 #include "realtime/bus.h"
 #include "realtime/chat_service.h"
@@ -45,6 +46,8 @@ struct SharedParts {
   std::shared_ptr<const std::string> socketio_bundle;
   GatherFigures gather;  // several loops: /metrics asks them all (gather_figures below)
   std::function<std::size_t()> routable_nodes;  // relays to other nodes, when the acceptor makes them
+  Notifications* notifications = nullptr;  // away members (notifications.h); null: none configured
+  WebPushSetup* push = nullptr;            // --vapid-key (web_push_channel.h); null: no Web Push
 };
 
 class ServerLoop {

@@ -31,6 +31,7 @@
 #include "realtime/export.h"
 #include "realtime/json.h"
 #include "realtime/message.h"
+#include "realtime/notifier.h"
 #include "realtime/socketio_server.h"
 #include "realtime/status.h"
 #include "realtime/store.h"
@@ -99,6 +100,9 @@ struct ChatOptions {
   // n * (n - 1) pairs of them); reports past those are not kept.
   std::size_t quality_rooms = 1000;
   std::size_t quality_participants = 16;
+  // Told of each new message for each member away from its room (see
+  // notifier.h); null for none. Must outlive the service.
+  Notifier* notifier = nullptr;
 };
 
 // Who performs an operation called through call().

@@ -59,6 +59,7 @@ void ChatService::Impl::append_message(const ChatCall& call, NewMessage m) {
 void ChatService::Impl::message_stored(const ChatCall& call, const Appended& a) {
   if (!a.duplicate) {
     publish(a.message);
+    tell_away(a.message);
     // The sending socket hears of its message even when it has not
     // joined the room (a member may send without joining), unless it is
     // joining it now: then publish() held the message for its replay.

@@ -259,6 +259,8 @@ struct ChatService::Impl {
   void message_history(const ChatCall& call, const Json& p);
   void message_read(const ChatCall& call, const Json& p);
   void message_search(const ChatCall& call, const Json& p);
+  // --- notify_ops.cpp: members away from the room hear of a new message.
+  void tell_away(const Message& m);
   // --- live_ops.cpp
   void typing(const ChatCall& call, const Json& p);
   // Starts (with the typist's role), refreshes or stops a socket's typing

@@ -6,6 +6,7 @@
 // afterSeq, so chatd replays what was missed.
 import { ApiError, attachmentBlobUrl, connect, devToken, iceServers, request, uploadAttachment } from './api.js';
 import { Call, MAX_PARTICIPANTS } from './call.js';
+import { initPush } from './push.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -184,6 +185,10 @@ async function onConnect() {
   state.everConnected = true;
   $('login').hidden = true;
   $('app').hidden = false;
+  if (!state.pushStarted) {  // Web Push (push.js), once per page
+    state.pushStarted = true;
+    initPush($('push-toggle'), () => state.token).catch((e) => console.warn('push', e));
+  }
   try {
     await loadRooms();
   } catch (e) {
