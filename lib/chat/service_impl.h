@@ -74,6 +74,9 @@ struct ChatService::Impl {
     bool overflowed = false;
   };
 
+  // Message id -> the `reactions` of its message object, for one viewer.
+  using ReactionsById = std::unordered_map<std::string, Json>;
+
   // --- service.cpp
   void on_connection(socketio::Socket& socket);
   void on_disconnect(const std::string& sid, const Identity& who);
@@ -221,7 +224,7 @@ struct ChatService::Impl {
   // lasts and the connection is not backed up. Returns the last seq sent
   // (after_seq if none) and whether it stopped early.
   std::pair<std::int64_t, bool> replay(socketio::Socket& socket, std::int64_t after_seq, const HistoryPage& page,
-                                       const Joiner& joiner);
+                                       const Joiner& joiner, const ReactionsById& reactions);
   // Encoded size of a value (a reused buffer, no allocation once warm).
   std::size_t size_of(const Json& value);
   void room_leave(const ChatCall& call, const Json& p);
@@ -258,6 +261,23 @@ struct ChatService::Impl {
   void message_history(const ChatCall& call, const Json& p);
   void message_read(const ChatCall& call, const Json& p);
   void message_search(const ChatCall& call, const Json& p);
+  // --- reaction_ops.cpp
+  void reaction_add(const ChatCall& call, const Json& p);
+  void reaction_remove(const ChatCall& call, const Json& p);
+  void react(const ChatCall& call, const Json& p, bool add);
+  // Reads a message's reactions and sends message:reactions to the room on
+  // every node (each node fills in `me` per socket: deliver_reactions).
+  void publish_reactions(const std::string& room, const std::string& id);
+  void deliver_reactions(const Json& summary);
+  // Whether another node's emit is a summary for deliver_reactions.
+  static bool is_shared_reactions(const socketio::RemoteEmit& e);
+  // The reactions of a page of messages (`ids`: reaction_ids()) for the
+  // caller, in one store read.
+  void reactions_of(const ChatCall& call, std::vector<std::string> ids,
+                    std::function<void(Result<ReactionsById>)> then);
+  // The ids of the messages that may have reactions (not deleted).
+  static std::vector<std::string> reaction_ids(const std::vector<Message>& messages);
+  static void add_reactions(Json& message, const ReactionsById& reactions);
   // --- live_ops.cpp
   void typing(const ChatCall& call, const Json& p);
   // Starts (with the typist's role), refreshes or stops a socket's typing
@@ -295,6 +315,11 @@ struct ChatService::Impl {
   // room_create_quota per user; a forgotten bucket is a full one.
   chat::LruCache<TokenBucket> create_quota{kMaxQuotaBuckets};
   static constexpr std::size_t kMaxQuotaBuckets = 100'000;
+  // Messages whose reactions summary is being read for message:reactions
+  // -> whether they changed again meanwhile (then it is read once more, so
+  // the last summary sent is never older than the last change here). One
+  // entry per message with a store read in flight.
+  std::unordered_map<std::string, bool> reaction_reads;
   ChatStats stats;
   std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();
