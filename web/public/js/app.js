@@ -6,6 +6,7 @@
 // afterSeq, so chatd replays what was missed.
 import { ApiError, attachmentBlobUrl, connect, devToken, iceServers, request, uploadAttachment } from './api.js';
 import { Call } from './call.js';
+import * as reactions from './reactions.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -90,6 +91,8 @@ $('login').addEventListener('submit', async (ev) => {
 function start() {
   const s = connect(state.token);
   state.socket = s;
+  reactions.init({ request: (event, payload) => request(s, event, payload), changed: () => renderMessages(),
+    failed: (e) => banner(`Reaction failed: ${e.message}`) });
   window.chatd = state;  // for debugging in the console
   s.on('connect', onConnect);
   s.on('disconnect', (reason) => {
@@ -107,7 +110,11 @@ function start() {
       $('login').hidden = false;
     }
   });
-  s.on('message:new', ({ message }) => onMessage(message));
+  s.on('message:new', ({ message }) => { reactions.fromMessage(message); onMessage(message); });
+  s.on('message:reactions', (e) => {
+    reactions.onEvent(e);
+    if (e.room === state.current) renderMessages();
+  });
   s.on('message:edited', ({ message }) => onMessage(message, true));
   s.on('message:deleted', ({ room, id }) => {
     const rs = state.rs.get(room);
@@ -238,7 +245,7 @@ async function catchUp(rs, after) {
 
 async function loadNewest(rs) {
   const h = await request(state.socket, 'message:history', { room: rs.id, limit: 30 });
-  for (const m of h.messages) addMessage(rs, m);
+  for (const m of h.messages) { reactions.fromMessage(m); addMessage(rs, m); }
   rs.hasMoreOlder = h.hasMore;
 }
 
@@ -249,7 +256,7 @@ async function loadOlder() {
   try {
     const oldest = Math.min(...rs.messages.keys());
     const h = await request(state.socket, 'message:history', { room: rs.id, before: oldest, limit: 30 });
-    for (const m of h.messages) addMessage(rs, m);
+    for (const m of h.messages) { reactions.fromMessage(m); addMessage(rs, m); }
     rs.hasMoreOlder = h.hasMore;
     const list = $('messages');
     const fromBottom = list.scrollHeight - list.scrollTop;
@@ -474,6 +481,7 @@ function renderMessages() {
       meta.append(' ', el('span', { class: 'receipt' }, readers.length ? `✓✓ Seen by ${readers.join(', ')}` : '✓ Sent'));
     }
     li.append(meta);
+    li.append(reactions.render(m, entry?.room.status !== 'ended'));
     if (!m.deleted && entry?.room.status !== 'ended') {
       const actions = el('div', { class: 'actions' },
         el('button', { type: 'button', class: 'reply', onclick: () => { state.replyTo = m; state.editing = null; renderCompose(); } }, 'Reply'));
