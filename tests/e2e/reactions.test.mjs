@@ -202,3 +202,43 @@ test("reaction events draw from the socket's event rate (--message-rate) and ans
     assert.equal(await tight.stop(), 0);
   }
 });
+
+test("past 16 reactors of an emoji, live updates leave `me` out; history still has it", T, async () => {
+  const people = Array.from({ length: 18 }, (_, i) => person(`p${i}_`));
+  const room = await groupRoom(server, people[0], people.slice(1));
+  const clients = await Promise.all(people.map((p) => connect(server, p.token)));
+  await withClients(clients, async () => {
+    for (const c of clients) ok(await c.call("room:join", { room: room.id }));
+    const { id } = ok(await clients[0].call("message:send", { room: room.id, text: "popular" })).message;
+    for (let i = 0; i < 16; ++i) ok(await clients[i].call("reaction:add", { id, emoji: "👍" }));
+    await settled(clients[0], id, [{ emoji: "👍", count: 16, me: true }]);
+    await settled(clients[15], id, [{ emoji: "👍", count: 16, me: true }]);
+    await settled(clients[17], id, [{ emoji: "👍", count: 16 }]);
+    ok(await clients[16].call("reaction:add", { id, emoji: "👍" }));
+    for (const i of [0, 16, 17]) await settled(clients[i], id, [{ emoji: "👍", count: 17 }]);
+    const history = async (i) => ok(await clients[i].call("message:history", { room: room.id })).messages[0].reactions;
+    assert.deepEqual(await history(16), [{ emoji: "👍", count: 17, me: true }]);
+    assert.deepEqual(await history(17), [{ emoji: "👍", count: 17 }]);
+  });
+});
+
+test("with --threads 3, sockets on every loop get message:reactions with their own `me`", T, async () => {
+  const loops = await startChatd({ args: ["--threads", "3", ...NO_LIMITS] });
+  try {
+    const ann = person("ann"), bob = person("bob"), cy = person("cy");
+    const room = await groupRoom(loops, ann, [bob, cy]);
+    const users = [ann, bob, cy, ann, bob, cy];
+    const clients = await Promise.all(users.map((u) => connect(loops, u.token)));
+    await withClients(clients, async () => {
+      const used = new Set(clients.map((c) => c.socket.io.engine.id[0])); // the sid's first character names its loop
+      assert.ok(used.size >= 2, `sockets on one loop only: ${clients.map((c) => c.id).join(" ")}`);
+      for (const c of clients) ok(await c.call("room:join", { room: room.id }));
+      const { id } = ok(await clients[0].call("message:send", { room: room.id, text: "loops" })).message;
+      ok(await clients[1].call("reaction:add", { id, emoji: "🎉" }));
+      for (const [i, c] of clients.entries())
+        await settled(c, id, users[i] === bob ? [{ emoji: "🎉", count: 1, me: true }] : [{ emoji: "🎉", count: 1 }]);
+    });
+  } finally {
+    assert.equal(await loops.stop(), 0);
+  }
+});
