@@ -1,7 +1,9 @@
 // Reactions of the PostgreSQL store (see reactions.h). An add locks its
 // message's row first, so adds to one message from every process run one
 // at a time and the distinct-emoji limit holds; each statement refuses
-// by its rows, never by an error (sql.cpp's convention).
+// by its rows, never by an error (sql.cpp's convention). Two batches that
+// lock the same messages in another order may deadlock: PostgreSQL aborts
+// one, and the writer runs that batch again (a lost race, conn.h).
 #include "store/postgres/reactions.h"
 
 #include <algorithm>
