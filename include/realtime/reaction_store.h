@@ -7,8 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "realtime/export.h"
@@ -23,8 +23,8 @@ using ReactionCompletion = std::function<void(Result<T>)>;
 struct ReactionCount {
   std::string emoji;
   std::int64_t count = 0;
-  bool me = false;                  // the viewer is among them
-  std::vector<std::string> users;   // the first `list_users` reactors, oldest first
+  bool me = false;                 // the viewer is among them
+  std::vector<std::string> users;  // the first `list_users` reactors, oldest first
   friend bool operator==(const ReactionCount&, const ReactionCount&) = default;
 };
 
@@ -43,8 +43,8 @@ class REALTIME_EXPORT ReactionStore {
   // an unknown or deleted message; `conflict` when the emoji is new on the
   // message and it has `max_emojis` distinct ones already (checked with the
   // insert, so concurrent adds never pass it).
-  virtual void add_reaction(std::string message_id, std::string user_id, std::string emoji, std::size_t max_emojis,
-                            ReactionCompletion<bool> done) = 0;
+  virtual void add_reaction(std::string message_id, std::string user_id, std::string emoji,
+                            std::size_t max_emojis, ReactionCompletion<bool> done) = 0;
   // True when removed, false when there was none. `not_found` for an
   // unknown message (a deleted one is fine).
   virtual void remove_reaction(std::string message_id, std::string user_id, std::string emoji,

@@ -38,12 +38,8 @@ class AddReaction final : public ReactionWrite {
       : ReactionWrite(std::move(id), std::move(user), std::move(emoji), std::move(done)), max_(max) {}
   void plan(Pipeline& p) override {
     first = p.add(Query::react_lock, Params().add(key_->rid).add(key_->seq));
-    p.add(Query::react_add, Params()
-                                .add(key_->rid)
-                                .add(key_->seq)
-                                .add(emoji_)
-                                .add(user_)
-                                .add(static_cast<std::int64_t>(std::min<std::size_t>(max_, 1u << 30))));
+    p.add(Query::react_add, Params().add(key_->rid).add(key_->seq).add(emoji_).add(user_).add(
+                                static_cast<std::int64_t>(std::min<std::size_t>(max_, 1u << 30))));
   }
   void take(const Outcome& o) override {
     const Rows lock = o.rows(first);
@@ -95,11 +91,12 @@ class Summary final : public Typed<std::vector<MessageReactions>, ReadOp> {
       return true;
     }
     Pipeline p;
-    p.add(Query::react_summary, Params()
-                                    .add(rids.take())
-                                    .add(seqs.take())
-                                    .add(viewer_)
-                                    .add(static_cast<std::int64_t>(std::clamp<std::size_t>(list_, 1, 1u << 20))));
+    p.add(Query::react_summary,
+          Params()
+              .add(rids.take())
+              .add(seqs.take())
+              .add(viewer_)
+              .add(static_cast<std::int64_t>(std::clamp<std::size_t>(list_, 1, 1u << 20))));
     auto o = c.run(p, deadline);
     if (!c.connected()) return false;
     if (!o.ok()) {
@@ -141,9 +138,10 @@ class Summary final : public Typed<std::vector<MessageReactions>, ReadOp> {
 
 }  // namespace
 
-std::unique_ptr<WriteOp> add_reaction_op(std::string id, std::string user, std::string emoji, std::size_t max_emojis,
-                                         Completion<bool> done) {
-  return std::make_unique<AddReaction>(std::move(id), std::move(user), std::move(emoji), max_emojis, std::move(done));
+std::unique_ptr<WriteOp> add_reaction_op(std::string id, std::string user, std::string emoji,
+                                         std::size_t max_emojis, Completion<bool> done) {
+  return std::make_unique<AddReaction>(std::move(id), std::move(user), std::move(emoji), max_emojis,
+                                       std::move(done));
 }
 std::unique_ptr<WriteOp> remove_reaction_op(std::string id, std::string user, std::string emoji,
                                             Completion<bool> done) {

@@ -22,8 +22,8 @@ Result<std::optional<bool>> deleted_flag(Db& db, std::int64_t mid) {
 
 }  // namespace
 
-Result<bool> write_add_reaction(Db& db, const std::string& id, const std::string& user, const std::string& emoji,
-                                std::size_t max_emojis) {
+Result<bool> write_add_reaction(Db& db, const std::string& id, const std::string& user,
+                                const std::string& emoji, std::size_t max_emojis) {
   const auto mid = parse_message_id(id);
   if (!mid) return no_message(id);
   auto deleted = deleted_flag(db, *mid);
@@ -40,7 +40,8 @@ Result<bool> write_add_reaction(Db& db, const std::string& id, const std::string
     n.bind(1, *mid);
     if (!n.step()) return n.status();
     if (static_cast<std::size_t>(n.int64(0)) >= max_emojis)
-      return Status::conflict("message " + id + " has " + std::to_string(max_emojis) + " different reactions already");
+      return Status::conflict("message " + id + " has " + std::to_string(max_emojis) +
+                              " different reactions already");
   }
   Stmt ins = db.prepare("INSERT OR IGNORE INTO reactions(mid, emoji, user_id) VALUES(?1, ?2, ?3)");
   ins.bind(1, *mid).bind(2, emoji).bind(3, user);
@@ -48,7 +49,8 @@ Result<bool> write_add_reaction(Db& db, const std::string& id, const std::string
   return db.changes() == 1;
 }
 
-Result<bool> write_remove_reaction(Db& db, const std::string& id, const std::string& user, const std::string& emoji) {
+Result<bool> write_remove_reaction(Db& db, const std::string& id, const std::string& user,
+                                   const std::string& emoji) {
   const auto mid = parse_message_id(id);
   if (!mid) return no_message(id);
   auto deleted = deleted_flag(db, *mid);

@@ -11,9 +11,10 @@
 
 namespace realtime::sqlite {
 
-Result<bool> write_add_reaction(Db& db, const std::string& id, const std::string& user, const std::string& emoji,
-                                std::size_t max_emojis);
-Result<bool> write_remove_reaction(Db& db, const std::string& id, const std::string& user, const std::string& emoji);
+Result<bool> write_add_reaction(Db& db, const std::string& id, const std::string& user,
+                                const std::string& emoji, std::size_t max_emojis);
+Result<bool> write_remove_reaction(Db& db, const std::string& id, const std::string& user,
+                                   const std::string& emoji);
 Result<std::vector<MessageReactions>> read_reactions(Db& db, const std::vector<std::string>& ids,
                                                      const std::string& viewer, std::size_t list_users);
 
