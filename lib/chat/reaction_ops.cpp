@@ -2,12 +2,15 @@
 // message objects (history, search, join replay) and in message:reactions.
 //
 // message:reactions carries `me` for each receiving socket's user, so it
-// cannot be one frame for the whole room. The node that made the change
-// reads the message's summary once, with the first kListedReactors user
-// ids of each emoji, and every node turns that into one emit per socket of
-// its own (deliver_reactions). Between nodes the summary travels as a room
-// emit that excludes the room itself: the namespace delivers it to nobody,
-// and each node's delivering hook (adjust_remote_emit) hands it here. An
+// cannot be one frame for the whole room. After a change, every node with
+// sockets in the room reads the message's summary itself, with the first
+// kListedReactors user ids of each emoji, and makes one emit per socket of
+// its own with `me` set from that list (refresh_reactions). The node that
+// made the change tells the others with a room emit that excludes the room
+// itself: the namespace delivers it to nobody, and each node's delivering
+// hook (adjust_remote_emit) starts its read. Each node reads after every
+// notice it got, one read at a time per message, so the last event each
+// socket gets shows the last change, whichever nodes made the changes. An
 // emoji with more reactors than are listed gets no `me` in live updates
 // (docs/protocol.md): history and the replay read it for the asking user.
 #include <algorithm>
@@ -32,8 +35,8 @@ Json viewer_json(const std::vector<ReactionCount>& reactions) {
   return out;
 }
 
-// The summary as it travels: [{emoji, count, users?}], users when all of
-// them are listed.
+// The summary as deliver_reactions takes it: [{emoji, count, users?}],
+// users when all of them are listed.
 Json shared_json(const std::vector<ReactionCount>& reactions) {
   Json out = Json::array();
   for (const auto& r : reactions) {
@@ -89,6 +92,13 @@ void ChatService::Impl::react(const ChatCall& call, const Json& p, bool add) {
 }
 
 void ChatService::Impl::publish_reactions(const std::string& room, const std::string& id) {
+  refresh_reactions(room, id);
+  if (cluster)
+    nsp.to(hub_room(room)).except(hub_room(room)).emit(kReactionsEvent, Json::object({{"room", room}, {"id", id}}));
+}
+
+void ChatService::Impl::refresh_reactions(const std::string& room, const std::string& id) {
+  if (nsp.hub().connections_in(hub_room(room)).empty()) return;
   // Reads of one message's summary may answer out of order (several store
   // readers): one at a time per message, and once more if it changed.
   if (auto reading = reaction_reads.find(id); reading != reaction_reads.end()) {
@@ -100,14 +110,10 @@ void ChatService::Impl::publish_reactions(const std::string& room, const std::st
     const auto reading = reaction_reads.find(id);
     const bool again = reading != reaction_reads.end() && reading->second;
     if (reading != reaction_reads.end()) reaction_reads.erase(reading);
-    if (again) return publish_reactions(room, id);
+    if (again) return refresh_reactions(room, id);
     // The change is stored either way; the next one carries it.
     if (!r.ok()) return;
-    Json summary = Json::object({{"room", room},
-                                 {"id", id},
-                                 {"reactions", r->empty() ? Json::array() : shared_json(r->front().reactions)}});
-    deliver_reactions(summary);
-    if (cluster) nsp.to(hub_room(room)).except(hub_room(room)).emit(kReactionsEvent, std::move(summary));
+    deliver_reactions(room, id, r->empty() ? Json::array() : shared_json(r->front().reactions));
   }));
 }
 
@@ -117,14 +123,10 @@ bool ChatService::Impl::is_shared_reactions(const socketio::RemoteEmit& e) {
          std::find(e.except.begin(), e.except.end(), e.rooms.front()) != e.except.end();
 }
 
-void ChatService::Impl::deliver_reactions(const Json& summary) {
-  const Json& room = summary["room"];
-  const Json& id = summary["id"];
-  const Json& shared = summary["reactions"];
-  if (!room.is_string() || !id.is_string() || !shared.is_array()) return;
+void ChatService::Impl::deliver_reactions(const std::string& room, const std::string& id, const Json& shared) {
   // Sockets of one user share their view.
   std::map<std::string, Json, std::less<>> views;
-  for (const auto& sid : nsp.hub().connections_in(hub_room(room.as_string()))) {
+  for (const auto& sid : nsp.hub().connections_in(hub_room(room))) {
     socketio::Socket* s = nsp.socket(sid);
     if (!s) continue;
     const std::string& user = s->identity().user_id;
@@ -132,6 +134,12 @@ void ChatService::Impl::deliver_reactions(const Json& summary) {
     if (view == views.end()) view = views.emplace(user, view_for(shared, user)).first;
     s->emit(kReactionsEvent, Json::object({{"room", room}, {"id", id}, {"reactions", view->second}}));
   }
+}
+
+void ChatService::Impl::remote_reactions(const Json& notice) {
+  const Json& room = notice["room"];
+  const Json& id = notice["id"];
+  if (room.is_string() && id.is_string()) refresh_reactions(room.as_string(), id.as_string());
 }
 
 std::vector<std::string> ChatService::Impl::reaction_ids(const std::vector<Message>& messages) {

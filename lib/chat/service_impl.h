@@ -265,12 +265,16 @@ struct ChatService::Impl {
   void reaction_add(const ChatCall& call, const Json& p);
   void reaction_remove(const ChatCall& call, const Json& p);
   void react(const ChatCall& call, const Json& p, bool add);
-  // Reads a message's reactions and sends message:reactions to the room on
-  // every node (each node fills in `me` per socket: deliver_reactions).
+  // After a change: message:reactions to the room's sockets on every node
+  // (each node reads the summary and fills in `me` per socket).
   void publish_reactions(const std::string& room, const std::string& id);
-  void deliver_reactions(const Json& summary);
-  // Whether another node's emit is a summary for deliver_reactions.
+  // This node's part: read the summary (one read per message at a time),
+  // then deliver_reactions.
+  void refresh_reactions(const std::string& room, const std::string& id);
+  void deliver_reactions(const std::string& room, const std::string& id, const Json& shared);
+  // Whether another node's emit is a change notice for remote_reactions.
   static bool is_shared_reactions(const socketio::RemoteEmit& e);
+  void remote_reactions(const Json& notice);
   // The reactions of a page of messages (`ids`: reaction_ids()) for the
   // caller, in one store read.
   void reactions_of(const ChatCall& call, std::vector<std::string> ids,

@@ -3,10 +3,12 @@
 // own, so this also crosses loops of one process). A reaction made through
 // one node reaches the room's sockets on every node, each with `me` filled
 // in for its own user by the node it is on; history read through another
-// node shows the same summary. Single-node cases: reactions.test.mjs.
+// node shows the same summary; changes made at once through every node
+// end, on every socket, with the summary history shows. Single-node cases:
+// reactions.test.mjs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { connect, rest, ok, person, uid, API_KEY } from "./lib/harness.mjs";
+import { connect, rest, ok, person, uid, eventually, API_KEY } from "./lib/harness.mjs";
 import { startCluster } from "./lib/cluster.mjs";
 
 const T = { timeout: 60000 };
@@ -82,6 +84,38 @@ test("a reaction through one node reaches every node's sockets, with `me` for ea
     await shows(b, id, [{ emoji: "👍", count: 2, me: true }, { emoji: ":tada:", count: 1, me: true }]);
     await shows(c3, id, [{ emoji: "👍", count: 2, me: true }, { emoji: ":tada:", count: 1 }]);
     await shows(a, id, [{ emoji: "👍", count: 2 }, { emoji: ":tada:", count: 1 }]);
+  } finally {
+    for (const c of clients) c.close();
+  }
+});
+
+test("reactions made at once through three nodes end, on every socket, with the summary history shows", T, async () => {
+  const users = [person("ann"), person("bob"), person("cy")];
+  const r = await rest(node(1), "POST", "/api/rooms", {
+    token: API_KEY, body: { kind: "group", id: uid("crace-"), createdBy: users[0].id, members: [users[1].id, users[2].id] },
+  });
+  assert.equal(r.status, 201, r.text);
+  const room = r.body.room.id;
+  const clients = await Promise.all(users.map((u, i) => connect(node(i + 1), u.token)));
+  try {
+    for (const c of clients) ok(await c.call("room:join", { room }));
+    const { id } = ok(await clients[0].call("message:send", { room, text: "race" })).message;
+    for (const c of clients.slice(1)) await c.next("message:new", (e) => e.message.id === id);
+    // Rounds of three changes at the same instant, one through each node.
+    const emojis = ["👍", "🎉", "❤️", ":a:", ":b:", ":c:"];
+    for (let round = 0; round < 30; ++round) {
+      await Promise.all(clients.map(async (c, i) => {
+        const emoji = emojis[(round + i) % emojis.length];
+        ok(await c.call(round % 3 === 2 ? "reaction:remove" : "reaction:add", { id, emoji }));
+      }));
+    }
+    // The last event each socket got (not just one of them) is the final state.
+    for (const [i, c] of clients.entries()) {
+      const final = JSON.stringify(ok(await c.call("message:history", { room })).messages.find((m) => m.id === id).reactions ?? []);
+      const last = () => c.events.filter((e) => e.event === "message:reactions" && e.args[0].id === id).at(-1)?.args[0].reactions;
+      await eventually(() => JSON.stringify(last()) === final,
+        `node ${i + 1}: the last message:reactions to show ${final}, as history does`);
+    }
   } finally {
     for (const c of clients) c.close();
   }
