@@ -7,8 +7,11 @@
 //   message:search and the room:join replay, for the asking user, and no
 //   `reactions` on a message without any;
 // - bad input: missing, oversized or invalid emoji, missing or unknown id,
-//   a non-member, a deleted message, the 51st distinct emoji, and the
-//   per-socket event rate (a second chatd with a tight --message-rate).
+//   a non-member (a non-member admin may), a deleted message, the 51st
+//   distinct emoji, and the per-socket event rate (a second chatd with a
+//   tight --message-rate);
+// - past 16 reactors of an emoji (what a live update lists), and sockets
+//   on three loops of one chatd (--threads 3).
 // cluster_reactions.test.mjs takes the same events across nodes and loops.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -167,6 +170,12 @@ test("refusals: missing fields, unknown id, non-member, deleted message, the 51s
     // Eve is in no room with it: the message is not hers to see.
     failed(await e.call("reaction:add", { id, emoji: "👍" }), "not_found");
     failed(await e.call("reaction:remove", { id, emoji: "👍" }), "not_found");
+    // An admin may, as with message:send, without being a member.
+    const root = await connect(server, person("root", { role: "admin" }).token);
+    await withClients([root], async () => {
+      ok(await root.call("reaction:add", { id, emoji: "👀" }));
+      ok(await root.call("reaction:remove", { id, emoji: "👀" }));
+    });
 
     for (let i = 0; i < 50; ++i) ok(await a.call("reaction:add", { id, emoji: `:e${i}:` }));
     const over = await a.call("reaction:add", { id, emoji: ":e50:" });
