@@ -1,6 +1,7 @@
 // The storage interfaces the chat service needs: RoomStore (rooms and their
 // members), MessageStore (messages and their per-room sequence), and
-// ReceiptStore (what each user has read and when they were last seen).
+// ReceiptStore (what each user has read and when they were last seen),
+// ReactionStore (emoji reactions, realtime/reaction_store.h).
 // A backend usually implements all three as a Store.
 //
 // Contract for every call:
@@ -32,6 +33,7 @@
 #include "realtime/clock.h"
 #include "realtime/export.h"
 #include "realtime/message.h"
+#include "realtime/reaction_store.h"
 #include "realtime/room.h"
 #include "realtime/status.h"
 
@@ -162,7 +164,7 @@ class REALTIME_EXPORT ReceiptStore {
                              StatusCompletion done) = 0;
 };
 
-class REALTIME_EXPORT Store : public RoomStore, public MessageStore, public ReceiptStore {
+class REALTIME_EXPORT Store : public RoomStore, public MessageStore, public ReceiptStore, public ReactionStore {
  public:
   // Completes once every write issued before it is durable.
   virtual void flush(StatusCompletion done) = 0;

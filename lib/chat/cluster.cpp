@@ -88,6 +88,7 @@ std::optional<std::pair<std::string, std::int64_t>> ChatService::Impl::message_e
 }
 
 void ChatService::Impl::adjust_remote_emit(socketio::RemoteEmit& e) {
+  if (is_shared_reactions(e)) return remote_reactions(e.args[1]);  // per socket here; the emit reaches nobody
   recount_here(e);
   skip_replayed(e);
 }

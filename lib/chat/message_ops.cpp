@@ -121,28 +121,33 @@ void ChatService::Impl::message_history(const ChatCall& call, const Json& p) {
   auto in = chat::parse_message_history(p);
   if (!in.ok()) return call.fail(in.status());
   with_readable_room(call, in->room, [this, call, q = in->query](const Room& room) {
-    store.history(room.id, q, on_ok(call, [this, call, q](HistoryPage page) {
-      // Within max_answer_bytes, cut at the far end from the cursor, so
-      // that the next page (before = first seq, or after = last seq) takes
-      // up exactly where this one stops.
-      const bool keep_newest = !q.after;
-      std::vector<Json> items;
-      std::vector<std::size_t> sizes;
-      items.reserve(page.messages.size());
-      sizes.reserve(page.messages.size());
-      auto add = [&](const Message& m) {
-        items.push_back(chat::to_json(m));
-        sizes.push_back(size_of(items.back()));
-      };
-      if (keep_newest)
-        for (auto it = page.messages.rbegin(); it != page.messages.rend(); ++it) add(*it);
-      else
-        for (const auto& m : page.messages) add(m);
-      const std::size_t n = chat::fitting(sizes, options.max_answer_bytes);
-      items.resize(n);
-      if (keep_newest) std::reverse(items.begin(), items.end());
-      const bool cut = n < page.messages.size();
-      call.ok(Json::object({{"messages", Json(std::move(items))}, {"hasMore", page.has_more || cut}}));
+    store.history(room.id, q, on_ok(call, [this, call, q](HistoryPage read) {
+      auto ids = reaction_ids(read.messages);
+      reactions_of(call, std::move(ids), [this, call, q, page = std::move(read)](Result<ReactionsById> reactions) {
+        if (!reactions.ok()) return call.fail(reactions.status());
+        // Within max_answer_bytes, cut at the far end from the cursor, so
+        // that the next page (before = first seq, or after = last seq) takes
+        // up exactly where this one stops.
+        const bool keep_newest = !q.after;
+        std::vector<Json> items;
+        std::vector<std::size_t> sizes;
+        items.reserve(page.messages.size());
+        sizes.reserve(page.messages.size());
+        auto add = [&](const Message& m) {
+          items.push_back(chat::to_json(m));
+          add_reactions(items.back(), *reactions);
+          sizes.push_back(size_of(items.back()));
+        };
+        if (keep_newest)
+          for (auto it = page.messages.rbegin(); it != page.messages.rend(); ++it) add(*it);
+        else
+          for (const auto& m : page.messages) add(m);
+        const std::size_t n = chat::fitting(sizes, options.max_answer_bytes);
+        items.resize(n);
+        if (keep_newest) std::reverse(items.begin(), items.end());
+        const bool cut = n < page.messages.size();
+        call.ok(Json::object({{"messages", Json(std::move(items))}, {"hasMore", page.has_more || cut}}));
+      });
     }));
   });
 }
@@ -169,16 +174,21 @@ void ChatService::Impl::message_search(const ChatCall& call, const Json& p) {
   auto in = chat::parse_message_search(p);
   if (!in.ok()) return call.fail(in.status());
   with_readable_room(call, in->room, [this, call, q = in->q, n = in->limit](const Room& room) {
-    store.search(room.id, q, n, on_ok(call, [this, call](std::vector<Message> found) {
-      // Newest first; what passes max_answer_bytes (the oldest) is left out.
-      std::vector<Json> items;
-      std::vector<std::size_t> sizes;
-      for (const auto& m : found) {
-        items.push_back(chat::to_json(m));
-        sizes.push_back(size_of(items.back()));
-      }
-      items.resize(chat::fitting(sizes, options.max_answer_bytes));
-      call.ok(Json::object({{"messages", Json(std::move(items))}}));
+    store.search(room.id, q, n, on_ok(call, [this, call](std::vector<Message> read) {
+      auto ids = reaction_ids(read);
+      reactions_of(call, std::move(ids), [this, call, found = std::move(read)](Result<ReactionsById> reactions) {
+        if (!reactions.ok()) return call.fail(reactions.status());
+        // Newest first; what passes max_answer_bytes (the oldest) is left out.
+        std::vector<Json> items;
+        std::vector<std::size_t> sizes;
+        for (const auto& m : found) {
+          items.push_back(chat::to_json(m));
+          add_reactions(items.back(), *reactions);
+          sizes.push_back(size_of(items.back()));
+        }
+        items.resize(chat::fitting(sizes, options.max_answer_bytes));
+        call.ok(Json::object({{"messages", Json(std::move(items))}}));
+      });
     }));
   });
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "chat/emoji.h"
 #include "chat/text.h"
 #include "chat/wire.h"
 
@@ -373,6 +374,25 @@ Result<MessageSearch> parse_message_search(const Json& p) {
   auto room = required_room_id(p);
   if (!room.ok()) return room.status();
   out.room = std::move(room).value();
+  return out;
+}
+
+Result<ReactionChange> parse_reaction(const Json& p) {
+  ReactionChange out;
+  auto id = required_message_id(p);
+  if (!id.ok()) return id.status();
+  out.id = std::move(id).value();
+  auto emoji = required_string(p, "emoji");
+  if (!emoji.ok()) return emoji.status();
+  if (emoji->size() > kMaxEmojiBytes) {
+    std::string message = "emoji is longer than ";
+    message += std::to_string(kMaxEmojiBytes);
+    message += " bytes";
+    return Status::payload_too_large(std::move(message));
+  }
+  if (!is_valid_emoji(*emoji))
+    return Status::bad_request("emoji must be one emoji (a grapheme cluster) or a short name like :thumbsup:");
+  out.emoji = std::move(emoji).value();
   return out;
 }
 

@@ -147,6 +147,13 @@ struct MessageSearch {
 };
 Result<MessageSearch> parse_message_search(const Json& p);
 
+// reaction:add and reaction:remove: `emoji` checked by chat/emoji.h.
+struct ReactionChange {
+  std::string id;
+  std::string emoji;
+};
+Result<ReactionChange> parse_reaction(const Json& p);
+
 // typing.
 struct TypingChange {
   std::string room;

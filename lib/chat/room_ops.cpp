@@ -185,7 +185,18 @@ void ChatService::Impl::finish_join(const ChatCall& call, Room room, std::option
     if (list.empty()) joiners.erase(room.id);
     if (!page.ok()) return call.fail(page.status());
     if (!call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
-    enter_room(call, room, false, replay(*call.socket, after, *page, *joiner));
+    // Messages published meanwhile are still held for the socket (new
+    // ones: without reactions), until the replay is sent.
+    joiners[room.id].push_back(joiner);
+    auto ids = reaction_ids(page->messages);
+    reactions_of(call, std::move(ids), [this, call, room, joiner, after, page = std::move(*page)](Result<ReactionsById> r) {
+      auto& held = joiners[room.id];
+      std::erase(held, joiner);
+      if (held.empty()) joiners.erase(room.id);
+      if (!r.ok()) return call.fail(r.status());
+      if (!call.socket->connected()) return call.fail(Status::unavailable("socket is disconnected"));
+      enter_room(call, room, false, replay(*call.socket, after, page, *joiner, *r));
+    });
   }));
 }
 
@@ -234,7 +245,8 @@ void ChatService::Impl::enter_room(const ChatCall& call, const Room& room, bool 
 }
 
 std::pair<std::int64_t, bool> ChatService::Impl::replay(socketio::Socket& socket, std::int64_t after_seq,
-                                                         const HistoryPage& page, const Joiner& joiner) {
+                                                         const HistoryPage& page, const Joiner& joiner,
+                                                         const ReactionsById& reactions) {
   std::int64_t last = after_seq;
   std::size_t budget = options.max_answer_bytes;
   int left = options.replay_limit;
@@ -251,8 +263,11 @@ std::pair<std::int64_t, bool> ChatService::Impl::replay(socketio::Socket& socket
     last = seq;
     return true;
   };
-  for (const auto& m : page.messages)
-    if (!send(m.seq, chat::to_json(m))) return {last, true};
+  for (const auto& m : page.messages) {
+    Json mj = chat::to_json(m);
+    add_reactions(mj, reactions);
+    if (!send(m.seq, std::move(mj))) return {last, true};
+  }
   // Messages published during the read follow, unless the page stopped
   // short of them (the store had more) or too many came to hold: then
   // they are part of what the client pages.

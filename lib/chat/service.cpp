@@ -31,6 +31,8 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"message:history", {&I::message_history, false, B::message}},
       {"message:read", {&I::message_read, false, B::message}},
       {"message:search", {&I::message_search, false, B::message}},
+      {"reaction:add", {&I::reaction_add, false, B::message}},
+      {"reaction:remove", {&I::reaction_remove, false, B::message}},
       {"typing", {&I::typing, true, B::typing}},
       {"presence:list", {&I::presence_list, false, B::message}},
       {"session:end", {&I::session_end, false, B::message}},

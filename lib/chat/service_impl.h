@@ -75,6 +75,9 @@ struct ChatService::Impl {
     bool overflowed = false;
   };
 
+  // Message id -> the `reactions` of its message object, for one viewer.
+  using ReactionsById = std::unordered_map<std::string, Json>;
+
   // --- service.cpp
   void on_connection(socketio::Socket& socket);
   void on_disconnect(const std::string& sid, const Identity& who);
@@ -222,7 +225,7 @@ struct ChatService::Impl {
   // lasts and the connection is not backed up. Returns the last seq sent
   // (after_seq if none) and whether it stopped early.
   std::pair<std::int64_t, bool> replay(socketio::Socket& socket, std::int64_t after_seq, const HistoryPage& page,
-                                       const Joiner& joiner);
+                                       const Joiner& joiner, const ReactionsById& reactions);
   // Encoded size of a value (a reused buffer, no allocation once warm).
   std::size_t size_of(const Json& value);
   void room_leave(const ChatCall& call, const Json& p);
@@ -261,6 +264,27 @@ struct ChatService::Impl {
   void message_search(const ChatCall& call, const Json& p);
   // --- notify_ops.cpp: members away from the room hear of a new message.
   void tell_away(const Message& m);
+  // --- reaction_ops.cpp
+  void reaction_add(const ChatCall& call, const Json& p);
+  void reaction_remove(const ChatCall& call, const Json& p);
+  void react(const ChatCall& call, const Json& p, bool add);
+  // After a change: message:reactions to the room's sockets on every node
+  // (each node reads the summary and fills in `me` per socket).
+  void publish_reactions(const std::string& room, const std::string& id);
+  // This node's part: read the summary (one read per message at a time),
+  // then deliver_reactions.
+  void refresh_reactions(const std::string& room, const std::string& id);
+  void deliver_reactions(const std::string& room, const std::string& id, const Json& shared);
+  // Whether another node's emit is a change notice for remote_reactions.
+  static bool is_shared_reactions(const socketio::RemoteEmit& e);
+  void remote_reactions(const Json& notice);
+  // The reactions of a page of messages (`ids`: reaction_ids()) for the
+  // caller, in one store read.
+  void reactions_of(const ChatCall& call, std::vector<std::string> ids,
+                    std::function<void(Result<ReactionsById>)> then);
+  // The ids of the messages that may have reactions (not deleted).
+  static std::vector<std::string> reaction_ids(const std::vector<Message>& messages);
+  static void add_reactions(Json& message, const ReactionsById& reactions);
   // --- live_ops.cpp
   void typing(const ChatCall& call, const Json& p);
   // Starts (with the typist's role), refreshes or stops a socket's typing
@@ -308,6 +332,11 @@ struct ChatService::Impl {
   // room_create_quota per user; a forgotten bucket is a full one.
   chat::LruCache<TokenBucket> create_quota{kMaxQuotaBuckets};
   static constexpr std::size_t kMaxQuotaBuckets = 100'000;
+  // Messages whose reactions summary is being read for message:reactions
+  // -> whether they changed again meanwhile (then it is read once more, so
+  // the last summary sent is never older than the last change here). One
+  // entry per message with a store read in flight.
+  std::unordered_map<std::string, bool> reaction_reads;
   ChatStats stats;
   std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -176,6 +176,26 @@ class View final : public Store {
       st.set_last_seen(std::move(room), std::move(user), at, std::move(d));
     });
   }
+  void add_reaction(std::string id, std::string user, std::string emoji, std::size_t max,
+                    Completion<bool> done) override {
+    call(std::move(done), [id = std::move(id), user = std::move(user), emoji = std::move(emoji), max](
+                              Store& st, Completion<bool> d) mutable {
+      st.add_reaction(std::move(id), std::move(user), std::move(emoji), max, std::move(d));
+    });
+  }
+  void remove_reaction(std::string id, std::string user, std::string emoji, Completion<bool> done) override {
+    call(std::move(done), [id = std::move(id), user = std::move(user), emoji = std::move(emoji)](
+                              Store& st, Completion<bool> d) mutable {
+      st.remove_reaction(std::move(id), std::move(user), std::move(emoji), std::move(d));
+    });
+  }
+  void reactions(std::vector<std::string> ids, std::string viewer, std::size_t list_users,
+                 Completion<std::vector<MessageReactions>> done) override {
+    call(std::move(done), [ids = std::move(ids), viewer = std::move(viewer), list_users](
+                              Store& st, Completion<std::vector<MessageReactions>> d) mutable {
+      st.reactions(std::move(ids), std::move(viewer), list_users, std::move(d));
+    });
+  }
   void flush(StatusCompletion done) override {
     call(std::move(done), [](Store& st, StatusCompletion d) { st.flush(std::move(d)); });
   }

@@ -2,7 +2,8 @@
 // (temporary data dir, ephemeral port, --dev, --static-dir = the built
 // web-dist), drives Debian's chromium with playwright-core in two browser
 // contexts (a tutor and a student) through chat both ways (typing, read
-// receipts, unread count, reply, edit, delete, image attachment), a group
+// receipts, unread count, reply, edit, delete, reactions, image
+// attachment), a group
 // whose owner adds and removes members, then a video
 // call in a session room: both RTCPeerConnections must reach `connected`
 // and the remote <video> must decode frames; after the student hangs up the
@@ -102,6 +103,20 @@ test('two users chat, then call each other, in Chromium', async (t) => {
   await message(student, 'oops, wrong chat').locator('button.delete').click();
   await message(tutor, 'oops, wrong chat').waitFor({ state: 'detached', ...WAIT });
   await tutor.locator('#messages li.msg.deleted .text:text("message deleted")').waitFor(WAIT);
+
+  // Reactions: Tess picks one, Sam sees it and adds his, Tess takes hers back.
+  const welcome = (page) => message(page, 'Welcome to the course!');
+  const reaction = (page, mine, n) => welcome(page).locator(`.reaction${mine ? '.mine' : ':not(.mine)'}[data-emoji="👍"] .count:text-is("${n}")`);
+  await welcome(tutor).locator('button.react-add').click();
+  await welcome(tutor).locator('.picker button[data-emoji="👍"]').click();
+  await reaction(tutor, true, 1).waitFor(WAIT);
+  await reaction(student, false, 1).waitFor(WAIT);
+  await welcome(student).locator('.reaction[data-emoji="👍"]').click();
+  await reaction(student, true, 2).waitFor(WAIT);
+  await reaction(tutor, true, 2).waitFor(WAIT);
+  await welcome(tutor).locator('.reaction[data-emoji="👍"]').click();
+  await reaction(tutor, false, 1).waitFor(WAIT);
+  await reaction(student, true, 1).waitFor(WAIT);
 
   // An image attachment, fetched with the token and shown from a blob: URL.
   await tutor.setInputFiles('#file-input', { name: 'diagram.png', mimeType: 'image/png', buffer: PNG });

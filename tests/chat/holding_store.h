@@ -90,6 +90,16 @@ class HoldingStore : public Store {
   void mark_read(std::string room, std::string user_id, std::int64_t seq, Completion<ReadMark> done) override {
     inner_->mark_read(std::move(room), std::move(user_id), seq, std::move(done));
   }
+  void add_reaction(std::string id, std::string u, std::string e, std::size_t max, Completion<bool> done) override {
+    inner_->add_reaction(std::move(id), std::move(u), std::move(e), max, std::move(done));
+  }
+  void remove_reaction(std::string id, std::string u, std::string e, Completion<bool> done) override {
+    inner_->remove_reaction(std::move(id), std::move(u), std::move(e), std::move(done));
+  }
+  void reactions(std::vector<std::string> ids, std::string v, std::size_t n,
+                 Completion<std::vector<MessageReactions>> done) override {
+    inner_->reactions(std::move(ids), std::move(v), n, std::move(done));
+  }
   void flush(StatusCompletion done) override { inner_->flush(std::move(done)); }
   void close() override { inner_->close(); }
   std::size_t pending() const override { return inner_->pending() + writes_.size() + answers_.size(); }

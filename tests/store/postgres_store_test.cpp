@@ -133,9 +133,10 @@ TEST_F(PostgresStore, SchemaOneMigratesToJoinTokenExpiry) {
     ASSERT_TRUE(s.create_room(r).ok());
     store.close();
   }
-  // Back to schema 1: without the expiry (2) and the attachment tables (3).
+  // Back to schema 1: without the expiry (2), the attachment tables (3) and reactions (4).
   exec_ok("ALTER TABLE " + schema + ".rooms DROP COLUMN join_expires_at");
   exec_ok(cat("DROP TABLE ", schema, ".attachment_refs, ", schema, ".attachment_usage, ", schema, ".attachments"));
+  exec_ok(cat("DROP TABLE ", schema, ".reactions"));
   exec_ok("DELETE FROM " + schema + ".realtime_schema_migrations WHERE version >= 2");
   Store& store = open(o);
   SyncStore s(loop_, store);
@@ -480,6 +481,50 @@ TEST_F(PostgresStore, OneClientMsgIdRacingIntoDifferentRoomsStoresOneMessage) {
   EXPECT_EQ(stored, 1);
   EXPECT_EQ(refused, kStores - 1);
   EXPECT_EQ(query_int("SELECT count(*) FROM " + schema + ".messages"), 1);
+}
+
+// The distinct-emoji limit holds when several processes add new emojis to
+// one message at once: each add locks the message's row first, so the
+// count it checks includes what the others committed.
+TEST_F(PostgresStore, ReactionsRacingPastTheEmojiLimitFromSeveralStoresStopAtIt) {
+  std::string schema;
+  const PostgresStoreOptions o = pg_test_options(&schema);
+  constexpr int kStores = 3;
+  constexpr std::size_t kMax = 3;
+  std::vector<Store*> stores;
+  for (int i = 0; i < kStores; ++i) stores.push_back(&open(o));
+  SyncStore s0(loop_, *stores[0]);
+  ASSERT_TRUE(s0.create_room(make_room("r1", {"ann"})).ok());
+  auto m = s0.append(make_msg("r1", "ann", "popular"));
+  ASSERT_TRUE(m.ok());
+  const std::string id = m->message.id;
+  for (const char* e : {"a", "b"})
+    ASSERT_TRUE(await<bool>(loop_, [&](auto done) { stores[0]->add_reaction(id, "ann", e, kMax, done); }).ok());
+  // Every insert waits at a gate until all the adds are in flight.
+  exec_ok("CREATE FUNCTION " + schema + ".gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "PERFORM pg_advisory_xact_lock_shared(4343); RETURN NEW; END $$; "
+          "CREATE TRIGGER gate BEFORE INSERT ON " + schema + ".reactions FOR EACH ROW EXECUTE FUNCTION " + schema +
+          ".gate()");
+  PGconn* gate = PQconnectdb(pg_test_cluster().url().c_str());
+  PQclear(PQexec(gate, "SELECT pg_advisory_lock(4343)"));
+  int added = 0, refused = 0, done = 0;
+  for (int si = 0; si < kStores; ++si) {
+    stores[static_cast<std::size_t>(si)]->add_reaction(id, "ann", "x" + std::to_string(si), kMax, [&](Result<bool> r) {
+      ++done;
+      if (r.ok() && *r) ++added;
+      else if (r.status().code() == StatusCode::conflict) ++refused;
+      else ADD_FAILURE() << (r.ok() ? "not added" : r.status().to_string());
+    });
+  }
+  const auto limit = Clock::now() + kWaitLimit;
+  while (query_int("SELECT count(*) FROM pg_locks WHERE NOT granted") < kStores && Clock::now() < limit)
+    loop_.run_until([] { return false; }, std::chrono::milliseconds(20));
+  PQclear(PQexec(gate, "SELECT pg_advisory_unlock(4343)"));
+  PQfinish(gate);
+  ASSERT_TRUE(loop_.run_until([&] { return done == kStores; }, kWaitLimit));
+  EXPECT_EQ(added, 1);
+  EXPECT_EQ(refused, kStores - 1);
+  EXPECT_EQ(query_int("SELECT count(DISTINCT emoji) FROM " + schema + ".reactions"), static_cast<std::int64_t>(kMax));
 }
 
 // A client of the store that keeps `window` appends in flight to room

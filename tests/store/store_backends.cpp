@@ -64,6 +64,16 @@ class ThreadedStore final : public Store {
   void set_last_seen(std::string r, std::string u, Timestamp at, StatusCompletion d) override {
     view_->set_last_seen(std::move(r), std::move(u), at, std::move(d));
   }
+  void add_reaction(std::string id, std::string u, std::string e, std::size_t max, Completion<bool> d) override {
+    view_->add_reaction(std::move(id), std::move(u), std::move(e), max, std::move(d));
+  }
+  void remove_reaction(std::string id, std::string u, std::string e, Completion<bool> d) override {
+    view_->remove_reaction(std::move(id), std::move(u), std::move(e), std::move(d));
+  }
+  void reactions(std::vector<std::string> ids, std::string v, std::size_t n,
+                 Completion<std::vector<MessageReactions>> d) override {
+    view_->reactions(std::move(ids), std::move(v), n, std::move(d));
+  }
   void flush(StatusCompletion d) override { view_->flush(std::move(d)); }
   void close() override { thread_.close(); }
   std::size_t pending() const override { return view_->pending(); }

@@ -255,6 +255,60 @@ class MemoryStore final : public Store {
     post([done] { done(Status{}); });
   }
 
+  void add_reaction(std::string id, std::string user, std::string emoji, std::size_t max_emojis,
+                    Completion<bool> done) override {
+    if (refuse(done)) return;
+    const Message* m = lookup(id);
+    if (!m || m->deleted) return finish(done, Status::not_found("no message " + id));
+    auto& list = reactions_[id];
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == emoji; });
+    if (it == list.end()) {
+      if (list.size() >= max_emojis)
+        return finish(done, Status::conflict("message " + id + " has " + std::to_string(max_emojis) +
+                                             " different reactions already"));
+      list.emplace_back(emoji, std::vector<std::string>{user});
+      return finish(done, true);
+    }
+    if (std::find(it->second.begin(), it->second.end(), user) != it->second.end()) return finish(done, false);
+    it->second.push_back(std::move(user));
+    finish(done, true);
+  }
+
+  void remove_reaction(std::string id, std::string user, std::string emoji, Completion<bool> done) override {
+    if (refuse(done)) return;
+    if (!lookup(id)) return finish(done, Status::not_found("no message " + id));
+    auto found = reactions_.find(id);
+    if (found == reactions_.end()) return finish(done, false);
+    auto& list = found->second;
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == emoji; });
+    if (it == list.end()) return finish(done, false);
+    auto u = std::find(it->second.begin(), it->second.end(), user);
+    if (u == it->second.end()) return finish(done, false);
+    it->second.erase(u);
+    if (it->second.empty()) list.erase(it);
+    if (list.empty()) reactions_.erase(found);
+    finish(done, true);
+  }
+
+  void reactions(std::vector<std::string> ids, std::string viewer, std::size_t list_users,
+                 Completion<std::vector<MessageReactions>> done) override {
+    if (refuse(done)) return;
+    std::vector<MessageReactions> out;
+    for (const auto& id : ids) {
+      auto found = reactions_.find(id);
+      if (found == reactions_.end()) continue;
+      MessageReactions mr{id, {}};
+      for (const auto& [emoji, users] : found->second) {
+        ReactionCount c{emoji, static_cast<std::int64_t>(users.size()), false, {}};
+        c.me = !viewer.empty() && std::find(users.begin(), users.end(), viewer) != users.end();
+        c.users.assign(users.begin(), users.begin() + static_cast<std::ptrdiff_t>(std::min(list_users, users.size())));
+        mr.reactions.push_back(std::move(c));
+      }
+      out.push_back(std::move(mr));
+    }
+    finish(done, std::move(out));
+  }
+
   void flush(StatusCompletion done) override {
     post([done, closed = closed_.load()] { done(closed ? Status::unavailable("store is closed") : Status{}); });
   }
@@ -320,6 +374,8 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, RoomRec> rooms_;
   std::unordered_map<std::string, std::pair<std::string, std::int64_t>> index_;
   std::map<std::pair<std::string, std::string>, std::string> client_ids_;
+  // message id -> (emoji, its users oldest first), emojis in the order added
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::vector<std::string>>>> reactions_;
 };
 
 }  // namespace

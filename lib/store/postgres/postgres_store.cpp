@@ -15,6 +15,7 @@
 #include "store/postgres/append.h"
 #include "store/postgres/conninfo.h"
 #include "store/postgres/link.h"
+#include "store/postgres/reactions.h"
 #include "store/postgres/reads.h"
 #include "store/postgres/schema.h"
 #include "store/postgres/workers.h"
@@ -97,6 +98,18 @@ class PostgresStore final : public Store {
   }
   void set_last_seen(std::string room, std::string user_id, Timestamp at, StatusCompletion done) override {
     write(pg::set_last_seen_op(std::move(room), std::move(user_id), at, counted(status_of(std::move(done)))));
+  }
+
+  void add_reaction(std::string id, std::string user, std::string emoji, std::size_t max_emojis,
+                    Completion<bool> done) override {
+    write(pg::add_reaction_op(std::move(id), std::move(user), std::move(emoji), max_emojis, counted(std::move(done))));
+  }
+  void remove_reaction(std::string id, std::string user, std::string emoji, Completion<bool> done) override {
+    write(pg::remove_reaction_op(std::move(id), std::move(user), std::move(emoji), counted(std::move(done))));
+  }
+  void reactions(std::vector<std::string> ids, std::string viewer, std::size_t list_users,
+                 Completion<std::vector<MessageReactions>> done) override {
+    read(pg::reactions_op(std::move(ids), std::move(viewer), list_users, counted(std::move(done))));
   }
 
   void flush(StatusCompletion done) override { write(pg::flush_op(counted(status_of(std::move(done))))); }

@@ -117,6 +117,18 @@ CREATE TABLE attachment_usage(
   bytes bigint NOT NULL
 );
 )sql",
+    // 4: emoji reactions (reaction_store.h); `ord` orders a message's
+    // emojis by when they were first added.
+    R"sql(
+CREATE TABLE reactions(
+  ord bigint GENERATED ALWAYS AS IDENTITY,
+  rid bigint NOT NULL,
+  seq bigint NOT NULL,
+  emoji text COLLATE "C" NOT NULL,
+  user_id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (rid, seq, emoji, user_id)
+);
+)sql",
 };
 
 // Locks the schema against concurrent migration until the transaction

@@ -234,12 +234,34 @@ constexpr std::array<const char*, kQueryCount> kText = {
     // clean_index
     "SELECT gin_clean_pending_list('messages_words'::regclass)",
     ATTACHMENT_QUERIES
+    // react_lock: $1 rid, $2 seq; no row for an unknown message
+    "SELECT deleted FROM messages WHERE rid = $1::bigint AND seq = $2::bigint FOR NO KEY UPDATE",
+    // react_add: $3 emoji, $4 user, $5 the distinct-emoji limit. A new
+    // statement after react_lock: it sees what the lock waited for.
+    "WITH m AS (SELECT deleted FROM messages WHERE rid = $1::bigint AND seq = $2::bigint),"
+    " have AS (SELECT count(DISTINCT emoji) AS n, coalesce(bool_or(emoji = $3), false) AS known FROM reactions"
+    "          WHERE rid = $1::bigint AND seq = $2::bigint),"
+    " ins AS (INSERT INTO reactions(rid, seq, emoji, user_id) SELECT $1::bigint, $2::bigint, $3, $4 FROM m, have"
+    "         WHERE NOT m.deleted AND (have.known OR have.n < $5::bigint) ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT (SELECT n FROM have), (SELECT known FROM have), (SELECT count(*) FROM ins)",
+    // react_remove: whether the message exists, and whether a row went
+    "WITH del AS (DELETE FROM reactions WHERE rid = $1::bigint AND seq = $2::bigint AND emoji = $3 AND user_id = $4"
+    "             RETURNING 1)"
+    " SELECT EXISTS (SELECT 1 FROM messages WHERE rid = $1::bigint AND seq = $2::bigint), (SELECT count(*) FROM del)",
+    // react_summary: $1 rids, $2 seqs, $3 viewer, $4 reactors listed (at
+    // least 1, so every emoji has a row); emojis by first reaction
+    "SELECT rid, seq, emoji, user_id, n, k FROM ("
+    "  SELECT r.rid, r.seq, r.emoji, r.user_id, count(*) OVER w AS n, min(r.ord) OVER w AS first,"
+    "    row_number() OVER (PARTITION BY r.rid, r.seq, r.emoji ORDER BY r.ord) AS k"
+    "  FROM reactions r JOIN unnest($1::bigint[], $2::bigint[]) AS q(rid, seq) ON r.rid = q.rid AND r.seq = q.seq"
+    "  WINDOW w AS (PARTITION BY r.rid, r.seq, r.emoji)) x"
+    " WHERE k <= $4::bigint OR user_id = $3 ORDER BY rid, seq, first, k",
 };
 
 constexpr std::array<const char*, kQueryCount> kNames = {
     "rt0",  "rt1",  "rt2",  "rt3",  "rt4",  "rt5",  "rt6",  "rt7",  "rt8",  "rt9",  "rt10", "rt11", "rt12", "rt13",
     "rt14", "rt15", "rt16", "rt17", "rt18", "rt19", "rt20", "rt21", "rt22", "rt23", "rt24", "rt25", "rt26", "rt27",
-    "rt28", "rt29", "rt30", "rt31", "rt32", "rt33", "rt34", "rt35", "rt36", "rt37", "rt38", "rt39",
+    "rt28", "rt29", "rt30", "rt31", "rt32", "rt33", "rt34", "rt35", "rt36", "rt37", "rt38", "rt39", "rt40", "rt41", "rt42", "rt43",
 };
 
 // A statement added to Query without its text here would be a null entry.

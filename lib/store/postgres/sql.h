@@ -51,6 +51,11 @@ enum class Query : std::uint8_t {
   att_remove_unclaimed,
   att_pending_refs,
   att_message_refs,
+  // Reactions (reactions.cpp):
+  react_lock,        // the message row, locked: its reactions change one at a time
+  react_add,         // inserts unless deleted or past the distinct-emoji limit
+  react_remove,
+  react_summary,     // counts and first reactors of a page of messages
   count_,            // not a statement
 };
 

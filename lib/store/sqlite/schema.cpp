@@ -97,6 +97,17 @@ INSERT INTO messages_fts(rowid, terms)
   SELECT mid, terms FROM (SELECT mid, chat_search_terms(rid, text) AS terms FROM messages WHERE deleted = 0)
   WHERE terms != '';
 )sql",
+    // 3 -> 4: emoji reactions (reaction_store.h). The row id orders a
+    // message's emojis by when they were first added.
+    R"sql(
+CREATE TABLE reactions(
+  id INTEGER PRIMARY KEY,
+  mid INTEGER NOT NULL,
+  emoji TEXT NOT NULL,
+  user_id TEXT NOT NULL
+);
+CREATE UNIQUE INDEX reactions_by_message ON reactions(mid, emoji, user_id);
+)sql",
 };
 
 Status with_path(const Status& s, const std::string& path) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/sqlite/op.h"
+#include "store/sqlite/reactions.h"
 #include "store/sqlite/reads.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/workers.h"
@@ -125,6 +126,24 @@ class SqliteStore final : public Store {
     write<Done>([room = std::move(room), user_id = std::move(user_id), at](
                     Db& db) { return sqlite::write_set_last_seen(db, room, user_id, at); },
                 [done = std::move(done)](Result<Done> r) { done(r.status()); });
+  }
+
+  void add_reaction(std::string id, std::string user, std::string emoji, std::size_t max_emojis,
+                    Completion<bool> done) override {
+    write<bool>([id = std::move(id), user = std::move(user), emoji = std::move(emoji), max_emojis](Db& db) {
+      return sqlite::write_add_reaction(db, id, user, emoji, max_emojis);
+    }, std::move(done));
+  }
+  void remove_reaction(std::string id, std::string user, std::string emoji, Completion<bool> done) override {
+    write<bool>([id = std::move(id), user = std::move(user), emoji = std::move(emoji)](Db& db) {
+      return sqlite::write_remove_reaction(db, id, user, emoji);
+    }, std::move(done));
+  }
+  void reactions(std::vector<std::string> ids, std::string viewer, std::size_t list_users,
+                 Completion<std::vector<MessageReactions>> done) override {
+    read<std::vector<MessageReactions>>([ids = std::move(ids), viewer = std::move(viewer), list_users](Db& db) {
+      return sqlite::read_reactions(db, ids, viewer, list_users);
+    }, std::move(done));
   }
 
   void flush(StatusCompletion done) override {

@@ -7,6 +7,7 @@
 import { ApiError, attachmentBlobUrl, connect, devToken, iceServers, request, uploadAttachment } from './api.js';
 import { Call, MAX_PARTICIPANTS } from './call.js';
 import { initPush } from './push.js';
+import * as reactions from './reactions.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -91,6 +92,8 @@ $('login').addEventListener('submit', async (ev) => {
 function start() {
   const s = connect(state.token);
   state.socket = s;
+  reactions.init({ request: (event, payload) => request(s, event, payload), changed: () => renderMessages(),
+    failed: (e) => banner(`Reaction failed: ${e.message}`) });
   window.chatd = state;  // for debugging in the console
   s.on('connect', onConnect);
   s.on('disconnect', (reason) => {
@@ -108,7 +111,11 @@ function start() {
       $('login').hidden = false;
     }
   });
-  s.on('message:new', ({ message }) => onMessage(message));
+  s.on('message:new', ({ message }) => { reactions.fromMessage(message); onMessage(message); });
+  s.on('message:reactions', (e) => {
+    reactions.onEvent(e);
+    if (e.room === state.current) renderMessages();
+  });
   s.on('message:edited', ({ message }) => onMessage(message, true));
   s.on('message:deleted', ({ room, id }) => {
     const rs = state.rs.get(room);
@@ -243,7 +250,7 @@ async function catchUp(rs, after) {
 
 async function loadNewest(rs) {
   const h = await request(state.socket, 'message:history', { room: rs.id, limit: 30 });
-  for (const m of h.messages) addMessage(rs, m);
+  for (const m of h.messages) { reactions.fromMessage(m); addMessage(rs, m); }
   rs.hasMoreOlder = h.hasMore;
 }
 
@@ -254,7 +261,7 @@ async function loadOlder() {
   try {
     const oldest = Math.min(...rs.messages.keys());
     const h = await request(state.socket, 'message:history', { room: rs.id, before: oldest, limit: 30 });
-    for (const m of h.messages) addMessage(rs, m);
+    for (const m of h.messages) { reactions.fromMessage(m); addMessage(rs, m); }
     rs.hasMoreOlder = h.hasMore;
     const list = $('messages');
     const fromBottom = list.scrollHeight - list.scrollTop;
@@ -479,6 +486,7 @@ function renderMessages() {
       meta.append(' ', el('span', { class: 'receipt' }, readers.length ? `✓✓ Seen by ${readers.join(', ')}` : '✓ Sent'));
     }
     li.append(meta);
+    li.append(reactions.render(m, entry?.room.status !== 'ended'));
     if (!m.deleted && entry?.room.status !== 'ended') {
       const actions = el('div', { class: 'actions' },
         el('button', { type: 'button', class: 'reply', onclick: () => { state.replyTo = m; state.editing = null; renderCompose(); } }, 'Reply'));
