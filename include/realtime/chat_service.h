@@ -91,6 +91,9 @@ struct ChatOptions {
   // Memory for display names of users seen (for system messages and the
   // presence of members who are offline); least recently seen forgotten.
   std::size_t name_cache_bytes = 8 << 20;
+  // Server-wide bans kept in memory (every connect checks them); a ban
+  // past this many is refused.
+  std::size_t max_bans = 100'000;
 };
 
 // Who performs an operation called through call().
@@ -210,6 +213,9 @@ class REALTIME_EXPORT ChatService {
   std::vector<ClusterNode> cluster_nodes() const;
 
   const ChatStats& stats() const;
+  // Why user_id may not use the server now (a server-wide ban, as this
+  // loop knows it), or nullopt. For routes outside the chat events.
+  std::optional<std::string> banned(const std::string& user_id);
   ChatCaches caches() const;
 
  private:

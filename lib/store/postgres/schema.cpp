@@ -116,6 +116,36 @@ CREATE TABLE attachment_usage(
   owner text COLLATE "C" PRIMARY KEY,
   bytes bigint NOT NULL
 );
+)sql",    // 3 -> 4: moderation (moderation_store.h): mutes and slow mode per
+    // room, the rooms' audit logs, server-wide bans. Keyed by room id.
+    R"sql(
+CREATE TABLE mutes(
+  room text COLLATE "C" NOT NULL,
+  user_id text COLLATE "C" NOT NULL,
+  until bigint NOT NULL,
+  PRIMARY KEY(room, user_id)
+);
+CREATE TABLE slow_modes(
+  room text COLLATE "C" PRIMARY KEY,
+  seconds integer NOT NULL
+);
+CREATE TABLE audit(
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  room text COLLATE "C" NOT NULL,
+  at bigint NOT NULL,
+  actor text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL,
+  detail text NOT NULL
+);
+CREATE INDEX audit_by_room ON audit(room, id);
+CREATE TABLE bans(
+  user_id text COLLATE "C" PRIMARY KEY,
+  reason text NOT NULL,
+  by_whom text NOT NULL,
+  at bigint NOT NULL,
+  until bigint
+);
 )sql",
 };
 

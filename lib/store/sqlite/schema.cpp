@@ -97,6 +97,37 @@ INSERT INTO messages_fts(rowid, terms)
   SELECT mid, terms FROM (SELECT mid, chat_search_terms(rid, text) AS terms FROM messages WHERE deleted = 0)
   WHERE terms != '';
 )sql",
+    // 3 -> 4: moderation (moderation_store.h): mutes and slow mode per
+    // room, the rooms' audit logs, server-wide bans. Keyed by room id.
+    R"sql(
+CREATE TABLE mutes(
+  room TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY(room, user_id)
+) WITHOUT ROWID;
+CREATE TABLE slow_modes(
+  room TEXT PRIMARY KEY,
+  seconds INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audit(
+  id INTEGER PRIMARY KEY,
+  room TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_by_room ON audit(room, id);
+CREATE TABLE bans(
+  user_id TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  by_whom TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  until INTEGER
+) WITHOUT ROWID;
+)sql",
 };
 
 Status with_path(const Status& s, const std::string& path) {
