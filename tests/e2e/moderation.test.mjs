@@ -4,7 +4,7 @@
 // the refusals of bad input and of users who may not.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startChatd, Client, connect, rest, ok, failed, uid, person, eventually, API_KEY, ISO_MS } from "./lib/harness.mjs";
+import { startChatd, Client, connect, deadline, rest, ok, failed, uid, person, eventually, API_KEY, ISO_MS } from "./lib/harness.mjs";
 
 let server;
 before(async () => {
@@ -205,7 +205,7 @@ test("bans: the service bans a user (sockets dropped, connects refused) and lift
     assert.equal(r.status, 200);
     assert.equal(r.body.reason, "spam");
     assert.match(r.body.until, ISO_MS);
-    assert.deepEqual(await gone, ["io server disconnect", "io server disconnect"]);
+    assert.deepEqual(await deadline(gone, 5000, "the banned user's sockets to be dropped"), ["io server disconnect", "io server disconnect"]);
     assert.equal(a.connected, true);
     const c = new Client(server, eve.token);
     try {
