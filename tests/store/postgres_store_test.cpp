@@ -133,9 +133,11 @@ TEST_F(PostgresStore, SchemaOneMigratesToJoinTokenExpiry) {
     ASSERT_TRUE(s.create_room(r).ok());
     store.close();
   }
-  // Back to schema 1: without the expiry (2) and the attachment tables (3).
+  // Back to schema 1: without the expiry (2), the attachment tables (3) ...
   exec_ok("ALTER TABLE " + schema + ".rooms DROP COLUMN join_expires_at");
   exec_ok(cat("DROP TABLE ", schema, ".attachment_refs, ", schema, ".attachment_usage, ", schema, ".attachments"));
+  // ... nor the moderation tables (4).
+  exec_ok(cat("DROP TABLE ", schema, ".mutes, ", schema, ".slow_modes, ", schema, ".audit, ", schema, ".bans"));
   exec_ok("DELETE FROM " + schema + ".realtime_schema_migrations WHERE version >= 2");
   Store& store = open(o);
   SyncStore s(loop_, store);
