@@ -277,6 +277,20 @@ void ChatService::Impl::moderation_log(const ChatCall& call, const Json& p) {
   }));
 }
 
+void ChatService::Impl::moderation_state(const ChatCall& call, const Json& p) {
+  auto in = chat::parse_room_ref(p);
+  if (!in.ok()) return call.fail(in.status());
+  with_readable_room(call, in->room, [this, call](const Room& room) {
+    with_moderation(call, room.id, [this, call, room_id = room.id](const RoomModeration& m) {
+      Json mutes = Json::array();
+      const Timestamp now = clock.now();
+      for (const auto& mute : m.mutes)
+        if (mute.until > now) mutes.push(Json::object({{"userId", mute.user_id}, {"until", format_iso8601(mute.until)}}));
+      call.ok(Json::object({{"room", room_id}, {"slowMode", m.slow_mode_seconds}, {"mutes", std::move(mutes)}}));
+    });
+  });
+}
+
 // --- Bans
 
 std::optional<std::string> ChatService::Impl::banned_reason(const std::string& user_id) {

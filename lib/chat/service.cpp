@@ -43,6 +43,7 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"member:unmute", {&I::member_unmute, false, B::message}},
       {"room:slowmode", {&I::room_slowmode, false, B::message}},
       {"moderation:log", {&I::moderation_log, false, B::message}},
+      {"moderation:state", {&I::moderation_state, false, B::message}},
       {"user:ban", {&I::user_ban, false, B::message}},
       {"user:unban", {&I::user_unban, false, B::message}},
   };

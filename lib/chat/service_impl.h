@@ -276,6 +276,8 @@ struct ChatService::Impl {
   void member_unmute(const ChatCall& call, const Json& p);
   void room_slowmode(const ChatCall& call, const Json& p);
   void moderation_log(const ChatCall& call, const Json& p);
+  // What a member needs to show: the mutes in force and slow mode.
+  void moderation_state(const ChatCall& call, const Json& p);
   void user_ban(const ChatCall& call, const Json& p);
   void user_unban(const ChatCall& call, const Json& p);
   // Owners, moderators, admins and services.

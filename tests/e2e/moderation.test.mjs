@@ -121,6 +121,12 @@ test("member:mute: a muted member cannot send or type until unmuted; the room is
     failed(await b.call("member:unmute", { room: id, userId: dan.id }), "forbidden");
     failed(await b.call("member:unmute", { room: id, userId: ann.id }), "not_found");
 
+    // Every member may read the mutes in force and slow mode; non-members may not.
+    const st = ok(await d.call("moderation:state", { room: id }));
+    assert.deepEqual([st.slowMode, st.mutes], [0, [{ userId: cy.id, until: muted.until }]]);
+    const outsider = await connect(server, person("out").token);
+    failed(await outsider.call("moderation:state", { room: id }), "forbidden");
+    outsider.close();
     ok(await b.call("member:unmute", { room: id, userId: cy.id }));
     await d.next("notification", (n) => n.type === "member-unmuted" && n.userId === cy.id);
     await d.next("message:new", (m) => m.message.text === "Bob unmuted Cy");
