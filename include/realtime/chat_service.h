@@ -94,6 +94,10 @@ struct ChatOptions {
   // Server-wide bans kept in memory (every connect checks them); a ban
   // past this many is refused.
   std::size_t max_bans = 100'000;
+  // Slow mode remembers when each (room, member) last sent, for this many
+  // pairs; the least recent is forgotten first (that member may then send
+  // again before their period is over).
+  std::size_t slow_mode_entries = 100'000;
 };
 
 // Who performs an operation called through call().

@@ -337,9 +337,9 @@ struct ChatService::Impl {
   chat::LruCache<RoomModeration> moderation_cache{kModerationCacheBytes};
   std::uint64_t moderation_epoch = 0;
   static constexpr std::size_t kModerationCacheBytes = 4 << 20;
-  // Slow mode: when each (room, user) last sent on this node.
-  chat::LruCache<EventLoop::TimePoint> last_sends{kMaxLastSends};
-  static constexpr std::size_t kMaxLastSends = 100'000;
+  // Slow mode: when each (room, user) last sent on this node, at most
+  // options.slow_mode_entries of them.
+  chat::LruCache<EventLoop::TimePoint> last_sends{options.slow_mode_entries};
   // Bans in force, by user: at most options.max_bans.
   std::unordered_map<std::string, Ban> bans;
   // Set by join_cluster; destroyed first (it stops its callbacks).

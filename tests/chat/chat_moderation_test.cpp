@@ -10,6 +10,7 @@ namespace {
 ChatOptions two_bans() {
   ChatOptions o;
   o.max_bans = 2;
+  o.slow_mode_entries = 2;
   return o;
 }
 
@@ -57,6 +58,22 @@ TEST_F(ModerationTest, BansInMemoryAreBoundedAndExpiredOnesMakeRoom) {
   EXPECT_EQ(code_of(service("user:unban", Json::object({{"userId", "nobody"}}))), "not_found");
   EXPECT_EQ(code_of(service("user:unban", Json::object({{"userId", "u1"}}))), "ok");
   connect("u1");
+}
+
+TEST_F(ModerationTest, SlowModeRemembersAtMostSlowModeEntriesSenders) {
+  auto ann = connect("ann");
+  std::vector<std::unique_ptr<ChatClient>> users;
+  for (const char* u : {"bob", "cy", "dan"}) users.push_back(connect(u));
+  const std::string room = create_room(*ann, "group", Json::array({"bob", "cy", "dan"}));
+  ASSERT_EQ(ann->call("room:slowmode", Json::object({{"room", room}, {"seconds", 60}}))["ok"], Json(true));
+  auto send = [&](ChatClient& c) { return c.call("message:send", Json::object({{"room", room}, {"text", "hi"}})); };
+  EXPECT_EQ(send(*users[0])["ok"], Json(true));
+  EXPECT_EQ(code(send(*users[0])), "rate_limited");
+  EXPECT_EQ(send(*users[1])["ok"], Json(true));
+  EXPECT_EQ(send(*users[2])["ok"], Json(true));
+  // Two pairs are kept: bob's, the least recent, was forgotten.
+  EXPECT_EQ(send(*users[0])["ok"], Json(true));
+  EXPECT_EQ(code(send(*users[2])), "rate_limited");
 }
 
 TEST_F(ModerationTest, OnlyTheServiceAndAdminsBan) {
