@@ -304,6 +304,11 @@ void RestApi::Impl::install() {
   add("DELETE", "/api/users/{userId}/ban", route("user:unban", 200, [](A&, R& req, Json&) -> Result<Json> {
     return Json::object({{"userId", req.params.at("userId")}});
   }));
+  add("GET", "/api/bans", route("bans:list", 200, [](A&, R& req, Json&) -> Result<Json> {
+    Json p = Json::object();
+    if (Status s = query_int(req, "limit", p); !s.ok()) return s;
+    return p;
+  }));
   install_attachments();
   install_misc();
 }

@@ -21,6 +21,7 @@ constexpr std::int64_t kMaxBanSeconds = 10LL * 365 * 24 * 3600;
 constexpr std::size_t kMaxBanReasonBytes = 500;
 constexpr std::int64_t kAuditPageDefault = 50;
 constexpr std::int64_t kAuditPageMax = 100;
+constexpr std::int64_t kBansPageMax = 1000;
 
 // A required integer field within [lo, hi].
 Result<std::int64_t> int_in(const Json& p, std::string_view key, std::int64_t lo, std::int64_t hi) {
@@ -374,6 +375,23 @@ void ChatService::Impl::user_ban(const ChatCall& call, const Json& p) {
     if (cluster) cluster->ban_changed(ban_json(ban, false));
     Json out = Json::object({{"userId", ban.user_id}, {"reason", ban.reason}, {"until", chat::time_json(ban.until)}});
     call.ok(std::move(out));
+  }));
+}
+
+void ChatService::Impl::bans_list(const ChatCall& call, const Json& p) {
+  if (!call.actor.service && !is_admin(call.actor))
+    return call.fail(Status::forbidden("only the service or an admin may list bans"));
+  auto limit = chat::optional_int(p, "limit");
+  if (!limit.ok()) return call.fail(limit.status());
+  if (*limit && (**limit < 1 || **limit > kBansPageMax))
+    return call.fail(Status::bad_request("limit must be between 1 and " + std::to_string(kBansPageMax)));
+  const auto n = static_cast<std::size_t>(limit->value_or(kBansPageMax));
+  store.list_bans(clock.now(), n, on_ok(call, [call](std::vector<Ban> list) {
+    Json out = Json::array();
+    for (const auto& b : list)
+      out.push(Json::object({{"userId", b.user_id}, {"reason", b.reason}, {"by", b.by}, {"at", format_iso8601(b.at)},
+                             {"until", chat::time_json(b.until)}}));
+    call.ok(Json::object({{"bans", std::move(out)}}));
   }));
 }
 

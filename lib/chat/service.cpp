@@ -46,6 +46,7 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"moderation:state", {&I::moderation_state, false, B::message}},
       {"user:ban", {&I::user_ban, false, B::message}},
       {"user:unban", {&I::user_unban, false, B::message}},
+      {"bans:list", {&I::bans_list, false, B::message}},
   };
   return table;
 }

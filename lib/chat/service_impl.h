@@ -280,6 +280,7 @@ struct ChatService::Impl {
   void moderation_state(const ChatCall& call, const Json& p);
   void user_ban(const ChatCall& call, const Json& p);
   void user_unban(const ChatCall& call, const Json& p);
+  void bans_list(const ChatCall& call, const Json& p);
   // Owners, moderators, admins and services.
   bool moderates(const Actor& a, const Room& room) const;
   // The room's mutes and slow mode: cached, or from the store (always on

@@ -234,6 +234,13 @@ test("bans: the service bans a user (sockets dropped, connects refused) and lift
     for (const body of [{ seconds: 0 }, { seconds: "1" }, { reason: 5 }, { reason: "x".repeat(501) }])
       assert.equal((await rest(server, "POST", `/api/users/${eve.id}/ban`, { token: API_KEY, body })).status, 400, JSON.stringify(body));
 
+    const list = await rest(server, "GET", "/api/bans?limit=1000", { token: API_KEY });
+    assert.equal(list.status, 200);
+    const mine = list.body.bans.find((b) => b.userId === eve.id);
+    assert.deepEqual([mine.reason, mine.by, mine.until], ["spam", "system", r.body.until]);
+    assert.match(mine.at, ISO_MS);
+    assert.equal((await rest(server, "GET", "/api/bans", { token: ann.token })).status, 403);
+    assert.equal((await rest(server, "GET", "/api/bans?limit=0", { token: API_KEY })).status, 400);
     assert.equal((await rest(server, "DELETE", `/api/users/${eve.id}/ban`, { token: API_KEY })).status, 200);
     assert.equal((await rest(server, "DELETE", `/api/users/${eve.id}/ban`, { token: API_KEY })).status, 404);
     (await connect(server, eve.token)).close();
