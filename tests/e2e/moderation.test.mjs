@@ -79,6 +79,11 @@ test("message:delete: moderators and owners delete anyone's message; members onl
     ok(await b.call("message:delete", { id: m1.id }));
     await c.next("message:deleted", (d) => d.id === m1.id);
     ok(await a.call("message:delete", { id: m2.id }));
+    // A service acting for a member deletes with that member's rights.
+    const m3 = ok(await b.call("message:send", { room: id, text: "three" })).message;
+    const asCy = await rest(server, "DELETE", `/api/messages/${m3.id}?userId=${cy.id}`, { token: API_KEY });
+    assert.equal(asCy.status, 403);
+    assert.equal((await rest(server, "DELETE", `/api/messages/${m1.id}?userId=${bob.id}`, { token: API_KEY })).status, 200);
     // The log has both deletes of someone else's message.
     const log = ok(await a.call("moderation:log", { room: id }));
     const deletes = log.entries.filter((e) => e.action === "delete");
