@@ -309,6 +309,12 @@ void RestApi::Impl::install() {
     if (Status s = query_int(req, "limit", p); !s.ok()) return s;
     return p;
   }));
+  add("GET", "/api/bans/audit", route("bans:log", 200, [](A&, R& req, Json&) -> Result<Json> {
+    Json p = Json::object();
+    for (const char* n : {"before", "limit"})
+      if (Status s = query_int(req, n, p); !s.ok()) return s;
+    return p;
+  }));
   install_attachments();
   install_misc();
 }

@@ -56,6 +56,34 @@ Json ban_json(const Ban& b, bool lifted) {
 
 Timestamp millis_of(const Json& v) { return Timestamp(std::chrono::milliseconds(v.is_int() ? v.as_int() : 0)); }
 
+// The server-wide log (bans): the audit log of no room.
+const std::string kServerLog;
+
+struct AuditQuery {
+  std::optional<std::int64_t> before;
+  int limit = 0;
+};
+
+Result<AuditQuery> parse_audit_query(const Json& p) {
+  auto before = chat::optional_int(p, "before");
+  if (!before.ok()) return before.status();
+  auto limit = chat::optional_int(p, "limit");
+  if (!limit.ok()) return limit.status();
+  if (*limit && (**limit < 1 || **limit > kAuditPageMax))
+    return Status::bad_request("limit must be between 1 and " + std::to_string(kAuditPageMax));
+  return AuditQuery{*before, static_cast<int>(limit->value_or(kAuditPageDefault))};
+}
+
+Json audit_json(const AuditPage& page) {
+  Json entries = Json::array();
+  for (const auto& e : page.entries) {
+    auto detail = Json::parse(e.detail);
+    entries.push(Json::object({{"id", e.id}, {"at", format_iso8601(e.at)}, {"by", e.actor}, {"action", e.action},
+                               {"target", e.target}, {"detail", detail.ok() ? std::move(*detail) : Json::object()}}));
+  }
+  return Json::object({{"entries", std::move(entries)}, {"hasMore", page.has_more}});
+}
+
 bool owns(const Actor& a, const Room& room, bool admin) {
   if (a.service || admin) return true;
   const Member* me = room.member(a.identity.user_id);
@@ -256,26 +284,21 @@ void ChatService::Impl::room_slowmode(const ChatCall& call, const Json& p) {
 void ChatService::Impl::moderation_log(const ChatCall& call, const Json& p) {
   auto in = chat::parse_room_ref(p);
   if (!in.ok()) return call.fail(in.status());
-  auto before = chat::optional_int(p, "before");
-  if (!before.ok()) return call.fail(before.status());
-  auto limit = chat::optional_int(p, "limit");
-  if (!limit.ok()) return call.fail(limit.status());
-  if (*limit && (**limit < 1 || **limit > kAuditPageMax))
-    return call.fail(Status::bad_request("limit must be between 1 and " + std::to_string(kAuditPageMax)));
-  const int n = static_cast<int>(limit->value_or(kAuditPageDefault));
-  with_room_for(call, in->room, on_ok(call, [this, call, before = *before, n](Room room) {
+  auto q = parse_audit_query(p);
+  if (!q.ok()) return call.fail(q.status());
+  with_room_for(call, in->room, on_ok(call, [this, call, q = *q](Room room) {
     if (!owns(call.actor, room, is_admin(call.actor)))
       return call.fail(Status::forbidden("only the room owner may read its audit log"));
-    store.audit_log(room.id, before, n, on_ok(call, [call](AuditPage page) {
-      Json entries = Json::array();
-      for (const auto& e : page.entries) {
-        auto detail = Json::parse(e.detail);
-        entries.push(Json::object({{"id", e.id}, {"at", format_iso8601(e.at)}, {"by", e.actor}, {"action", e.action},
-                                   {"target", e.target}, {"detail", detail.ok() ? std::move(*detail) : Json::object()}}));
-      }
-      call.ok(Json::object({{"entries", std::move(entries)}, {"hasMore", page.has_more}}));
-    }));
+    store.audit_log(room.id, q.before, q.limit, on_ok(call, [call](AuditPage page) { call.ok(audit_json(page)); }));
   }));
+}
+
+void ChatService::Impl::bans_log(const ChatCall& call, const Json& p) {
+  if (!call.actor.service && !is_admin(call.actor))
+    return call.fail(Status::forbidden("only the service or an admin may read the ban log"));
+  auto q = parse_audit_query(p);
+  if (!q.ok()) return call.fail(q.status());
+  store.audit_log(kServerLog, q->before, q->limit, on_ok(call, [call](AuditPage page) { call.ok(audit_json(page)); }));
 }
 
 void ChatService::Impl::moderation_state(const ChatCall& call, const Json& p) {
@@ -373,8 +396,10 @@ void ChatService::Impl::user_ban(const ChatCall& call, const Json& p) {
     if (!s.ok()) return call.fail(s);
     apply_ban(ban, false);
     if (cluster) cluster->ban_changed(ban_json(ban, false));
-    Json out = Json::object({{"userId", ban.user_id}, {"reason", ban.reason}, {"until", chat::time_json(ban.until)}});
-    call.ok(std::move(out));
+    Json detail = Json::object({{"reason", ban.reason}, {"until", chat::time_json(ban.until)}});
+    audit(kServerLog, call.actor, "ban", ban.user_id, detail, [call, ban] {
+      call.ok(Json::object({{"userId", ban.user_id}, {"reason", ban.reason}, {"until", chat::time_json(ban.until)}}));
+    });
   }));
 }
 
@@ -406,7 +431,7 @@ void ChatService::Impl::user_unban(const ChatCall& call, const Json& p) {
     Ban lifted{user, {}, by_whom(call.actor), clock.now(), std::nullopt};
     apply_ban(lifted, true);
     if (cluster) cluster->ban_changed(ban_json(lifted, true));
-    call.ok(Json::object({{"userId", user}}));
+    audit(kServerLog, call.actor, "unban", user, Json::object(), [call, user] { call.ok(Json::object({{"userId", user}})); });
   }));
 }
 

@@ -47,6 +47,7 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"user:ban", {&I::user_ban, false, B::message}},
       {"user:unban", {&I::user_unban, false, B::message}},
       {"bans:list", {&I::bans_list, false, B::message}},
+      {"bans:log", {&I::bans_log, false, B::message}},
   };
   return table;
 }

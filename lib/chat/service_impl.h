@@ -281,6 +281,8 @@ struct ChatService::Impl {
   void user_ban(const ChatCall& call, const Json& p);
   void user_unban(const ChatCall& call, const Json& p);
   void bans_list(const ChatCall& call, const Json& p);
+  // The server-wide log of bans and unbans (the audit log of no room).
+  void bans_log(const ChatCall& call, const Json& p);
   // Owners, moderators, admins and services.
   bool moderates(const Actor& a, const Room& room) const;
   // The room's mutes and slow mode: cached, or from the store (always on

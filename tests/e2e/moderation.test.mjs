@@ -249,6 +249,13 @@ test("bans: the service bans a user (sockets dropped, connects refused) and lift
     assert.equal((await rest(server, "DELETE", `/api/users/${eve.id}/ban`, { token: API_KEY })).status, 200);
     assert.equal((await rest(server, "DELETE", `/api/users/${eve.id}/ban`, { token: API_KEY })).status, 404);
     (await connect(server, eve.token)).close();
+    // Both are in the server's ban log, newest first.
+    const log = await rest(server, "GET", "/api/bans/audit?limit=100", { token: API_KEY });
+    assert.equal(log.status, 200);
+    const eves = log.body.entries.filter((e) => e.target === eve.id);
+    assert.deepEqual(eves.map((e) => [e.action, e.by]), [["unban", "system"], ["ban", "system"]]);
+    assert.deepEqual(eves[1].detail, { reason: "spam", until: r.body.until });
+    assert.equal((await rest(server, "GET", "/api/bans/audit", { token: ann.token })).status, 403);
   } finally {
     [e1, e2, a].forEach((s) => s.close());
   }
