@@ -122,6 +122,9 @@ test("a ban through node 2 drops the user's sockets on every node; every node re
       assert.equal((await rest(node(i), "GET", "/api/rooms", { token: eve.token })).status, 403);
     }
     assert.equal((await rest(node(3), "DELETE", `/api/users/${eve.id}/ban`, { token: API_KEY })).status, 200);
+    // The server's ban log (in PostgreSQL) is the same on every node.
+    const log = await rest(node(1), "GET", "/api/bans/audit", { token: API_KEY });
+    assert.deepEqual(log.body.entries.filter((e) => e.target === eve.id).map((e) => e.action), ["unban", "ban"]);
     for (let i = 1; i <= 3; ++i) {
       await eventually(async () => {
         const c = new Client(node(i), eve.token);
