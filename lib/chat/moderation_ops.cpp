@@ -46,6 +46,10 @@ std::optional<Timestamp> muted_until(const RoomModeration& m, const std::string&
   return std::nullopt;
 }
 
+Status muted(const std::string& room, Timestamp until) {
+  return Status::forbidden("you are muted in " + room + " until " + format_iso8601(until));
+}
+
 Json ban_json(const Ban& b, bool lifted) {
   Json j = Json::object({{"userId", b.user_id}, {"reason", b.reason}, {"by", b.by},
                          {"at", static_cast<std::int64_t>(b.at.time_since_epoch().count())}});
@@ -120,30 +124,30 @@ void ChatService::Impl::when_not_muted(const ChatCall& call, const Room& room, s
   if (call.actor.service || !room.member(call.actor.identity.user_id)) return then();
   with_moderation(call, room.id, [this, call, room_id = room.id, then = std::move(then)](const RoomModeration& m) {
     if (auto until = muted_until(m, call.actor.identity.user_id, clock.now()))
-      return call.fail(Status::forbidden("you are muted in " + room_id + " until " + format_iso8601(*until)));
+      return call.fail(muted(room_id, *until));
     then();
   });
 }
 
 void ChatService::Impl::when_may_send(const ChatCall& call, const Room& room, std::function<void()> then) {
-  when_not_muted(call, room, [this, call, room, then = std::move(then)] {
-    const std::string& user = call.actor.identity.user_id;
-    if (moderates(call.actor, room) || !room.member(user)) return then();
-    with_moderation(call, room.id, [this, call, room_id = room.id, user, then](const RoomModeration& m) {
-      if (m.slow_mode_seconds <= 0) return then();
-      const auto now = loop.now();
-      const auto every = std::chrono::seconds(m.slow_mode_seconds);
-      std::string key = room_id;
-      key += '\n';
-      key += user;
-      if (const auto* last = last_sends.find(key); last && now - *last < every) {
-        const auto wait = std::chrono::ceil<std::chrono::seconds>(every - (now - *last)).count();
-        return call.fail(Status::rate_limited("slow mode: one message every " + std::to_string(m.slow_mode_seconds) +
-                                              " s in " + room_id + "; wait " + std::to_string(wait) + " s"));
-      }
-      last_sends.put(std::move(key), now, 1);
-      then();
-    });
+  const std::string& user = call.actor.identity.user_id;
+  if (call.actor.service || !room.member(user)) return then();
+  // One read of the room's moderation for both checks.
+  with_moderation(call, room.id, [this, call, room, user, then = std::move(then)](const RoomModeration& m) {
+    if (auto until = muted_until(m, user, clock.now())) return call.fail(muted(room.id, *until));
+    if (m.slow_mode_seconds <= 0 || moderates(call.actor, room)) return then();
+    const auto now = loop.now();
+    const auto every = std::chrono::seconds(m.slow_mode_seconds);
+    std::string key = room.id;
+    key += '\n';
+    key += user;
+    if (const auto* last = last_sends.find(key); last && now - *last < every) {
+      const auto wait = std::chrono::ceil<std::chrono::seconds>(every - (now - *last)).count();
+      return call.fail(Status::rate_limited("slow mode: one message every " + std::to_string(m.slow_mode_seconds) +
+                                            " s in " + room.id + "; wait " + std::to_string(wait) + " s"));
+    }
+    last_sends.put(std::move(key), now, 1);
+    then();
   });
 }
 
