@@ -79,6 +79,7 @@ struct RestApi::Impl {
     }
     auto id = ctx.auth.verify(token);
     if (!id.ok()) return id.status();
+    if (auto why = ctx.chat.banned(id->user_id)) return Status::forbidden(*why);
     return realtime::Actor{std::move(id).value(), false};
   }
 
@@ -296,6 +297,32 @@ void RestApi::Impl::install() {
   add("GET", "/api/rooms/{id}/quality", route("rtc:quality", 200, [](A&, R&, Json&) -> Result<Json> {
     return Json::object();
   }, kRoom));
+  // Moderation (docs/protocol.md, "Moderation").
+  add("GET", "/api/rooms/{id}/audit", route("moderation:log", 200, [](A& a, R& req, Json& body) -> Result<Json> {
+    act_for(a, req, body, "userId");
+    Json p = Json::object();
+    for (const char* n : {"before", "limit"})
+      if (Status s = query_int(req, n, p); !s.ok()) return s;
+    return p;
+  }, kRoom));
+  add("POST", "/api/users/{userId}/ban", route("user:ban", 200, [](A&, R& req, Json& body) -> Result<Json> {
+    body.set("userId", req.params.at("userId"));
+    return body;
+  }));
+  add("DELETE", "/api/users/{userId}/ban", route("user:unban", 200, [](A&, R& req, Json&) -> Result<Json> {
+    return Json::object({{"userId", req.params.at("userId")}});
+  }));
+  add("GET", "/api/bans", route("bans:list", 200, [](A&, R& req, Json&) -> Result<Json> {
+    Json p = Json::object();
+    if (Status s = query_int(req, "limit", p); !s.ok()) return s;
+    return p;
+  }));
+  add("GET", "/api/bans/audit", route("bans:log", 200, [](A&, R& req, Json&) -> Result<Json> {
+    Json p = Json::object();
+    for (const char* n : {"before", "limit"})
+      if (Status s = query_int(req, n, p); !s.ok()) return s;
+    return p;
+  }));
   install_attachments();
   install_misc();
 }

@@ -103,6 +103,13 @@ struct ChatOptions {
   // Told of each new message for each member away from its room (see
   // notifier.h); null for none. Must outlive the service.
   Notifier* notifier = nullptr;
+  // Server-wide bans kept in memory (every connect checks them); a ban
+  // past this many is refused.
+  std::size_t max_bans = 100'000;
+  // Slow mode remembers when each (room, member) last sent, for this many
+  // pairs; the least recent is forgotten first (that member may then send
+  // again before their period is over).
+  std::size_t slow_mode_entries = 100'000;
 };
 
 // Who performs an operation called through call().
@@ -225,6 +232,9 @@ class REALTIME_EXPORT ChatService {
   std::vector<ClusterNode> cluster_nodes() const;
 
   const ChatStats& stats() const;
+  // Why user_id may not use the server now (a server-wide ban, as this
+  // loop knows it), or nullopt. For routes outside the chat events.
+  std::optional<std::string> banned(const std::string& user_id);
   ChatCaches caches() const;
 
  private:

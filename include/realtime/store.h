@@ -1,8 +1,8 @@
 // The storage interfaces the chat service needs: RoomStore (rooms and their
 // members), MessageStore (messages and their per-room sequence), and
 // ReceiptStore (what each user has read and when they were last seen),
-// ReactionStore (emoji reactions, realtime/reaction_store.h).
-// A backend usually implements all three as a Store.
+// ReactionStore (emoji reactions, reaction_store.h) and ModerationStore
+// (moderation_store.h). A backend usually implements them all as a Store.
 //
 // Contract for every call:
 // - Asynchronous. `done` runs exactly once, on the Executor the backend was
@@ -31,17 +31,15 @@
 #include <vector>
 
 #include "realtime/clock.h"
+#include "realtime/completion.h"
 #include "realtime/export.h"
 #include "realtime/message.h"
 #include "realtime/reaction_store.h"
+#include "realtime/moderation_store.h"
 #include "realtime/room.h"
 #include "realtime/status.h"
 
 namespace realtime {
-
-template <class T>
-using Completion = std::function<void(Result<T>)>;
-using StatusCompletion = std::function<void(Status)>;
 
 struct RoomSummary {
   Room room;
@@ -164,7 +162,11 @@ class REALTIME_EXPORT ReceiptStore {
                              StatusCompletion done) = 0;
 };
 
-class REALTIME_EXPORT Store : public RoomStore, public MessageStore, public ReceiptStore, public ReactionStore {
+class REALTIME_EXPORT Store : public RoomStore,
+                              public MessageStore,
+                              public ReceiptStore,
+                              public ReactionStore,
+                              public ModerationStore {
  public:
   // Completes once every write issued before it is durable.
   virtual void flush(StatusCompletion done) = 0;

@@ -48,7 +48,11 @@ void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
   chat::ClusterLink::Hooks hooks;
   hooks.delivering = guard([this](socketio::RemoteEmit& e) { adjust_remote_emit(e); });
   hooks.delivered = guard([this](const socketio::RemoteEmit& e) { remote_emit_delivered(e); });
-  hooks.room_changed = guard([this](const std::string& room) { remote_room_changed(room); });
+  hooks.room_changed = guard([this](const std::string& room) {
+    forget_moderation(room);
+    remote_room_changed(room);
+  });
+  hooks.ban_changed = guard([this](const Json& ban) { remote_ban(ban); });
   hooks.remote_left = guard([this](const std::string& room, const chat::RemoteSocket& s) { remote_socket_gone(room, s); });
   hooks.rtc = guard([this](const std::string& room, const std::string& sid, const std::string& event, Json payload) {
     remote_rtc(room, sid, event, std::move(payload));

@@ -352,6 +352,10 @@ struct ClusterLink::Impl {
       if (hooks.call_stats && f && f->is_object()) hooks.call_stats(str(m, "room"), str(m, "user"), str(m, "peer"), *f);
       return;
     }
+    if (type == "ban") {
+      if (const Json* b = m.find("ban"); b && b->is_object() && hooks.ban_changed) hooks.ban_changed(*b);
+      return;
+    }
     if (type == "nm") {
       if (hooks.name_seen && !str(m, "user").empty()) hooks.name_seen(str(m, "user"), str(m, "name"));
       return;
@@ -439,6 +443,12 @@ void ClusterLink::left(const std::string& room, const std::string& sid, std::opt
 void ClusterLink::room_changed(const std::string& room) {
   Json m = impl_->envelope("r");
   m.set("room", room);
+  impl_->send(impl_->all, m);
+}
+
+void ClusterLink::ban_changed(const Json& ban) {
+  Json m = impl_->envelope("ban");
+  m.set("ban", ban);
   impl_->send(impl_->all, m);
 }
 

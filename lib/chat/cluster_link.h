@@ -52,6 +52,8 @@ class ClusterLink {
     // (may be empty) and the figures (call_sample_json).
     std::function<void(const std::string& room, const std::string& user, const std::string& peer_user,
                        const Json& sample)> call_stats;
+    // A user was banned or unbanned on another node (see ban_changed()).
+    std::function<void(const Json& ban)> ban_changed;
     // This node's sockets in rooms, for a snapshot (node field unused).
     std::function<std::vector<std::pair<std::string, RemoteSocket>>()> local_entries;
   };
@@ -71,6 +73,9 @@ class ClusterLink {
   void left(const std::string& room, const std::string& sid, std::optional<Timestamp> last_seen = std::nullopt);
   // This node wrote the room to the store.
   void room_changed(const std::string& room);
+  // This node banned or unbanned a user (stored already): the others
+  // refuse or let in their connections, and drop their sockets.
+  void ban_changed(const Json& ban);
   // A user connected here with a display name the others may not know
   // yet (system messages name members who need not share a room with
   // anyone on the writing node).

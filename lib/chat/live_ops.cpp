@@ -11,8 +11,13 @@ void ChatService::Impl::typing(const ChatCall& call, const Json& p) {
     if (r.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     SocketState* st = state(call.socket->id());
     if (!st || !st->rooms.contains(r.id)) return call.fail(Status::forbidden("join the room first"));
-    set_typing(call.socket->id(), call.actor.identity, r.id, on, role_in(r, call.actor.identity));
-    call.ok(Json::object());
+    auto go = [this, call, r, on] {
+      set_typing(call.socket->id(), call.actor.identity, r.id, on, role_in(r, call.actor.identity));
+      call.ok(Json::object());
+    };
+    // A muted member may stop typing, not start.
+    if (on) return when_not_muted(call, r, go);
+    go();
   }));
 }
 

@@ -19,7 +19,7 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
   if (!m.ok()) return call.fail(m.status());
   const std::string room = m->room;
   with_room_for(call, room, on_ok(call, [this, call, m = std::move(m).value()](Room r) mutable {
-    send_checked(call, r, std::move(m));
+    when_may_send(call, r, [this, call, r, m = std::move(m)]() mutable { send_checked(call, r, std::move(m)); });
   }));
 }
 
@@ -105,14 +105,20 @@ void ChatService::Impl::message_delete(const ChatCall& call, const Json& p) {
   if (!in.ok()) return call.fail(in.status());
   with_readable_message(call, in->id, [this, call](const Message& msg, const Room& room) {
     const Member* me = room.member(call.actor.identity.user_id);
-    const bool allowed = is_admin(call.actor) || (me && (me->role == "owner" || msg.sender_id == me->user_id));
-    if (!allowed) return call.fail(Status::forbidden("only the sender or the room owner may delete"));
+    const bool own = me && msg.sender_id == me->user_id;
+    // Owners and moderators (moderation_ops.cpp) delete anyone's message.
+    // A service acts as the member it names, with that member's role.
+    const bool moderating = !own && (is_admin(call.actor) || (me && (me->role == "owner" || me->role == "moderator")));
+    if (!own && !moderating)
+      return call.fail(Status::forbidden("only the sender, a moderator or the room owner may delete"));
     if (room.status == RoomStatus::ended) return call.fail(Status::room_ended("the session has ended"));
     if (msg.deleted) return call.ok(Json::object());
-    store.delete_message(msg.id, on_ok(call, [this, call, msg](Message deleted) {
+    store.delete_message(msg.id, on_ok(call, [this, call, msg, moderating](Message deleted) {
       if (observer) observer->deleted(msg);
       nsp.to(hub_room(deleted.room)).emit("message:deleted", Json::object({{"room", deleted.room}, {"id", deleted.id}}));
-      call.ok(Json::object());
+      if (!moderating) return call.ok(Json::object());
+      audit(deleted.room, call.actor, "delete", deleted.id, Json::object({{"sender", msg.sender_id}}),
+            [call] { call.ok(Json::object()); });
     }));
   });
 }

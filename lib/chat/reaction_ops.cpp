@@ -84,10 +84,11 @@ void ChatService::Impl::react(const ChatCall& call, const Json& p, bool add) {
       if (changed) publish_reactions(room, id);
       call.ok(Json::object());
     });
-    if (add)
-      store.add_reaction(msg.id, user, emoji, kMaxEmojisPerMessage, std::move(done));
-    else
-      store.remove_reaction(msg.id, user, emoji, std::move(done));
+    if (!add) return store.remove_reaction(msg.id, user, emoji, std::move(done));
+    // A muted member may still take a reaction back, not add one.
+    when_not_muted(call, room, [this, id = msg.id, user, emoji, done = std::move(done)]() mutable {
+      store.add_reaction(id, user, emoji, kMaxEmojisPerMessage, std::move(done));
+    });
   });
 }
 

@@ -42,6 +42,16 @@ const std::map<std::string, ChatService::Impl::OpInfo, std::less<>>& ChatService
       {"rtc:ice", {&I::rtc_ice, true, B::rtc}},
       {"rtc:stats", {&I::rtc_stats, true, B::rtc_stats}},
       {"rtc:quality", {&I::rtc_quality, false, B::message}},
+      {"member:role", {&I::member_role, false, B::message}},
+      {"member:mute", {&I::member_mute, false, B::message}},
+      {"member:unmute", {&I::member_unmute, false, B::message}},
+      {"room:slowmode", {&I::room_slowmode, false, B::message}},
+      {"moderation:log", {&I::moderation_log, false, B::message}},
+      {"moderation:state", {&I::moderation_state, false, B::message}},
+      {"user:ban", {&I::user_ban, false, B::message}},
+      {"user:unban", {&I::user_unban, false, B::message}},
+      {"bans:list", {&I::bans_list, false, B::message}},
+      {"bans:log", {&I::bans_log, false, B::message}},
   };
   return table;
 }
@@ -68,7 +78,17 @@ ChatService::ChatService(socketio::Namespace& nsp, Store& store, EventLoop& loop
     return socketio::ConnectError{"rate_limited", Json::object({{"code", "rate_limited"},
                                                                 {"message", "too many connections for this user"}})};
   });
+  // A banned user is refused at CONNECT, on what this loop knows (bans
+  // reach every loop and node through the bus; moderation_ops.cpp).
+  nsp.use([alive = std::weak_ptr<char>(impl_->alive_), impl = impl_.get()](
+              socketio::Socket& s) -> std::optional<socketio::ConnectError> {
+    if (alive.expired()) return std::nullopt;
+    auto why = impl->banned_reason(s.identity().user_id);
+    if (!why) return std::nullopt;
+    return socketio::ConnectError{"forbidden", Json::object({{"code", "forbidden"}, {"message", *why}})};
+  });
   nsp.on_connection(impl_->guard([impl = impl_.get()](socketio::Socket& s) { impl->on_connection(s); }));
+  impl_->load_bans();
 }
 
 ChatService::~ChatService() = default;
@@ -115,6 +135,7 @@ void ChatService::call(const Actor& actor, std::string_view event, const Json& p
 }
 
 const ChatStats& ChatService::stats() const { return impl_->stats; }
+std::optional<std::string> ChatService::banned(const std::string& user_id) { return impl_->banned_reason(user_id); }
 
 std::size_t ChatService::emit_to_room(std::string_view room, std::string_view event, const Json& payload,
                                       bool droppable) {

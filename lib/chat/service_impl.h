@@ -305,6 +305,43 @@ struct ChatService::Impl {
   void remote_call_stats(const std::string& room, const std::string& user, const std::string& peer_user,
                          const Json& sample);
 
+  // --- moderation_ops.cpp (docs/protocol.md, "Moderation")
+  void member_role(const ChatCall& call, const Json& p);
+  void member_mute(const ChatCall& call, const Json& p);
+  void member_unmute(const ChatCall& call, const Json& p);
+  void room_slowmode(const ChatCall& call, const Json& p);
+  void moderation_log(const ChatCall& call, const Json& p);
+  // What a member needs to show: the mutes in force and slow mode.
+  void moderation_state(const ChatCall& call, const Json& p);
+  void user_ban(const ChatCall& call, const Json& p);
+  void user_unban(const ChatCall& call, const Json& p);
+  void bans_list(const ChatCall& call, const Json& p);
+  // The server-wide log of bans and unbans (the audit log of no room).
+  void bans_log(const ChatCall& call, const Json& p);
+  // Owners, moderators, admins and services.
+  bool moderates(const Actor& a, const Room& room) const;
+  // The room's mutes and slow mode: cached, or from the store (always on
+  // an operation's second run, call.fresh, like with_room_for).
+  void with_moderation(const ChatCall& call, const std::string& room, std::function<void(const RoomModeration&)> then);
+  // Runs `then` unless the caller is muted in `room`: then the call fails
+  // `forbidden`, saying until when. For every event a mute silences
+  // (message:send, typing, reaction:add).
+  void when_not_muted(const ChatCall& call, const Room& room, std::function<void()> then);
+  // when_not_muted, then the room's slow mode (message:send).
+  void when_may_send(const ChatCall& call, const Room& room, std::function<void()> then);
+  // This node's view of a room's moderation is out of date.
+  void forget_moderation(const std::string& room);
+  // Appends to the room's audit log, then runs `then` (also when the
+  // append failed: the action itself is done).
+  void audit(const std::string& room, const Actor& by, std::string action, std::string target, Json detail,
+             std::function<void()> then);
+  // Bans: loaded at start, kept by every loop and node through the bus.
+  void load_bans();
+  // Keeps (or drops, when lifted) the ban and disconnects the user here.
+  void apply_ban(const Ban& ban, bool lifted);
+  void remote_ban(const Json& ban);
+  std::optional<std::string> banned_reason(const std::string& user_id);
+
   socketio::Namespace& nsp;
   Store& store;
   EventLoop& loop;
@@ -340,6 +377,16 @@ struct ChatService::Impl {
   ChatStats stats;
   std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();
+  // Moderation (moderation_ops.cpp). Rooms' settings, by estimated bytes;
+  // an epoch so a read that a write overtook is not cached.
+  chat::LruCache<RoomModeration> moderation_cache{kModerationCacheBytes};
+  std::uint64_t moderation_epoch = 0;
+  static constexpr std::size_t kModerationCacheBytes = 4 << 20;
+  // Slow mode: when each (room, user) last sent on this node, at most
+  // options.slow_mode_entries of them.
+  chat::LruCache<EventLoop::TimePoint> last_sends{options.slow_mode_entries};
+  // Bans in force, by user: at most options.max_bans.
+  std::unordered_map<std::string, Ban> bans;
   // Set by join_cluster; destroyed first (it stops its callbacks).
   std::unique_ptr<chat::ClusterLink> cluster;
 };

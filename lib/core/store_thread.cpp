@@ -196,6 +196,51 @@ class View final : public Store {
       st.reactions(std::move(ids), std::move(viewer), list_users, std::move(d));
     });
   }
+  void set_member_role(std::string room, std::string user, std::string role, Completion<Room> done) override {
+    call(std::move(done), [room = std::move(room), user = std::move(user), role = std::move(role)](Store& st, Completion<Room> d) mutable {
+      st.set_member_role(std::move(room), std::move(user), std::move(role), std::move(d));
+    });
+  }
+  void set_mute(std::string room, std::string user, std::optional<Timestamp> until, StatusCompletion done) override {
+    call(std::move(done), [room = std::move(room), user = std::move(user), until](Store& st, StatusCompletion d) mutable {
+      st.set_mute(std::move(room), std::move(user), until, std::move(d));
+    });
+  }
+  void set_slow_mode(std::string room, int seconds, StatusCompletion done) override {
+    call(std::move(done), [room = std::move(room), seconds](Store& st, StatusCompletion d) mutable {
+      st.set_slow_mode(std::move(room), seconds, std::move(d));
+    });
+  }
+  void room_moderation(std::string room, Completion<RoomModeration> done) override {
+    call(std::move(done), [room = std::move(room)](Store& st, Completion<RoomModeration> d) mutable {
+      st.room_moderation(std::move(room), std::move(d));
+    });
+  }
+  void append_audit(AuditEntry entry, Completion<AuditEntry> done) override {
+    call(std::move(done), [entry = std::move(entry)](Store& st, Completion<AuditEntry> d) mutable {
+      st.append_audit(std::move(entry), std::move(d));
+    });
+  }
+  void audit_log(std::string room, std::optional<std::int64_t> before, int limit, Completion<AuditPage> done) override {
+    call(std::move(done), [room = std::move(room), before, limit](Store& st, Completion<AuditPage> d) mutable {
+      st.audit_log(std::move(room), before, limit, std::move(d));
+    });
+  }
+  void set_ban(Ban ban, StatusCompletion done) override {
+    call(std::move(done), [ban = std::move(ban)](Store& st, StatusCompletion d) mutable {
+      st.set_ban(std::move(ban), std::move(d));
+    });
+  }
+  void remove_ban(std::string user, StatusCompletion done) override {
+    call(std::move(done), [user = std::move(user)](Store& st, StatusCompletion d) mutable {
+      st.remove_ban(std::move(user), std::move(d));
+    });
+  }
+  void list_bans(Timestamp now, std::size_t limit, Completion<std::vector<Ban>> done) override {
+    call(std::move(done), [now, limit](Store& st, Completion<std::vector<Ban>> d) mutable {
+      st.list_bans(now, limit, std::move(d));
+    });
+  }
   void flush(StatusCompletion done) override {
     call(std::move(done), [](Store& st, StatusCompletion d) { st.flush(std::move(d)); });
   }

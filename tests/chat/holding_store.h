@@ -100,6 +100,28 @@ class HoldingStore : public Store {
                  Completion<std::vector<MessageReactions>> done) override {
     inner_->reactions(std::move(ids), std::move(v), n, std::move(done));
   }
+  // ModerationStore: forwarded as is.
+  void set_member_role(std::string r, std::string u, std::string role, Completion<Room> d) override {
+    inner_->set_member_role(std::move(r), std::move(u), std::move(role), std::move(d));
+  }
+  void set_mute(std::string r, std::string u, std::optional<Timestamp> until, StatusCompletion d) override {
+    inner_->set_mute(std::move(r), std::move(u), until, std::move(d));
+  }
+  void set_slow_mode(std::string r, int seconds, StatusCompletion d) override {
+    inner_->set_slow_mode(std::move(r), seconds, std::move(d));
+  }
+  void room_moderation(std::string r, Completion<RoomModeration> d) override {
+    inner_->room_moderation(std::move(r), std::move(d));
+  }
+  void append_audit(AuditEntry e, Completion<AuditEntry> d) override { inner_->append_audit(std::move(e), std::move(d)); }
+  void audit_log(std::string r, std::optional<std::int64_t> before, int limit, Completion<AuditPage> d) override {
+    inner_->audit_log(std::move(r), before, limit, std::move(d));
+  }
+  void set_ban(Ban b, StatusCompletion d) override { inner_->set_ban(std::move(b), std::move(d)); }
+  void remove_ban(std::string u, StatusCompletion d) override { inner_->remove_ban(std::move(u), std::move(d)); }
+  void list_bans(Timestamp now, std::size_t limit, Completion<std::vector<Ban>> d) override {
+    inner_->list_bans(now, limit, std::move(d));
+  }
   void flush(StatusCompletion done) override { inner_->flush(std::move(done)); }
   void close() override { inner_->close(); }
   std::size_t pending() const override { return inner_->pending() + writes_.size() + answers_.size(); }

@@ -133,10 +133,11 @@ TEST_F(PostgresStore, SchemaOneMigratesToJoinTokenExpiry) {
     ASSERT_TRUE(s.create_room(r).ok());
     store.close();
   }
-  // Back to schema 1: without the expiry (2), the attachment tables (3) and reactions (4).
+  // Back to schema 1: without the expiry (2), the attachment tables (3) reactions (4) and the moderation tables (5).
   exec_ok("ALTER TABLE " + schema + ".rooms DROP COLUMN join_expires_at");
   exec_ok(cat("DROP TABLE ", schema, ".attachment_refs, ", schema, ".attachment_usage, ", schema, ".attachments"));
   exec_ok(cat("DROP TABLE ", schema, ".reactions"));
+  exec_ok(cat("DROP TABLE ", schema, ".mutes, ", schema, ".slow_modes, ", schema, ".audit, ", schema, ".bans"));
   exec_ok("DELETE FROM " + schema + ".realtime_schema_migrations WHERE version >= 2");
   Store& store = open(o);
   SyncStore s(loop_, store);

@@ -74,6 +74,28 @@ class ThreadedStore final : public Store {
                  Completion<std::vector<MessageReactions>> d) override {
     view_->reactions(std::move(ids), std::move(v), n, std::move(d));
   }
+  // ModerationStore: forwarded as is.
+  void set_member_role(std::string r, std::string u, std::string role, Completion<Room> d) override {
+    view_->set_member_role(std::move(r), std::move(u), std::move(role), std::move(d));
+  }
+  void set_mute(std::string r, std::string u, std::optional<Timestamp> until, StatusCompletion d) override {
+    view_->set_mute(std::move(r), std::move(u), until, std::move(d));
+  }
+  void set_slow_mode(std::string r, int seconds, StatusCompletion d) override {
+    view_->set_slow_mode(std::move(r), seconds, std::move(d));
+  }
+  void room_moderation(std::string r, Completion<RoomModeration> d) override {
+    view_->room_moderation(std::move(r), std::move(d));
+  }
+  void append_audit(AuditEntry e, Completion<AuditEntry> d) override { view_->append_audit(std::move(e), std::move(d)); }
+  void audit_log(std::string r, std::optional<std::int64_t> before, int limit, Completion<AuditPage> d) override {
+    view_->audit_log(std::move(r), before, limit, std::move(d));
+  }
+  void set_ban(Ban b, StatusCompletion d) override { view_->set_ban(std::move(b), std::move(d)); }
+  void remove_ban(std::string u, StatusCompletion d) override { view_->remove_ban(std::move(u), std::move(d)); }
+  void list_bans(Timestamp now, std::size_t limit, Completion<std::vector<Ban>> d) override {
+    view_->list_bans(now, limit, std::move(d));
+  }
   void flush(StatusCompletion d) override { view_->flush(std::move(d)); }
   void close() override { thread_.close(); }
   std::size_t pending() const override { return view_->pending(); }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 
@@ -309,6 +310,91 @@ class MemoryStore final : public Store {
     finish(done, std::move(out));
   }
 
+  void set_member_role(std::string room, std::string user_id, std::string role, Completion<Room> done) override {
+    if (refuse(done)) return;
+    RoomRec* r = find(room);
+    if (!r) return finish(done, not_found_room(room));
+    auto& ms = r->room.members;
+    auto it = std::find_if(ms.begin(), ms.end(), [&](const Member& m) { return m.user_id == user_id; });
+    if (it == ms.end()) return finish(done, Status::not_found(user_id + " is not a member of " + room));
+    it->role = std::move(role);
+    finish(done, r->room);
+  }
+
+  void set_mute(std::string room, std::string user_id, std::optional<Timestamp> until,
+                StatusCompletion done) override {
+    RoomRec* r = closed_ ? nullptr : find(room);
+    if (r) {
+      if (until)
+        r->mutes[user_id] = *until;
+      else
+        r->mutes.erase(user_id);
+    }
+    answer(done, room, r != nullptr);
+  }
+
+  void set_slow_mode(std::string room, int seconds, StatusCompletion done) override {
+    RoomRec* r = closed_ ? nullptr : find(room);
+    if (r) r->slow_mode = seconds;
+    answer(done, room, r != nullptr);
+  }
+
+  void room_moderation(std::string room, Completion<RoomModeration> done) override {
+    if (refuse(done)) return;
+    RoomModeration m;
+    if (RoomRec* r = find(room)) {
+      m.slow_mode_seconds = r->slow_mode;
+      for (const auto& [user, until] : r->mutes) m.mutes.push_back({user, until});
+    }
+    finish(done, std::move(m));
+  }
+
+  void append_audit(AuditEntry entry, Completion<AuditEntry> done) override {
+    if (refuse(done)) return;
+    entry.id = next_audit_id_++;
+    audit_[entry.room].push_back(entry);
+    finish(done, std::move(entry));
+  }
+
+  void audit_log(std::string room, std::optional<std::int64_t> before, int limit,
+                 Completion<AuditPage> done) override {
+    if (refuse(done)) return;
+    AuditPage page;
+    if (auto it = audit_.find(room); it != audit_.end()) {
+      for (auto e = it->second.rbegin(); e != it->second.rend(); ++e) {
+        if (before && e->id >= *before) continue;
+        if (static_cast<int>(page.entries.size()) >= std::max(1, limit)) {
+          page.has_more = true;
+          break;
+        }
+        page.entries.push_back(*e);
+      }
+    }
+    finish(done, std::move(page));
+  }
+
+  void set_ban(Ban ban, StatusCompletion done) override {
+    if (!closed_) bans_[ban.user_id] = ban;
+    answer(done, {}, true);
+  }
+
+  void remove_ban(std::string user_id, StatusCompletion done) override {
+    if (closed_) return answer(done, {}, true);
+    if (bans_.erase(user_id) == 0)
+      return post([done, user_id] { done(Status::not_found(user_id + " is not banned")); });
+    answer(done, {}, true);
+  }
+
+  void list_bans(Timestamp now, std::size_t limit, Completion<std::vector<Ban>> done) override {
+    if (refuse(done)) return;
+    std::vector<Ban> out;
+    for (const auto& [user, b] : bans_)
+      if (!b.until || *b.until > now) out.push_back(b);
+    std::sort(out.begin(), out.end(), [](const Ban& x, const Ban& y) { return std::tie(x.at, x.user_id) > std::tie(y.at, y.user_id); });
+    if (out.size() > limit) out.resize(limit);
+    finish(done, std::move(out));
+  }
+
   void flush(StatusCompletion done) override {
     post([done, closed = closed_.load()] { done(closed ? Status::unavailable("store is closed") : Status{}); });
   }
@@ -321,6 +407,8 @@ class MemoryStore final : public Store {
     std::vector<Message> messages;  // messages[i].seq == i + 1
     std::map<std::string, std::int64_t> reads;  // ordered: read_state lists by user id
     std::map<std::string, Timestamp> last_seen;
+    std::map<std::string, Timestamp> mutes;  // ordered: room_moderation lists by user id
+    int slow_mode = 0;
   };
 
   static std::int64_t last_seq(const RoomRec& r) { return static_cast<std::int64_t>(r.messages.size()); }
@@ -335,6 +423,13 @@ class MemoryStore final : public Store {
   }
 
   static Status not_found_room(const std::string& id) { return Status::not_found("no room " + id); }
+
+  // A StatusCompletion: closed, an unknown room, or ok.
+  void answer(const StatusCompletion& done, const std::string& room, bool found) {
+    if (closed_) return post([done] { done(Status::unavailable("store is closed")); });
+    if (!found) return post([done, room] { done(not_found_room(room)); });
+    post([done] { done(Status{}); });
+  }
 
   RoomRec* find(const std::string& id) {
     auto it = rooms_.find(id);
@@ -376,6 +471,9 @@ class MemoryStore final : public Store {
   std::map<std::pair<std::string, std::string>, std::string> client_ids_;
   // message id -> (emoji, its users oldest first), emojis in the order added
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::vector<std::string>>>> reactions_;
+  std::int64_t next_audit_id_ = 1;
+  std::unordered_map<std::string, std::vector<AuditEntry>> audit_;  // by room, oldest first
+  std::unordered_map<std::string, Ban> bans_;                      // by user id
 };
 
 }  // namespace

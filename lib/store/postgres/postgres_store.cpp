@@ -16,6 +16,7 @@
 #include "store/postgres/conninfo.h"
 #include "store/postgres/link.h"
 #include "store/postgres/reactions.h"
+#include "store/postgres/moderation.h"
 #include "store/postgres/reads.h"
 #include "store/postgres/schema.h"
 #include "store/postgres/workers.h"
@@ -110,6 +111,33 @@ class PostgresStore final : public Store {
   void reactions(std::vector<std::string> ids, std::string viewer, std::size_t list_users,
                  Completion<std::vector<MessageReactions>> done) override {
     read(pg::reactions_op(std::move(ids), std::move(viewer), list_users, counted(std::move(done))));
+  }
+  void set_member_role(std::string room, std::string user_id, std::string role, Completion<Room> done) override {
+    write(pg::member_role_op(std::move(room), std::move(user_id), std::move(role), counted(std::move(done))));
+  }
+  void set_mute(std::string room, std::string user_id, std::optional<Timestamp> until, StatusCompletion done) override {
+    write(pg::mute_op(std::move(room), std::move(user_id), until, counted(status_of(std::move(done)))));
+  }
+  void set_slow_mode(std::string room, int seconds, StatusCompletion done) override {
+    write(pg::slow_mode_op(std::move(room), seconds, counted(status_of(std::move(done)))));
+  }
+  void room_moderation(std::string room, Completion<RoomModeration> done) override {
+    read(pg::room_moderation_op(std::move(room), counted(std::move(done))));
+  }
+  void append_audit(AuditEntry entry, Completion<AuditEntry> done) override {
+    write(pg::audit_add_op(std::move(entry), counted(std::move(done))));
+  }
+  void audit_log(std::string room, std::optional<std::int64_t> before, int limit, Completion<AuditPage> done) override {
+    read(pg::audit_page_op(std::move(room), before, limit, counted(std::move(done))));
+  }
+  void set_ban(Ban ban, StatusCompletion done) override {
+    write(pg::ban_op(std::move(ban), counted(status_of(std::move(done)))));
+  }
+  void remove_ban(std::string user_id, StatusCompletion done) override {
+    write(pg::unban_op(std::move(user_id), counted(status_of(std::move(done)))));
+  }
+  void list_bans(Timestamp now, std::size_t limit, Completion<std::vector<Ban>> done) override {
+    read(pg::bans_op(now, limit, counted(std::move(done))));
   }
 
   void flush(StatusCompletion done) override { write(pg::flush_op(counted(status_of(std::move(done))))); }

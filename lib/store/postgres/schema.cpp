@@ -117,7 +117,7 @@ CREATE TABLE attachment_usage(
   bytes bigint NOT NULL
 );
 )sql",
-    // 4: emoji reactions (reaction_store.h); `ord` orders a message's
+    // 3 -> 4: emoji reactions (reaction_store.h); `ord` orders a message's
     // emojis by when they were first added.
     R"sql(
 CREATE TABLE reactions(
@@ -127,6 +127,37 @@ CREATE TABLE reactions(
   emoji text COLLATE "C" NOT NULL,
   user_id text COLLATE "C" NOT NULL,
   PRIMARY KEY (rid, seq, emoji, user_id)
+);
+)sql",
+    // 4 -> 5: moderation (moderation_store.h): mutes and slow mode per
+    // room, the rooms' audit logs, server-wide bans. Keyed by room id.
+    R"sql(
+CREATE TABLE mutes(
+  room text COLLATE "C" NOT NULL,
+  user_id text COLLATE "C" NOT NULL,
+  until bigint NOT NULL,
+  PRIMARY KEY(room, user_id)
+);
+CREATE TABLE slow_modes(
+  room text COLLATE "C" PRIMARY KEY,
+  seconds integer NOT NULL
+);
+CREATE TABLE audit(
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  room text COLLATE "C" NOT NULL,
+  at bigint NOT NULL,
+  actor text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL,
+  detail text NOT NULL
+);
+CREATE INDEX audit_by_room ON audit(room, id);
+CREATE TABLE bans(
+  user_id text COLLATE "C" PRIMARY KEY,
+  reason text NOT NULL,
+  by_whom text NOT NULL,
+  at bigint NOT NULL,
+  until bigint
 );
 )sql",
 };

@@ -13,7 +13,7 @@
 
 namespace realtime::pg {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 enum class Role : std::uint8_t { writer, reader };
 

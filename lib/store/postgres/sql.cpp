@@ -40,6 +40,7 @@ namespace {
   "reads WHERE rid = " rid " AND user_id = " user "), 0) AND u.sender_id <> " user " AND NOT u.deleted)"
 
 #include "store/postgres/attachment_sql.inc"
+#include "store/postgres/moderation_sql.inc"
 
 constexpr std::array<const char*, kQueryCount> kText = {
     // begin
@@ -256,12 +257,14 @@ constexpr std::array<const char*, kQueryCount> kText = {
     "  FROM reactions r JOIN unnest($1::bigint[], $2::bigint[]) AS q(rid, seq) ON r.rid = q.rid AND r.seq = q.seq"
     "  WINDOW w AS (PARTITION BY r.rid, r.seq, r.emoji)) x"
     " WHERE k <= $4::bigint OR user_id = $3 ORDER BY rid, seq, first, k",
+    MODERATION_QUERIES
 };
 
 constexpr std::array<const char*, kQueryCount> kNames = {
     "rt0",  "rt1",  "rt2",  "rt3",  "rt4",  "rt5",  "rt6",  "rt7",  "rt8",  "rt9",  "rt10", "rt11", "rt12", "rt13",
     "rt14", "rt15", "rt16", "rt17", "rt18", "rt19", "rt20", "rt21", "rt22", "rt23", "rt24", "rt25", "rt26", "rt27",
-    "rt28", "rt29", "rt30", "rt31", "rt32", "rt33", "rt34", "rt35", "rt36", "rt37", "rt38", "rt39", "rt40", "rt41", "rt42", "rt43",
+    "rt28", "rt29", "rt30", "rt31", "rt32", "rt33", "rt34", "rt35", "rt36", "rt37", "rt38", "rt39", "rt40", "rt41",
+    "rt42", "rt43", "rt44", "rt45", "rt46", "rt47", "rt48", "rt49", "rt50", "rt51", "rt52",
 };
 
 // A statement added to Query without its text here would be a null entry.

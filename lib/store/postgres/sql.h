@@ -56,6 +56,16 @@ enum class Query : std::uint8_t {
   react_add,         // inserts unless deleted or past the distinct-emoji limit
   react_remove,
   react_summary,     // counts and first reactors of a page of messages
+  // Moderation (moderation.cpp):
+  mod_member_role,   // (room found, member updated)
+  mod_mute,          // $3 NULL lifts; a row per existing room
+  mod_slow_mode,     // a row per existing room
+  mod_settings,      // slow mode, then one mute per row
+  mod_audit_add,
+  mod_audit_page,
+  mod_ban,
+  mod_unban,         // a row when there was a ban
+  mod_bans,
   count_,            // not a statement
 };
 

@@ -108,6 +108,37 @@ CREATE TABLE reactions(
 );
 CREATE UNIQUE INDEX reactions_by_message ON reactions(mid, emoji, user_id);
 )sql",
+    // 4 -> 5: moderation (moderation_store.h): mutes and slow mode per
+    // room, the rooms' audit logs, server-wide bans. Keyed by room id.
+    R"sql(
+CREATE TABLE mutes(
+  room TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY(room, user_id)
+) WITHOUT ROWID;
+CREATE TABLE slow_modes(
+  room TEXT PRIMARY KEY,
+  seconds INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audit(
+  id INTEGER PRIMARY KEY,
+  room TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_by_room ON audit(room, id);
+CREATE TABLE bans(
+  user_id TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  by_whom TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  until INTEGER
+) WITHOUT ROWID;
+)sql",
 };
 
 Status with_path(const Status& s, const std::string& path) {

@@ -11,7 +11,7 @@
 
 namespace realtime::sqlite {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 // PRAGMA application_id of a chatd database ("chat"), so that another
 // program's SQLite file is refused instead of being migrated.
 inline constexpr int kApplicationId = 0x63686174;

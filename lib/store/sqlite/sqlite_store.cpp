@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "store/sqlite/moderation.h"
 #include "store/sqlite/op.h"
 #include "store/sqlite/reactions.h"
 #include "store/sqlite/reads.h"
@@ -145,6 +146,41 @@ class SqliteStore final : public Store {
       return sqlite::read_reactions(db, ids, viewer, list_users);
     }, std::move(done));
   }
+  void set_member_role(std::string room, std::string user_id, std::string role, Completion<Room> done) override {
+    write<Room>([room = std::move(room), user_id = std::move(user_id), role = std::move(role)](Db& db) {
+      return sqlite::write_member_role(db, room, user_id, role);
+    }, std::move(done));
+  }
+  void set_mute(std::string room, std::string user_id, std::optional<Timestamp> until, StatusCompletion done) override {
+    write<Done>([room = std::move(room), user_id = std::move(user_id), until](Db& db) {
+      return sqlite::write_mute(db, room, user_id, until);
+    }, status_of(std::move(done)));
+  }
+  void set_slow_mode(std::string room, int seconds, StatusCompletion done) override {
+    write<Done>([room = std::move(room), seconds](Db& db) { return sqlite::write_slow_mode(db, room, seconds); },
+                status_of(std::move(done)));
+  }
+  void room_moderation(std::string room, Completion<RoomModeration> done) override {
+    read<RoomModeration>([room = std::move(room)](Db& db) { return sqlite::read_room_moderation(db, room); },
+                         std::move(done));
+  }
+  void append_audit(AuditEntry entry, Completion<AuditEntry> done) override {
+    write<AuditEntry>([entry = std::move(entry)](Db& db) { return sqlite::write_audit(db, entry); }, std::move(done));
+  }
+  void audit_log(std::string room, std::optional<std::int64_t> before, int limit, Completion<AuditPage> done) override {
+    read<AuditPage>([room = std::move(room), before, limit](Db& db) { return sqlite::read_audit(db, room, before, limit); },
+                    std::move(done));
+  }
+  void set_ban(Ban ban, StatusCompletion done) override {
+    write<Done>([ban = std::move(ban)](Db& db) { return sqlite::write_ban(db, ban); }, status_of(std::move(done)));
+  }
+  void remove_ban(std::string user_id, StatusCompletion done) override {
+    write<Done>([user_id = std::move(user_id)](Db& db) { return sqlite::write_unban(db, user_id); },
+                status_of(std::move(done)));
+  }
+  void list_bans(Timestamp now, std::size_t limit, Completion<std::vector<Ban>> done) override {
+    read<std::vector<Ban>>([now, limit](Db& db) { return sqlite::read_bans(db, now, limit); }, std::move(done));
+  }
 
   void flush(StatusCompletion done) override {
     // An empty write: it completes after the COMMIT of its batch, which
@@ -166,6 +202,10 @@ class SqliteStore final : public Store {
   Status health() const override { return health_.get(); }
 
  private:
+  static std::function<void(Result<Done>)> status_of(StatusCompletion done) {
+    return [done = std::move(done)](Result<Done> r) { done(r.status()); };
+  }
+
   template <class T>
   void write(typename sqlite::TypedOp<T>::Fn fn, std::function<void(Result<T>)> done) {
     submit<T>(writer_, std::move(fn), std::move(done));

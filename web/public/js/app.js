@@ -8,6 +8,7 @@ import { ApiError, attachmentBlobUrl, connect, devToken, iceServers, request, up
 import { Call, MAX_PARTICIPANTS } from './call.js';
 import { initPush } from './push.js';
 import * as reactions from './reactions.js';
+import { canModerate, loadModeration, memberControls, mutedNotice, noteModeration, slowModeControl } from './moderation.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -302,6 +303,7 @@ async function refreshPresence(room) {
 }
 
 async function onNotification(n) {
+  noteModeration(n);
   const mine = n.userId === state.me.userId;
   if (n.type === 'member-removed' && mine) {
     state.rooms.delete(n.room.id);
@@ -414,6 +416,7 @@ async function openRoom(id) {
   }
   renderRooms();
   renderChat();
+  loadModeration(state.socket, id).then(() => { if (state.current === id) renderChat(); }).catch((e) => console.warn(e));
   $('messages').scrollTop = $('messages').scrollHeight;
   markRead();
   renderRooms();
@@ -448,6 +451,9 @@ function renderHeader() {
   $('call-start').hidden = !live || !!state.call?.inCall;
   $('session-end').hidden = !live;
   $('composer').hidden = r.status === 'ended';
+  const muted = mutedNotice(r, state.me);
+  $('composer').classList.toggle('muted', !!muted);
+  $('text').placeholder = muted ?? 'Write a message';
 }
 
 function fmtTime(iso) {
@@ -493,7 +499,7 @@ function renderMessages() {
       if (mine && m.type === 'text') {
         actions.append(el('button', { type: 'button', class: 'edit', onclick: () => { state.editing = m; state.replyTo = null; $('text').value = m.text; renderCompose(); } }, 'Edit'));
       }
-      if (mine || owner) {
+      if (mine || owner || (entry && canModerate(entry.room, state.me))) {
         actions.append(el('button', { type: 'button', class: 'delete', onclick: () => deleteMessage(m) }, 'Delete'));
       }
       li.append(actions);
@@ -640,9 +646,16 @@ function renderMembers() {
     const canRemove = entry.room.status !== 'ended' && (m.userId === state.me.userId || (owner && entry.room.kind !== 'direct'));
     list.append(el('li', { class: p.online ? 'online' : '', dataset: { user: m.userId } },
       el('span', {}, el('span', { class: 'dot' }), `${p.name ?? m.userId} `, el('small', {}, `${m.role} · ${p.online ? 'online' : ago(p.lastSeen)}`)),
+      ...memberControls(moderationContext(), entry.room, m),
       canRemove ? el('button', { type: 'button', onclick: () => removeMember(m.userId) }, m.userId === state.me.userId ? 'Leave' : 'Remove') : null));
   }
+  $('moderation').replaceChildren(slowModeControl(moderationContext(), entry.room));
   $('add-member').hidden = !owner || entry.room.kind === 'direct' || entry.room.status === 'ended';
+}
+
+// What moderation.js needs from the page.
+function moderationContext() {
+  return { socket: state.socket, me: state.me, el, onError: (e) => showError('members-error', e), onChange: renderChat };
 }
 
 $('toggle-members').addEventListener('click', () => { $('members').hidden = !$('members').hidden; });
