@@ -37,6 +37,8 @@ class REALTIME_EXPORT StoreThread final : public Executor {
   void serve(std::unique_ptr<Store> store);
   // A Store for `loop`: call it on that loop's thread only; its
   // completions run there. Its close() does nothing (see close() below).
+  // Its pending() counts its own calls until their completions have run, so
+  // the views' gauges add up to the store's.
   std::unique_ptr<Store> view(Executor& loop);
   // Finishes what is queued, closes the store on its thread and waits for
   // that; later calls of the views fail with `unavailable`.

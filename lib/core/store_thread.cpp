@@ -3,6 +3,7 @@
 // from the store's completion (on the thread) to the calling loop.
 #include "realtime/store_thread.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -47,10 +48,6 @@ struct StoreThread::Shared {
     }
     cv.notify_one();
     return true;
-  }
-  std::size_t queued() {
-    std::lock_guard<std::mutex> lock(mu);
-    return calls_queued;
   }
   void run() {
     for (;;) {
@@ -245,10 +242,7 @@ class View final : public Store {
     call(std::move(done), [](Store& st, StatusCompletion d) { st.flush(std::move(d)); });
   }
   void close() override {}
-  std::size_t pending() const override {
-    // The store's own gauge is safe from any thread (store.h: a gauge for /metrics).
-    return s_->queued() + (s_->store ? s_->store->pending() : 0);
-  }
+  std::size_t pending() const override { return in_flight_->load(std::memory_order_relaxed); }
   Status health() const override { return s_->store ? s_->store->health() : Status(); }
 
  private:
@@ -256,13 +250,22 @@ class View final : public Store {
   // the calling loop (back_to) and the call itself on the store's thread.
   template <class Done, class F>
   void call(Done done, F f) {
-    Done d = back_to(loop_, std::move(done));
+    // Counted until `done` has run on the loop: a completion on its way back
+    // is still pending, and each view counts only its own calls, so the
+    // loops' gauges add up.
+    in_flight_->fetch_add(1, std::memory_order_relaxed);
+    Done d = back_to(loop_, Done([counter = in_flight_, done = std::move(done)](auto r) {
+                       counter->fetch_sub(1, std::memory_order_relaxed);
+                       done(std::move(r));
+                     }));
     auto* s = s_.get();
     if (!s_->push_call([s, f = std::move(f), d]() mutable { f(*s->store, d); })) d(refused());
   }
 
   std::shared_ptr<StoreThread::Shared> s_;
   Executor& loop_;
+  // Shared with the completions, which may outlive the view.
+  std::shared_ptr<std::atomic<std::size_t>> in_flight_ = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace

@@ -2,7 +2,9 @@
 // with the built web client and stopped with SIGTERM, Chromium launched
 // headless with fake media, and the page steps every test needs (sign in,
 // create a room, find a room or a message). Every wait is bounded.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { npmPackage, program } from '../lib/needs.mjs';
@@ -85,3 +87,20 @@ export async function createRoom(page, kind, title, members) {
 
 export const roomItem = (page, title) => page.locator('#rooms li', { has: page.locator('.title', { hasText: title }) });
 export const message = (page, text) => page.locator('#messages li.msg', { has: page.locator('.text', { hasText: text }) });
+
+// What every browser test starts with: chatd on a fresh data directory and
+// one Chromium. When the test ends both are stopped, the directory removed,
+// and chatd must have exited 0.
+export async function startWebTest(t, name, chatdArgs = []) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chatd-browser-${name}-`));
+  const { proc, base, log } = await startChatd(dataDir, chatdArgs);
+  let browser;
+  t.after(async () => {
+    await browser?.close().catch(() => {});
+    const code = await stopChatd(proc);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    assert.equal(code, 0, `chatd exit code:\n${log()}`);
+  });
+  browser = await launchChromium();
+  return { base, browser, log };
+}

@@ -16,31 +16,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { SHOTS, WAIT, WEB_DIR, createRoom, launchChromium, message, roomItem, signIn, startChatd, stopChatd } from './browser_lib.mjs';
+import { SHOTS, WAIT, WEB_DIR, createRoom, message, roomItem, signIn, startWebTest } from './browser_lib.mjs';
 
 // A tiny valid PNG (2x2, red), for the attachment.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
 
 test('two users chat, then call each other, in Chromium', async (t) => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatd-browser-'));
-  const { proc, base, log } = await startChatd(dataDir);
-  let browser;
-  t.after(async () => {
-    await browser?.close().catch(() => {});
-    const code = await stopChatd(proc);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    assert.equal(code, 0, `chatd exit code:\n${log()}`);
-  });
+  const { base, browser } = await startWebTest(t, 'chat');
 
   // chatd serves socket.io-client's browser bundle where Node's server does.
   const res = await fetch(base + '/socket.io/socket.io.js');
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /javascript/);
   assert.equal(await res.text(), fs.readFileSync(path.join(WEB_DIR, 'node_modules/socket.io-client/dist/socket.io.min.js'), 'utf8'));
-
-  browser = await launchChromium();
   const viewport = { width: 1180, height: 760 };
   const tutorCtx = await browser.newContext({ viewport, permissions: ['camera', 'microphone'] });
   const studentCtx = await browser.newContext({ viewport, permissions: ['camera', 'microphone'] });

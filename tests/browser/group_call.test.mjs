@@ -12,9 +12,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { SHOTS, WAIT, WEB_DIR, createRoom, launchChromium, roomItem, signIn, startChatd, stopChatd } from './browser_lib.mjs';
+import { SHOTS, WAIT, WEB_DIR, createRoom, roomItem, signIn, startWebTest } from './browser_lib.mjs';
 import { npmPackage } from '../lib/needs.mjs';
 
 const { io } = npmPackage(WEB_DIR, 'socket.io-client');
@@ -47,17 +46,7 @@ async function eventually(probe, what) {
 }
 
 test('three participants: mesh call, screen share, one leaves', async (t) => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatd-browser-group-'));
-  const { proc, base, log } = await startChatd(dataDir, ['--api-key', API_KEY]);
-  let browser;
-  t.after(async () => {
-    await browser?.close().catch(() => {});
-    const code = await stopChatd(proc);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    assert.equal(code, 0, `chatd exit code:\n${log()}`);
-  });
-
-  browser = await launchChromium();
+  const { base, browser } = await startWebTest(t, 'group', ['--api-key', API_KEY]);
   const viewport = { width: 1100, height: 700 };
   const people = [['tess', 'Tess', 'tutor'], ['sam', 'Sam', 'student'], ['ana', 'Ana', 'student']];
   const pages = {};

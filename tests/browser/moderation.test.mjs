@@ -7,21 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { SHOTS, WAIT, createRoom, launchChromium, message, roomItem, signIn, startChatd, stopChatd } from './browser_lib.mjs';
+import { SHOTS, WAIT, createRoom, message, roomItem, signIn, startWebTest } from './browser_lib.mjs';
 
 test('an owner, a moderator and a muted member, in Chromium', async (t) => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatd-browser-mod-'));
-  const { proc, base, log } = await startChatd(dataDir);
-  let browser;
-  t.after(async () => {
-    await browser?.close().catch(() => {});
-    const code = await stopChatd(proc);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    assert.equal(code, 0, `chatd exit code:\n${log()}`);
-  });
-  browser = await launchChromium();
+  const { base, browser } = await startWebTest(t, 'mod');
   const viewport = { width: 1180, height: 760 };
   const [owner, mod, member] = await Promise.all([0, 1, 2].map(async () => (await browser.newContext({ viewport })).newPage()));
   const errors = [];

@@ -414,8 +414,10 @@ TEST_F(SqliteStoreTest, SchemaOneFileMigratesToJoinTokenExpiry) {
   }
   // What chatd with schema 1 left behind: no join_expires_at column.
   ASSERT_EQ(raw_exec(options().path, "ALTER TABLE rooms DROP COLUMN join_expires_at; PRAGMA user_version = 1"), "");
-  // Nor the moderation tables (migration 4).
-  ASSERT_EQ(raw_exec(options().path, "DROP TABLE mutes; DROP TABLE slow_modes; DROP TABLE audit; DROP TABLE bans"), "");
+  // Nor the reactions (migration 4) and moderation tables (migration 5).
+  ASSERT_EQ(raw_exec(options().path,
+                     "DROP TABLE reactions; DROP TABLE mutes; DROP TABLE slow_modes; DROP TABLE audit; DROP TABLE bans"),
+            "");
   ASSERT_EQ(raw_exec(options().path, "SELECT count(*) FROM pragma_table_info('rooms') WHERE name = 'join_expires_at'"), "0");
   auto store = open_ok(options());
   ASSERT_NE(store, nullptr);
