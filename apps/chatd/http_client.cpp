@@ -1,7 +1,13 @@
 // http_call() (http_client.h) over libcurl's easy interface.
 #include "http_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include <memory>
 #include <mutex>
@@ -26,7 +32,50 @@ std::size_t on_data(char* data, std::size_t size, std::size_t count, void* user)
   return n;
 }
 
+bool public_v4(std::uint32_t ip) {  // host byte order
+  const auto in = [ip](std::uint32_t net, int bits) { return (ip >> (32 - bits)) == (net >> (32 - bits)); };
+  return !(in(0x00000000, 8) ||   // "this" network
+           in(0x0a000000, 8) ||   // 10/8
+           in(0x64400000, 10) ||  // 100.64/10, shared address space
+           in(0x7f000000, 8) ||   // loopback
+           in(0xa9fe0000, 16) ||  // link-local (cloud metadata services)
+           in(0xac100000, 12) ||  // 172.16/12
+           in(0xc0000000, 24) ||  // IETF protocol assignments
+           in(0xc0a80000, 16) ||  // 192.168/16
+           in(0xc6120000, 15) ||  // 198.18/15, benchmarking
+           in(0xe0000000, 4) ||   // multicast
+           in(0xf0000000, 4));    // reserved and broadcast
+}
+
+curl_socket_t open_public_only(void*, curlsocktype purpose, curl_sockaddr* address) {
+  if (purpose != CURLSOCKTYPE_IPCXN || !is_public_address(&address->addr)) return CURL_SOCKET_BAD;
+  return socket(address->family, address->socktype, address->protocol);
+}
+
 }  // namespace
+
+bool is_public_address(const sockaddr* a) {
+  if (a->sa_family == AF_INET) {
+    sockaddr_in v4;
+    std::memcpy(&v4, a, sizeof v4);
+    return public_v4(ntohl(v4.sin_addr.s_addr));
+  }
+  if (a->sa_family != AF_INET6) return false;
+  sockaddr_in6 v6;
+  std::memcpy(&v6, a, sizeof v6);
+  const unsigned char* b = v6.sin6_addr.s6_addr;
+  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(b, kMapped, 12) == 0) {
+    return public_v4(static_cast<std::uint32_t>(b[12]) << 24 | static_cast<std::uint32_t>(b[13]) << 16 |
+                     static_cast<std::uint32_t>(b[14]) << 8 | b[15]);
+  }
+  static const unsigned char kZero[15] = {};
+  if (std::memcmp(b, kZero, 15) == 0) return false;  // :: and ::1
+  if ((b[0] & 0xfe) == 0xfc) return false;           // fc00::/7, unique local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;  // fe80::/10, link-local
+  if (b[0] == 0xff) return false;                    // multicast
+  return true;
+}
 
 void http_client_init() {
   static std::once_flag once;
@@ -63,6 +112,8 @@ realtime::Result<HttpAnswer> http_call(const HttpCall& call) {
   }
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(call.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(call.connect_timeout, call.timeout).count()));
+  if (call.public_only) curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_public_only);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: chatd owns its signals
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(call.max_bytes));
   curl_easy_setopt(c, CURLOPT_USERAGENT, "chatd");

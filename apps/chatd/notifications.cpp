@@ -71,13 +71,17 @@ Outbox::Entry Outbox::take(std::map<std::string, Entry>::iterator it) {
 void Outbox::put(std::string key, Entry e) {
   if (auto it = entries_.find(key); it != entries_.end()) {
     // One delivery for both: the newest notice, every message counted,
-    // the earlier due time, and the waiting one's id and attempts.
+    // the earlier due time.
     Entry& old = it->second;
     if (e.batch.latest.seq >= old.batch.latest.seq) old.batch.latest = std::move(e.batch.latest);
     old.batch.first_seq = std::min(old.batch.first_seq, e.batch.first_seq);
     old.batch.messages += e.batch.messages;
-    old.batch.attempt = std::max(old.batch.attempt, e.batch.attempt);
-    if (old.batch.id.empty()) old.batch.id = std::move(e.batch.id);
+    // A merge always brings a message the earlier attempts did not carry,
+    // so it is a new delivery with a new id and its own attempts: a
+    // receiver that already has the failed attempt's id (its answer was
+    // lost) would drop the retry as a repeat, and the new message with it.
+    old.batch.id.clear();
+    old.batch.attempt = 1;
     if (e.due < old.due) {
       by_due_.erase({old.due, key});
       old.due = e.due;

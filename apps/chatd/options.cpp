@@ -181,7 +181,7 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("vapid-subject", "Contact the push services may use: mailto:you@example.com or an https URL (required with --vapid-key)", cxxopts::value<std::string>()->default_value(""))
       ("push-max-subscriptions", "Web Push subscriptions one user may have (browsers); the oldest go first", cxxopts::value<std::size_t>()->default_value("10"))
       ("push-ttl", "Seconds a push service keeps a notification for a browser that is offline", cxxopts::value<int>()->default_value("86400"))
-      ("push-allow-http", "Accept http:// push endpoints (a local test push service only; never in production)");
+      ("push-allow-http", "Accept http:// push endpoints and ones on this host or private networks (a local test push service only; never in production)");
   // clang-format on
 
   ParsedConfig out;

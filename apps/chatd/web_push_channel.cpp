@@ -3,6 +3,7 @@
 
 #include "http_client.h"
 #include "realtime/base64.h"
+#include "realtime/utf8.h"
 #include "realtime/digest.h"
 #include "realtime/json.h"
 #include "realtime/status_json.h"
@@ -32,12 +33,15 @@ HttpResponse error_answer(const Status& s) {
 // What the service worker shows: web/public/js/push_worker.js reads it.
 std::string payload_of(const NoticeBatch& b) {
   const realtime::AwayNotice& n = b.latest;
+  // Names are cut so that the whole payload stays within one push record
+  // (4,096 bytes) whatever a token's name claim or a room title holds.
+  constexpr std::size_t kNameBytes = 100;
   return Json::object({{"room", n.room},
-                       {"roomTitle", n.room_title},
+                       {"roomTitle", std::string(realtime::utf8_prefix(n.room_title, kNameBytes))},
                        {"messages", b.messages},
                        {"messageId", n.message_id},
                        {"seq", static_cast<long long>(n.seq)},
-                       {"senderName", n.sender_name},
+                       {"senderName", std::string(realtime::utf8_prefix(n.sender_name, kNameBytes))},
                        {"text", n.preview},
                        {"at", realtime::format_iso8601(n.at)}})
       .dump();
@@ -74,11 +78,16 @@ Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
       const auto expires = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
                            std::chrono::hours(12);
       auto authorization = push.key.authorization(*origin, push.subject, expires);
-      if (!body.ok() || !authorization.ok()) continue;
+      if (!body.ok() || !authorization.ok()) {
+        log.warn("push not sent", {{"user", s.user_id},
+                                   {"cause", (body.ok() ? authorization.status() : body.status()).message()}});
+        continue;
+      }
       HttpCall call;
       call.method = "POST";
       call.url = s.endpoint;
       call.timeout = push.timeout;
+      call.public_only = !push.allow_http;
       call.body = std::move(*body);
       call.headers = {"Content-Type: application/octet-stream", "Content-Encoding: aes128gcm",
                       header("TTL", std::to_string(push.ttl.count())), "Urgency: normal", header("Topic", topic),

@@ -53,8 +53,9 @@ void ChatService::Impl::tell_away(const Message& m) {
       for (const auto& joiner : j->second)
         if (socketio::Socket* s = nsp.socket(joiner->sid)) joining.insert(s->identity().user_id);
     for (const Member& member : r->members) {
+      // A banned user gets no previews of the rooms they were shut out of.
       if (member.user_id == m.sender_id || joining.contains(member.user_id) ||
-          user_online_in(r->id, member.user_id))
+          user_online_in(r->id, member.user_id) || banned_reason(member.user_id))
         continue;
       n.user_id = member.user_id;
       options.notifier->notify(n);

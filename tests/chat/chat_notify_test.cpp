@@ -69,6 +69,23 @@ TEST_F(NotifyTest, AMemberWithNoSocketInTheRoomIsToldOnceWithTheMessage) {
   EXPECT_EQ(n.at, clock_.now());
 }
 
+TEST_F(NotifyTest, ABannedMemberIsNotToldUntilUnbanned) {
+  Actor service;
+  service.service = true;
+  const auto as_service = [&](std::string_view event) {
+    std::optional<Result<Json>> got;
+    chat_.call(service, event, Json::object({{"userId", "cat"}}), [&](Result<Json> r) { got = std::move(r); });
+    transport_.run_until([&] { return got.has_value(); });
+    ASSERT_TRUE(got && got->ok()) << event;
+  };
+  as_service("user:ban");
+  send(*ann, "cat is banned");
+  EXPECT_TRUE(recorder.got.empty()) << "a banned user gets no previews";
+  as_service("user:unban");
+  send(*ann, "cat is back");
+  EXPECT_EQ(recorder.users(), std::vector<std::string>{"cat"});
+}
+
 TEST_F(NotifyTest, ConnectedButNotInTheRoomIsAwayAndJoiningEndsIt) {
   auto cat = connect("cat");
   send(*ann, "one");

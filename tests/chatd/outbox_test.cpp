@@ -118,6 +118,30 @@ TEST(Outbox, RetriesWithTheSameIdThenGivesUp) {
   EXPECT_EQ(r.got.size(), 5u) << "three attempts, no fourth";
 }
 
+TEST(Outbox, ARetryThatTakesInANewMessageIsANewDelivery) {
+  Log log(Level::error);
+  Recorder r;
+  r.script = {Outbox::Outcome::retry};
+  r.held = true;
+  OutboxOptions o;
+  o.window = 0ms;
+  o.retry_base = 20ms;
+  o.attempts = 3;
+  Outbox box("test", o, r.deliver(), log);
+  box.add(notice("cat", "r1", 1));
+  ASSERT_TRUE(r.wait_for(1));
+  // While the first attempt is out, a second message for the same user and
+  // room; the first attempt then fails and is merged with it.
+  box.add(notice("cat", "r1", 2));
+  r.release();
+  ASSERT_TRUE(r.wait_for(2));
+  std::lock_guard lock(r.mu);
+  EXPECT_EQ(r.got[1].messages, 2u);
+  EXPECT_EQ(r.got[1].latest.seq, 2);
+  EXPECT_EQ(r.got[1].attempt, 1);
+  EXPECT_NE(r.got[1].id, r.got[0].id) << "a receiver holding the first id would drop message 2";
+}
+
 TEST(Outbox, PastTheBoundTheOldestIsDropped) {
   Log log(Level::error);
   Recorder r;
