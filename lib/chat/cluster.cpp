@@ -53,6 +53,7 @@ void ChatService::Impl::join_cluster(Bus& bus, ClusterOptions cluster_options) {
     remote_room_changed(room);
   });
   hooks.ban_changed = guard([this](const Json& ban) { remote_ban(ban); });
+  hooks.bus_restored = guard([this] { bus_restored(); });
   hooks.remote_left = guard([this](const std::string& room, const chat::RemoteSocket& s) { remote_socket_gone(room, s); });
   hooks.rtc = guard([this](const std::string& room, const std::string& sid, const std::string& event, Json payload) {
     remote_rtc(room, sid, event, std::move(payload));

@@ -78,6 +78,7 @@ struct ClusterLink::Impl {
   Bus::SubscriptionId state_watch = 0;
   EventLoop::TimerId tick_timer = 0, hello_timer = 0;
   bool up = false;
+  bool been_up = false;  // the first up is the start, not a recovery
   bool heard_own_hello = false;
   int hellos_left = 0;
   // Snapshots asked of a node and not yet answered, by node, with when.
@@ -284,6 +285,8 @@ struct ClusterLink::Impl {
       roster.heard_all(loop.now());
       asked.clear();
       say_hello();
+      if (been_up && hooks.bus_restored) hooks.bus_restored();
+      been_up = true;
     }
   }
 

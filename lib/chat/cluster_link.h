@@ -54,6 +54,9 @@ class ClusterLink {
                        const Json& sample)> call_stats;
     // A user was banned or unbanned on another node (see ban_changed()).
     std::function<void(const Json& ban)> ban_changed;
+    // The bus is up again after an outage: what it carried meanwhile (room
+    // notices, bans) may be lost.
+    std::function<void()> bus_restored;
     // This node's sockets in rooms, for a snapshot (node field unused).
     std::function<std::vector<std::pair<std::string, RemoteSocket>>()> local_entries;
   };

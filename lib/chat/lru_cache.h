@@ -66,6 +66,11 @@ class LruCache {
     return out;
   }
   void erase(std::string_view key) { (void)take(key); }
+  void clear() {
+    index_.clear();
+    order_.clear();
+    cost_ = 0;
+  }
 
   std::size_t size() const { return index_.size(); }
   std::size_t cost() const { return cost_; }

@@ -19,7 +19,9 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
   if (!m.ok()) return call.fail(m.status());
   const std::string room = m->room;
   with_room_for(call, room, on_ok(call, [this, call, m = std::move(m).value()](Room r) mutable {
-    when_may_send(call, r, [this, call, r, m = std::move(m)]() mutable { send_checked(call, r, std::move(m)); });
+    const auto client_msg_id = m.client_msg_id;
+    when_may_send(call, r, client_msg_id,
+                  [this, call, r, m = std::move(m)]() mutable { send_checked(call, r, std::move(m)); });
   }));
 }
 

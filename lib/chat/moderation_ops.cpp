@@ -94,6 +94,19 @@ bool owns(const Actor& a, const Room& room, bool admin) {
   return me && me->role == "owner";
 }
 
+std::string ban_reason(const Ban& b) {
+  std::string why = "you are banned";
+  if (b.until) {
+    why += " until ";
+    why += format_iso8601(*b.until);
+  }
+  if (!b.reason.empty()) {
+    why += ": ";
+    why += b.reason;
+  }
+  return why;
+}
+
 }  // namespace
 
 bool ChatService::Impl::moderates(const Actor& a, const Room& room) const {
@@ -129,11 +142,12 @@ void ChatService::Impl::when_not_muted(const ChatCall& call, const Room& room, s
   });
 }
 
-void ChatService::Impl::when_may_send(const ChatCall& call, const Room& room, std::function<void()> then) {
+void ChatService::Impl::when_may_send(const ChatCall& call, const Room& room,
+                                      const std::optional<std::string>& client_msg_id, std::function<void()> then) {
   const std::string& user = call.actor.identity.user_id;
   if (call.actor.service || !room.member(user)) return then();
   // One read of the room's moderation for both checks.
-  with_moderation(call, room.id, [this, call, room, user, then = std::move(then)](const RoomModeration& m) {
+  with_moderation(call, room.id, [this, call, room, user, client_msg_id, then = std::move(then)](const RoomModeration& m) {
     if (auto until = muted_until(m, user, clock.now())) return call.fail(muted(room.id, *until));
     if (m.slow_mode_seconds <= 0 || moderates(call.actor, room)) return then();
     const auto now = loop.now();
@@ -141,12 +155,14 @@ void ChatService::Impl::when_may_send(const ChatCall& call, const Room& room, st
     std::string key = room.id;
     key += '\n';
     key += user;
-    if (const auto* last = last_sends.find(key); last && now - *last < every) {
-      const auto wait = std::chrono::ceil<std::chrono::seconds>(every - (now - *last)).count();
+    const auto* last = last_sends.find(key);
+    if (last && client_msg_id && last->client_msg_id == client_msg_id) return then();
+    if (last && now - last->at < every) {
+      const auto wait = std::chrono::ceil<std::chrono::seconds>(every - (now - last->at)).count();
       return call.fail(Status::rate_limited("slow mode: one message every " + std::to_string(m.slow_mode_seconds) +
                                             " s in " + room.id + "; wait " + std::to_string(wait) + " s"));
     }
-    last_sends.put(std::move(key), now, 1);
+    last_sends.put(std::move(key), LastSend{now, client_msg_id}, 1);
     then();
   });
 }
@@ -329,24 +345,26 @@ std::optional<std::string> ChatService::Impl::banned_reason(const std::string& u
     bans.erase(it);
     return std::nullopt;
   }
-  std::string why = "you are banned";
-  if (b.until) why += " until " + format_iso8601(*b.until);
-  if (!b.reason.empty()) why += ": " + b.reason;
-  return why;
+  return ban_reason(b);
 }
 
 void ChatService::Impl::apply_ban(const Ban& ban, bool lifted) {
+  ++ban_epoch;
   if (lifted) {
     bans.erase(ban.user_id);
     return;
   }
+  if (bans.size() >= options.max_bans && !bans.contains(ban.user_id))
+    std::erase_if(bans, [now = clock.now()](const auto& e) { return e.second.until && *e.second.until <= now; });
+  // Kept while there is room (user_ban refuses past the bound where a ban
+  // is made); the user's sockets here are dropped either way.
   if (bans.size() < options.max_bans || bans.contains(ban.user_id)) bans[ban.user_id] = ban;
-  const auto why = banned_reason(ban.user_id);
-  if (!why) return;
+  if (ban.until && *ban.until <= clock.now()) return;
+  const auto why = ban_reason(ban);
   for (const auto& sid : nsp.hub().connections_of_user(ban.user_id)) {
     socketio::Socket* s = nsp.socket(sid);
     if (!s) continue;
-    Json e = error_json(Status::forbidden(*why));
+    Json e = error_json(Status::forbidden(why));
     e.set("event", "ban");
     s->emit("error", std::move(e));
     s->disconnect();
@@ -363,15 +381,30 @@ void ChatService::Impl::remote_ban(const Json& b) {
 }
 
 void ChatService::Impl::load_bans() {
-  store.list_bans(clock.now(), options.max_bans, guard([this](Result<std::vector<Ban>> r) {
+  const std::uint64_t epoch = ban_epoch;
+  store.list_bans(clock.now(), options.max_bans, guard([this, epoch](Result<std::vector<Ban>> r) {
     if (!r.ok()) {
       // The store may not be reachable yet (a database starting): again soon.
       loop.set_timer(std::chrono::seconds(5), guard([this] { load_bans(); }));
       return;
     }
-    for (const auto& b : *r)
-      if (!bans.contains(b.user_id)) apply_ban(b, false);
+    // A ban or unban heard during the read may be newer than what it saw.
+    if (ban_epoch != epoch) return load_bans();
+    std::unordered_map<std::string, Ban> held = std::move(bans);
+    bans.clear();
+    for (const auto& b : *r) {
+      if (held.contains(b.user_id))
+        bans[b.user_id] = b;
+      else
+        apply_ban(b, false);  // new here: its sockets are dropped too
+    }
   }));
+}
+
+void ChatService::Impl::bus_restored() {
+  moderation_cache.clear();
+  ++moderation_epoch;
+  load_bans();
 }
 
 void ChatService::Impl::user_ban(const ChatCall& call, const Json& p) {

@@ -327,16 +327,24 @@ struct ChatService::Impl {
   // `forbidden`, saying until when. For every event a mute silences
   // (message:send, typing, reaction:add).
   void when_not_muted(const ChatCall& call, const Room& room, std::function<void()> then);
-  // when_not_muted, then the room's slow mode (message:send).
-  void when_may_send(const ChatCall& call, const Room& room, std::function<void()> then);
+  // when_not_muted, then the room's slow mode (message:send). A resend of
+  // the member's last message (the same clientMsgId) passes, so that the
+  // store answers it as a duplicate.
+  void when_may_send(const ChatCall& call, const Room& room, const std::optional<std::string>& client_msg_id,
+                     std::function<void()> then);
   // This node's view of a room's moderation is out of date.
   void forget_moderation(const std::string& room);
   // Appends to the room's audit log, then runs `then` (also when the
   // append failed: the action itself is done).
   void audit(const std::string& room, const Actor& by, std::string action, std::string target, Json detail,
              std::function<void()> then);
-  // Bans: loaded at start, kept by every loop and node through the bus.
+  // Bans: loaded at start and again whenever the bus comes back (what it
+  // carried meanwhile may be lost), kept by every loop and node through the
+  // bus. The loaded list replaces the one held.
   void load_bans();
+  // The bus is back after an outage: room notices and bans may have been
+  // missed, so forget the cached moderation and read the bans again.
+  void bus_restored();
   // Keeps (or drops, when lifted) the ban and disconnects the user here.
   void apply_ban(const Ban& ban, bool lifted);
   void remote_ban(const Json& ban);
@@ -384,9 +392,15 @@ struct ChatService::Impl {
   static constexpr std::size_t kModerationCacheBytes = 4 << 20;
   // Slow mode: when each (room, user) last sent on this node, at most
   // options.slow_mode_entries of them.
-  chat::LruCache<EventLoop::TimePoint> last_sends{options.slow_mode_entries};
-  // Bans in force, by user: at most options.max_bans.
+  struct LastSend {
+    EventLoop::TimePoint at;
+    std::optional<std::string> client_msg_id;
+  };
+  chat::LruCache<LastSend> last_sends{options.slow_mode_entries};
+  // Bans in force, by user: at most options.max_bans. The epoch counts the
+  // changes heard, so that a load a change overtook is read again.
   std::unordered_map<std::string, Ban> bans;
+  std::uint64_t ban_epoch = 0;
   // Set by join_cluster; destroyed first (it stops its callbacks).
   std::unique_ptr<chat::ClusterLink> cluster;
 };

@@ -172,10 +172,14 @@ test("room:slowmode: one message per member per N seconds; owners and moderators
     assert.deepEqual(ok(await b.call("room:slowmode", { room: id, seconds: 30 })).seconds, 30);
     const note = await c.next("notification", (n) => n.type === "slow-mode");
     assert.equal(note.seconds, 30);
-    ok(await c.call("message:send", { room: id, text: "first" }));
+    const first = ok(await c.call("message:send", { room: id, text: "first", clientMsgId: "c-1" }));
     const second = await c.call("message:send", { room: id, text: "second" });
     failed(second, "rate_limited");
     assert.match(second.error.message, /slow mode: one message every 30 s/);
+    // A resend of the first (its ack was lost) is answered as the duplicate it is.
+    const resent = ok(await c.call("message:send", { room: id, text: "first", clientMsgId: "c-1" }));
+    assert.deepEqual([resent.duplicate, resent.message.id], [true, first.message.id]);
+    failed(await c.call("message:send", { room: id, text: "third", clientMsgId: "c-2" }), "rate_limited");
     for (const s of [a, a, b, b]) ok(await s.call("message:send", { room: id, text: "exempt" }));
     ok(await a.call("room:slowmode", { room: id, seconds: 0 }));
     ok(await c.call("message:send", { room: id, text: "free again" }));
