@@ -68,7 +68,9 @@ Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
     // RFC 8030 Topic: a newer message of the room replaces one the push
     // service still holds for an offline browser (32 base64url characters).
     const std::string topic = realtime::base64url_encode(realtime::sha256(batch.latest.room)).substr(0, 32);
-    bool again = false;
+    // Retried when a push service may take it later; given up (counted as
+    // failed) when every browser's service refused it for good.
+    bool again = false, taken = false, refused = false;
     for (const auto& s : *subs) {
       auto origin = realtime::web_push_origin(s.endpoint, push.allow_http);
       auto p256dh = realtime::base64url_decode(s.p256dh);
@@ -81,6 +83,7 @@ Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
       if (!body.ok() || !authorization.ok()) {
         log.warn("push not sent", {{"user", s.user_id},
                                    {"cause", (body.ok() ? authorization.status() : body.status()).message()}});
+        refused = true;
         continue;
       }
       HttpCall call;
@@ -94,7 +97,10 @@ Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
                       header("Authorization", *authorization)};
       auto answer = http_call(call);
       const long status = answer.ok() ? answer->status : 0;
-      if (status >= 200 && status < 300) continue;
+      if (status >= 200 && status < 300) {
+        taken = true;
+        continue;
+      }
       if (status == 404 || status == 410) {
         // The browser unsubscribed or the subscription expired: forget it.
         (void)push.subscriptions->remove(s.endpoint, s.user_id);
@@ -109,9 +115,13 @@ Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
         why = answer.status().message();
       }
       log.info("push delivery failed", {{"user", s.user_id}, {"attempt", std::to_string(batch.attempt)}, {"cause", why}});
-      if (status == 0 || status == 429 || status >= 500) again = true;
+      if (status == 0 || status == 408 || status == 429 || status >= 500)
+        again = true;
+      else
+        refused = true;  // 400, 403 (a VAPID key the service does not know), 413, ...
     }
-    return again ? Outbox::Outcome::retry : Outbox::Outcome::delivered;
+    if (again) return Outbox::Outcome::retry;
+    return refused && !taken ? Outbox::Outcome::give_up : Outbox::Outcome::delivered;
   };
 }
 

@@ -12,6 +12,9 @@ void ChatService::Impl::typing(const ChatCall& call, const Json& p) {
     SocketState* st = state(call.socket->id());
     if (!st || !st->rooms.contains(r.id)) return call.fail(Status::forbidden("join the room first"));
     auto go = [this, call, r, on] {
+      // The mute check may have read the store: the socket may have left meanwhile.
+      SocketState* now = state(call.socket->id());
+      if (!now || !now->rooms.contains(r.id)) return call.fail(Status::forbidden("join the room first"));
       set_typing(call.socket->id(), call.actor.identity, r.id, on, role_in(r, call.actor.identity));
       call.ok(Json::object());
     };

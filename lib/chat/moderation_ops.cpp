@@ -186,11 +186,13 @@ void ChatService::Impl::member_role(const ChatCall& call, const Json& p) {
   if (*role != "moderator" && *role != "member")
     return call.fail(Status::bad_request("role must be \"moderator\" or \"member\""));
   with_room_for(call, in->room, on_ok(call, [this, call, user = in->user_id, role = *role](Room room) {
+    // The caller's right first: who is in a room is not told to those who
+    // may not act on it.
+    if (!owns(call.actor, room, is_admin(call.actor)))
+      return call.fail(Status::forbidden("only the room owner may give or take the moderator role"));
     if (room.kind == RoomKind::direct) return call.fail(Status::bad_request("a direct room has no roles"));
     const Member* target = room.member(user);
     if (!target) return call.fail(Status::not_found(user + " is not a member of " + room.id));
-    if (!owns(call.actor, room, is_admin(call.actor)))
-      return call.fail(Status::forbidden("only the room owner may give or take the moderator role"));
     if (target->role == "owner") return call.fail(Status::forbidden("the owner's role cannot be changed"));
     if (target->role == role) return call.ok(Json::object({{"room", chat::to_json(room)}}));
     store.set_member_role(room.id, user, role, on_ok(call, [this, call, user, role, from = target->role](Room updated) {
@@ -219,9 +221,9 @@ void ChatService::Impl::member_mute(const ChatCall& call, const Json& p) {
   auto seconds = int_in(p, "seconds", 1, kMaxMuteSeconds);
   if (!seconds.ok()) return call.fail(seconds.status());
   with_room_for(call, in->room, on_ok(call, [this, call, user = in->user_id, seconds = *seconds](Room room) {
+    if (!moderates(call.actor, room)) return call.fail(Status::forbidden("only owners and moderators may mute"));
     const Member* target = room.member(user);
     if (!target) return call.fail(Status::not_found(user + " is not a member of " + room.id));
-    if (!moderates(call.actor, room)) return call.fail(Status::forbidden("only owners and moderators may mute"));
     if (target->role == "owner") return call.fail(Status::forbidden("the owner cannot be muted"));
     if (target->role == "moderator" && !owns(call.actor, room, is_admin(call.actor)))
       return call.fail(Status::forbidden("only the owner may mute a moderator"));
@@ -251,9 +253,9 @@ void ChatService::Impl::member_unmute(const ChatCall& call, const Json& p) {
   auto in = chat::parse_member_remove(p);
   if (!in.ok()) return call.fail(in.status());
   with_room_for(call, in->room, on_ok(call, [this, call, user = in->user_id](Room room) {
+    if (!moderates(call.actor, room)) return call.fail(Status::forbidden("only owners and moderators may unmute"));
     const Member* target = room.member(user);
     if (!target) return call.fail(Status::not_found(user + " is not a member of " + room.id));
-    if (!moderates(call.actor, room)) return call.fail(Status::forbidden("only owners and moderators may unmute"));
     if (target->role == "moderator" && !owns(call.actor, room, is_admin(call.actor)))
       return call.fail(Status::forbidden("only the owner may unmute a moderator"));
     with_moderation(call, room.id, [this, call, room, user](const RoomModeration& m) {
