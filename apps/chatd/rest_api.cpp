@@ -29,16 +29,6 @@ using realtime::RouteOptions;
 // A multipart body around a file of the largest size: boundaries and headers.
 constexpr std::size_t kMultipartSlack = 16 * 1024;
 
-HttpResponse json_response(int status, const Json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
-HttpResponse error_response(const Status& s) {
-  return json_response(realtime::http_status(s.code()), Json::object({{"error", realtime::error_json(s)}}));
-}
 
 HttpResponse refusal_response(const UploadRefusal& r) {
   return json_response(r.http_status, Json::object({{"error", Json::object({{"code", r.code}, {"message", r.message}})}}));
@@ -53,6 +43,17 @@ struct RateBuckets {
 };
 
 }  // namespace
+
+realtime::HttpResponse json_response(int status, const realtime::Json& body) {
+  realtime::HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+realtime::HttpResponse error_response(const realtime::Status& s) {
+  return json_response(realtime::http_status(s.code()), realtime::Json::object({{"error", realtime::error_json(s)}}));
+}
 
 struct RestApi::Impl {
   explicit Impl(RestContext c) : ctx(c) {}

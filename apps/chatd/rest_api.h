@@ -53,4 +53,9 @@ class RestApi {
   std::unique_ptr<Impl> impl_;
 };
 
+// A JSON answer, and an error in the contract's shape with its HTTP status:
+// every chatd route answers through these.
+realtime::HttpResponse json_response(int status, const realtime::Json& body);
+realtime::HttpResponse error_response(const realtime::Status& s);
+
 }  // namespace chatd

@@ -2,6 +2,7 @@
 #include "web_push_channel.h"
 
 #include "http_client.h"
+#include "rest_api.h"
 #include "realtime/base64.h"
 #include "realtime/utf8.h"
 #include "realtime/digest.h"
@@ -19,16 +20,6 @@ using realtime::Status;
 
 constexpr std::size_t kMaxEndpointBytes = 1024;
 
-HttpResponse json_answer(int status, const Json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
-HttpResponse error_answer(const Status& s) {
-  return json_answer(realtime::http_status(s.code()), Json::object({{"error", realtime::error_json(s)}}));
-}
 
 // What the service worker shows: web/public/js/push_worker.js reads it.
 std::string payload_of(const NoticeBatch& b) {
@@ -130,7 +121,7 @@ PushRoutes::PushRoutes(WebPushSetup& push, realtime::LwsTransport& loop, std::si
 
 void PushRoutes::install(const AddRoute& add) {
   loop_.add_route("GET", "/api/push/vapid-public-key", [this](const HttpRequest&, HttpResponder respond) {
-    respond(json_answer(200, Json::object({{"publicKey", realtime::base64url_encode(push_.key.public_key())}})));
+    respond(json_response(200, Json::object({{"publicKey", realtime::base64url_encode(push_.key.public_key())}})));
   });
   // The store call runs on the worker; its answer goes back on the loop.
   auto on_worker = [this](HttpResponder respond, std::function<HttpResponse()> job) {
@@ -139,7 +130,7 @@ void PushRoutes::install(const AddRoute& add) {
       auto answer = std::make_shared<HttpResponse>(job());
       return [shared, answer] { (*shared)(std::move(*answer)); };
     });
-    if (!queued) (*shared)(error_answer(Status::unavailable("too many subscription changes at once; try again")));
+    if (!queued) (*shared)(error_response(Status::unavailable("too many subscription changes at once; try again")));
   };
   auto parse = [this](const realtime::Actor& a, const HttpRequest& req) -> realtime::Result<Json> {
     if (a.service || a.identity.user_id.empty())
@@ -160,43 +151,43 @@ void PushRoutes::install(const AddRoute& add) {
   add("POST", "/api/push/subscriptions", [this, parse, on_worker](realtime::Actor a, const HttpRequest& req,
                                                                    HttpResponder respond) {
     auto j = parse(a, req);
-    if (!j.ok()) return respond(error_answer(j.status()));
+    if (!j.ok()) return respond(error_response(j.status()));
     const Json& keys = (*j)["keys"];
     const Json& p256dh = keys["p256dh"];
     const Json& auth = keys["auth"];
     auto point = p256dh.is_string() ? realtime::base64url_decode(p256dh.as_string()) : std::nullopt;
     auto secret = auth.is_string() ? realtime::base64url_decode(auth.as_string()) : std::nullopt;
     if (!point || point->size() != 65 || (*point)[0] != '\x04' || !secret || secret->size() != 16)
-      return respond(error_answer(Status::bad_request(
+      return respond(error_response(Status::bad_request(
           "keys.p256dh must be a base64url P-256 point (65 bytes) and keys.auth 16 bytes in base64url")));
     realtime::PushSubscription s{a.identity.user_id, (*j)["endpoint"].as_string(), p256dh.as_string(), auth.as_string(), 0};
     on_worker(std::move(respond), [this, s] {
       const Status st = push_.subscriptions->put(s, push_.max_per_user);
-      return st.ok() ? json_answer(201, Json::object({{"ok", true}})) : error_answer(st);
+      return st.ok() ? json_response(201, Json::object({{"ok", true}})) : error_response(st);
     });
   });
   add("GET", "/api/push/subscriptions", [this, on_worker](realtime::Actor a, const HttpRequest&, HttpResponder respond) {
     if (a.service || a.identity.user_id.empty())
-      return respond(error_answer(Status::forbidden("a subscription belongs to a user: call with the user's token")));
+      return respond(error_response(Status::forbidden("a subscription belongs to a user: call with the user's token")));
     on_worker(std::move(respond), [this, user = a.identity.user_id] {
       auto subs = push_.subscriptions->of_user(user);
-      if (!subs.ok()) return error_answer(subs.status());
+      if (!subs.ok()) return error_response(subs.status());
       Json::Array list;
       for (const auto& s : *subs)
         list.push_back(Json::object({{"endpoint", s.endpoint},
                                      {"createdAt", realtime::format_iso8601(realtime::Timestamp(std::chrono::milliseconds(s.created)))}}));
-      return json_answer(200, Json::object({{"subscriptions", Json(std::move(list))}}));
+      return json_response(200, Json::object({{"subscriptions", Json(std::move(list))}}));
     });
   });
   add("DELETE", "/api/push/subscriptions", [this, parse, on_worker](realtime::Actor a, const HttpRequest& req,
                                                                      HttpResponder respond) {
     auto j = parse(a, req);
-    if (!j.ok()) return respond(error_answer(j.status()));
+    if (!j.ok()) return respond(error_response(j.status()));
     on_worker(std::move(respond), [this, endpoint = (*j)["endpoint"].as_string(), user = a.identity.user_id] {
       auto removed = push_.subscriptions->remove(endpoint, user);
-      if (!removed.ok()) return error_answer(removed.status());
-      return *removed ? json_answer(200, Json::object({{"ok", true}}))
-                      : error_answer(Status::not_found("no such subscription of yours"));
+      if (!removed.ok()) return error_response(removed.status());
+      return *removed ? json_response(200, Json::object({{"ok", true}}))
+                      : error_response(Status::not_found("no such subscription of yours"));
     });
   });
 }
