@@ -41,7 +41,8 @@ test('the web client subscribes to Web Push and its worker shows what chatd push
     .toString('base64url');
   const push = await startPushService();
   const server = await startChatd({ args: ['--static-dir', WEB_DIST, '--vapid-key', keyFile, '--vapid-subject',
-    'mailto:ops@example.com', '--push-allow-http', '--notify-coalesce-ms', '100'] });
+    'mailto:ops@example.com', '--push-allow-http', '--notify-coalesce-ms', '100',
+    '--ping-interval', '1000', '--ping-timeout', '1000'] });
   let browser;
   t.after(async () => {
     await browser?.close().catch(() => {});
@@ -93,8 +94,14 @@ test('the web client subscribes to Web Push and its worker shows what chatd push
   const subs = await rest(server, 'GET', '/api/push/subscriptions', { token: catToken });
   assert.deepEqual(subs.body.subscriptions.map((s) => s.endpoint), [browserSub.endpoint], 'the subscription reached chatd');
 
-  // Cat closes the tab; Ann writes to a room of theirs.
+  // Cat closes the tab; Ann writes to a room of theirs. Cat counts as
+  // away only once chatd has seen the tab's socket go: a socket still open
+  // when the room is made joins it, and its user gets no notice. (A tab
+  // closed before its transport upgraded leaves a long-polling session,
+  // which ends at the heartbeat: 1 s + 1 s on this server.)
   await page.close();
+  await eventually(async () => /^chatd_connections 0$/m.test((await rest(server, 'GET', '/metrics')).text),
+    'chatd saw the closed tab\'s socket go', 10000);
   const ann = await connect(server, await devToken(server, 'ann', 'Ann'));
   const room = ok(await ann.call('room:create', { kind: 'group', title: 'Physics', members: ['cat'] })).room.id;
   ok(await ann.call('message:send', { room, text: 'lab moved to 3pm' }));
