@@ -216,6 +216,7 @@ int main(int argc, char** argv) {
       ob.max_queue = config.notify.max_queue;
       ob.attempts = config.notify.attempts;
       ob.retry_base = config.notify.retry_base;
+      ob.senders = config.notify.senders;
       if (!config.notify.webhook_url.empty()) {
         notifications.add(std::make_unique<chatd::Outbox>(
             "webhook", ob,
@@ -242,6 +243,7 @@ int main(int argc, char** argv) {
                                                                          config.notify.push_max_subscriptions,
                                                                          config.notify.push_ttl});
         push->allow_http = config.notify.push_allow_http;
+        push->timeout = config.notify.push_timeout;
         notifications.add(std::make_unique<chatd::Outbox>("webpush", ob, chatd::web_push_delivery(*push, log), log));
         log.info("Web Push notifications on", {{"subject", config.notify.vapid_subject}});
         if (push->allow_http) log.warn("--push-allow-http: http:// push endpoints accepted (tests only)");

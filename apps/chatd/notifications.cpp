@@ -35,16 +35,17 @@ Outbox::Outbox(std::string channel, OutboxOptions options, Deliver deliver, Log&
     : channel_(std::move(channel)),
       options_(options),
       deliver_(std::move(deliver)),
-      log_(log),
-      thread_([this] { run(); }) {}
+      log_(log) {
+  for (int i = 0; i < std::max(1, options_.senders); ++i) threads_.emplace_back([this] { run(); });
+}
 
 Outbox::~Outbox() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_one();
-  thread_.join();
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
 }
 
 void Outbox::add(const realtime::AwayNotice& notice) {
@@ -82,6 +83,7 @@ void Outbox::put(std::string key, Entry e) {
     // lost) would drop the retry as a repeat, and the new message with it.
     old.batch.id.clear();
     old.batch.attempt = 1;
+    old.batch.reached.clear();
     if (e.due < old.due) {
       by_due_.erase({old.due, key});
       old.due = e.due;
@@ -113,24 +115,39 @@ Outbox::Stats Outbox::stats() const {
   return s;
 }
 
+std::set<std::pair<Outbox::Clock::time_point, std::string>>::iterator Outbox::next_free() {
+  // Each key in flight has at most one entry, so this passes at most
+  // in_flight_.size() (< senders) entries.
+  auto it = by_due_.begin();
+  while (it != by_due_.end() && in_flight_.contains(it->second)) ++it;
+  return it;
+}
+
 void Outbox::run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    if (entries_.empty()) {
-      cv_.wait(lock, [&] { return stopping_ || !entries_.empty(); });
+    const auto next = next_free();
+    if (next == by_due_.end()) {
+      // Nothing, or only entries whose key another sender has out: a new
+      // entry or that delivery's end wakes this one.
+      cv_.wait(lock);
       continue;
     }
-    const auto [due, next_key] = *by_due_.begin();
-    if (due > Clock::now()) {
-      cv_.wait_until(lock, due);
+    if (next->first > Clock::now()) {
+      cv_.wait_until(lock, next->first);
       continue;
     }
-    std::string key = next_key;
+    std::string key = next->second;
     Entry e = take(entries_.find(key));
     if (e.batch.id.empty()) e.batch.id = realtime::random_token(16);
+    in_flight_.insert(key);
     lock.unlock();
     const Outcome outcome = deliver_(e.batch);
     lock.lock();
+    in_flight_.erase(key);
+    // An entry of this key that came meanwhile may go now; and whoever
+    // waits gets to look again.
+    cv_.notify_all();
     if (outcome == Outcome::delivered) {
       ++stats_.delivered;
     } else if (outcome == Outcome::retry && e.batch.attempt < options_.attempts) {

@@ -2,9 +2,10 @@
 // the chat services of every loop hand their notices to one Notifications,
 // which puts each in the outbox of every channel configured (a signed
 // webhook; Web Push). An Outbox coalesces notices per (user, room) within
-// a window, so a burst of messages makes one delivery, and delivers on a
-// thread of its own with retries and exponential backoff: the loops never
-// wait on the network.
+// a window, so a burst of messages makes one delivery, and delivers on
+// threads of its own (`senders` of them, so that one slow receiver does not
+// hold up everyone's notices; one (user, room) is never sent twice at once)
+// with retries and exponential backoff: the loops never wait on the network.
 //
 // Bounded: an outbox holds at most max_queue (user, room) entries; one
 // more drops the oldest, counted on /metrics and logged. notify() is
@@ -36,6 +37,7 @@ struct OutboxOptions {
   int attempts = 5;                            // deliveries tried before giving up
   std::chrono::milliseconds retry_base{1000};  // first retry after this, then doubling...
   std::chrono::milliseconds retry_max{60000};  // ...up to this
+  int senders = 1;                             // deliveries under way at once, each on its thread
 };
 
 // What one delivery tells: the newest notice of a (user, room), and how
@@ -46,20 +48,25 @@ struct NoticeBatch {
   std::size_t messages = 0;
   std::string id;   // the same on every attempt: receivers drop repeats by it
   int attempt = 1;  // 1 for the first
+  // Where the channel delivered this batch already (Web Push: endpoints
+  // that took it), so that a retry goes to the rest only. A merge with a
+  // new message clears it: the new message is for every one.
+  std::vector<std::string> reached;
 };
 
 class Outbox {
  public:
   enum class Outcome { delivered, retry, give_up };
-  // Runs on the outbox's thread; may block (up to its own timeout).
-  using Deliver = std::function<Outcome(const NoticeBatch&)>;
+  // Runs on one of the outbox's threads, several at once with senders > 1;
+  // may block (up to its own timeout). May add to `batch.reached`.
+  using Deliver = std::function<Outcome(NoticeBatch& batch)>;
   struct Stats {
     std::uint64_t delivered = 0, retried = 0, failed = 0, dropped = 0;
     std::size_t queued = 0;
   };
 
   Outbox(std::string channel, OutboxOptions options, Deliver deliver, Log& log);
-  // Stops the thread after the delivery under way (bounded by its
+  // Stops the threads after the deliveries under way (bounded by their
   // timeout); what is still queued is dropped.
   ~Outbox();
   Outbox(const Outbox&) = delete;
@@ -80,6 +87,9 @@ class Outbox {
   // Puts `e` in under its key, merged with what is there; drops the
   // oldest entry when full. Under mu_.
   void put(std::string key, Entry e);
+  // The entry due first whose key is not being delivered (by_due_.end()
+  // if none). Skips at most `senders` entries. Under mu_.
+  std::set<std::pair<Clock::time_point, std::string>>::iterator next_free();
 
   std::string channel_;
   OutboxOptions options_;
@@ -94,11 +104,12 @@ class Outbox {
   // nor the sender (the next due) scans the queue.
   std::map<std::uint64_t, std::string> by_order_;
   std::set<std::pair<Clock::time_point, std::string>> by_due_;
+  std::set<std::string> in_flight_;  // keys being delivered now
   std::uint64_t next_order_ = 0;
   Stats stats_;
   Clock::time_point last_drop_log_{};
   bool stopping_ = false;
-  std::thread thread_;  // last: starts when the rest is ready
+  std::vector<std::thread> threads_;  // last: start when the rest is ready
 };
 
 // The Notifier the chat services are given: every notice to every outbox.

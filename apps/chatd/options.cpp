@@ -177,10 +177,12 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       ("notify-retry-ms", "First retry after this, ms; each next one waits twice as long, up to a minute", cxxopts::value<int>()->default_value("1000"))
       ("notify-queue", "Notifications waiting per channel, one per (user, room); past it the oldest is dropped", cxxopts::value<std::size_t>()->default_value("10000"))
       ("notify-coalesce-ms", "Messages to one away member in one room within this make one notification, ms", cxxopts::value<int>()->default_value("2000"))
+      ("notify-senders", "Deliveries under way at once per channel, each on a thread (a slow receiver holds up one)", cxxopts::value<int>()->default_value("4"))
       ("vapid-key", "PEM file of a P-256 private key: turns on Web Push to members who are away (openssl ecparam -name prime256v1 -genkey -noout -out vapid.pem)", cxxopts::value<std::string>()->default_value(""))
       ("vapid-subject", "Contact the push services may use: mailto:you@example.com or an https URL (required with --vapid-key)", cxxopts::value<std::string>()->default_value(""))
       ("push-max-subscriptions", "Web Push subscriptions one user may have (browsers); the oldest go first", cxxopts::value<std::size_t>()->default_value("10"))
       ("push-ttl", "Seconds a push service keeps a notification for a browser that is offline", cxxopts::value<int>()->default_value("86400"))
+      ("push-timeout", "Longest one push request may take, ms (an endpoint that gives no answer 3 deliveries in a row is deleted)", cxxopts::value<int>()->default_value("5000"))
       ("push-allow-http", "Accept http:// push endpoints and ones on this host or private networks (a local test push service only; never in production)");
   // clang-format on
 
@@ -484,7 +486,9 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     auto retry = number("notify-retry-ms", to_int);
     auto queue = number("notify-queue", to_size);
     auto coalesce = number("notify-coalesce-ms", to_int);
-    for (const realtime::Status& s : {timeout.status(), attempts.status(), retry.status(), queue.status(), coalesce.status()})
+    auto senders = number("notify-senders", to_int);
+    for (const realtime::Status& s :
+         {timeout.status(), attempts.status(), retry.status(), queue.status(), coalesce.status(), senders.status()})
       if (!s.ok()) return s;
     if (!n.webhook_url.empty() && !n.webhook_url.starts_with("http://") && !n.webhook_url.starts_with("https://"))
       return realtime::Status::bad_request("--webhook-url must be an http:// or https:// URL");
@@ -494,6 +498,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
       return realtime::Status::bad_request("--webhook-timeout and --notify-retry-ms must be positive, --notify-coalesce-ms not negative");
     if (*attempts < 1 || *attempts > 20) return realtime::Status::bad_request("--notify-attempts must be 1 to 20");
     if (*queue < 1) return realtime::Status::bad_request("--notify-queue must be at least 1");
+    if (*senders < 1 || *senders > 64) return realtime::Status::bad_request("--notify-senders must be 1 to 64");
+    n.senders = *senders;
     n.webhook_timeout = std::chrono::milliseconds(*timeout);
     n.attempts = *attempts;
     n.retry_base = std::chrono::milliseconds(*retry);
@@ -505,7 +511,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     n.push_allow_http = args.count("push-allow-http") > 0 || allow_http == "1" || allow_http == "true";
     auto max_subs = number("push-max-subscriptions", to_size);
     auto push_ttl = number("push-ttl", to_int);
-    for (const realtime::Status& s : {max_subs.status(), push_ttl.status()})
+    auto push_timeout = number("push-timeout", to_int);
+    for (const realtime::Status& s : {max_subs.status(), push_ttl.status(), push_timeout.status()})
       if (!s.ok()) return s;
     if (!n.vapid_key_file.empty() && !n.vapid_subject.starts_with("mailto:") && !n.vapid_subject.starts_with("https://"))
       return realtime::Status::bad_request("--vapid-key needs --vapid-subject: mailto:you@example.com or an https:// URL");
@@ -513,6 +520,8 @@ realtime::Result<ParsedConfig> parse_config(int argc, char** argv) {
     if (*push_ttl < 0 || *push_ttl > 28 * 86400) return realtime::Status::bad_request("--push-ttl must be 0 to 2419200 seconds");
     n.push_max_subscriptions = *max_subs;
     n.push_ttl = std::chrono::seconds(*push_ttl);
+    if (*push_timeout < 100 || *push_timeout > 60000) return realtime::Status::bad_request("--push-timeout must be 100 to 60000 ms");
+    n.push_timeout = std::chrono::milliseconds(*push_timeout);
   }
 
   using realtime::Status;

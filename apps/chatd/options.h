@@ -125,10 +125,12 @@ struct Config {
     std::chrono::milliseconds retry_base{1000};  // doubling up to a minute
     std::size_t max_queue = 10000;               // (user, room) entries per channel
     std::chrono::milliseconds coalesce{2000};    // one delivery per (user, room) within it
+    int senders = 4;                             // deliveries at once per channel
     std::string vapid_key_file;                  // PEM P-256 private key; empty: no Web Push
     std::string vapid_subject;                   // mailto: or https: contact
     std::size_t push_max_subscriptions = 10;     // per user
     std::chrono::seconds push_ttl{86400};
+    std::chrono::milliseconds push_timeout{5000};  // per push request
     bool push_allow_http = false;                // http:// endpoints: local tests only
   } notify;
 };

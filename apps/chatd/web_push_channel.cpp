@@ -1,6 +1,10 @@
 // Web Push delivery and routes (web_push_channel.h).
 #include "web_push_channel.h"
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+
 #include "http_client.h"
 #include "rest_api.h"
 #include "realtime/base64.h"
@@ -45,11 +49,34 @@ std::string header(std::string_view name, std::string_view value) {
   return h;
 }
 
+// Deliveries in a row that got no answer, by endpoint; every sender
+// thread shares it. Bounded: when full, some count is forgotten, which
+// only puts off that endpoint's deletion.
+class Unanswered {
+ public:
+  // The count after this one.
+  int failed(const std::string& endpoint) {
+    std::lock_guard lock(mu_);
+    if (counts_.size() >= kMaxEndpoints && !counts_.contains(endpoint)) counts_.erase(counts_.begin());
+    return ++counts_[endpoint];
+  }
+  void answered(const std::string& endpoint) {
+    std::lock_guard lock(mu_);
+    counts_.erase(endpoint);
+  }
+
+ private:
+  static constexpr std::size_t kMaxEndpoints = 10000;
+  std::mutex mu_;
+  std::map<std::string, int> counts_;
+};
+
 }  // namespace
 
 Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
   http_client_init();
-  return [&push, &log](const NoticeBatch& batch) {
+  auto unanswered = std::make_shared<Unanswered>();
+  return [&push, &log, unanswered](NoticeBatch& batch) {
     auto subs = push.subscriptions->of_user(batch.latest.user_id);
     if (!subs.ok()) {
       log.warn("push subscriptions unreadable", {{"cause", subs.status().message()}});
@@ -63,6 +90,10 @@ Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
     // failed) when every browser's service refused it for good.
     bool again = false, taken = false, refused = false;
     for (const auto& s : *subs) {
+      if (std::find(batch.reached.begin(), batch.reached.end(), s.endpoint) != batch.reached.end()) {
+        taken = true;  // an earlier attempt got it there
+        continue;
+      }
       auto origin = realtime::web_push_origin(s.endpoint, push.allow_http);
       auto p256dh = realtime::base64url_decode(s.p256dh);
       auto auth = realtime::base64url_decode(s.auth);
@@ -88,8 +119,21 @@ Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log) {
                       header("Authorization", *authorization)};
       auto answer = http_call(call);
       const long status = answer.ok() ? answer->status : 0;
+      if (status == 0) {
+        if (unanswered->failed(s.endpoint) >= kMaxUnanswered) {
+          (void)push.subscriptions->remove(s.endpoint, s.user_id);
+          unanswered->answered(s.endpoint);
+          log.info("push subscription unanswered, deleted",
+                   {{"user", s.user_id}, {"times", std::to_string(kMaxUnanswered)},
+                    {"cause", answer.ok() ? std::string("no status") : answer.status().message()}});
+          continue;
+        }
+      } else {
+        unanswered->answered(s.endpoint);
+      }
       if (status >= 200 && status < 300) {
         taken = true;
+        batch.reached.push_back(s.endpoint);
         continue;
       }
       if (status == 404 || status == 410) {

@@ -31,8 +31,13 @@ struct WebPushSetup {
   bool allow_http = false;             // http:// endpoints, for a local test push service only
 };
 
-// The outbox's delivery: every subscription of the batch's user; a 404 or
-// 410 deletes the subscription.
+// The outbox's delivery: every subscription of the batch's user that has
+// not taken it yet (a retry goes to the rest only). A 404 or 410 deletes
+// the subscription, and so does kMaxUnanswered deliveries in a row that
+// got no answer at all (no connection, or none within the timeout): an
+// endpoint that holds requests open would otherwise cost a sender its
+// timeout on every notice to that user.
+inline constexpr int kMaxUnanswered = 3;
 Outbox::Deliver web_push_delivery(WebPushSetup& push, Log& log);
 
 // POST, GET and DELETE /api/push/subscriptions and GET

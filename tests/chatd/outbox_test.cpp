@@ -1,7 +1,9 @@
 // chatd's notification Outbox (notifications.h) with a recording delivery
-// on its real thread: coalescing per (user, room), retries with the same
-// id, giving up after the attempts, and the queue bound dropping the
-// oldest. Waits are for conditions, bounded; windows are short.
+// on its real threads: coalescing per (user, room), retries with the same
+// id (and what the channel reached kept), giving up after the attempts,
+// the queue bound dropping the oldest, and several senders at once that
+// never take one (user, room) twice. Waits are for conditions, bounded;
+// windows are short.
 #include "notifications.h"
 
 #include <gtest/gtest.h>
@@ -140,6 +142,61 @@ TEST(Outbox, ARetryThatTakesInANewMessageIsANewDelivery) {
   EXPECT_EQ(r.got[1].latest.seq, 2);
   EXPECT_EQ(r.got[1].attempt, 1);
   EXPECT_NE(r.got[1].id, r.got[0].id) << "a receiver holding the first id would drop message 2";
+}
+
+TEST(Outbox, ARetryKeepsWhatTheChannelReachedAndAMergeClearsIt) {
+  Log log(Level::error);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<NoticeBatch> seen;  // as each attempt found the batch
+  OutboxOptions o;
+  o.window = 0ms;
+  o.retry_base = 20ms;
+  o.attempts = 3;
+  Outbox box("test", o, [&](NoticeBatch& b) {
+    std::lock_guard lock(mu);
+    seen.push_back(b);
+    cv.notify_all();
+    if (seen.size() > 1) return Outbox::Outcome::delivered;
+    b.reached.push_back("phone");  // one browser took it, another did not answer
+    return Outbox::Outcome::retry;
+  }, log);
+  box.add(notice("cat", "r1", 1));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return seen.size() == 2; }));
+    EXPECT_TRUE(seen[0].reached.empty());
+    EXPECT_EQ(seen[1].reached, std::vector<std::string>{"phone"});
+    EXPECT_EQ(seen[1].id, seen[0].id);
+  }
+  ASSERT_TRUE(eventually([&] { return box.stats().delivered == 1; }));
+}
+
+TEST(Outbox, SendersDeliverOtherKeysAtOnceButNeverOneKeyTwice) {
+  Log log(Level::error);
+  Recorder r;
+  r.held = true;
+  OutboxOptions o;
+  o.window = 0ms;
+  o.senders = 2;
+  Outbox box("test", o, r.deliver(), log);
+  box.add(notice("cat", "r1", 1));
+  ASSERT_TRUE(r.wait_for(1)) << "one sender holds cat's";
+  // Due first: cat's second message; the free sender must pass it (cat's
+  // first is out) and take dan's.
+  box.add(notice("cat", "r1", 2));
+  box.add(notice("dan", "r1", 3));
+  ASSERT_TRUE(r.wait_for(2)) << "a second sender works while the first is held";
+  {
+    std::lock_guard lock(r.mu);
+    EXPECT_EQ(r.got[1].latest.user_id, "dan");
+  }
+  r.release();
+  ASSERT_TRUE(r.wait_for(3));
+  ASSERT_TRUE(eventually([&] { return box.stats().delivered == 3; }));
+  std::lock_guard lock(r.mu);
+  EXPECT_EQ(r.got[2].latest.user_id, "cat");
+  EXPECT_EQ(r.got[2].latest.seq, 2);
 }
 
 TEST(Outbox, PastTheBoundTheOldestIsDropped) {

@@ -15,7 +15,9 @@
 // - Web Push (lib/push_service.mjs checks the VAPID token and decrypts the
 //   payload with the subscription's keys): subscriptions over REST with
 //   bad input refused and a bound per user, one push for a burst, and a
-//   410 from the push service deletes the subscription; in the cluster a
+//   410 from the push service deletes the subscription; an endpoint that
+//   never answers is deleted after three deliveries, and a retry goes to
+//   the browsers that did not take the push only; in the cluster a
 //   subscription made through one node is pushed to by another.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -128,7 +130,8 @@ test("a receiver that cannot verify the signature refuses, and chatd gives up wi
 
 test("past --notify-queue the oldest waiting notification is dropped, counted and logged", T, async () => {
   const hook = await receiver();
-  const server = await webhookChatd(hook, ["--notify-coalesce-ms", "0", "--notify-queue", "2"]);
+  // One sender: held at the receiver, it leaves the queue to fill.
+  const server = await webhookChatd(hook, ["--notify-coalesce-ms", "0", "--notify-queue", "2", "--notify-senders", "1"]);
   const ann = person("ann");
   const away = [1, 2, 3, 4].map((i) => person(`m${i}`));
   const x = person("x");
@@ -149,6 +152,38 @@ test("past --notify-queue the oldest waiting notification is dropped, counted an
   const kept = [(await hook.next()).json.userId, (await hook.next()).json.userId].sort();
   assert.deepEqual(kept, [away[2].id, away[3].id].sort(), "the newest two were kept");
   await eventually(async () => (await metric(server, "chatd_notifications_delivered_total")) === 3, "three delivered");
+  a.close();
+});
+
+test("Web Push: an endpoint that never answers is deleted after three tries; retries skip the browsers reached", T, async () => {
+  const vapid = vapidKey();
+  const push = await startPushService();
+  closers.push(() => push.close());
+  const server = await startChatd({ args: [...PUSH_ARGS(vapid), "--notify-coalesce-ms", "100", "--notify-retry-ms", "100",
+    "--notify-attempts", "5", "--push-timeout", "300"] });
+  closers.push(() => server.stop());
+  const [ann, cat] = [person("ann"), person("cat")];
+  const [phone, tarpit] = [push.subscribe(), push.subscribe()];
+  push.hold(tarpit.endpoint);
+  for (const b of [phone, tarpit])
+    assert.equal((await rest(server, "POST", "/api/push/subscriptions", { token: cat.token, body: b })).status, 201);
+
+  const a = await connect(server, ann.token);
+  const room = await groupRoom(a, [cat], "Chemistry");
+  ok(await a.call("message:send", { room, text: "quiz moved" }));
+  // Three deliveries hang at the tarpit; the third gets it deleted.
+  for (let i = 0; i < 3; ++i) await push.next((r) => r.status === "held");
+  const endpoints = async () => (await rest(server, "GET", "/api/push/subscriptions", { token: cat.token })).body.subscriptions
+    .map((x) => x.endpoint);
+  await eventually(async () => {
+    const m = (await rest(server, "GET", "/metrics")).text.match(/^chatd_notifications_delivered_total\{channel="webpush"\} (\d+)$/m);
+    return m && Number(m[1]) === 1;
+  }, "the notice counted delivered once the tarpit is gone");
+  assert.deepEqual(await endpoints(), [phone.endpoint], "the endpoint that never answered is deleted");
+  const toPhone = push.received.filter((r) => r.id === phone.endpoint.split("/").pop());
+  assert.equal(toPhone.length, 1, "the retries went to the tarpit only, not again to the phone");
+  assert.equal(toPhone[0].payload.text, "quiz moved");
+  assert.equal(push.received.filter((r) => r.status === "held").length, 3, "no fourth try at a deleted endpoint");
   a.close();
 });
 

@@ -7,7 +7,9 @@
 // within 24 hours, a sub) and the payload, decrypted with the
 // subscription's private key and auth secret (RFC 8291, aes128gcm of RFC
 // 8188) with node's crypto. Answers 201, or the next status a test
-// scripted for that subscription (410 to make chatd delete it).
+// scripted for that subscription (410 to make chatd delete it), or, for a
+// subscription put on hold, nothing at all (the request stays open until
+// chatd gives up on it; received with status "held").
 import { createServer } from "node:http";
 import { once } from "node:events";
 import { createECDH, createDecipheriv, createPublicKey, hkdfSync, randomBytes, verify } from "node:crypto";
@@ -81,6 +83,12 @@ export async function startPushService() {
       const id = req.url.split("/").pop();
       const sub = subs.get(id);
       const r = { id, headers: req.headers, status: 404 };
+      if (req.method === "POST" && sub?.hold) {
+        r.status = "held";
+        received.push(r);
+        wake();
+        return;
+      }
       if (req.method === "POST" && sub) {
         r.vapid = checkVapid(req.headers.authorization, origin);
         try {
@@ -113,6 +121,10 @@ export async function startPushService() {
     // The next answers to deliveries to `endpoint` (then 201).
     answer(endpoint, ...statuses) {
       subs.get(endpoint.split("/").pop()).answers.push(...statuses);
+    },
+    // Deliveries to `endpoint` get no answer from now on.
+    hold(endpoint) {
+      subs.get(endpoint.split("/").pop()).hold = true;
     },
     next(pred = () => true, ms = WAIT_MS) {
       return deadline(new Promise((resolve) => {
