@@ -59,6 +59,7 @@ std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t st
       sum.chat.latency_buckets[i] += f.chat.latency_buckets[i];
     sum.chat.latency_sum_ms += f.chat.latency_sum_ms;
     sum.chat.call.add(f.chat.call);
+    sum.chat.audit_not_kept += f.chat.audit_not_kept;
     sum.queues.total_bytes += f.queues.total_bytes;
     sum.queues.max_bytes = std::max(sum.queues.max_bytes, f.queues.max_bytes);
     sum.too_slow += f.too_slow;
@@ -83,6 +84,8 @@ std::string render_metrics(const std::vector<LoopFigures>& loops, std::size_t st
   line("chatd_too_slow_closes_total", "Connections closed because their send queue passed its cap.", "counter",
        std::to_string(sum.too_slow));
   line("chatd_loops", "Event loops serving connections (--threads).", "gauge", std::to_string(loops.size()));
+  line("chatd_audit_not_kept_total", "Moderation actions that stand without their audit entry (the store refused it).",
+       "counter", std::to_string(s.audit_not_kept));
   if (bus && !loops.empty() && loops.front().cluster) {
     const realtime::ClusterStats& c = *loops.front().cluster;
     out += "# HELP chatd_node_info The cluster node id of each loop of this process.\n# TYPE chatd_node_info gauge\n";

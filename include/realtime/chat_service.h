@@ -66,6 +66,11 @@ struct ChatOptions {
   RateLimit typing_rate{5, 5};
   RateLimit rtc_rate{100, 100};
   RateLimit rtc_stats_rate{1, 10};  // rtc:stats (a call's client sends one per peer every few seconds)
+  // A socket's messages are stored in the order it sent them: a send waits
+  // while the one before it is still being checked (a room or moderation
+  // read, the message observer). Sends waiting so per socket; one more is
+  // rate_limited.
+  std::size_t max_waiting_sends = 64;
   // Rooms one socket may have joined at once.
   std::size_t max_rooms_per_socket = 100;
   // How long a session's join token lets people in, from its creation or
@@ -131,6 +136,9 @@ struct ChatStats {
   double latency_sum_ms = 0;
   // rtc:stats reports this service's sockets sent (call_quality.h).
   CallQualityStats call;
+  // Moderation actions that stand without their audit entry: the store
+  // refused the append (the action is not undone).
+  std::uint64_t audit_not_kept = 0;
 };
 
 // What the chat service holds in memory now (every one of them bounded;
@@ -145,6 +153,7 @@ struct ChatCaches {
   std::size_t joiners = 0;           // sockets whose replay is being read
   std::size_t quota_buckets = 0;     // users with a room_create_quota bucket
   std::size_t quality_rooms = 0;     // rooms with a call quality summary (quality_rooms)
+  std::size_t waiting_sends = 0;     // message:send calls waiting for the socket's one before (max_waiting_sends each)
 };
 
 // Follows messages being stored and deleted, for whatever an embedder keeps

@@ -15,6 +15,51 @@ Status no_such_message(const std::string& id) { return Status::not_found("no mes
 }  // namespace
 
 void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
+  // A socket's sends reach the store in the order it sent them, whatever
+  // the checks before each take (a room or its moderation read from the
+  // store, the observer's work on an attachment): each starts once the one
+  // before it is handed to the store or answered. A second run (fresh)
+  // and calls without a socket go at once.
+  if (!call.socket || call.fresh) return send_now(call, p);
+  const std::string sid = call.socket->id();
+  auto [line, idle] = send_lines.try_emplace(sid);
+  if (!idle) {
+    if (line->second.waiting.size() >= options.max_waiting_sends)
+      return call.fail(Status::rate_limited("too many messages waiting to be stored; slow down"));
+    line->second.waiting.push_back([this, call, p] { message_send_started(call, p); });
+    return;
+  }
+  message_send_started(call, p);
+}
+
+void ChatService::Impl::message_send_started(const ChatCall& call, const Json& p) {
+  auto done = std::make_shared<bool>(false);
+  ChatCall c = call;
+  c.handed = [this, alive = std::weak_ptr<char>(alive_), sid = call.socket->id(), done] {
+    if (*done || alive.expired()) return;
+    *done = true;
+    next_in_line(sid);
+  };
+  c.reply = [handed = c.handed, reply = call.reply](Result<Json> r) {
+    reply(std::move(r));
+    handed();
+  };
+  send_now(c, p);
+}
+
+void ChatService::Impl::next_in_line(const std::string& sid) {
+  auto line = send_lines.find(sid);
+  if (line == send_lines.end()) return;
+  if (line->second.waiting.empty()) {
+    send_lines.erase(line);
+    return;
+  }
+  auto next = std::move(line->second.waiting.front());
+  line->second.waiting.pop_front();
+  next();
+}
+
+void ChatService::Impl::send_now(const ChatCall& call, const Json& p) {
   auto m = chat::parse_message_send(p, options.max_text_chars);
   if (!m.ok()) return call.fail(m.status());
   const std::string room = m->room;
@@ -56,6 +101,8 @@ void ChatService::Impl::append_message(const ChatCall& call, NewMessage m) {
     if (!a.ok()) return call.fail(a.status());
     message_stored(call, *a);
   }));
+  // Queued behind this one in the store: the socket's next send may go.
+  if (call.handed) call.handed();
 }
 
 void ChatService::Impl::message_stored(const ChatCall& call, const Appended& a) {

@@ -172,8 +172,8 @@ void ChatService::Impl::audit(const std::string& room, const Actor& by, std::str
   AuditEntry e{0, room, clock.now(), by_whom(by), std::move(action), std::move(target), detail.dump()};
   // The action is done whatever happens to its record; the answer waits
   // for it so that a log read after the answer has it.
-  store.append_audit(std::move(e), guard([then = std::move(then)](Result<AuditEntry> r) {
-    (void)r;
+  store.append_audit(std::move(e), guard([this, then = std::move(then)](Result<AuditEntry> r) {
+    if (!r.ok()) ++stats.audit_not_kept;
     then();
   }));
 }

@@ -156,6 +156,7 @@ ChatCaches ChatService::caches() const {
   for (const auto& [room, list] : i.joiners) c.joiners += list.size();
   c.quota_buckets = i.create_quota.size();
   c.quality_rooms = i.quality.rooms();
+  for (const auto& [sid, line] : i.send_lines) c.waiting_sends += line.waiting.size();
   return c;
 }
 

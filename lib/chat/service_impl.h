@@ -3,6 +3,8 @@
 // live_ops.cpp (typing, presence, rtc relay). Loop thread only.
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -31,6 +33,10 @@ struct ChatCall {
   // Rooms are read from the store, not the cache: the second run of an
   // operation a cached room refused, in a cluster (see run()).
   bool fresh = false;
+  // A socket's message:send: lets the socket's next send start. Called
+  // once the message is handed to the store, or with the answer if it
+  // never gets there; calls after the first do nothing.
+  std::function<void()> handed{};
 
   void fail(Status s) const { reply(std::move(s)); }
   void ok(Json fields) const { reply(std::move(fields)); }
@@ -248,7 +254,13 @@ struct ChatService::Impl {
   // Whether `token` lets its holder into `room` now.
   bool join_token_valid(const Room& room, const std::string& token) const;
   // --- message_ops.cpp
+  // A socket's sends queue in its line (send_lines) and run one at a time
+  // up to the store: send_now.
   void message_send(const ChatCall& call, const Json& p);
+  void message_send_started(const ChatCall& call, const Json& p);
+  void send_now(const ChatCall& call, const Json& p);
+  // Starts the next send waiting in the socket's line, or forgets the line.
+  void next_in_line(const std::string& sid);
   // Permission and state checks, the sender, the filter, the observer.
   void send_checked(const ChatCall& call, const Room& room, NewMessage m);
   void append_message(const ChatCall& call, NewMessage m);
@@ -382,6 +394,14 @@ struct ChatService::Impl {
   // the last summary sent is never older than the last change here). One
   // entry per message with a store read in flight.
   std::unordered_map<std::string, bool> reaction_reads;
+  // A socket's message:send calls that wait for the one before them to
+  // reach the store (message_send), by socket id; at most
+  // options.max_waiting_sends each. An entry lives while a send of the
+  // socket is on its way to the store.
+  struct SendLine {
+    std::deque<std::function<void()>> waiting;
+  };
+  std::unordered_map<std::string, SendLine> send_lines;
   ChatStats stats;
   std::string scratch_;  // size_of()'s buffer
   std::shared_ptr<char> alive_ = std::make_shared<char>();

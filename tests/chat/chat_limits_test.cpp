@@ -1,7 +1,8 @@
 // Quotas and memory bounds of the chat service, each hit on purpose: rooms
 // a user may create per period, members per create and per room, sockets
-// per user; and the in-memory caches (rooms, names, lastSeen, joiners),
-// which go back within their budgets once the rooms empty.
+// per user, sends waiting in a socket's line; and the in-memory caches
+// (rooms, names, lastSeen, joiners), which go back within their budgets
+// once the rooms empty.
 #include "chat_test_util.h"
 
 namespace realtime::testing {
@@ -226,6 +227,83 @@ TEST_F(RoomsPerSocketTest, JoinsInFlightAtOnceStayWithinTheLimit) {
   }
   EXPECT_EQ(joined, 3);
   EXPECT_EQ(refused, 3);
+}
+
+// Holds back every message whose text is "hold" until release(), as
+// chatd's attachments do while they record a file's reference.
+class HoldingObserver : public MessageObserver {
+ public:
+  void before_store(const NewMessage& m, std::function<void(Status)> proceed) override {
+    if (m.text != "hold") return proceed({});
+    held_.push_back(std::move(proceed));
+  }
+  void release() {
+    auto held = std::move(held_);
+    for (auto& p : held) p({});
+  }
+  std::size_t held() const { return held_.size(); }
+
+ private:
+  std::vector<std::function<void(Status)>> held_;
+};
+
+class SendLineTest : public ChatTest {
+ protected:
+  SendLineTest()
+      : ChatTest([] {
+          ChatOptions o;
+          o.max_waiting_sends = 2;
+          return o;
+        }()) {
+    chat_.set_message_observer(&observer_);
+  }
+  std::uint64_t send(ChatClient& c, const std::string& room, const std::string& text) {
+    return c.send_call("message:send", Json::object({{"room", room}, {"text", text}}));
+  }
+  HoldingObserver observer_;
+};
+
+// A send held before the store (the observer, a room or moderation read)
+// no longer lets the socket's later sends overtake it: seqs follow the
+// order sent. Another socket's sends do not wait for it.
+TEST_F(SendLineTest, ASocketsMessagesAreStoredInTheOrderItSentThem) {
+  auto ann = connect("ann");
+  auto bob = connect("bob");
+  const std::string room = create_room(*ann, "group", Json::array({"bob"}));
+  std::vector<std::uint64_t> acks{send(*ann, room, "hold"), send(*ann, room, "second"), send(*ann, room, "third")};
+  transport_.run_until_idle();
+  ASSERT_EQ(observer_.held(), 1u);
+  EXPECT_EQ(chat_.caches().waiting_sends, 2u);
+  Json other = bob->call("message:send", Json::object({{"room", room}, {"text", "bob's"}}));
+  ASSERT_EQ(other["ok"], Json(true)) << "bob's socket has its own line: " << other.dump();
+  const auto first = other["message"]["seq"].as_int() + 1;
+  observer_.release();
+  std::vector<std::string> order;
+  for (auto id : acks) {
+    Json ack = ann->wait_ack(id);
+    ASSERT_EQ(ack["ok"], Json(true)) << ack.dump();
+    order.push_back(std::to_string(ack["message"]["seq"].as_int() - first) + " " + ack["message"]["text"].as_string());
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"0 hold", "1 second", "2 third"}));
+  EXPECT_EQ(chat_.caches().waiting_sends, 0u);
+}
+
+TEST_F(SendLineTest, PastTheBoundASendIsRateLimitedAndTheLineGoesOn) {
+  auto ann = connect("ann");
+  const std::string room = create_room(*ann, "group", Json::array());
+  // The head held; two wait, one of them bound to fail its checks.
+  std::vector<std::uint64_t> acks{send(*ann, room, "hold"), send(*ann, room, "two"), send(*ann, "nowhere", "x")};
+  Json refused = ann->call("message:send", Json::object({{"room", room}, {"text", "four"}}));
+  EXPECT_EQ(code(refused), "rate_limited");
+  EXPECT_EQ(refused["error"]["message"], Json("too many messages waiting to be stored; slow down"));
+  observer_.release();
+  const Json head = ann->wait_ack(acks[0]);
+  ASSERT_EQ(head["ok"], Json(true)) << head.dump();
+  const auto seq = head["message"]["seq"].as_int();
+  EXPECT_EQ(ann->wait_ack(acks[1])["message"]["seq"], Json(seq + 1));
+  EXPECT_NE(code(ann->wait_ack(acks[2])), "<none>") << "refused, and the turn passed on";
+  EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "five"}}))["message"]["seq"], Json(seq + 2));
+  EXPECT_EQ(chat_.caches().waiting_sends, 0u);
 }
 
 }  // namespace

@@ -42,6 +42,27 @@ TEST_F(ModerationTest, AMuteEndsWhenItsTimeIsUp) {
   EXPECT_EQ(bob->call("message:send", Json::object({{"room", room}, {"text", "hi"}}))["ok"], Json(true));
 }
 
+// A store that refuses the audit entry does not undo the action; the
+// service counts it (chatd_audit_not_kept_total).
+TEST_F(ModerationTest, AnActionWhoseAuditEntryIsRefusedStandsAndIsCounted) {
+  auto ann = connect("ann");
+  auto bob = connect("bob");
+  const std::string room = create_room(*ann, "group", Json::array({"bob"}));
+  EXPECT_EQ(ann->call("member:mute", Json::object({{"room", room}, {"userId", "bob"}, {"seconds", 60}}))["ok"], Json(true));
+  EXPECT_EQ(chat_.stats().audit_not_kept, 0u);
+  store_->refuse_audit = true;
+  EXPECT_EQ(ann->call("member:unmute", Json::object({{"room", room}, {"userId", "bob"}}))["ok"], Json(true));
+  EXPECT_EQ(ann->call("room:slowmode", Json::object({{"room", room}, {"seconds", 30}}))["ok"], Json(true));
+  EXPECT_EQ(chat_.stats().audit_not_kept, 2u);
+  // Both actions stand: Bob may speak again, once per 30 s.
+  EXPECT_EQ(bob->call("message:send", Json::object({{"room", room}, {"text", "hi"}}))["ok"], Json(true));
+  EXPECT_EQ(code(bob->call("message:send", Json::object({{"room", room}, {"text", "again"}}))), "rate_limited");
+  store_->refuse_audit = false;
+  const Json log = ann->call("moderation:log", Json::object({{"room", room}}));
+  ASSERT_EQ(log["entries"].as_array().size(), 1u) << log.dump();
+  EXPECT_EQ(log["entries"].as_array()[0]["action"], Json("mute"));
+}
+
 TEST_F(ModerationTest, BansInMemoryAreBoundedAndExpiredOnesMakeRoom) {
   EXPECT_EQ(code_of(service("user:ban", Json::object({{"userId", "u1"}}))), "ok");
   EXPECT_EQ(code_of(service("user:ban", Json::object({{"userId", "u2"}, {"seconds", 10}}))), "ok");

@@ -24,6 +24,8 @@ class HoldingStore : public Store {
   bool hold_history = false;
   // Holds get_room answers too (a room read that a write overtakes).
   bool hold_rooms = false;
+  // Fails every append_audit (a store that lost the audit table).
+  bool refuse_audit = false;
   // Applies the held writes, which complete as the inner store completes them.
   void release_writes() { run(writes_); }
   // Hands the held read answers to their callers.
@@ -113,7 +115,10 @@ class HoldingStore : public Store {
   void room_moderation(std::string r, Completion<RoomModeration> d) override {
     inner_->room_moderation(std::move(r), std::move(d));
   }
-  void append_audit(AuditEntry e, Completion<AuditEntry> d) override { inner_->append_audit(std::move(e), std::move(d)); }
+  void append_audit(AuditEntry e, Completion<AuditEntry> d) override {
+    if (refuse_audit) return d(Status::unavailable("the audit log is refused"));
+    inner_->append_audit(std::move(e), std::move(d));
+  }
   void audit_log(std::string r, std::optional<std::int64_t> before, int limit, Completion<AuditPage> d) override {
     inner_->audit_log(std::move(r), before, limit, std::move(d));
   }

@@ -1,5 +1,6 @@
-// render_metrics(): the call quality histograms of every loop are summed
-// (chatd --threads), with cumulative buckets in Prometheus' text format.
+// render_metrics(): the call quality histograms and the audit entries not
+// kept of every loop are summed (chatd --threads), with cumulative buckets
+// in Prometheus' text format.
 #include "metrics.h"
 
 #include <gtest/gtest.h>
@@ -30,6 +31,15 @@ TEST(MetricsTest, CallQualityHistogramsAreSummedOverTheLoops) {
                            "chatd_call_stats_not_kept_total 1\n"})
     EXPECT_NE(text.find(line), std::string::npos) << line;
   EXPECT_NE(text.find("chatd_call_rtt_ms_sum 3160"), std::string::npos);
+}
+
+TEST(MetricsTest, AuditEntriesNotKeptAreSummedOverTheLoops) {
+  std::vector<LoopFigures> loops(3);
+  loops[0].chat.audit_not_kept = 2;
+  loops[2].chat.audit_not_kept = 1;
+  const std::string text = render_metrics(loops, 0, nullptr);
+  EXPECT_NE(text.find("# TYPE chatd_audit_not_kept_total counter\nchatd_audit_not_kept_total 3\n"), std::string::npos)
+      << text;
 }
 
 }  // namespace
