@@ -35,14 +35,15 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
 void ChatService::Impl::message_send_started(const ChatCall& call, const Json& p) {
   auto done = std::make_shared<bool>(false);
   ChatCall c = call;
-  c.handed = [this, alive = std::weak_ptr<char>(alive_), sid = call.socket->id(), done] {
-    if (*done || alive.expired()) return;
-    *done = true;
-    next_in_line(sid);
-  };
+  c.handed = std::make_shared<const std::function<void()>>(
+      [this, alive = std::weak_ptr<char>(alive_), sid = call.socket->id(), done] {
+        if (*done || alive.expired()) return;
+        *done = true;
+        next_in_line(sid);
+      });
   c.reply = [handed = c.handed, reply = call.reply](Result<Json> r) {
     reply(std::move(r));
-    handed();
+    (*handed)();
   };
   send_now(c, p);
 }
@@ -102,7 +103,7 @@ void ChatService::Impl::append_message(const ChatCall& call, NewMessage m) {
     message_stored(call, *a);
   }));
   // Queued behind this one in the store: the socket's next send may go.
-  if (call.handed) call.handed();
+  if (call.handed) (*call.handed)();
 }
 
 void ChatService::Impl::message_stored(const ChatCall& call, const Appended& a) {

@@ -35,8 +35,9 @@ struct ChatCall {
   bool fresh = false;
   // A socket's message:send: lets the socket's next send start. Called
   // once the message is handed to the store, or with the answer if it
-  // never gets there; calls after the first do nothing.
-  std::function<void()> handed{};
+  // never gets there; calls after the first do nothing. Shared, as every
+  // step of the operation copies the call.
+  std::shared_ptr<const std::function<void()>> handed{};
 
   void fail(Status s) const { reply(std::move(s)); }
   void ok(Json fields) const { reply(std::move(fields)); }
