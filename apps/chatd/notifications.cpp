@@ -133,8 +133,9 @@ void Outbox::run() {
       cv_.wait(lock);
       continue;
     }
-    if (next->first > Clock::now()) {
-      cv_.wait_until(lock, next->first);
+    if (const Clock::time_point due = next->first; due > Clock::now()) {
+      // A copy: while this one waits, another sender may take that entry.
+      cv_.wait_until(lock, due);
       continue;
     }
     std::string key = next->second;

@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace chatd {
@@ -197,6 +198,26 @@ TEST(Outbox, SendersDeliverOtherKeysAtOnceButNeverOneKeyTwice) {
   std::lock_guard lock(r.mu);
   EXPECT_EQ(r.got[2].latest.user_id, "cat");
   EXPECT_EQ(r.got[2].latest.seq, 2);
+}
+
+// Every sender waits for the same due entry; the first to wake takes it,
+// and the others must not read what it took (ASan caught a wait on the
+// entry's own time point).
+TEST(Outbox, SendersWaitingForOneEntryTakeEachOnce) {
+  Log log(Level::error);
+  Recorder r;
+  OutboxOptions o;
+  o.window = 30ms;
+  o.senders = 4;
+  Outbox box("test", o, r.deliver(), log);
+  for (int i = 0; i < 20; ++i) box.add(notice("u" + std::to_string(i), "r1", i));
+  ASSERT_TRUE(r.wait_for(20));
+  ASSERT_TRUE(eventually([&] { return box.stats().delivered == 20; }));
+  std::lock_guard lock(r.mu);
+  std::set<std::string> users;
+  for (const auto& b : r.got) users.insert(b.latest.user_id);
+  EXPECT_EQ(r.got.size(), 20u);
+  EXPECT_EQ(users.size(), 20u);
 }
 
 TEST(Outbox, PastTheBoundTheOldestIsDropped) {
