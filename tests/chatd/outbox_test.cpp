@@ -210,7 +210,11 @@ TEST(Outbox, SendersWaitingForOneEntryTakeEachOnce) {
   o.window = 30ms;
   o.senders = 4;
   Outbox box("test", o, r.deliver(), log);
-  for (int i = 0; i < 20; ++i) box.add(notice("u" + std::to_string(i), "r1", i));
+  for (int i = 0; i < 20; ++i) {
+    std::string user = "u";
+    user += std::to_string(i);
+    box.add(notice(user, "r1", i));
+  }
   ASSERT_TRUE(r.wait_for(20));
   ASSERT_TRUE(eventually([&] { return box.stats().delivered == 20; }));
   std::lock_guard lock(r.mu);
