@@ -18,11 +18,18 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
   // A socket's sends reach the store in the order it sent them, whatever
   // the checks before each take (a room or its moderation read from the
   // store, the observer's work on an attachment): each starts once the one
-  // before it is handed to the store or answered. A second run (fresh)
-  // and calls without a socket go at once.
-  if (!call.socket || call.fresh) return send_now(call, p);
+  // before it is handed to the store or answered. Calls without a socket
+  // go at once.
+  if (!call.socket) return send_now(call, p);
   const std::string sid = call.socket->id();
   auto [line, idle] = send_lines.try_emplace(sid);
+  if (!idle && call.fresh) {
+    // A second run after a refusal on a cached room (a cluster) comes from
+    // inside the first run's answer, which hands the turn on next: the
+    // second run takes it, ahead of the sends that waited behind the first.
+    line->second.waiting.push_front([this, call, p] { message_send_started(call, p); });
+    return;
+  }
   if (!idle) {
     if (line->second.waiting.size() >= options.max_waiting_sends)
       return call.fail(Status::rate_limited("too many messages waiting to be stored; slow down"));

@@ -4,6 +4,7 @@
 // (rooms, names, lastSeen, joiners), which go back within their budgets
 // once the rooms empty.
 #include "chat_test_util.h"
+#include "realtime/in_process_bus.h"
 
 namespace realtime::testing {
 namespace {
@@ -303,6 +304,45 @@ TEST_F(SendLineTest, PastTheBoundASendIsRateLimitedAndTheLineGoesOn) {
   EXPECT_EQ(ann->wait_ack(acks[1])["message"]["seq"], Json(seq + 1));
   EXPECT_NE(code(ann->wait_ack(acks[2])), "<none>") << "refused, and the turn passed on";
   EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "five"}}))["message"]["seq"], Json(seq + 2));
+  EXPECT_EQ(chat_.caches().waiting_sends, 0u);
+}
+
+// In a cluster a send refused on a cached room runs again on the stored
+// one. That second run keeps the socket's turn: the send after it waits,
+// though by then the room in the cache says the sender may write.
+// The bus outlives the service, which leaves the cluster when destroyed.
+struct BusFirst {
+  InProcessBus bus;
+};
+class ClusterSendLineTest : public BusFirst, public SendLineTest {
+ protected:
+  void SetUp() override {
+    ClusterOptions node;
+    node.node_id = "a";
+    chat_.join_cluster(bus, node);
+    transport_.run_until_idle();
+  }
+};
+
+TEST_F(ClusterSendLineTest, ASendRunAgainOnTheStoredRoomKeepsItsTurn) {
+  auto ann = connect("ann");
+  auto bob = connect("bob");
+  const std::string room = create_room(*bob, "group", Json::array());
+  // Another node adds Ann; this node's cached room has not heard of it.
+  bool added = false;
+  store_->add_member(room, Member{"ann", "member"}, [&](Result<Room> r) { added = r.ok(); });
+  transport_.run_until_idle();
+  ASSERT_TRUE(added);
+  std::vector<std::uint64_t> acks{send(*ann, room, "hold"), send(*ann, room, "second")};
+  transport_.run_until_idle();
+  ASSERT_EQ(observer_.held(), 1u) << "the first send, run again on the stored room, is held";
+  EXPECT_EQ(chat_.caches().waiting_sends, 1u) << "the second waits for it";
+  observer_.release();
+  const Json first = ann->wait_ack(acks[0]);
+  const Json second = ann->wait_ack(acks[1]);
+  ASSERT_EQ(first["ok"], Json(true)) << first.dump();
+  ASSERT_EQ(second["ok"], Json(true)) << second.dump();
+  EXPECT_EQ(second["message"]["seq"].as_int(), first["message"]["seq"].as_int() + 1);
   EXPECT_EQ(chat_.caches().waiting_sends, 0u);
 }
 

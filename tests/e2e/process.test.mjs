@@ -44,6 +44,15 @@ test("bad options: exit 2 with the reason", T, async () => {
     [["--dev", "--sqlite-readers", "0"], /--sqlite-readers must be 1 to 64/],
     [["--dev", "--search-timeout", "0"], /--search-timeout must be positive/],
     [["--dev", "--http-keepalive-timeout", "1"], /--http-keepalive-timeout must be at least 2/],
+    [["--dev", "--notify-senders", "0"], /--notify-senders must be 1 to 64/],
+    [["--dev", "--notify-senders", "65"], /--notify-senders must be 1 to 64/],
+    [["--dev", "--push-timeout", "99"], /--push-timeout must be 100 to 60000 ms/],
+    [["--dev", "--push-timeout", "60001"], /--push-timeout must be 100 to 60000 ms/],
+    [["--dev", "--notify-attempts", "21"], /--notify-attempts must be 1 to 20/],
+    [["--dev", "--notify-queue", "0"], /--notify-queue must be at least 1/],
+    [["--dev", "--push-max-subscriptions", "101"], /--push-max-subscriptions must be 1 to 100/],
+    [["--dev", "--webhook-url", "ftp://example.com/hook"], /--webhook-url must be an http:\/\/ or https:\/\/ URL/],
+    [["--dev", "--webhook-url", "http://127.0.0.1:9/hook"], /--webhook-url needs --webhook-secret/],
   ]) {
     const r = await runChatd([...args, "--data-dir", tempDir()]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
