@@ -68,8 +68,8 @@ struct ChatOptions {
   RateLimit rtc_stats_rate{1, 10};  // rtc:stats (a call's client sends one per peer every few seconds)
   // A socket's messages are stored in the order it sent them: a send waits
   // while the one before it is still being checked (a room or moderation
-  // read, the message observer). Sends waiting so per socket; one more is
-  // rate_limited.
+  // read, the message observer). Sends waiting so per socket, or
+  // message_rate.burst where that is larger; one more is rate_limited.
   std::size_t max_waiting_sends = 64;
   // Rooms one socket may have joined at once.
   std::size_t max_rooms_per_socket = 100;

@@ -31,7 +31,7 @@ void ChatService::Impl::message_send(const ChatCall& call, const Json& p) {
     return;
   }
   if (!idle) {
-    if (line->second.waiting.size() >= options.max_waiting_sends)
+    if (line->second.waiting.size() >= waiting_sends_bound())
       return call.fail(Status::rate_limited("too many messages waiting to be stored; slow down"));
     line->second.waiting.push_back([this, call, p] { message_send_started(call, p); });
     return;
@@ -53,6 +53,12 @@ void ChatService::Impl::message_send_started(const ChatCall& call, const Json& p
     (*handed)();
   };
   send_now(c, p);
+}
+
+std::size_t ChatService::Impl::waiting_sends_bound() const {
+  // A socket that keeps to its rate limit is never refused for waiting:
+  // its burst may all be in the line at once.
+  return std::max(options.max_waiting_sends, static_cast<std::size_t>(std::max(0.0, options.message_rate.burst)));
 }
 
 void ChatService::Impl::next_in_line(const std::string& sid) {

@@ -262,6 +262,9 @@ struct ChatService::Impl {
   void send_now(const ChatCall& call, const Json& p);
   // Starts the next send waiting in the socket's line, or forgets the line.
   void next_in_line(const std::string& sid);
+  // Sends one socket may have waiting: max_waiting_sends, or the message
+  // burst where that is larger.
+  std::size_t waiting_sends_bound() const;
   // Permission and state checks, the sender, the filter, the observer.
   void send_checked(const ChatCall& call, const Room& room, NewMessage m);
   void append_message(const ChatCall& call, NewMessage m);

@@ -248,17 +248,23 @@ class HoldingObserver : public MessageObserver {
   std::vector<std::function<void(Status)>> held_;
 };
 
+ChatOptions line_options(std::size_t max_waiting, double burst) {
+  ChatOptions o;
+  o.max_waiting_sends = max_waiting;
+  o.message_rate = {20, burst};
+  return o;
+}
+
+// Two sends may wait, and the message burst is 2 as well: the clock moves
+// on 100 ms (2 tokens) before each send, so the bucket is full every time
+// and what a test meets is the line's bound, as under a stalled store.
 class SendLineTest : public ChatTest {
  protected:
-  SendLineTest()
-      : ChatTest([] {
-          ChatOptions o;
-          o.max_waiting_sends = 2;
-          return o;
-        }()) {
+  explicit SendLineTest(ChatOptions options = line_options(2, 2)) : ChatTest(std::move(options)) {
     chat_.set_message_observer(&observer_);
   }
   std::uint64_t send(ChatClient& c, const std::string& room, const std::string& text) {
+    transport_.advance(std::chrono::milliseconds(100));
     return c.send_call("message:send", Json::object({{"room", room}, {"text", text}}));
   }
   HoldingObserver observer_;
@@ -294,7 +300,7 @@ TEST_F(SendLineTest, PastTheBoundASendIsRateLimitedAndTheLineGoesOn) {
   const std::string room = create_room(*ann, "group", Json::array());
   // The head held; two wait, one of them bound to fail its checks.
   std::vector<std::uint64_t> acks{send(*ann, room, "hold"), send(*ann, room, "two"), send(*ann, "nowhere", "x")};
-  Json refused = ann->call("message:send", Json::object({{"room", room}, {"text", "four"}}));
+  Json refused = ann->wait_ack(send(*ann, room, "four"));
   EXPECT_EQ(code(refused), "rate_limited");
   EXPECT_EQ(refused["error"]["message"], Json("too many messages waiting to be stored; slow down"));
   observer_.release();
@@ -303,8 +309,31 @@ TEST_F(SendLineTest, PastTheBoundASendIsRateLimitedAndTheLineGoesOn) {
   const auto seq = head["message"]["seq"].as_int();
   EXPECT_EQ(ann->wait_ack(acks[1])["message"]["seq"], Json(seq + 1));
   EXPECT_NE(code(ann->wait_ack(acks[2])), "<none>") << "refused, and the turn passed on";
-  EXPECT_EQ(ann->call("message:send", Json::object({{"room", room}, {"text", "five"}}))["message"]["seq"], Json(seq + 2));
+  EXPECT_EQ(ann->wait_ack(send(*ann, room, "five"))["message"]["seq"], Json(seq + 2));
   EXPECT_EQ(chat_.caches().waiting_sends, 0u);
+}
+
+// An operator who raises the burst past max_waiting_sends lets a socket
+// have that many waiting: none of them is refused; one more is.
+class BurstLineTest : public SendLineTest {
+ protected:
+  BurstLineTest() : SendLineTest(line_options(2, 6)) {}
+};
+
+TEST_F(BurstLineTest, ASocketWithinItsBurstIsNeverRefusedForWaiting) {
+  auto ann = connect("ann");
+  const std::string room = create_room(*ann, "group", Json::array());
+  std::vector<std::uint64_t> acks;
+  for (const char* text : {"hold", "2", "3", "4", "5", "6", "7"}) acks.push_back(send(*ann, room, text));
+  transport_.run_until_idle();
+  EXPECT_EQ(chat_.caches().waiting_sends, 6u);
+  Json refused = ann->wait_ack(send(*ann, room, "8"));
+  EXPECT_EQ(refused["error"]["message"], Json("too many messages waiting to be stored; slow down")) << refused.dump();
+  observer_.release();
+  for (auto id : acks) {
+    const Json ack = ann->wait_ack(id);
+    EXPECT_EQ(ack["ok"], Json(true)) << ack.dump();
+  }
 }
 
 // In a cluster a send refused on a cached room runs again on the stored
