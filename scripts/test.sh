@@ -23,26 +23,27 @@ scripts/install-deps.sh
 jobs=$(nproc)
 start=$(date +%s)
 
-# ctest for one build: the unit tests (in-process, no ports, no clocks of
-# their own) side by side on every core, then the rest one at a time, as
-# the servers and browsers they start are timed against a quiet machine.
+# run_tests <build dir> <timeout s> [labels to leave out, a regex]: the
+# unit tests (in-process, no ports, no clocks of their own) side by side on
+# every core, then the rest one at a time, as the servers and browsers they
+# start are timed against a quiet machine. (ctest keeps only the last -LE
+# it is given, so the labels left out go in one regex.)
 run_tests() {
-  local dir=$1
-  shift
-  ctest --test-dir "$dir" --output-on-failure -j "$jobs" -L unit "$@"
-  ctest --test-dir "$dir" --output-on-failure -LE unit "$@"
+  local dir=$1 timeout=$2 skip=${3:-}
+  ctest --test-dir "$dir" --output-on-failure --timeout "$timeout" -j "$jobs" -L unit ${skip:+-LE "$skip"}
+  ctest --test-dir "$dir" --output-on-failure --timeout "$timeout" -LE "unit${skip:+|$skip}"
 }
 
 echo "== release build"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=ON
 cmake --build build/release -j "$jobs"
-run_tests build/release --timeout 600
+run_tests build/release 600
 
 if [ "${REALTIME_SKIP_SHARED:-0}" != 1 ]; then
   echo "== shared build"
   cmake -S . -B build/shared -G Ninja -DCMAKE_BUILD_TYPE=Release -DREALTIME_WERROR=ON -DBUILD_SHARED_LIBS=ON
   cmake --build build/shared -j "$jobs"
-  run_tests build/shared --timeout 600 -LE soak
+  run_tests build/shared 600 soak
 fi
 
 if [ "${REALTIME_SKIP_SANITIZE:-0}" != 1 ]; then
@@ -55,7 +56,7 @@ if [ "${REALTIME_SKIP_SANITIZE:-0}" != 1 ]; then
     -DREALTIME_WERROR=ON -DREALTIME_SANITIZE=ON -DREALTIME_FUZZ=ON
   cmake --build build/sanitize -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_tests build/sanitize --timeout 900 -LE package
+    run_tests build/sanitize 900 package
 fi
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"
